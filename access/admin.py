@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from access.models import AccessRequest, Approval, Grant
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Requests and grants change only through access.services, so the admin only shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ApprovalInline(admin.TabularInline):
+    model = Approval
+    extra = 0
+    can_delete = False
+    fields = ["step", "approver", "routing_note", "decision", "decided_by", "decided_at", "comment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "beneficiary", "entitlement", "state", "created_at"]
+    list_filter = ["state"]
+    search_fields = ["beneficiary__email", "entitlement__name"]
+    list_select_related = ["beneficiary", "entitlement__account"]
+    inlines = [ApprovalInline]
+
+
+@admin.register(Grant)
+class GrantAdmin(ReadOnlyAdmin):
+    list_display = ["user", "entitlement", "desired", "sync_state", "sync_attempts", "verified_at", "last_error"]
+    list_filter = ["sync_state", "desired", "source"]
+    search_fields = ["user__email", "entitlement__name"]
+    list_select_related = ["user", "entitlement__account"]

@@ -1,0 +1,90 @@
+"""People: who they are, who they report to, whether they still work here."""
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("A person needs an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+
+class User(AbstractUser):
+    """A person who may hold AWS access. Logs in with an email address."""
+
+    class EmploymentStatus(models.TextChoices):
+        ACTIVE = "active", "Active"
+        LEAVER = "leaver", "Leaver"
+
+    username = None
+    first_name = None
+    last_name = None
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150)
+    title = models.CharField(max_length=150, blank=True)
+    department = models.CharField(max_length=100, blank=True)
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    employment_status = models.CharField(
+        max_length=10, choices=EmploymentStatus.choices, default=EmploymentStatus.ACTIVE
+    )
+    # Overrides the IAM user-name convention (the email's local part) in every account.
+    iam_user_name = models.CharField(
+        "IAM user name",
+        max_length=64,
+        blank=True,
+        help_text="Leave empty to use the part of the email address before the @.",
+    )
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["full_name", "email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(manager=models.F("id")), name="user_not_own_manager"
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return (self.full_name or self.email).split(" ")[0]
+
+    @property
+    def is_leaver(self) -> bool:
+        return self.employment_status == self.EmploymentStatus.LEAVER
+
+    @property
+    def is_governance_admin(self) -> bool:
+        return self.is_active and self.is_superuser

@@ -1,0 +1,69 @@
+"""The hash chain: how an event's hash is computed, and how the chain is checked."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def event_hash(*, seq, created_at, actor_id, actor_label, action, object_type, object_id, before, after, ip,
+               prev_hash) -> str:
+    payload = canonical_json(
+        {
+            "seq": seq,
+            "created_at": _timestamp(created_at),
+            "actor_id": actor_id,
+            "actor_label": actor_label,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "before": before,
+            "after": after,
+            "ip": ip,
+        }
+    )
+    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    event_id: int | None
+    reason: str
+
+
+def find_first_break(events, head_seq: int, head_hash: str) -> ChainBreak | None:
+    """Walk events in seq order; return the first place where the chain does not hold."""
+    expected_seq, prev_hash = 1, ""
+    for event in events:
+        if event.seq != expected_seq:
+            return ChainBreak(expected_seq, None, f"event #{expected_seq} is missing (next found is #{event.seq})")
+        if event.prev_hash != prev_hash:
+            return ChainBreak(event.seq, event.id, "its link to the previous event does not match (reordered or a row before it was removed)")
+        recomputed = event_hash(
+            seq=event.seq,
+            created_at=event.created_at,
+            actor_id=event.actor_id,
+            actor_label=event.actor_label,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            before=event.before,
+            after=event.after,
+            ip=event.ip,
+            prev_hash=event.prev_hash,
+        )
+        if recomputed != event.hash:
+            return ChainBreak(event.seq, event.id, "its contents were edited after it was written")
+        expected_seq, prev_hash = event.seq + 1, event.hash
+    if expected_seq - 1 != head_seq or prev_hash != head_hash:
+        return ChainBreak(expected_seq, None, f"the chain ends at #{expected_seq - 1} but #{head_seq} was written (trailing rows removed)")
+    return None

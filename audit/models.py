@@ -1,0 +1,45 @@
+"""The append-only, hash-chained audit trail."""
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditChainHead(models.Model):
+    """The single row writers lock to append to the chain in one order, whatever the database."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_singleton")]
+
+
+class AuditEvent(models.Model):
+    """One state change or decision. Never updated or deleted; `hash` covers `prev_hash`."""
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    # PROTECT: people are made leavers, never deleted, so their history stays attributable.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            # Serves "history of this object" on detail pages and the audit filter.
+            models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_history"),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id} by {self.actor_label}"

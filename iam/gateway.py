@@ -1,0 +1,164 @@
+"""The only module that talks to AWS. Everything else calls these functions.
+
+One boto3 session per AWS account: the portal's own credentials, or STS AssumeRole into
+the account's role (with its external id), cached until shortly before expiry. Clients use
+botocore's standard retry mode; whatever still fails is raised as a typed error.
+"""
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+from django.conf import settings
+
+from iam.errors import PermanentAwsError, TransientAwsError
+
+_TRANSIENT_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "RequestTimeout",
+}
+_CREDENTIAL_MARGIN = timedelta(minutes=5)
+_sessions: dict[str, tuple[boto3.Session, datetime | None]] = {}
+_sessions_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class AccountAccess:
+    """How to reach one account; built from catalog.AwsAccount by the caller."""
+
+    account_id: str
+    role_arn: str = ""
+    external_id: str = ""
+
+
+def _config() -> Config:
+    return Config(
+        region_name=settings.AWS_REGION,
+        retries={"mode": "standard", "max_attempts": settings.AWS_MAX_ATTEMPTS},
+        connect_timeout=5,
+        read_timeout=30,
+    )
+
+
+def _client(session: boto3.Session, service: str):
+    return session.client(service, endpoint_url=settings.AWS_ENDPOINT_URL or None, config=_config())
+
+
+def classify(exc: Exception) -> Exception:
+    """Turn a botocore exception into TransientAwsError or PermanentAwsError."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", ""), error.get("Message", str(exc))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in _TRANSIENT_CODES or status >= 500:
+            return TransientAwsError(f"AWS is busy or failing ({code}): {message}", code)
+        return PermanentAwsError(f"AWS refused ({code}): {message}", code)
+    if isinstance(exc, (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)):
+        return TransientAwsError(f"Could not reach AWS: {exc}", "ConnectionError")
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return PermanentAwsError("No AWS credentials are configured for the portal.", "NoCredentials")
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return PermanentAwsError(f"AWS client error: {exc}", type(exc).__name__)
+    return exc
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise classify(exc) from exc
+
+
+def session_for(account: AccountAccess) -> boto3.Session:
+    """The account's session, assuming its role when one is configured."""
+    if not account.role_arn:
+        return boto3.Session(region_name=settings.AWS_REGION)
+    now = datetime.now(timezone.utc)
+    with _sessions_lock:
+        cached = _sessions.get(account.account_id)
+        if cached and cached[1] and cached[1] - _CREDENTIAL_MARGIN > now:
+            return cached[0]
+    kwargs = {"RoleArn": account.role_arn, "RoleSessionName": "access-portal"}
+    if account.external_id:
+        kwargs["ExternalId"] = account.external_id
+    sts = _client(boto3.Session(region_name=settings.AWS_REGION), "sts")
+    credentials = _call(sts.assume_role, **kwargs)["Credentials"]
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=settings.AWS_REGION,
+    )
+    with _sessions_lock:
+        _sessions[account.account_id] = (session, credentials["Expiration"])
+    return session
+
+
+def iam_client(account: AccountAccess):
+    return _client(session_for(account), "iam")
+
+
+# --- IAM users and groups ---------------------------------------------------------------
+
+def ensure_user(account: AccountAccess, user_name: str, tags: dict[str, str] | None = None) -> bool:
+    """Create the IAM user unless it exists. Returns True if it was created."""
+    iam = iam_client(account)
+    try:
+        _call(iam.get_user, UserName=user_name)
+        return False
+    except PermanentAwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+    tag_list = [{"Key": key, "Value": value} for key, value in (tags or {}).items()]
+    _call(iam.create_user, UserName=user_name, Tags=tag_list)
+    return True
+
+
+def ensure_group(account: AccountAccess, group_name: str) -> bool:
+    """Create the IAM group unless it exists. Returns True if it was created."""
+    iam = iam_client(account)
+    try:
+        _call(iam.get_group, GroupName=group_name)
+        return False
+    except PermanentAwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+    _call(iam.create_group, GroupName=group_name)
+    return True
+
+
+def add_user_to_group(account: AccountAccess, user_name: str, group_name: str) -> None:
+    """Idempotent: adding a member that is already there succeeds."""
+    _call(iam_client(account).add_user_to_group, GroupName=group_name, UserName=user_name)
+
+
+def remove_user_from_group(account: AccountAccess, user_name: str, group_name: str) -> None:
+    """Idempotent: removing someone who is not a member (or no longer exists) succeeds."""
+    try:
+        _call(iam_client(account).remove_user_from_group, GroupName=group_name, UserName=user_name)
+    except PermanentAwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+
+
+def groups_of_user(account: AccountAccess, user_name: str) -> set[str]:
+    """Read back the user's group memberships from AWS (all pages)."""
+    paginator = iam_client(account).get_paginator("list_groups_for_user")
+    names: set[str] = set()
+    try:
+        for page in paginator.paginate(UserName=user_name):
+            names.update(group["GroupName"] for group in page["Groups"])
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise classify(exc) from exc
+    return names

@@ -1,0 +1,42 @@
+"""The home page ("what needs me") and the error pages."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponseServerError
+from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.http import require_GET
+
+from access import selectors as access_selectors
+from access.models import AccessRequest, Grant
+
+
+@require_GET
+def home(request):
+    user = request.user
+    context = {
+        "approvals_waiting": access_selectors.pending_steps_for_approver(user).count(),
+        "my_pending": AccessRequest.objects.filter(beneficiary=user, state=AccessRequest.State.PENDING).count(),
+        "my_access": access_selectors.access_of(user).count(),
+        "failed_syncs": Grant.objects.filter(sync_state=Grant.SyncState.FAILED).count()
+        if user.is_governance_admin
+        else None,
+    }
+    return render(request, "portal/home.html", context)
+
+
+@login_not_required
+def healthz(request):
+    return render(request, "portal/healthz.txt", content_type="text/plain")
+
+
+def error_403(request, exception=None):
+    return render(request, "errors/403.html", status=403)
+
+
+def error_404(request, exception=None):
+    return render(request, "errors/404.html", status=404)
+
+
+def error_500(request):
+    # No context processors: the database may be what failed.
+    return HttpResponseServerError(loader.get_template("errors/500.html").render())

@@ -1,0 +1,1 @@
+"""Access review campaigns (quarterly certification). Its models arrive with the campaigns issue."""
