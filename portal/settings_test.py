@@ -6,6 +6,7 @@ DATABASE_URL and REDIS_URL are honoured as in production.
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("PORTAL_SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("PORTAL_HTTPS", "false")
@@ -17,3 +18,17 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Each test run gets its own queue so a `make run` worker on the same broker cannot steal its tasks.
 CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{os.getpid()}"
+# A broker folder of its own when on the filesystem transport, away from `make run`'s worker.
+if not REDIS_URL:  # noqa: F405
+    _broker_dir = tempfile.mkdtemp(prefix="portal-test-broker-")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {  # noqa: F405
+        "data_folder_in": _broker_dir,
+        "data_folder_out": _broker_dir,
+        "store_processed": False,
+    }
+# Threads (live server, Celery worker) each open their own connection: close them after each
+# request or task so the test database can be dropped at the end. SQLite tests use a file
+# database, since an in-memory one cannot be shared safely between those threads.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405

@@ -1,0 +1,174 @@
+"""The cast and the real services every test talks to.
+
+The cast: Alice is an engineer; Bob is her manager; Carol owns the Developers group;
+Dave manages another team; Erin is a governance admin with no manager.
+
+Services: a moto server over HTTP stands in for AWS; a real Celery worker consumes the
+broker named by REDIS_URL (or the filesystem transport when it is unset); the database is
+the one DATABASE_URL names (SQLite otherwise).
+"""
+
+import os
+import socket
+
+import pytest
+import requests as http
+from django.conf import settings
+from django.db import connection
+
+# Tests must never reach a real AWS account, whatever credentials the machine has.
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ[_name] = _value
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct-horse-battery-staple"
+SANDBOX_ACCOUNT_ID = "123456789012"
+
+
+def pytest_sessionstart(session):
+    if os.environ.get("CI"):
+        missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
+        if missing:
+            pytest.exit(f"CI is set but {', '.join(missing)} is not: the suite must run on PostgreSQL and Redis.",
+                        returncode=1)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "postgres" in item.keywords:
+            item.fixturenames.append("_require_postgres")
+
+
+@pytest.fixture
+def _require_postgres(db):
+    if connection.vendor != "postgresql":
+        message = "this test needs PostgreSQL (set DATABASE_URL)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+# --- simulated AWS -------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    original = settings.AWS_ENDPOINT_URL
+    settings.AWS_ENDPOINT_URL = url
+    yield url
+    settings.AWS_ENDPOINT_URL = original
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, cast, sandbox):
+    """A clean simulated account holding the cast's IAM users and the catalog's groups."""
+    from iam import gateway
+    from iam.identity import iam_user_name
+    from iam.sync import account_access
+
+    http.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    access = account_access(sandbox.account)
+    for entitlement in sandbox.all:
+        gateway.ensure_group(access, entitlement.aws_name)
+    for person in cast.everyone:
+        gateway.ensure_user(access, iam_user_name(person))
+    return access
+
+
+# --- Celery -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real worker thread consuming this run's own queue on the configured broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker
+
+
+# --- the cast ---------------------------------------------------------------------------
+
+class Cast:
+    def __init__(self, **people):
+        self.__dict__.update(people)
+        self.everyone = list(people.values())
+
+
+@pytest.fixture
+def cast(db, django_user_model):
+    def person(email, name, **extra):
+        return django_user_model.objects.create_user(email=email, password=PASSWORD, full_name=name, **extra)
+
+    erin = person("erin@example.com", "Erin Admin", is_staff=True, is_superuser=True, department="Security")
+    bob = person("bob@example.com", "Bob Manager", title="Engineering Manager", department="Engineering")
+    alice = person("alice@example.com", "Alice Engineer", title="Engineer", department="Engineering", manager=bob)
+    carol = person("carol@example.com", "Carol Owner", title="Platform Lead", department="Platform")
+    dave = person("dave@example.com", "Dave Othermanager", title="Finance Manager", department="Finance")
+    person("frank@example.com", "Frank Finance", department="Finance", manager=dave)
+    return Cast(alice=alice, bob=bob, carol=carol, dave=dave, erin=erin)
+
+
+class Sandbox:
+    def __init__(self, account, developers, breakglass):
+        self.account, self.developers, self.breakglass = account, developers, breakglass
+        self.all = [developers, breakglass]
+
+
+@pytest.fixture
+def sandbox(cast):
+    from catalog.models import AwsAccount, Entitlement
+
+    account = AwsAccount.objects.create(account_id=SANDBOX_ACCOUNT_ID, name="Sandbox")
+    developers = Entitlement.objects.create(
+        account=account, aws_name="Developers", name="Developers", risk=Entitlement.Risk.LOW
+    )
+    breakglass = Entitlement.objects.create(
+        account=account, aws_name="BreakGlass", name="Break-glass admins", risk=Entitlement.Risk.HIGH,
+        requestable=False,
+    )
+    developers.owners.set([cast.carol])
+    breakglass.owners.set([cast.erin])
+    return Sandbox(account, developers, breakglass)
+
+
+@pytest.fixture
+def client_for(client):
+    def login(person):
+        client.force_login(person)
+        return client
+
+    return login
+
+
+# --- browser ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        ],
+    }
