@@ -15,7 +15,7 @@ def pending_steps_for_approver(user) -> QuerySet[Approval]:
         .exclude(request__beneficiary=user)
         .exclude(request__requester=user)
         .select_related(
-            "request__beneficiary__manager", "request__requester", "request__entitlement__account"
+            "approver", "request__beneficiary", "request__requester", "request__entitlement__account"
         )
         .order_by("request__created_at")
     )

@@ -29,8 +29,8 @@ _TRANSIENT_CODES = {
     "RequestTimeout",
 }
 _CREDENTIAL_MARGIN = timedelta(minutes=5)
-_sessions: dict[str, tuple[boto3.Session, datetime | None]] = {}
-_sessions_lock = threading.Lock()
+_clients: dict[tuple, tuple[object, datetime | None]] = {}
+_clients_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class AccountAccess:
 def _config() -> Config:
     return Config(
         region_name=settings.AWS_REGION,
-        retries={"mode": "standard", "max_attempts": settings.AWS_MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
         connect_timeout=5,
         read_timeout=30,
     )
@@ -80,15 +80,7 @@ def _call(fn, *args, **kwargs):
         raise classify(exc) from exc
 
 
-def session_for(account: AccountAccess) -> boto3.Session:
-    """The account's session, assuming its role when one is configured."""
-    if not account.role_arn:
-        return boto3.Session(region_name=settings.AWS_REGION)
-    now = datetime.now(timezone.utc)
-    with _sessions_lock:
-        cached = _sessions.get(account.account_id)
-        if cached and cached[1] and cached[1] - _CREDENTIAL_MARGIN > now:
-            return cached[0]
+def _assume_role(account: AccountAccess) -> tuple[boto3.Session, datetime]:
     kwargs = {"RoleArn": account.role_arn, "RoleSessionName": "access-portal"}
     if account.external_id:
         kwargs["ExternalId"] = account.external_id
@@ -100,13 +92,33 @@ def session_for(account: AccountAccess) -> boto3.Session:
         aws_session_token=credentials["SessionToken"],
         region_name=settings.AWS_REGION,
     )
-    with _sessions_lock:
-        _sessions[account.account_id] = (session, credentials["Expiration"])
-    return session
+    return session, credentials["Expiration"]
+
+
+def client_for(account: AccountAccess, service: str):
+    """A cached client for the account: its role's credentials until shortly before they expire.
+
+    Clients are thread-safe and expensive to build, so one per account, service and
+    endpoint is kept; an assumed role's client is rebuilt when its credentials near expiry.
+    """
+    key = (account.account_id, account.role_arn, service, settings.AWS_ENDPOINT_URL, settings.AWS_MAX_ATTEMPTS)
+    now = datetime.now(timezone.utc)
+    with _clients_lock:
+        cached = _clients.get(key)
+    if cached and (cached[1] is None or cached[1] - _CREDENTIAL_MARGIN > now):
+        return cached[0]
+    if account.role_arn:
+        session, expires = _assume_role(account)
+    else:
+        session, expires = boto3.Session(region_name=settings.AWS_REGION), None
+    client = _client(session, service)
+    with _clients_lock:
+        _clients[key] = (client, expires)
+    return client
 
 
 def iam_client(account: AccountAccess):
-    return _client(session_for(account), "iam")
+    return client_for(account, "iam")
 
 
 # --- IAM users and groups ---------------------------------------------------------------

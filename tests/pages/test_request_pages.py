@@ -1,0 +1,218 @@
+"""The request and approval pages, through the Django test client (no browser, no API)."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from access import services
+from access.models import AccessRequest, Grant
+from audit.models import AuditEvent
+from catalog.models import Entitlement
+
+GOOD_REASON = "Deploying the billing service for the Q4 release"
+
+
+def flashes(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+@pytest.fixture
+def alices_request(cast, sandbox):
+    return services.submit_request(requester=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/catalog/", "/catalog/1/request/", "/requests/", "/access/", "/approvals/", "/approvals/1/approve/"],
+)
+def test_anonymous_visitors_are_sent_to_sign_in(client, db, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login"))
+
+
+def test_sign_in_with_email_and_password(client, cast):
+    response = client.post(
+        reverse("account_login"), {"login": "alice@example.com", "password": "correct-horse-battery-staple"}
+    )
+
+    assert response.status_code == 302
+    assert client.get("/").context["user"] == cast.alice
+
+
+def test_wrong_password_says_so(client, cast):
+    response = client.post(reverse("account_login"), {"login": "alice@example.com", "password": "nope"})
+
+    assert response.status_code == 200
+    assert "not correct" in response.content.decode()
+
+
+def test_employee_requests_from_the_catalog(client_for, cast, sandbox):
+    client = client_for(cast.alice)
+    catalog = client.get(reverse("access:catalog"))
+    assert "Developers" in catalog.content.decode()
+    assert "Break-glass admins" not in catalog.content.decode(), "not requestable, so not listed"
+
+    response = client.post(
+        reverse("access:request_new", args=[sandbox.developers.pk]), {"justification": GOOD_REASON}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("access:my_requests")
+    assert flashes(response) == ["Your request for Developers was sent for approval."]
+    assert "Pending" in response.content.decode()
+    assert AccessRequest.objects.get().requester == cast.alice
+
+
+def test_empty_justification_shows_the_error_and_creates_nothing(client_for, cast, sandbox):
+    response = client_for(cast.alice).post(
+        reverse("access:request_new", args=[sandbox.developers.pk]), {"justification": "  "}
+    )
+
+    assert response.status_code == 400
+    assert "Explain why you need this access." in response.content.decode()
+    assert 'aria-describedby="id_justification_help id_justification_errors"' in response.content.decode()
+    assert not AccessRequest.objects.exists()
+
+
+def test_non_requestable_entitlement_shows_why(client_for, cast, sandbox):
+    response = client_for(cast.alice).post(
+        reverse("access:request_new", args=[sandbox.breakglass.pk]), {"justification": GOOD_REASON}
+    )
+
+    assert response.status_code == 400
+    assert "Break-glass admins cannot be requested" in response.content.decode()
+    assert not AccessRequest.objects.exists()
+
+
+def test_duplicate_request_is_a_conflict(client_for, cast, sandbox, alices_request):
+    response = client_for(cast.alice).post(
+        reverse("access:request_new", args=[sandbox.developers.pk]), {"justification": GOOD_REASON}
+    )
+
+    assert response.status_code == 409
+    assert "already have a pending request" in response.content.decode()
+
+
+def test_requesting_an_unknown_entitlement_is_not_found(client_for, cast, sandbox):
+    response = client_for(cast.alice).get(reverse("access:request_new", args=[9999]))
+
+    assert response.status_code == 404
+    assert "There is nothing here" in response.content.decode()
+
+
+def test_manager_sees_and_approves_in_the_inbox(client_for, cast, alices_request):
+    client = client_for(cast.bob)
+    inbox = client.get(reverse("access:inbox"))
+    assert GOOD_REASON in inbox.content.decode()
+    assert inbox.context["nav_approvals_waiting"] == 1
+
+    response = client.post(reverse("access:approve", args=[alices_request.pk]), {"comment": "ok"}, follow=True)
+
+    assert flashes(response) == ["You approved Developers for Alice Engineer."]
+    assert "Nothing is waiting for you." in response.content.decode()
+    assert Grant.objects.get().user == cast.alice
+
+
+def test_manager_denies_with_a_comment(client_for, cast, alices_request):
+    response = client_for(cast.bob).post(
+        reverse("access:deny", args=[alices_request.pk]), {"comment": "use ReadOnly"}, follow=True
+    )
+
+    assert flashes(response) == ["You denied Developers for Alice Engineer."]
+    alices_request.refresh_from_db()
+    assert alices_request.state == AccessRequest.State.DENIED
+
+
+def test_other_teams_manager_is_refused_and_nothing_changes(client_for, cast, alices_request):
+    events = AuditEvent.objects.count()
+
+    response = client_for(cast.dave).post(reverse("access:approve", args=[alices_request.pk]))
+
+    assert response.status_code == 403
+    assert flashes(response) == ["You are not an approver of this request."]
+    assert AccessRequest.objects.get().state == AccessRequest.State.PENDING
+    assert AuditEvent.objects.count() == events
+    assert GOOD_REASON not in client_for(cast.dave).get(reverse("access:inbox")).content.decode()
+
+
+def test_beneficiary_cannot_approve_own_request_page(client_for, cast, alices_request):
+    response = client_for(cast.alice).post(reverse("access:approve", args=[alices_request.pk]))
+
+    assert response.status_code == 403
+    assert flashes(response) == ["You cannot decide a request for your own access."]
+    assert not Grant.objects.exists()
+
+
+def test_deciding_twice_is_a_conflict(client_for, cast, alices_request):
+    client = client_for(cast.bob)
+    client.post(reverse("access:approve", args=[alices_request.pk]), follow=True)
+
+    response = client.post(reverse("access:deny", args=[alices_request.pk]))
+
+    assert response.status_code == 409
+    assert "already approved; your decision was not recorded" in flashes(response)[0]
+    assert AccessRequest.objects.get().state == AccessRequest.State.APPROVED
+
+
+def test_tampered_request_id_is_not_found(client_for, cast, alices_request):
+    response = client_for(cast.bob).post(reverse("access:approve", args=[alices_request.pk + 999]))
+
+    assert response.status_code == 404
+
+
+def test_approving_by_get_is_refused(client_for, cast, alices_request):
+    response = client_for(cast.bob).get(reverse("access:approve", args=[alices_request.pk]))
+
+    assert response.status_code == 405
+    assert AccessRequest.objects.get().state == AccessRequest.State.PENDING
+
+
+def test_approving_without_csrf_token_is_refused(cast, alices_request):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.bob)
+
+    response = client.post(reverse("access:approve", args=[alices_request.pk]))
+
+    assert response.status_code == 403
+    assert AccessRequest.objects.get().state == AccessRequest.State.PENDING
+
+
+def test_my_access_shows_sync_state_and_polls_while_pending(client_for, cast, alices_request):
+    services.approve(request_id=alices_request.pk, actor=cast.bob)
+    client = client_for(cast.alice)
+
+    page = client.get(reverse("access:my_access"))
+    partial = client.get(reverse("access:my_access"), headers={"HX-Request": "true"})
+
+    assert "Being applied" in page.content.decode()
+    assert 'hx-trigger="every 2s"' in page.content.decode()
+    assert partial.content.decode().lstrip().startswith('<div id="access-table"')
+    Grant.objects.update(sync_state=Grant.SyncState.FAILED, last_error="AWS refused (AccessDenied): no")
+    failed = client.get(reverse("access:my_access")).content.decode()
+    assert "AWS refused (AccessDenied): no" in failed and "every 2s" not in failed
+
+
+def test_home_counts_what_needs_me(client_for, cast, alices_request):
+    assert client_for(cast.bob).get("/").context["approvals_waiting"] == 1
+    home = client_for(cast.alice).get("/")
+    assert (home.context["approvals_waiting"], home.context["my_pending"]) == (0, 1)
+    assert home.context["failed_syncs"] is None, "only admins see sync failures"
+
+
+@pytest.mark.parametrize("rows", [3, 60])
+def test_list_pages_run_a_constant_number_of_queries(client_for, cast, sandbox, rows, django_assert_max_num_queries):
+    for number in range(rows):
+        entitlement = Entitlement.objects.create(account=sandbox.account, aws_name=f"Team{number}", name=f"Team {number}")
+        entitlement.owners.set([cast.carol])
+        access_request = AccessRequest.objects.create(
+            requester=cast.alice, beneficiary=cast.alice, entitlement=entitlement, justification=GOOD_REASON
+        )
+        access_request.approvals.create(step=1, approver=cast.bob)
+        Grant.objects.create(user=cast.alice, entitlement=entitlement, source="request", request=access_request)
+    pages = {cast.alice: ["access:catalog", "access:my_requests", "access:my_access"], cast.bob: ["access:inbox"]}
+    for person, names in pages.items():
+        client = client_for(person)
+        for name in names:
+            with django_assert_max_num_queries(12):
+                assert client.get(reverse(name)).status_code == 200
