@@ -15,9 +15,7 @@ class AccessRequest(models.Model):
         EXPIRED = "expired", "Expired"
 
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    beneficiary = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
-    )
+    beneficiary = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests")
     entitlement = models.ForeignKey("catalog.Entitlement", on_delete=models.PROTECT, related_name="requests")
     justification = models.TextField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)

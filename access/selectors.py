@@ -14,9 +14,7 @@ def pending_steps_for_approver(user) -> QuerySet[Approval]:
         Approval.objects.filter(mine, decision=Approval.Decision.PENDING, request__state=AccessRequest.State.PENDING)
         .exclude(request__beneficiary=user)
         .exclude(request__requester=user)
-        .select_related(
-            "approver", "request__beneficiary", "request__requester", "request__entitlement__account"
-        )
+        .select_related("approver", "request__beneficiary", "request__requester", "request__entitlement__account")
         .order_by("request__created_at")
     )
 

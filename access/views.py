@@ -83,7 +83,5 @@ def decide(request, request_id, decision):
         context = {"page": _page(request, steps), "form": DecisionForm()}
         return render(request, "access/inbox.html", context, status=exc.status)
     verb = "approved" if decision == "approve" else "denied"
-    messages.success(
-        request, f"You {verb} {access_request.entitlement.name} for {access_request.beneficiary}."
-    )
+    messages.success(request, f"You {verb} {access_request.entitlement.name} for {access_request.beneficiary}.")
     return redirect("access:inbox")

@@ -43,9 +43,7 @@ class User(AbstractUser):
     full_name = models.CharField(max_length=150)
     title = models.CharField(max_length=150, blank=True)
     department = models.CharField(max_length=100, blank=True)
-    manager = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
-    )
+    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
     employment_status = models.CharField(
         max_length=10, choices=EmploymentStatus.choices, default=EmploymentStatus.ACTIVE
     )
@@ -67,9 +65,7 @@ class User(AbstractUser):
         ordering = ["full_name", "email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
-            models.CheckConstraint(
-                condition=~models.Q(manager=models.F("id")), name="user_not_own_manager"
-            ),
+            models.CheckConstraint(condition=~models.Q(manager=models.F("id")), name="user_not_own_manager"),
         ]
 
     def __str__(self):

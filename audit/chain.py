@@ -3,7 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def canonical_json(value) -> str:
@@ -11,11 +11,12 @@ def canonical_json(value) -> str:
 
 
 def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def event_hash(*, seq, created_at, actor_id, actor_label, action, object_type, object_id, before, after, ip,
-               prev_hash) -> str:
+def event_hash(
+    *, seq, created_at, actor_id, actor_label, action, object_type, object_id, before, after, ip, prev_hash
+) -> str:
     payload = canonical_json(
         {
             "seq": seq,
@@ -47,7 +48,11 @@ def find_first_break(events, head_seq: int, head_hash: str) -> ChainBreak | None
         if event.seq != expected_seq:
             return ChainBreak(expected_seq, None, f"event #{expected_seq} is missing (next found is #{event.seq})")
         if event.prev_hash != prev_hash:
-            return ChainBreak(event.seq, event.id, "its link to the previous event does not match (reordered or a row before it was removed)")
+            return ChainBreak(
+                event.seq,
+                event.id,
+                "its link to the previous event does not match (reordered or a row before it was removed)",
+            )
         recomputed = event_hash(
             seq=event.seq,
             created_at=event.created_at,
@@ -65,5 +70,9 @@ def find_first_break(events, head_seq: int, head_hash: str) -> ChainBreak | None
             return ChainBreak(event.seq, event.id, "its contents were edited after it was written")
         expected_seq, prev_hash = event.seq + 1, event.hash
     if expected_seq - 1 != head_seq or prev_hash != head_hash:
-        return ChainBreak(expected_seq, None, f"the chain ends at #{expected_seq - 1} but #{head_seq} was written (trailing rows removed)")
+        return ChainBreak(
+            expected_seq,
+            None,
+            f"the chain ends at #{expected_seq - 1} but #{head_seq} was written (trailing rows removed)",
+        )
     return None

@@ -14,6 +14,9 @@ class AuditChainHead(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_singleton")]
 
+    def __str__(self):
+        return f"Audit chain head at #{self.last_seq}"
+
 
 class AuditEvent(models.Model):
     """One state change or decision. Never updated or deleted; `hash` covers `prev_hash`."""

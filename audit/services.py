@@ -12,8 +12,9 @@ def _label(model_instance) -> tuple[str, str]:
     return model_instance._meta.label_lower, str(model_instance.pk)
 
 
-def record(*, actor, action: str, obj, before: dict | None = None, after: dict | None = None,
-           actor_label: str | None = None) -> AuditEvent:
+def record(
+    *, actor, action: str, obj, before: dict | None = None, after: dict | None = None, actor_label: str | None = None
+) -> AuditEvent:
     """Append one event to the chain.
 
     Must run inside the caller's transaction so the event commits or rolls back with the

@@ -7,7 +7,7 @@ botocore's standard retry mode; whatever still fails is raised as a typed error.
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import botocore.exceptions
@@ -102,7 +102,7 @@ def client_for(account: AccountAccess, service: str):
     endpoint is kept; an assumed role's client is rebuilt when its credentials near expiry.
     """
     key = (account.account_id, account.role_arn, service, settings.AWS_ENDPOINT_URL, settings.AWS_MAX_ATTEMPTS)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with _clients_lock:
         cached = _clients.get(key)
     if cached and (cached[1] is None or cached[1] - _CREDENTIAL_MARGIN > now):
@@ -122,6 +122,7 @@ def iam_client(account: AccountAccess):
 
 
 # --- IAM users and groups ---------------------------------------------------------------
+
 
 def ensure_user(account: AccountAccess, user_name: str, tags: dict[str, str] | None = None) -> bool:
     """Create the IAM user unless it exists. Returns True if it was created."""

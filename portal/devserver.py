@@ -6,6 +6,7 @@ started. Settings come from the environment as usual; this only fills in what th
 embedded set-up needs when nothing else is given.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -55,10 +56,8 @@ class Processes:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 print(f"{name} did not stop in {STOP_GRACE_SECONDS}s; killing it.", flush=True)
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGKILL)  # also any grandchildren left in its group
-            except ProcessLookupError:
-                pass
             child.wait()
 
 
@@ -87,29 +86,50 @@ def main() -> int:
     def stop(signum, frame):
         raise KeyboardInterrupt
 
+    # Set both explicitly: a shell starting us in the background may have set SIGINT to "ignore".
+    signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     manage = [sys.executable, str(ROOT / "manage.py")]
     try:
         if env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{moto_port}":
-            processes.start("moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", moto_port], env,
-                            log=logs / "moto.log")
+            processes.start(
+                "moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", moto_port], env, log=logs / "moto.log"
+            )
             if not _wait_for_http(f"http://127.0.0.1:{moto_port}/moto-api/", 30):
                 print(f"The simulated AWS did not start; see {logs / 'moto.log'}.", file=sys.stderr)
                 return 1
         subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
         subprocess.run([*manage, "seed_demo"], cwd=ROOT, env=env, check=True)
-        processes.start("worker", [str(BIN / "celery"), "-A", "portal", "worker", "--beat", "--pool=solo",
-                                   "--without-gossip", "--without-mingle", "--without-heartbeat",
-                                   "--loglevel=INFO", "--schedule", str(ROOT / "var" / "celerybeat-schedule")], env)
+        processes.start(
+            "worker",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "portal",
+                "worker",
+                "--beat",
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+                "--schedule",
+                str(ROOT / "var" / "celerybeat-schedule"),
+            ],
+            env,
+        )
         processes.start("web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env)
         if not _wait_for_http(f"http://127.0.0.1:{port}/healthz", 30):
             print("The web server did not start.", file=sys.stderr)
             return 1
-        print(f"\n  Access Portal is running at http://127.0.0.1:{port}/\n"
-              "  Sign in as alice@example.com (employee), bob@example.com (her manager),\n"
-              "  carol@example.com (entitlement owner) or erin@example.com (admin);\n"
-              "  the password for all of them is demo-password-2026.\n"
-              "  Press Ctrl-C to stop everything.\n", flush=True)
+        print(
+            f"\n  Access Portal is running at http://127.0.0.1:{port}/\n"
+            "  Sign in as alice@example.com (employee), bob@example.com (her manager),\n"
+            "  carol@example.com (entitlement owner) or erin@example.com (admin);\n"
+            "  the password for all of them is demo-password-2026.\n"
+            "  Press Ctrl-C to stop everything.\n",
+            flush=True,
+        )
         while all(child.poll() is None for _, child in processes.children):
             time.sleep(0.5)
         stopped = [name for name, child in processes.children if child.poll() is not None]

@@ -8,7 +8,7 @@ becomes a default in production.
 
 from pathlib import Path
 
-from portal.env import env_bool, env_int, env_list, env_str, env_database, env_secret_key
+from portal.env import env_bool, env_database, env_int, env_list, env_secret_key, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))

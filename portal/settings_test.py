@@ -11,7 +11,7 @@ import tempfile
 os.environ.setdefault("PORTAL_SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("PORTAL_HTTPS", "false")
 
-from portal.settings import *  # noqa: E402,F403
+from portal.settings import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -21,7 +21,7 @@ CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{os.getpid()}"
 # A broker folder of its own when on the filesystem transport, away from `make run`'s worker.
 if not REDIS_URL:  # noqa: F405
     _broker_dir = tempfile.mkdtemp(prefix="portal-test-broker-")
-    CELERY_BROKER_TRANSPORT_OPTIONS = {  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": _broker_dir,
         "data_folder_out": _broker_dir,
         "store_processed": False,

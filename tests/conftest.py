@@ -35,8 +35,9 @@ def pytest_sessionstart(session):
     if os.environ.get("CI"):
         missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
         if missing:
-            pytest.exit(f"CI is set but {', '.join(missing)} is not: the suite must run on PostgreSQL and Redis.",
-                        returncode=1)
+            pytest.exit(
+                f"CI is set but {', '.join(missing)} is not: the suite must run on PostgreSQL and Redis.", returncode=1
+            )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -55,6 +56,7 @@ def _require_postgres(db):
 
 
 # --- simulated AWS -------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -95,6 +97,7 @@ def aws(moto_server, cast, sandbox):
 
 # --- Celery -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real worker thread consuming this run's own queue on the configured broker."""
@@ -107,6 +110,7 @@ def celery_worker(django_db_setup, django_db_blocker):
 
 
 # --- the cast ---------------------------------------------------------------------------
+
 
 class Cast:
     def __init__(self, **people):
@@ -143,7 +147,10 @@ def sandbox(cast):
         account=account, aws_name="Developers", name="Developers", risk=Entitlement.Risk.LOW
     )
     breakglass = Entitlement.objects.create(
-        account=account, aws_name="BreakGlass", name="Break-glass admins", risk=Entitlement.Risk.HIGH,
+        account=account,
+        aws_name="BreakGlass",
+        name="Break-glass admins",
+        risk=Entitlement.Risk.HIGH,
         requestable=False,
     )
     developers.owners.set([cast.carol])
@@ -162,13 +169,20 @@ def client_for(client):
 
 # --- browser ----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
         "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
         ],
     }

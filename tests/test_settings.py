@@ -89,7 +89,10 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
 def test_dependencies_point_one_way():
     """The layers in docs/architecture.md, checked by import-linter: and only iam.gateway imports boto3."""
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True,
+        [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 

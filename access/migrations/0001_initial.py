@@ -4,57 +4,103 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AccessRequest',
+            name="AccessRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('justification', models.TextField()),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('denied', 'Denied'), ('cancelled', 'Cancelled'), ('expired', 'Expired')], default='pending', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("justification", models.TextField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("denied", "Denied"),
+                            ("cancelled", "Cancelled"),
+                            ("expired", "Expired"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Approval',
+            name="Approval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.PositiveSmallIntegerField(default=1)),
-                ('routing_note', models.CharField(blank=True, max_length=200)),
-                ('decision', models.CharField(choices=[('pending', 'Waiting'), ('approved', 'Approved'), ('denied', 'Denied')], default='pending', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('comment', models.TextField(blank=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("step", models.PositiveSmallIntegerField(default=1)),
+                ("routing_note", models.CharField(blank=True, max_length=200)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("pending", "Waiting"), ("approved", "Approved"), ("denied", "Denied")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("comment", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['request_id', 'step'],
+                "ordering": ["request_id", "step"],
             },
         ),
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('request', 'Approved request'), ('import', 'Imported from AWS'), ('admin', 'Granted by an administrator')], max_length=10)),
-                ('desired', models.CharField(choices=[('present', 'Present'), ('absent', 'Absent')], default='present', max_length=10)),
-                ('sync_state', models.CharField(choices=[('pending', 'Waiting to sync'), ('in_progress', 'Syncing'), ('applied', 'Active in AWS'), ('failed', 'Failed'), ('revoked', 'Removed from AWS')], default='pending', max_length=12)),
-                ('sync_claim', models.UUIDField(blank=True, null=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sync_attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('granted_at', models.DateTimeField(blank=True, null=True)),
-                ('verified_at', models.DateTimeField(blank=True, null=True, verbose_name='read back from AWS at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("request", "Approved request"),
+                            ("import", "Imported from AWS"),
+                            ("admin", "Granted by an administrator"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "desired",
+                    models.CharField(
+                        choices=[("present", "Present"), ("absent", "Absent")], default="present", max_length=10
+                    ),
+                ),
+                (
+                    "sync_state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to sync"),
+                            ("in_progress", "Syncing"),
+                            ("applied", "Active in AWS"),
+                            ("failed", "Failed"),
+                            ("revoked", "Removed from AWS"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("sync_claim", models.UUIDField(blank=True, null=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sync_attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("granted_at", models.DateTimeField(blank=True, null=True)),
+                ("verified_at", models.DateTimeField(blank=True, null=True, verbose_name="read back from AWS at")),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

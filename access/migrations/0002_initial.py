@@ -6,87 +6,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('access', '0001_initial'),
-        ('catalog', '0001_initial'),
+        ("access", "0001_initial"),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='accessrequest',
-            name='beneficiary',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='access_requests', to=settings.AUTH_USER_MODEL),
+            model_name="accessrequest",
+            name="beneficiary",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="access_requests", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='accessrequest',
-            name='entitlement',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='catalog.entitlement'),
+            model_name="accessrequest",
+            name="entitlement",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="requests", to="catalog.entitlement"
+            ),
         ),
         migrations.AddField(
-            model_name='accessrequest',
-            name='requester',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="accessrequest",
+            name="requester",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='approval',
-            name='approver',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='approval_steps', to=settings.AUTH_USER_MODEL),
+            model_name="approval",
+            name="approver",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="approval_steps",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='approval',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="approval",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='approval',
-            name='request',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approvals', to='access.accessrequest'),
+            model_name="approval",
+            name="request",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="approvals", to="access.accessrequest"
+            ),
         ),
         migrations.AddField(
-            model_name='grant',
-            name='entitlement',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='catalog.entitlement'),
+            model_name="grant",
+            name="entitlement",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="grants", to="catalog.entitlement"
+            ),
         ),
         migrations.AddField(
-            model_name='grant',
-            name='request',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='access.accessrequest'),
+            model_name="grant",
+            name="request",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="access.accessrequest",
+            ),
         ),
         migrations.AddField(
-            model_name='grant',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to=settings.AUTH_USER_MODEL),
+            model_name="grant",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="grants", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accessrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'pending')), fields=('beneficiary', 'entitlement'), name='one_pending_request_per_person_entitlement'),
+            model_name="accessrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "pending")),
+                fields=("beneficiary", "entitlement"),
+                name="one_pending_request_per_person_entitlement",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accessrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('justification', ''), _negated=True), name='request_justification_required'),
+            model_name="accessrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("justification", ""), _negated=True), name="request_justification_required"
+            ),
         ),
         migrations.AddIndex(
-            model_name='approval',
-            index=models.Index(condition=models.Q(('decision', 'pending')), fields=['approver', 'request'], name='approval_pending_by_approver'),
+            model_name="approval",
+            index=models.Index(
+                condition=models.Q(("decision", "pending")),
+                fields=["approver", "request"],
+                name="approval_pending_by_approver",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.UniqueConstraint(fields=('request', 'step'), name='one_approval_per_step'),
+            model_name="approval",
+            constraint=models.UniqueConstraint(fields=("request", "step"), name="one_approval_per_step"),
         ),
         migrations.AddIndex(
-            model_name='grant',
-            index=models.Index(condition=models.Q(('sync_state__in', ['pending', 'in_progress'])), fields=['claimed_at'], name='grant_waiting_for_sync'),
+            model_name="grant",
+            index=models.Index(
+                condition=models.Q(("sync_state__in", ["pending", "in_progress"])),
+                fields=["claimed_at"],
+                name="grant_waiting_for_sync",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.UniqueConstraint(fields=('user', 'entitlement'), name='one_grant_per_person_entitlement'),
+            model_name="grant",
+            constraint=models.UniqueConstraint(fields=("user", "entitlement"), name="one_grant_per_person_entitlement"),
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('source', 'request'), _negated=True), ('request__isnull', False), _connector='OR'), name='grant_from_request_names_it'),
+            model_name="grant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("source", "request"), _negated=True), ("request__isnull", False), _connector="OR"
+                ),
+                name="grant_from_request_names_it",
+            ),
         ),
     ]

@@ -63,8 +63,14 @@ def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, detail
             grant.verified_at = now
             fields.append("verified_at")
         grant.save(update_fields=fields)
-        record(actor=None, actor_label=SYSTEM_ACTOR, action=action, obj=grant, before=before,
-               after={"sync_state": sync_state, "attempt": work.attempt, **details})
+        record(
+            actor=None,
+            actor_label=SYSTEM_ACTOR,
+            action=action,
+            obj=grant,
+            before=before,
+            after={"sync_state": sync_state, "attempt": work.attempt, **details},
+        )
     return True
 
 
@@ -76,8 +82,9 @@ def record_sync_success(work: GrantWork, *, evidence: str) -> bool:
 
 def record_sync_failure(work: GrantWork, *, error: str) -> bool:
     """A permanent error: shown to admins, not retried until someone fixes the cause."""
-    return _finish(work, sync_state=Grant.SyncState.FAILED, error=error, action="grant.sync_failed",
-                   details={"error": error})
+    return _finish(
+        work, sync_state=Grant.SyncState.FAILED, error=error, action="grant.sync_failed", details={"error": error}
+    )
 
 
 def release_claim(work: GrantWork, *, error: str) -> bool:

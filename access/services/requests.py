@@ -60,16 +60,14 @@ def submit_request(*, requester, entitlement, justification: str) -> AccessReque
 def _locked_pending_step(request_id: int, actor) -> tuple[AccessRequest, Approval]:
     """Lock the request, then check who is acting, then that it is still undecided."""
     try:
-        access_request = (
-            AccessRequest.objects.select_for_update().select_related("entitlement").get(pk=request_id)
-        )
+        access_request = AccessRequest.objects.select_for_update().select_related("entitlement").get(pk=request_id)
     except AccessRequest.DoesNotExist:
         raise NotFound("That request does not exist.") from None
     if actor.pk in (access_request.requester_id, access_request.beneficiary_id):
         raise NotAllowed("You cannot decide a request for your own access.")
-    step = access_request.approvals.select_for_update().order_by("step").filter(
-        decision=Approval.Decision.PENDING
-    ).first()
+    step = (
+        access_request.approvals.select_for_update().order_by("step").filter(decision=Approval.Decision.PENDING).first()
+    )
     decidable = step or access_request.approvals.order_by("-step").first()
     if decidable is None or not may_decide(decidable, actor):
         raise NotAllowed("You are not an approver of this request.")
@@ -101,8 +99,13 @@ def approve(*, request_id: int, actor, comment: str = "") -> AccessRequest:
             return access_request
         access_request.state, access_request.decided_at = AccessRequest.State.APPROVED, now
         access_request.save(update_fields=["state", "decided_at"])
-        record(actor=actor, action="request.approved", obj=access_request, before={"state": "pending"},
-               after={"state": "approved"})
+        record(
+            actor=actor,
+            action="request.approved",
+            obj=access_request,
+            before={"state": "pending"},
+            after={"state": "approved"},
+        )
         grant = _desire_grant(access_request, actor, now)
         transaction.on_commit(lambda: current_app.send_task(SYNC_TASK, args=[grant.pk]))
     return access_request
@@ -117,8 +120,13 @@ def deny(*, request_id: int, actor, comment: str = "") -> AccessRequest:
         _decide_step(step, actor, Approval.Decision.DENIED, comment, now)
         access_request.state, access_request.decided_at = AccessRequest.State.DENIED, now
         access_request.save(update_fields=["state", "decided_at"])
-        record(actor=actor, action="request.denied", obj=access_request, before={"state": "pending"},
-               after={"state": "denied", "comment": comment})
+        record(
+            actor=actor,
+            action="request.denied",
+            obj=access_request,
+            before={"state": "pending"},
+            after={"state": "denied", "comment": comment},
+        )
     return access_request
 
 
@@ -133,7 +141,17 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
         grant.source, grant.request, grant.granted_at = Grant.Source.REQUEST, access_request, now
         grant.desired, grant.sync_state, grant.last_error = Grant.Desired.PRESENT, Grant.SyncState.PENDING, ""
         grant.save(update_fields=["source", "request", "granted_at", "desired", "sync_state", "last_error"])
-    record(actor=actor, action="grant.desired_present", obj=grant, before=before,
-           after={"user": grant.user_id, "entitlement": grant.entitlement_id, "request": access_request.pk,
-                  "desired": "present", "sync_state": "pending"})
+    record(
+        actor=actor,
+        action="grant.desired_present",
+        obj=grant,
+        before=before,
+        after={
+            "user": grant.user_id,
+            "entitlement": grant.entitlement_id,
+            "request": access_request.pk,
+            "desired": "present",
+            "sync_state": "pending",
+        },
+    )
     return grant

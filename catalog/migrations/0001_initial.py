@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,37 +15,101 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AwsAccount',
+            name="AwsAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('account_id', models.CharField(max_length=12, unique=True, validators=[django.core.validators.RegexValidator('^\\d{12}$', 'An AWS account id is exactly 12 digits.')], verbose_name='account id')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('role_arn', models.CharField(blank=True, max_length=2048, validators=[django.core.validators.RegexValidator('^arn:aws[\\w-]*:iam::\\d{12}:role/.+$', 'Enter an IAM role ARN.')], verbose_name='role ARN to assume')),
-                ('external_id', models.CharField(blank=True, max_length=1224)),
-                ('sync_mode', models.CharField(choices=[('report', 'Report drift'), ('enforce', 'Enforce (remove unmanaged access)')], default='report', max_length=10)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "account_id",
+                    models.CharField(
+                        max_length=12,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{12}$", "An AWS account id is exactly 12 digits."
+                            )
+                        ],
+                        verbose_name="account id",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "role_arn",
+                    models.CharField(
+                        blank=True,
+                        max_length=2048,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^arn:aws[\\w-]*:iam::\\d{12}:role/.+$", "Enter an IAM role ARN."
+                            )
+                        ],
+                        verbose_name="role ARN to assume",
+                    ),
+                ),
+                ("external_id", models.CharField(blank=True, max_length=1224)),
+                (
+                    "sync_mode",
+                    models.CharField(
+                        choices=[("report", "Report drift"), ("enforce", "Enforce (remove unmanaged access)")],
+                        default="report",
+                        max_length=10,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'AWS account',
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('account_id__regex', '^\\d{12}$')), name='account_id_12_digits')],
+                "verbose_name": "AWS account",
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("account_id__regex", "^\\d{12}$")), name="account_id_12_digits"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Entitlement',
+            name="Entitlement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('iam_group', 'IAM group')], default='iam_group', max_length=20)),
-                ('aws_name', models.CharField(max_length=128, validators=[django.core.validators.RegexValidator('^[\\w+=,.@-]+$', 'Use letters, digits and + = , . @ _ - only.')], verbose_name='AWS name')),
-                ('name', models.CharField(max_length=150, verbose_name='display name')),
-                ('description', models.TextField(blank=True)),
-                ('risk', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], default='medium', max_length=10)),
-                ('requestable', models.BooleanField(default=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entitlements', to='catalog.awsaccount')),
-                ('owners', models.ManyToManyField(related_name='owned_entitlements', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("iam_group", "IAM group")], default="iam_group", max_length=20)),
+                (
+                    "aws_name",
+                    models.CharField(
+                        max_length=128,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[\\w+=,.@-]+$", "Use letters, digits and + = , . @ _ - only."
+                            )
+                        ],
+                        verbose_name="AWS name",
+                    ),
+                ),
+                ("name", models.CharField(max_length=150, verbose_name="display name")),
+                ("description", models.TextField(blank=True)),
+                (
+                    "risk",
+                    models.CharField(
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
+                        default="medium",
+                        max_length=10,
+                    ),
+                ),
+                ("requestable", models.BooleanField(default=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entitlements",
+                        to="catalog.awsaccount",
+                    ),
+                ),
+                ("owners", models.ManyToManyField(related_name="owned_entitlements", to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'ordering': ['account__name', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'kind', 'aws_name'), name='entitlement_unique_in_account')],
+                "ordering": ["account__name", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "kind", "aws_name"), name="entitlement_unique_in_account"
+                    )
+                ],
             },
         ),
     ]

@@ -19,7 +19,12 @@ def alices_request(cast, sandbox):
 def snapshot(*objects: Model) -> list:
     """Every column of the rows, plus how many audit events and grants exist."""
     rows = [type(obj).objects.filter(pk=obj.pk).values().get() for obj in objects]
-    return [rows, AuditEvent.objects.count(), Grant.objects.count(), Approval.objects.filter(decision="pending").count()]
+    return [
+        rows,
+        AuditEvent.objects.count(),
+        Grant.objects.count(),
+        Approval.objects.filter(decision="pending").count(),
+    ]
 
 
 def test_manager_approval_records_desired_grant(cast, sandbox, alices_request, django_capture_on_commit_callbacks):
@@ -32,7 +37,10 @@ def test_manager_approval_records_desired_grant(cast, sandbox, alices_request, d
     assert (step.decision, step.decided_by, step.comment) == (Approval.Decision.APPROVED, cast.bob, "ok for Q4")
     grant = Grant.objects.get()
     assert (grant.user, grant.entitlement, grant.source, grant.request) == (
-        cast.alice, sandbox.developers, Grant.Source.REQUEST, alices_request
+        cast.alice,
+        sandbox.developers,
+        Grant.Source.REQUEST,
+        alices_request,
     )
     assert (grant.desired, grant.sync_state) == (Grant.Desired.PRESENT, Grant.SyncState.PENDING)
     assert len(callbacks) == 1, "exactly one sync is queued, after commit"

@@ -79,9 +79,12 @@ def test_reordered_rows_are_named(chain):
 @pytest.mark.postgres
 def test_postgresql_refuses_update_and_delete(chain):
     for statement in ("UPDATE audit_auditevent SET action = 'x' WHERE seq = 1", "DELETE FROM audit_auditevent"):
-        with pytest.raises(DatabaseError, match="audit events are append-only"):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(statement)
+        with (
+            pytest.raises(DatabaseError, match="audit events are append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
     assert AuditEvent.objects.count() == 4
     assert verify() == "intact"
 

@@ -12,7 +12,8 @@ from iam.errors import PermanentAwsError, TransientAwsError
 THROTTLED = b"""<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>
 <Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"""
 DENIED = b"""<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>
-<Message>User is not authorized to perform: iam:AddUserToGroup</Message></Error><RequestId>2</RequestId></ErrorResponse>"""
+<Message>User is not authorized to perform: iam:AddUserToGroup</Message></Error>
+<RequestId>2</RequestId></ErrorResponse>"""
 
 
 class FakeRaw:
@@ -73,14 +74,25 @@ def test_membership_read_back_follows_every_page(account, fresh_clients):
     created = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
     def group(name):
-        return {"Path": "/", "GroupName": name, "GroupId": f"AGPA{name.upper():0<17}"[:21], "CreateDate": created,
-                "Arn": f"arn:aws:iam::123456789012:group/{name}"}
+        return {
+            "Path": "/",
+            "GroupName": name,
+            "GroupId": f"AGPA{name.upper():0<17}"[:21],
+            "CreateDate": created,
+            "Arn": f"arn:aws:iam::123456789012:group/{name}",
+        }
 
     with Stubber(client) as stub:
-        stub.add_response("list_groups_for_user", {"Groups": [group("Developers")], "IsTruncated": True,
-                                                   "Marker": "page-2"}, {"UserName": "alice"})
-        stub.add_response("list_groups_for_user", {"Groups": [group("ReadOnly")], "IsTruncated": False},
-                          {"UserName": "alice", "Marker": "page-2"})
+        stub.add_response(
+            "list_groups_for_user",
+            {"Groups": [group("Developers")], "IsTruncated": True, "Marker": "page-2"},
+            {"UserName": "alice"},
+        )
+        stub.add_response(
+            "list_groups_for_user",
+            {"Groups": [group("ReadOnly")], "IsTruncated": False},
+            {"UserName": "alice", "Marker": "page-2"},
+        )
         assert gateway.groups_of_user(account, "alice") == {"Developers", "ReadOnly"}
         stub.assert_no_pending_responses()
 

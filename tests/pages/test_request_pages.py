@@ -203,7 +203,9 @@ def test_home_counts_what_needs_me(client_for, cast, alices_request):
 @pytest.mark.parametrize("rows", [3, 60])
 def test_list_pages_run_a_constant_number_of_queries(client_for, cast, sandbox, rows, django_assert_max_num_queries):
     for number in range(rows):
-        entitlement = Entitlement.objects.create(account=sandbox.account, aws_name=f"Team{number}", name=f"Team {number}")
+        entitlement = Entitlement.objects.create(
+            account=sandbox.account, aws_name=f"Team{number}", name=f"Team {number}"
+        )
         entitlement.owners.set([cast.carol])
         access_request = AccessRequest.objects.create(
             requester=cast.alice, beneficiary=cast.alice, entitlement=entitlement, justification=GOOD_REASON

@@ -31,8 +31,13 @@ GROUPS = [
     ("ReadOnly", "Read-only", "View resources in the account; change nothing.", "low", True),
     ("Deployers", "Deployers", "Deploy services through the pipeline roles.", "medium", True),
     ("BillingAdmins", "Billing administrators", "Manage billing, budgets and invoices.", "high", True),
-    ("BreakGlass", "Break-glass administrators", "Emergency full access; granted by the security team only.",
-     "high", False),
+    (
+        "BreakGlass",
+        "Break-glass administrators",
+        "Emergency full access; granted by the security team only.",
+        "high",
+        False,
+    ),
 ]
 
 
