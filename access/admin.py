@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from access.models import AccessRequest, Approval, Grant
+from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -20,7 +20,7 @@ class ApprovalInline(admin.TabularInline):
     model = Approval
     extra = 0
     can_delete = False
-    fields = ["step", "approver", "routing_note", "decision", "decided_by", "decided_at", "comment"]
+    fields = ["step", "label", "required", "state", "activated_at", "decided_at", "escalations"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -42,3 +42,10 @@ class GrantAdmin(ReadOnlyAdmin):
     list_filter = ["sync_state", "desired", "source"]
     search_fields = ["user__email", "entitlement__name"]
     list_select_related = ["user", "entitlement__account"]
+
+
+@admin.register(ApprovalAssignment)
+class ApprovalAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["approval", "approver", "reason", "decision", "decided_by", "decided_at", "automatic"]
+    list_filter = ["decision", "automatic"]
+    list_select_related = ["approval", "approver", "decided_by"]

@@ -1,18 +1,145 @@
 from django import forms
+from django.contrib.auth import get_user_model
 
 from access.services.requests import MIN_JUSTIFICATION
 
-
-class RequestForm(forms.Form):
-    justification = forms.CharField(
-        label="Why do you need this access?",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Say what work needs it and for how long, e.g. “Deploying the billing service for the Q4 release”.",
-        error_messages={"required": "Explain why you need this access."},
-        min_length=MIN_JUSTIFICATION,
-        max_length=2000,
-    )
+DURATION_STEPS = [1, 3, 7, 14, 30, 90, 180, 365]
 
 
-class DecisionForm(forms.Form):
+class StyledForm(forms.Form):
+    """Gives each widget Bootstrap's classes when it is rendered, so templates use `_field.html`.
+
+    Done per bound field rather than in __init__ because subclasses add their fields there.
+    """
+
+    def __getitem__(self, name):
+        widget = self.fields[name].widget
+        base = "form-select" if isinstance(widget, forms.Select) else "form-control"
+        invalid = " is-invalid" if self.is_bound and name in self.errors else ""
+        widget.attrs["class"] = base + invalid
+        return super().__getitem__(name)
+NO_END = ""
+
+
+def duration_choices(max_days: int | None) -> list[tuple[str, str]]:
+    """Durations a person may pick for an entitlement: up to its maximum, or open-ended without one."""
+    steps = [days for days in DURATION_STEPS if max_days is None or days < max_days]
+    if max_days is not None:
+        steps.append(max_days)
+    choices = [(str(days), f"{days} day{'s' if days != 1 else ''}") for days in steps]
+    if max_days is None:
+        choices.insert(0, (NO_END, "No end date"))
+    return choices
+
+
+def duration_initial(max_days: int | None) -> str:
+    return str(max_days) if max_days is not None else NO_END
+
+
+class JustificationField(forms.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Why do you need this access?",
+            widget=forms.Textarea(attrs={"rows": 4}),
+            help_text="Say what work needs it and for how long, e.g. “Deploying the billing service for the Q4 "
+            "release”.",
+            error_messages={"required": "Explain why you need this access."},
+            min_length=MIN_JUSTIFICATION,
+            max_length=2000,
+            **kwargs,
+        )
+
+
+class BeneficiaryField(forms.TypedChoiceField):
+    """Myself, or one of my direct reports."""
+
+    def __init__(self, user, **kwargs):
+        reports = [(str(person.pk), f"{person} ({person.email})") for person in user.reports.filter(is_active=True)]
+        super().__init__(
+            label="Who is the access for?",
+            choices=[(str(user.pk), f"Myself ({user.email})"), *reports],
+            coerce=int,
+            initial=str(user.pk),
+            **kwargs,
+        )
+
+
+class AnyoneField(forms.EmailField):
+    """Governance admins may request for anyone: by email, empty meaning themselves."""
+
+    def __init__(self, user, **kwargs):
+        self.user = user
+        super().__init__(
+            label="Who is the access for?", required=False, help_text="Their email address; empty for yourself.",
+            **kwargs,
+        )
+
+    def clean(self, value):
+        email = super().clean(value)
+        if not email:
+            return self.user.pk
+        person = get_user_model().objects.filter(email__iexact=email, is_active=True).first()
+        if person is None:
+            raise forms.ValidationError("Nobody active in the portal has that email address.")
+        return person.pk
+
+
+def beneficiary_field(user):
+    return AnyoneField(user) if user.is_governance_admin else BeneficiaryField(user)
+
+
+class RequestForm(StyledForm):
+    def __init__(self, *args, user, entitlement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["beneficiary"] = beneficiary_field(user)
+        self.fields["duration_days"] = forms.TypedChoiceField(
+            label="For how long?",
+            choices=duration_choices(entitlement.max_duration_days),
+            initial=duration_initial(entitlement.max_duration_days),
+            coerce=int,
+            empty_value=None,
+            required=False,
+            help_text="Counted from when the access is active in AWS.",
+        )
+        self.fields["justification"] = JustificationField()
+
+
+class CheckoutForm(StyledForm):
+    """The cart: one justification and beneficiary, a duration per item (field `duration_<id>`)."""
+
+    def __init__(self, *args, user, entitlements, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["beneficiary"] = beneficiary_field(user)
+        for entitlement in entitlements:
+            self.fields[f"duration_{entitlement.pk}"] = forms.TypedChoiceField(
+                label=f"Duration for {entitlement.name}",
+                choices=duration_choices(entitlement.max_duration_days),
+                initial=duration_initial(entitlement.max_duration_days),
+                coerce=int,
+                empty_value=None,
+                required=False,
+            )
+        self.fields["justification"] = JustificationField()
+        self.entitlements = entitlements
+        # The page lays the fields out around per-item "remove" forms; HTML's form attribute
+        # ties each one to the checkout form wherever it stands.
+        for field in self.fields.values():
+            field.widget.attrs["form"] = "checkout"
+
+    def duration_for(self, entitlement) -> int | None:
+        return self.cleaned_data.get(f"duration_{entitlement.pk}")
+
+
+class DecisionForm(StyledForm):
     comment = forms.CharField(label="Comment (optional)", required=False, max_length=2000)
+
+
+class ExtensionForm(StyledForm):
+    def __init__(self, *args, entitlement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["duration_days"] = forms.TypedChoiceField(
+            label="Extend by",
+            choices=[choice for choice in duration_choices(entitlement.max_duration_days) if choice[0]],
+            coerce=int,
+        )
+        self.fields["justification"] = JustificationField()

@@ -5,7 +5,7 @@ from django.db import models
 
 
 class AccessRequest(models.Model):
-    """Someone asks for an entitlement for a beneficiary (themselves, for now)."""
+    """Someone asks for an entitlement for a beneficiary (themselves, a report, or anyone for admins)."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -14,10 +14,21 @@ class AccessRequest(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired"
 
+    class Kind(models.TextChoices):
+        NEW = "new", "New access"
+        EXTENSION = "extension", "Extension"
+
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    beneficiary = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests")
+    beneficiary = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
+    )
     entitlement = models.ForeignKey("catalog.Entitlement", on_delete=models.PROTECT, related_name="requests")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NEW)
     justification = models.TextField()
+    # Empty: no end date. Counted from when the access is active in AWS, not from the request.
+    duration_days = models.PositiveIntegerField(null=True, blank=True)
+    # Requests submitted together from one cart share this.
+    cart = models.UUIDField(null=True, blank=True, db_index=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -32,6 +43,14 @@ class AccessRequest(models.Model):
                 name="one_pending_request_per_person_entitlement",
             ),
             models.CheckConstraint(condition=~models.Q(justification=""), name="request_justification_required"),
+            models.CheckConstraint(
+                condition=models.Q(duration_days__isnull=True) | models.Q(duration_days__gte=1),
+                name="request_duration_positive",
+            ),
+        ]
+        indexes = [
+            # Serves the expiry sweep: pending requests oldest first.
+            models.Index(fields=["created_at"], condition=models.Q(state="pending"), name="request_pending_by_age"),
         ]
 
     def __str__(self):
@@ -39,43 +58,80 @@ class AccessRequest(models.Model):
 
 
 class Approval(models.Model):
-    """One step of a request's approval chain."""
+    """One stage of a request's approval chain, decided by one or more assigned people."""
 
-    class Decision(models.TextChoices):
-        PENDING = "pending", "Waiting"
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting for an earlier stage"
+        PENDING = "pending", "Waiting for a decision"
         APPROVED = "approved", "Approved"
         DENIED = "denied", "Denied"
+        CLOSED = "closed", "Closed without a decision"
 
     request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="approvals")
-    step = models.PositiveSmallIntegerField(default=1)
-    # Who may decide. Empty: nobody in the chain is eligible, so governance admins decide.
+    step = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=100)
+    # How many assigned people must approve before the stage passes.
+    required = models.PositiveSmallIntegerField(default=1)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    escalations = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["request_id", "step"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "step"], name="one_approval_per_step"),
+            models.CheckConstraint(condition=models.Q(required__gte=1), name="approval_requires_someone"),
+        ]
+        indexes = [
+            # Serves reminders and escalation: active stages by age.
+            models.Index(fields=["activated_at"], condition=models.Q(state="pending"), name="approval_pending_by_age"),
+        ]
+
+    def __str__(self):
+        return f"Stage {self.step} of request #{self.request_id}"
+
+
+class ApprovalAssignment(models.Model):
+    """One person who may decide a stage (or, with no person, any governance admin), and their vote."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Not decided"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+        VOID = "void", "Not needed"
+
+    approval = models.ForeignKey(Approval, on_delete=models.CASCADE, related_name="assignments")
     approver = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approval_steps"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approval_assignments"
     )
-    routing_note = models.CharField(max_length=200, blank=True)
+    # Why this person: "Manager of Alice", "Manager's manager: Bob is the requester", "Escalated after 2 days".
+    reason = models.CharField(max_length=200)
     decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True)
+    automatic = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["request_id", "step"]
+        ordering = ["approval_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["request", "step"], name="one_approval_per_step"),
+            models.UniqueConstraint(
+                fields=["approval", "approver"], condition=models.Q(approver__isnull=False), name="one_assignment_per_person"
+            ),
+            models.UniqueConstraint(
+                fields=["approval"], condition=models.Q(approver__isnull=True), name="one_admin_assignment_per_stage"
+            ),
         ]
         indexes = [
-            # Serves the approval inbox: pending steps for one approver, oldest first.
-            models.Index(
-                fields=["approver", "request"],
-                condition=models.Q(decision="pending"),
-                name="approval_pending_by_approver",
-            ),
+            # Serves the approval inbox: undecided assignments of one approver.
+            models.Index(fields=["approver"], condition=models.Q(decision="pending"), name="assignment_pending_by_person"),
         ]
 
     def __str__(self):
-        return f"Step {self.step} of request #{self.request_id}"
+        return f"{self.approver or 'Governance admins'} on {self.approval}"
 
 
 class Grant(models.Model):
@@ -102,6 +158,13 @@ class Grant(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     request = models.ForeignKey(AccessRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     desired = models.CharField(max_length=10, choices=Desired.choices, default=Desired.PRESENT)
+    # A time-bound grant's length, set on approval; `expires_at` is fixed once AWS shows it active.
+    duration_days = models.PositiveIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # The smallest "days left" reminder already sent for the current expiry (7, then 1).
+    expiry_reminded_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
     sync_state = models.CharField(max_length=12, choices=SyncState.choices, default=SyncState.PENDING)
     # A worker's claim on this grant: only the holder of the token may record the outcome,
     # and a claim older than the lease may be taken over (the worker died).
@@ -123,6 +186,8 @@ class Grant(models.Model):
             ),
         ]
         indexes = [
+            # Serves the expiry sweep and "ending soon": present grants by end date.
+            models.Index(fields=["expires_at"], condition=models.Q(desired="present"), name="grant_present_by_expiry"),
             # Serves the sync sweep: grants whose AWS state has not caught up yet.
             models.Index(
                 fields=["claimed_at"],

@@ -1,23 +1,141 @@
-"""Who decides a request. Grows into configurable approval policies; for now one step, the manager."""
+"""Who decides a request: the approval plan drawn from the entitlement's policy.
 
-from dataclasses import dataclass
+Pure planning, no writes: the services turn a plan into Approval and ApprovalAssignment
+rows. Nobody is ever planned to decide their own request: where a stage's approvers
+are the requester or the beneficiary, the stage passes to the next eligible person
+(manager's manager, another owner, the policy's fallback approver, governance admins, in
+that order), and the reason is kept with the assignment.
+"""
+
+from dataclasses import dataclass, field
+
+from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement, Risk
+
+ADMINS = None  # an assignment with no person: any governance admin may decide
 
 
 @dataclass(frozen=True)
-class Route:
-    approver: object | None  # a User, or None when governance admins decide
-    note: str
+class StageSpec:
+    approvers: str
+    mode: str = ApprovalStage.Mode.ANY
+    required: int = 1
+    named: tuple = ()
 
 
-def first_step_route(beneficiary) -> Route:
-    """The beneficiary's manager decides; without an active manager, governance admins do."""
-    manager = beneficiary.manager
-    if manager is not None and manager.is_active and not manager.is_leaver:
-        return Route(manager, f"Manager of {beneficiary}")
-    return Route(None, f"{beneficiary} has no active manager: routed to governance admins")
+# Used when no policy is configured for an entitlement or its risk level.
+BUILT_IN_STAGES = {
+    Risk.LOW: [StageSpec(ApprovalStage.Approvers.MANAGER)],
+    Risk.MEDIUM: [StageSpec(ApprovalStage.Approvers.MANAGER), StageSpec(ApprovalStage.Approvers.OWNERS)],
+    Risk.HIGH: [StageSpec(ApprovalStage.Approvers.MANAGER), StageSpec(ApprovalStage.Approvers.OWNERS)],
+}
+LABELS = {
+    ApprovalStage.Approvers.MANAGER: "Manager",
+    ApprovalStage.Approvers.OWNERS: "Entitlement owner",
+    ApprovalStage.Approvers.NAMED: "Named approver",
+    ApprovalStage.Approvers.GOVERNANCE_ADMINS: "Governance admins",
+}
 
 
-def may_decide(step, actor) -> bool:
-    if step.approver_id is not None:
-        return step.approver_id == actor.pk
+@dataclass
+class PlannedAssignment:
+    approver: object | None  # a User, or ADMINS
+    reason: str
+
+
+@dataclass
+class PlannedStage:
+    label: str
+    required: int
+    assignments: list[PlannedAssignment] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    policy_name: str
+    automatic: bool
+    stages: list[PlannedStage]
+
+
+def _eligible(person, excluded: set[int]) -> bool:
+    return person is not None and person.is_active and not person.is_leaver and person.pk not in excluded
+
+
+def policy_for(entitlement: Entitlement) -> ApprovalPolicy | None:
+    if entitlement.approval_policy_id:
+        return entitlement.approval_policy
+    return ApprovalPolicy.objects.filter(default_for_risk=entitlement.risk).first()
+
+
+def _stage_specs(policy: ApprovalPolicy | None, entitlement: Entitlement) -> list[StageSpec]:
+    if policy is None:
+        return BUILT_IN_STAGES[entitlement.risk]
+    return [
+        StageSpec(stage.approvers, stage.mode, stage.required, tuple(stage.named_approvers.all()))
+        for stage in policy.stages.prefetch_related("named_approvers").order_by("order")
+    ]
+
+
+def _manager_chain(beneficiary, excluded: set[int]) -> list[PlannedAssignment]:
+    manager, skipped, seen = beneficiary.manager, [], set()
+    while manager is not None and manager.pk not in seen:
+        seen.add(manager.pk)
+        if _eligible(manager, excluded):
+            if not skipped:
+                return [PlannedAssignment(manager, f"Manager of {beneficiary}")]
+            return [PlannedAssignment(manager, f"Manager higher up: {', '.join(skipped)} may not decide")]
+        skipped.append(str(manager))
+        manager = manager.manager
+    return []
+
+
+def _fallback(policy: ApprovalPolicy | None, excluded: set[int], why: str) -> PlannedAssignment:
+    fallback = policy.fallback_approver if policy else None
+    if _eligible(fallback, excluded):
+        return PlannedAssignment(fallback, f"Fallback approver: {why}")
+    return PlannedAssignment(ADMINS, f"Governance admins: {why}")
+
+
+def _plan_stage(spec: StageSpec, policy, entitlement, beneficiary, excluded: set[int]) -> PlannedStage:
+    kinds = ApprovalStage.Approvers
+    if spec.approvers == kinds.GOVERNANCE_ADMINS:
+        return PlannedStage(LABELS[spec.approvers], 1, [PlannedAssignment(ADMINS, "Governance admins decide this stage")])
+    if spec.approvers == kinds.MANAGER:
+        people = _manager_chain(beneficiary, excluded)
+        why = f"{beneficiary} has no manager who may decide"
+    elif spec.approvers == kinds.OWNERS:
+        owners = sorted(entitlement.owners.all(), key=lambda owner: owner.pk)
+        people = [PlannedAssignment(owner, f"Owner of {entitlement.name}") for owner in owners
+                  if _eligible(owner, excluded)]
+        why = f"no owner of {entitlement.name} may decide"
+    else:
+        people = [PlannedAssignment(person, "Named approver") for person in spec.named if _eligible(person, excluded)]
+        why = "no named approver may decide"
+    if not people:
+        return PlannedStage(LABELS[spec.approvers], 1, [_fallback(policy, excluded, why)])
+    if spec.mode == ApprovalStage.Mode.ALL:
+        required = len(people)
+    elif spec.mode == ApprovalStage.Mode.N_OF:
+        required = min(spec.required, len(people))
+    else:
+        required = 1
+    return PlannedStage(LABELS[spec.approvers], required, people)
+
+
+def plan_approvals(entitlement: Entitlement, requester, beneficiary) -> Plan:
+    """The ordered stages and who may decide each, for this requester and beneficiary."""
+    policy = policy_for(entitlement)
+    name = policy.name if policy else f"Built-in default for {entitlement.get_risk_display().lower()} risk"
+    automatic = bool(policy and policy.auto_approve and entitlement.risk == Risk.LOW)
+    if automatic:
+        return Plan(name, True, [])
+    excluded = {requester.pk, beneficiary.pk}
+    stages = [_plan_stage(spec, policy, entitlement, beneficiary, excluded)
+              for spec in _stage_specs(policy, entitlement)]
+    return Plan(name, False, stages)
+
+
+def may_decide(assignment, actor) -> bool:
+    """Whether `actor` may cast this assignment's vote (own requests are refused before this)."""
+    if assignment.approver_id is not None:
+        return assignment.approver_id == actor.pk
     return actor.is_governance_admin

@@ -1,36 +1,87 @@
-"""Reads of requests and grants that pages share. Each runs a fixed number of queries."""
+"""Reads of requests and grants that pages and the API share. Each runs a fixed number of queries."""
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from access.models import AccessRequest, Approval, Grant
+from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
+from audit.models import AuditEvent
 
 
-def pending_steps_for_approver(user) -> QuerySet[Approval]:
-    """Steps `user` may decide now, oldest request first. Never their own requests."""
+def _my_votes(user) -> Q:
     mine = Q(approver=user)
     if user.is_governance_admin:
         mine |= Q(approver__isnull=True)
+    return mine
+
+
+def pending_assignments_for(user) -> QuerySet[ApprovalAssignment]:
+    """Undecided votes `user` may cast now, on stages that are active. Never on their own requests."""
     return (
-        Approval.objects.filter(mine, decision=Approval.Decision.PENDING, request__state=AccessRequest.State.PENDING)
-        .exclude(request__beneficiary=user)
-        .exclude(request__requester=user)
-        .select_related("approver", "request__beneficiary", "request__requester", "request__entitlement__account")
-        .order_by("request__created_at")
+        ApprovalAssignment.objects.filter(
+            _my_votes(user),
+            decision=ApprovalAssignment.Decision.PENDING,
+            approval__state=Approval.State.PENDING,
+            approval__request__state=AccessRequest.State.PENDING,
+        )
+        .exclude(approval__request__beneficiary=user)
+        .exclude(approval__request__requester=user)
+    )
+
+
+def awaiting_decision_by(user) -> QuerySet[AccessRequest]:
+    """Requests whose current stage `user` may decide, oldest first, with what the inbox shows."""
+    votes = pending_assignments_for(user).filter(approval__request=OuterRef("pk"))
+    holdings = Grant.objects.filter(desired=Grant.Desired.PRESENT).select_related("entitlement__account")
+    return (
+        AccessRequest.objects.filter(Exists(votes))
+        .select_related("beneficiary__manager", "requester", "entitlement__account")
+        .prefetch_related(
+            Prefetch("approvals", queryset=Approval.objects.prefetch_related("assignments__approver")),
+            Prefetch("beneficiary__grants", queryset=holdings, to_attr="present_grants"),
+        )
+        .order_by("created_at")
     )
 
 
 def requests_of(user) -> QuerySet[AccessRequest]:
+    """Requests where `user` is the beneficiary or the requester, newest first."""
     return (
-        AccessRequest.objects.filter(beneficiary=user)
-        .select_related("entitlement__account", "requester")
-        .prefetch_related("approvals__approver", "approvals__decided_by")
+        AccessRequest.objects.filter(Q(beneficiary=user) | Q(requester=user))
+        .select_related("entitlement__account", "requester", "beneficiary")
+        .prefetch_related(Prefetch("approvals", queryset=Approval.objects.prefetch_related("assignments__approver")))
+        .order_by("-created_at")
     )
+
+
+def timelines_for(access_requests) -> dict[int, list[AuditEvent]]:
+    """The audit events of each request, its approval votes and its grant, in one query."""
+    ids = [access_request.pk for access_request in access_requests]
+    if not ids:
+        return {}
+    events = (
+        AuditEvent.objects.filter(
+            Q(object_type="access.accessrequest", object_id__in=[str(pk) for pk in ids]) | Q(after__request__in=ids)
+        )
+        .select_related("actor")
+        .order_by("seq")
+    )
+    timelines: dict[int, list[AuditEvent]] = {pk: [] for pk in ids}
+    for event in events:
+        request_id = int(event.object_id) if event.object_type == "access.accessrequest" else event.after["request"]
+        timelines.setdefault(request_id, []).append(event)
+    return timelines
 
 
 def access_of(user) -> QuerySet[Grant]:
     return (
         Grant.objects.filter(user=user, desired=Grant.Desired.PRESENT)
         .select_related("entitlement__account")
+        .annotate(
+            extension_pending=Exists(
+                AccessRequest.objects.filter(
+                    beneficiary=user, entitlement=OuterRef("entitlement"), state=AccessRequest.State.PENDING
+                )
+            )
+        )
         .order_by("entitlement__account__name", "entitlement__name")
     )
 
@@ -51,3 +102,11 @@ def has_pending_sync(user) -> bool:
     return Grant.objects.filter(
         user=user, sync_state__in=[Grant.SyncState.PENDING, Grant.SyncState.IN_PROGRESS]
     ).exists()
+
+
+def holders_of(entitlement) -> QuerySet[Grant]:
+    return (
+        Grant.objects.filter(entitlement=entitlement, desired=Grant.Desired.PRESENT)
+        .select_related("user")
+        .order_by("user__full_name")
+    )

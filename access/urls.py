@@ -1,14 +1,22 @@
 from django.urls import path
 
-from access import views
+from access.views import approvals, catalog, grants, requests
 
 app_name = "access"
 urlpatterns = [
-    path("catalog/", views.catalog, name="catalog"),
-    path("catalog/<int:entitlement_id>/request/", views.request_new, name="request_new"),
-    path("requests/", views.my_requests, name="my_requests"),
-    path("access/", views.my_access, name="my_access"),
-    path("approvals/", views.inbox, name="inbox"),
-    path("approvals/<int:request_id>/approve/", views.decide, {"decision": "approve"}, name="approve"),
-    path("approvals/<int:request_id>/deny/", views.decide, {"decision": "deny"}, name="deny"),
+    path("catalog/", catalog.catalog, name="catalog"),
+    path("catalog/<int:entitlement_id>/", catalog.entitlement_detail, name="entitlement"),
+    path("catalog/<int:entitlement_id>/request/", catalog.request_new, name="request_new"),
+    path("cart/", catalog.checkout, name="checkout"),
+    path("cart/add/<int:entitlement_id>/", catalog.cart_add, name="cart_add"),
+    path("cart/remove/<int:entitlement_id>/", catalog.cart_remove, name="cart_remove"),
+    path("requests/", requests.my_requests, name="my_requests"),
+    path("requests/<int:request_id>/cancel/", requests.cancel, name="cancel"),
+    path("access/", grants.my_access, name="my_access"),
+    path("access/<int:grant_id>/give-back/", grants.give_back, name="give_back"),
+    path("access/<int:grant_id>/extend/", grants.extend, name="extend"),
+    path("approvals/", approvals.inbox, name="inbox"),
+    path("approvals/bulk/", approvals.bulk_decide, name="bulk_decide"),
+    path("approvals/<int:request_id>/approve/", approvals.decide, {"decision": "approve"}, name="approve"),
+    path("approvals/<int:request_id>/deny/", approvals.decide, {"decision": "deny"}, name="deny"),
 ]

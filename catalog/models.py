@@ -5,6 +5,12 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 
+class Risk(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
 class AwsAccount(models.Model):
     """One AWS account the portal governs."""
 
@@ -27,6 +33,8 @@ class AwsAccount(models.Model):
         validators=[RegexValidator(r"^arn:aws[\w-]*:iam::\d{12}:role/.+$", "Enter an IAM role ARN.")],
     )
     external_id = models.CharField(max_length=1224, blank=True)
+    # The IAM Identity Center instance that assigns permission sets on this account (empty: none).
+    sso_instance_arn = models.CharField("Identity Center instance ARN", max_length=1224, blank=True)
     sync_mode = models.CharField(max_length=10, choices=SyncMode.choices, default=SyncMode.REPORT)
 
     class Meta:
@@ -40,30 +48,93 @@ class AwsAccount(models.Model):
         return f"{self.name} ({self.account_id})"
 
 
+class ApprovalPolicy(models.Model):
+    """Who must approve, in which order. Chosen per entitlement, or by the entitlement's risk level."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    # The default for entitlements of this risk level that name no policy of their own.
+    default_for_risk = models.CharField(
+        max_length=10, choices=Risk.choices, null=True, blank=True, unique=True,
+        help_text="Use this policy for entitlements of this risk that name no policy.",
+    )
+    auto_approve = models.BooleanField(
+        default=False,
+        help_text="Approve without a person deciding. Applies to low-risk entitlements only; audited as automatic.",
+    )
+    fallback_approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Decides when nobody in a stage may (the requester is the only owner, no manager...).",
+    )
+
+    class Meta:
+        verbose_name_plural = "approval policies"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ApprovalStage(models.Model):
+    """One ordered stage of a policy: who approves and how many of them must."""
+
+    class Approvers(models.TextChoices):
+        MANAGER = "manager", "The beneficiary's manager"
+        OWNERS = "owners", "The entitlement's owners"
+        NAMED = "named", "Named people"
+        GOVERNANCE_ADMINS = "admins", "Governance admins"
+
+    class Mode(models.TextChoices):
+        ANY = "any", "Any one of them"
+        ALL = "all", "All of them"
+        N_OF = "n_of", "A number of them"
+
+    policy = models.ForeignKey(ApprovalPolicy, on_delete=models.CASCADE, related_name="stages")
+    order = models.PositiveSmallIntegerField()
+    approvers = models.CharField(max_length=10, choices=Approvers.choices)
+    mode = models.CharField(max_length=5, choices=Mode.choices, default=Mode.ANY)
+    required = models.PositiveSmallIntegerField(default=1, help_text="How many must approve, for “a number of them”.")
+    named_approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["policy", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "order"], name="one_stage_per_order"),
+            models.CheckConstraint(condition=models.Q(required__gte=1), name="stage_requires_someone"),
+        ]
+
+    def __str__(self):
+        return f"{self.policy}: stage {self.order} ({self.get_approvers_display()}, {self.get_mode_display()})"
+
+
 class Entitlement(models.Model):
     """One grantable thing in one account."""
 
     class Kind(models.TextChoices):
         IAM_GROUP = "iam_group", "IAM group"
+        IAM_POLICY = "iam_policy", "Managed policy"
+        IAM_ROLE = "iam_role", "IAM role"
+        SSO_PERMISSION_SET = "sso_permission_set", "Identity Center permission set"
 
-    class Risk(models.TextChoices):
-        LOW = "low", "Low"
-        MEDIUM = "medium", "Medium"
-        HIGH = "high", "High"
+    Risk = Risk
 
     account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="entitlements")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.IAM_GROUP)
-    # The name AWS knows it by, for example the IAM group name.
-    aws_name = models.CharField(
-        "AWS name",
-        max_length=128,
-        validators=[RegexValidator(r"^[\w+=,.@-]+$", "Use letters, digits and + = , . @ _ - only.")],
-    )
+    # What AWS knows it by: the group or role name, or the policy or permission set ARN.
+    aws_name = models.CharField("AWS name or ARN", max_length=2048)
     name = models.CharField("display name", max_length=150)
     description = models.TextField(blank=True)
     owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="owned_entitlements")
     risk = models.CharField(max_length=10, choices=Risk.choices, default=Risk.MEDIUM)
     requestable = models.BooleanField(default=True)
+    max_duration_days = models.PositiveIntegerField(
+        "maximum duration (days)", null=True, blank=True,
+        help_text="Longest time a grant may last. Empty: access may be held without an end date.",
+    )
+    approval_policy = models.ForeignKey(
+        ApprovalPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="entitlements",
+        help_text="Empty: the default policy for its risk level.",
+    )
 
     class Meta:
         ordering = ["account__name", "name"]

@@ -1,14 +1,14 @@
-"""Reads of the catalog that pages share."""
+"""Reads of the catalog that pages and the API share."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from catalog.models import Entitlement
 
 
-def requestable_entitlements(search: str = "") -> QuerySet[Entitlement]:
-    entitlements = Entitlement.objects.filter(requestable=True).select_related("account").prefetch_related("owners")
-    if search:
-        entitlements = entitlements.filter(
-            Q(name__icontains=search) | Q(description__icontains=search) | Q(aws_name__icontains=search)
-        )
-    return entitlements
+def requestable_entitlements() -> QuerySet[Entitlement]:
+    return (
+        Entitlement.objects.filter(requestable=True)
+        .select_related("account")
+        .prefetch_related("owners")
+        .order_by("account__name", "name")
+    )

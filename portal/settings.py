@@ -30,6 +30,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_filters",
     "portal",
     "accounts",
     "catalog",
@@ -37,6 +41,8 @@ INSTALLED_APPS = [
     "access",
     "reviews",
     "iam",
+    "notifications",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +79,27 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- REST API: token auth for scripts, session auth (with CSRF) for the browser; deny by default.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Access Portal API",
+    "DESCRIPTION": "Request, approve and inspect access to AWS. Every change goes through the same "
+    "service functions as the pages.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 # --- Database: a SQLite file unless DATABASE_URL names another (PostgreSQL via psycopg 3).
 DATABASES = {"default": env_database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
@@ -193,10 +220,41 @@ LOGGING = {
     "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
 
-# The whole periodic schedule, in one place (run by `celery beat`).
+# --- Request and approval timing.
+REQUEST_EXPIRY_DAYS = env_int("PORTAL_REQUEST_EXPIRY_DAYS", 14, minimum=1)
+APPROVAL_ESCALATE_AFTER_HOURS = env_int("PORTAL_APPROVAL_ESCALATE_AFTER_HOURS", 48, minimum=1)
+APPROVAL_REMIND_EVERY_HOURS = env_int("PORTAL_APPROVAL_REMIND_EVERY_HOURS", 24, minimum=1)
+# Approvers with at least this many waiting steps get one digest instead of one email each.
+NOTIFICATION_DIGEST_THRESHOLD = env_int("PORTAL_NOTIFICATION_DIGEST_THRESHOLD", 3, minimum=2)
+
+# The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds.
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-grants": {
         "task": "iam.sweep_pending_grants",
         "schedule": float(env_int("PORTAL_SWEEP_PENDING_SECONDS", 60, minimum=5)),
+    },
+    "expire-grants": {
+        "task": "access.expire_grants",
+        "schedule": float(env_int("PORTAL_EXPIRE_GRANTS_SECONDS", 60, minimum=5)),
+    },
+    "remind-expiring-grants": {
+        "task": "access.remind_expiring_grants",
+        "schedule": float(env_int("PORTAL_EXPIRY_REMINDER_SECONDS", 3600, minimum=60)),
+    },
+    "expire-stale-requests": {
+        "task": "access.expire_stale_requests",
+        "schedule": float(env_int("PORTAL_EXPIRE_REQUESTS_SECONDS", 3600, minimum=60)),
+    },
+    "escalate-overdue-approvals": {
+        "task": "access.escalate_overdue_approvals",
+        "schedule": float(env_int("PORTAL_ESCALATION_CHECK_SECONDS", 900, minimum=60)),
+    },
+    "remind-approvers": {
+        "task": "notifications.remind_approvers",
+        "schedule": float(env_int("PORTAL_APPROVER_REMINDER_CHECK_SECONDS", 3600, minimum=60)),
+    },
+    "send-notification-emails": {
+        "task": "notifications.send_pending_emails",
+        "schedule": float(env_int("PORTAL_NOTIFICATION_EMAIL_SECONDS", 60, minimum=5)),
     },
 }

@@ -8,6 +8,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("access.urls")),
 ]
 

@@ -1,9 +1,12 @@
 """The home page ("what needs me") and the error pages."""
 
 from django.contrib.auth.decorators import login_not_required
+from datetime import timedelta
+
 from django.http import HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from access import selectors as access_selectors
@@ -14,9 +17,12 @@ from access.models import AccessRequest, Grant
 def home(request):
     user = request.user
     context = {
-        "approvals_waiting": access_selectors.pending_steps_for_approver(user).count(),
+        "approvals_waiting": access_selectors.awaiting_decision_by(user).count(),
         "my_pending": AccessRequest.objects.filter(beneficiary=user, state=AccessRequest.State.PENDING).count(),
         "my_access": access_selectors.access_of(user).count(),
+        "ending_soon": access_selectors.access_of(user)
+        .filter(expires_at__isnull=False, expires_at__lte=timezone.now() + timedelta(days=14))
+        .count(),
         "failed_syncs": Grant.objects.filter(sync_state=Grant.SyncState.FAILED).count()
         if user.is_governance_admin
         else None,

@@ -15,7 +15,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from access.errors import InvalidInput, NotFound
 from access.models import Grant
+from access.services import outbox
 from audit.services import record
 
 SYSTEM_ACTOR = "system:iam-sync"
@@ -62,6 +64,11 @@ def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, detail
         if sync_state in (Grant.SyncState.APPLIED, Grant.SyncState.REVOKED):
             grant.verified_at = now
             fields.append("verified_at")
+        if sync_state == Grant.SyncState.APPLIED and grant.duration_days and grant.expires_at is None:
+            # Time-bound access is counted from when it is active in AWS, not from the request.
+            grant.expires_at = now + timedelta(days=grant.duration_days)
+            fields.append("expires_at")
+            details = {**details, "expires_at": grant.expires_at.isoformat()}
         grant.save(update_fields=fields)
         record(
             actor=None,
@@ -69,8 +76,10 @@ def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, detail
             action=action,
             obj=grant,
             before=before,
-            after={"sync_state": sync_state, "attempt": work.attempt, **details},
+            after={"request": grant.request_id, "sync_state": sync_state, "attempt": work.attempt, **details},
         )
+        if grant.desired == Grant.Desired.PRESENT:
+            outbox.send_after_commit(outbox.GRANT_SYNCED, grant.pk)
     return True
 
 
@@ -100,3 +109,63 @@ def grants_waiting_for_sync(limit: int) -> list[int]:
     return list(
         Grant.objects.filter(_claimable(timezone.now())).order_by("created_at").values_list("pk", flat=True)[:limit]
     )
+
+
+def _end(grant: Grant, *, actor, actor_label: str | None, reason: str, action: str, now) -> None:
+    """Set desired absent and queue the removal from AWS (read back before it counts as revoked)."""
+    before = {"desired": grant.desired, "sync_state": grant.sync_state}
+    grant.desired, grant.sync_state, grant.last_error = Grant.Desired.ABSENT, Grant.SyncState.PENDING, ""
+    grant.ended_at, grant.end_reason, grant.sync_claim, grant.claimed_at = now, reason, None, None
+    grant.save(update_fields=["desired", "sync_state", "last_error", "ended_at", "end_reason", "sync_claim",
+                              "claimed_at"])
+    record(actor=actor, actor_label=actor_label, action=action, obj=grant, before=before,
+           after={"request": grant.request_id, "desired": "absent", "reason": reason})
+    outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+
+
+def give_back(*, grant_id: int, actor) -> Grant:
+    """The holder gives access back before it ends."""
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().select_related("entitlement").filter(pk=grant_id).first()
+        if grant is None or grant.user_id != actor.pk:
+            raise NotFound("That access does not exist.")
+        if grant.desired != Grant.Desired.PRESENT:
+            raise InvalidInput(f"{grant.entitlement.name} is already being removed.")
+        _end(grant, actor=actor, actor_label=None, reason=f"Given back by {actor}", action="grant.given_back",
+             now=timezone.now())
+    return grant
+
+
+def expire_grants(now=None, batch: int = 500) -> int:
+    """Time-bound grants past their end: desired absent, removed from AWS by the sync engine."""
+    now = now or timezone.now()
+    due = list(Grant.objects.filter(desired=Grant.Desired.PRESENT, expires_at__lte=now)
+               .values_list("pk", flat=True)[:batch])
+    for grant_id in due:
+        with transaction.atomic():
+            grant = Grant.objects.select_for_update().get(pk=grant_id)
+            if grant.desired != Grant.Desired.PRESENT or grant.expires_at is None or grant.expires_at > now:
+                continue  # extended or ended meanwhile
+            _end(grant, actor=None, actor_label="system:expiry", reason="Expired", action="grant.expired", now=now)
+    return len(due)
+
+
+EXPIRY_REMINDER_DAYS = (7, 1)
+
+
+def due_expiry_reminders(now=None) -> list[tuple[int, int]]:
+    """Mark and return (grant id, days left) for holders to remind 7 days and 1 day before the end."""
+    now = now or timezone.now()
+    reminders = []
+    for days in EXPIRY_REMINDER_DAYS:
+        due = Grant.objects.filter(
+            Q(expiry_reminded_days__isnull=True) | Q(expiry_reminded_days__gt=days),
+            desired=Grant.Desired.PRESENT, expires_at__gt=now, expires_at__lte=now + timedelta(days=days),
+        )
+        with transaction.atomic():
+            grant_ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:1000])
+            Grant.objects.filter(pk__in=grant_ids).update(expiry_reminded_days=days)
+            for grant_id in grant_ids:
+                outbox.send_after_commit(outbox.EXPIRY_REMINDER, grant_id, days)
+        reminders += [(grant_id, days) for grant_id in grant_ids]
+    return reminders

@@ -1,157 +1,209 @@
-"""Submitting and deciding access requests."""
+"""Submitting, cancelling, extending and expiring access requests."""
 
-from celery import current_app
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
-from access.models import AccessRequest, Approval, Grant
-from access.routing import first_step_route, may_decide
+from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
+from access.routing import plan_approvals
+from access.services import outbox
+from access.services.decisions import activate_stage, complete_request
 from audit.services import record
 
 MIN_JUSTIFICATION = 10
-SYNC_TASK = "iam.sync_grant"
+SYSTEM_ACTOR = "system:access"
 
 
-def submit_request(*, requester, entitlement, justification: str) -> AccessRequest:
-    """Ask for `entitlement` for the requester; route the first approval step.
+@dataclass(frozen=True)
+class CartItem:
+    entitlement: object
+    duration_days: int | None = None
 
-    Refuses, changing nothing: a blank or too short justification, an entitlement that is
-    not requestable, a leaver, access already held, a request already pending.
-    """
+
+def may_request_for(requester, beneficiary) -> bool:
+    """Anyone for themselves; managers for their direct reports; governance admins for anyone."""
+    return (
+        requester.pk == beneficiary.pk
+        or beneficiary.manager_id == requester.pk
+        or requester.is_governance_admin
+    )
+
+
+def _clean_justification(justification: str) -> str:
     justification = (justification or "").strip()
     if len(justification) < MIN_JUSTIFICATION:
         raise InvalidInput(
             f"Explain why you need this access in at least {MIN_JUSTIFICATION} characters.", field="justification"
         )
+    return justification
+
+
+def _check_duration(entitlement, duration_days: int | None) -> None:
+    maximum = entitlement.max_duration_days
+    if duration_days is not None and duration_days < 1:
+        raise InvalidInput("Choose a duration of at least one day.", field="duration_days")
+    if maximum is None:
+        return
+    if duration_days is None:
+        raise InvalidInput(f"{entitlement.name} is time-bound: choose a duration of up to {maximum} days.",
+                           field="duration_days")
+    if duration_days > maximum:
+        raise InvalidInput(f"{entitlement.name} can be held for at most {maximum} days.", field="duration_days")
+
+
+def _check_request(requester, beneficiary, entitlement, duration_days) -> None:
     if not entitlement.requestable:
         raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.")
-    if requester.is_leaver or not requester.is_active:
+    if not requester.is_active or requester.is_leaver:
         raise NotAllowed("Leavers cannot request access.")
-    beneficiary = requester
+    if not may_request_for(requester, beneficiary):
+        raise NotAllowed(f"You may request access for yourself and your reports only, not for {beneficiary}.")
+    if not beneficiary.is_active or beneficiary.is_leaver:
+        raise InvalidInput(f"{beneficiary} has left: access cannot be requested for them.")
+    _check_duration(entitlement, duration_days)
     if Grant.objects.filter(user=beneficiary, entitlement=entitlement, desired=Grant.Desired.PRESENT).exists():
-        raise Duplicate(f"You already have {entitlement.name}.")
+        who = "You already have" if beneficiary.pk == requester.pk else f"{beneficiary} already has"
+        raise Duplicate(f"{who} {entitlement.name}.")
 
-    route = first_step_route(beneficiary)
+
+def _create(requester, beneficiary, entitlement, justification, duration_days, *, cart=None,
+            kind=AccessRequest.Kind.NEW) -> AccessRequest:
+    """Create the request and its stages; activate the first, or approve at once if automatic."""
+    plan = plan_approvals(entitlement, requester, beneficiary)
+    access_request = AccessRequest.objects.create(
+        requester=requester, beneficiary=beneficiary, entitlement=entitlement, justification=justification,
+        duration_days=duration_days, cart=cart, kind=kind,
+    )
+    record(
+        actor=requester, action="request.submitted", obj=access_request,
+        after={"beneficiary": beneficiary.pk, "entitlement": entitlement.pk, "kind": kind,
+               "justification": justification, "duration_days": duration_days, "policy": plan.policy_name},
+    )
+    if plan.automatic:
+        stage = Approval.objects.create(request=access_request, step=1, label="Automatic approval",
+                                        state=Approval.State.APPROVED, activated_at=timezone.now(),
+                                        decided_at=timezone.now())
+        ApprovalAssignment.objects.create(approval=stage, reason=f"{plan.policy_name} approves low-risk access",
+                                          decision=ApprovalAssignment.Decision.APPROVED, automatic=True,
+                                          decided_at=timezone.now())
+        record(actor=None, actor_label="system:auto-approval", action="request.auto_approved", obj=access_request,
+               after={"policy": plan.policy_name})
+        complete_request(access_request, actor=None, now=timezone.now())
+        return access_request
+    for number, planned in enumerate(plan.stages, start=1):
+        stage = Approval.objects.create(request=access_request, step=number, label=planned.label,
+                                        required=planned.required)
+        ApprovalAssignment.objects.bulk_create(
+            ApprovalAssignment(approval=stage, approver=item.approver, reason=item.reason)
+            for item in planned.assignments
+        )
+    activate_stage(access_request.approvals.get(step=1))
+    return access_request
+
+
+def submit_request(*, requester, entitlement, justification: str, beneficiary=None,
+                   duration_days: int | None = None) -> AccessRequest:
+    """Ask for one entitlement. Refuses, changing nothing, whatever is wrong with it."""
+    return submit_cart(requester=requester, beneficiary=beneficiary or requester, justification=justification,
+                       items=[CartItem(entitlement, duration_days)])[0]
+
+
+def submit_cart(*, requester, beneficiary, justification: str, items: list[CartItem]) -> list[AccessRequest]:
+    """Ask for several entitlements at once: one request each, all or none.
+
+    Every item is checked before anything is written; the first problem is raised with the
+    item's name and nothing is created.
+    """
+    justification = _clean_justification(justification)
+    if not items:
+        raise InvalidInput("Add at least one entitlement to the request.")
+    if len({item.entitlement.pk for item in items}) != len(items):
+        raise InvalidInput("The same entitlement is in the request twice.")
+    for item in items:
+        _check_request(requester, beneficiary, item.entitlement, item.duration_days)
+    cart = uuid.uuid4() if len(items) > 1 else None
     try:
         with transaction.atomic():
-            access_request = AccessRequest.objects.create(
-                requester=requester, beneficiary=beneficiary, entitlement=entitlement, justification=justification
-            )
-            Approval.objects.create(request=access_request, step=1, approver=route.approver, routing_note=route.note)
-            record(
-                actor=requester,
-                action="request.submitted",
-                obj=access_request,
-                after={
-                    "beneficiary": beneficiary.pk,
-                    "entitlement": entitlement.pk,
-                    "justification": justification,
-                    "approver": route.approver.pk if route.approver else None,
-                    "routing": route.note,
-                },
-            )
+            return [_create(requester, beneficiary, item.entitlement, justification, item.duration_days, cart=cart)
+                    for item in items]
     except IntegrityError:
-        # The partial unique constraint caught a concurrent or earlier pending request.
-        raise Duplicate(f"You already have a pending request for {entitlement.name}.") from None
-    return access_request
+        pending = AccessRequest.objects.filter(
+            beneficiary=beneficiary, state=AccessRequest.State.PENDING,
+            entitlement__in=[item.entitlement for item in items],
+        ).select_related("entitlement").first()
+        name = pending.entitlement.name if pending else "one of these entitlements"
+        who = "You already have" if beneficiary.pk == requester.pk else f"{beneficiary} already has"
+        raise Duplicate(f"{who} a pending request for {name}.") from None
 
 
-def _locked_pending_step(request_id: int, actor) -> tuple[AccessRequest, Approval]:
-    """Lock the request, then check who is acting, then that it is still undecided."""
+def request_extension(*, requester, grant_id: int, duration_days: int, justification: str) -> AccessRequest:
+    """Ask to extend an active time-bound grant; it goes through approval again."""
+    justification = _clean_justification(justification)
+    grant = Grant.objects.select_related("entitlement", "user").filter(pk=grant_id).first()
+    if grant is None or not may_request_for(requester, grant.user):
+        raise NotFound("That access does not exist.")
+    if grant.desired != Grant.Desired.PRESENT or grant.expires_at is None:
+        raise InvalidInput("Only active access with an end date can be extended.")
+    entitlement = grant.entitlement
+    if not entitlement.requestable:
+        raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.")
+    _check_duration(entitlement, duration_days)
     try:
-        access_request = AccessRequest.objects.select_for_update().select_related("entitlement").get(pk=request_id)
-    except AccessRequest.DoesNotExist:
-        raise NotFound("That request does not exist.") from None
-    if actor.pk in (access_request.requester_id, access_request.beneficiary_id):
-        raise NotAllowed("You cannot decide a request for your own access.")
-    step = (
-        access_request.approvals.select_for_update().order_by("step").filter(decision=Approval.Decision.PENDING).first()
+        with transaction.atomic():
+            return _create(requester, grant.user, entitlement, justification, duration_days,
+                           kind=AccessRequest.Kind.EXTENSION)
+    except IntegrityError:
+        raise Duplicate(f"There is already a pending request for {entitlement.name}.") from None
+
+
+def _close_stages(access_request, now) -> None:
+    open_stages = access_request.approvals.filter(state__in=[Approval.State.WAITING, Approval.State.PENDING])
+    ApprovalAssignment.objects.filter(approval__in=open_stages, decision=ApprovalAssignment.Decision.PENDING).update(
+        decision=ApprovalAssignment.Decision.VOID
     )
-    decidable = step or access_request.approvals.order_by("-step").first()
-    if decidable is None or not may_decide(decidable, actor):
-        raise NotAllowed("You are not an approver of this request.")
-    if access_request.state != AccessRequest.State.PENDING or step is None:
-        raise StaleState(
-            f"This request was already {access_request.get_state_display().lower()}; your decision was not recorded."
-        )
-    return access_request, step
+    open_stages.update(state=Approval.State.CLOSED, decided_at=now)
 
 
-def _decide_step(step: Approval, actor, decision: str, comment: str, now) -> None:
-    step.decision, step.decided_by, step.decided_at, step.comment = decision, actor, now, comment
-    step.save(update_fields=["decision", "decided_by", "decided_at", "comment"])
-
-
-def approve(*, request_id: int, actor, comment: str = "") -> AccessRequest:
-    """Approve the pending step; when it is the last, record the grant and queue its sync.
-
-    Exactly one grant and one sync result from any number of concurrent approvals: the
-    request row is locked, and the loser of the race sees a decided request (StaleState).
-    """
-    comment = (comment or "").strip()
+def cancel_request(*, request_id: int, actor) -> AccessRequest:
+    """The requester (or the beneficiary) withdraws a pending request."""
     with transaction.atomic():
-        access_request, step = _locked_pending_step(request_id, actor)
+        access_request = AccessRequest.objects.select_for_update().filter(pk=request_id).first()
+        if access_request is None or actor.pk not in (access_request.requester_id, access_request.beneficiary_id):
+            raise NotFound("That request does not exist.")
+        if access_request.state != AccessRequest.State.PENDING:
+            raise StaleState(f"This request is already {access_request.get_state_display().lower()}.")
         now = timezone.now()
-        _decide_step(step, actor, Approval.Decision.APPROVED, comment, now)
-        record(actor=actor, action="approval.approved", obj=step, after={"request": request_id, "comment": comment})
-        if access_request.approvals.filter(decision=Approval.Decision.PENDING).exists():
-            return access_request
-        access_request.state, access_request.decided_at = AccessRequest.State.APPROVED, now
+        access_request.state, access_request.decided_at = AccessRequest.State.CANCELLED, now
         access_request.save(update_fields=["state", "decided_at"])
-        record(
-            actor=actor,
-            action="request.approved",
-            obj=access_request,
-            before={"state": "pending"},
-            after={"state": "approved"},
-        )
-        grant = _desire_grant(access_request, actor, now)
-        transaction.on_commit(lambda: current_app.send_task(SYNC_TASK, args=[grant.pk]))
+        _close_stages(access_request, now)
+        record(actor=actor, action="request.cancelled", obj=access_request, before={"state": "pending"},
+               after={"state": "cancelled"})
     return access_request
 
 
-def deny(*, request_id: int, actor, comment: str = "") -> AccessRequest:
-    """Deny the pending step, which ends the request."""
-    comment = (comment or "").strip()
-    with transaction.atomic():
-        access_request, step = _locked_pending_step(request_id, actor)
-        now = timezone.now()
-        _decide_step(step, actor, Approval.Decision.DENIED, comment, now)
-        access_request.state, access_request.decided_at = AccessRequest.State.DENIED, now
-        access_request.save(update_fields=["state", "decided_at"])
-        record(
-            actor=actor,
-            action="request.denied",
-            obj=access_request,
-            before={"state": "pending"},
-            after={"state": "denied", "comment": comment},
-        )
-    return access_request
-
-
-def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
-    grant, created = Grant.objects.select_for_update().get_or_create(
-        user_id=access_request.beneficiary_id,
-        entitlement_id=access_request.entitlement_id,
-        defaults={"source": Grant.Source.REQUEST, "request": access_request, "granted_at": now},
-    )
-    before = None if created else {"desired": grant.desired, "sync_state": grant.sync_state}
-    if not created:
-        grant.source, grant.request, grant.granted_at = Grant.Source.REQUEST, access_request, now
-        grant.desired, grant.sync_state, grant.last_error = Grant.Desired.PRESENT, Grant.SyncState.PENDING, ""
-        grant.save(update_fields=["source", "request", "granted_at", "desired", "sync_state", "last_error"])
-    record(
-        actor=actor,
-        action="grant.desired_present",
-        obj=grant,
-        before=before,
-        after={
-            "user": grant.user_id,
-            "entitlement": grant.entitlement_id,
-            "request": access_request.pk,
-            "desired": "present",
-            "sync_state": "pending",
-        },
-    )
-    return grant
+def expire_stale_requests(now=None) -> int:
+    """Requests with no decision after PORTAL_REQUEST_EXPIRY_DAYS end as expired."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.REQUEST_EXPIRY_DAYS)
+    stale_ids = list(AccessRequest.objects.filter(state=AccessRequest.State.PENDING, created_at__lt=cutoff)
+                     .values_list("pk", flat=True)[:1000])
+    expired = 0
+    for request_id in stale_ids:
+        with transaction.atomic():
+            access_request = AccessRequest.objects.select_for_update().get(pk=request_id)
+            if access_request.state != AccessRequest.State.PENDING:
+                continue  # decided meanwhile
+            access_request.state, access_request.decided_at = AccessRequest.State.EXPIRED, now
+            access_request.save(update_fields=["state", "decided_at"])
+            _close_stages(access_request, now)
+            record(actor=None, actor_label=SYSTEM_ACTOR, action="request.expired", obj=access_request,
+                   before={"state": "pending"},
+                   after={"state": "expired", "after_days": settings.REQUEST_EXPIRY_DAYS})
+            outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
+            expired += 1
+    return expired

@@ -1,12 +1,13 @@
-"""Deciding requests: only the approver, never one's own, never twice, and every refusal changes nothing."""
+"""Deciding requests: only an assigned approver, never one's own, never twice; refusals change nothing."""
 
 import pytest
 from django.db.models import Model
 
 from access import services
 from access.errors import NotAllowed, NotFound, StaleState
-from access.models import AccessRequest, Approval, Grant
+from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from audit.models import AuditEvent
+from catalog.models import Entitlement
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 
@@ -16,25 +17,31 @@ def alices_request(cast, sandbox):
     return services.submit_request(requester=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON)
 
 
+@pytest.fixture
+def deployers(cast, sandbox):
+    """Medium risk: the built-in policy asks the manager, then an owner."""
+    entitlement = Entitlement.objects.create(
+        account=sandbox.account, aws_name="Deployers", name="Deployers", risk=Entitlement.Risk.MEDIUM
+    )
+    entitlement.owners.set([cast.carol])
+    return entitlement
+
+
 def snapshot(*objects: Model) -> list:
-    """Every column of the rows, plus how many audit events and grants exist."""
+    """Every column of the rows, plus how many audit events, grants and undecided votes exist."""
     rows = [type(obj).objects.filter(pk=obj.pk).values().get() for obj in objects]
-    return [
-        rows,
-        AuditEvent.objects.count(),
-        Grant.objects.count(),
-        Approval.objects.filter(decision="pending").count(),
-    ]
+    votes = ApprovalAssignment.objects.filter(decision="pending").count()
+    return [rows, AuditEvent.objects.count(), Grant.objects.count(), votes]
 
 
-def test_manager_approval_records_desired_grant(cast, sandbox, alices_request, django_capture_on_commit_callbacks):
+def test_manager_approval_records_the_desired_grant(cast, sandbox, alices_request, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         services.approve(request_id=alices_request.pk, actor=cast.bob, comment="ok for Q4")
 
     alices_request.refresh_from_db()
     assert alices_request.state == AccessRequest.State.APPROVED
-    step = alices_request.approvals.get()
-    assert (step.decision, step.decided_by, step.comment) == (Approval.Decision.APPROVED, cast.bob, "ok for Q4")
+    vote = ApprovalAssignment.objects.get(approval__request=alices_request)
+    assert (vote.decision, vote.decided_by, vote.comment) == (ApprovalAssignment.Decision.APPROVED, cast.bob, "ok for Q4")
     grant = Grant.objects.get()
     assert (grant.user, grant.entitlement, grant.source, grant.request) == (
         cast.alice,
@@ -43,18 +50,49 @@ def test_manager_approval_records_desired_grant(cast, sandbox, alices_request, d
         alices_request,
     )
     assert (grant.desired, grant.sync_state) == (Grant.Desired.PRESENT, Grant.SyncState.PENDING)
-    assert len(callbacks) == 1, "exactly one sync is queued, after commit"
+    assert len(callbacks) == 2, "after commit: the requester is told, and exactly one sync is queued"
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert actions == ["request.submitted", "approval.approved", "request.approved", "grant.desired_present"]
 
 
-def test_manager_can_deny(cast, alices_request):
-    services.deny(request_id=alices_request.pk, actor=cast.bob, comment="use ReadOnly instead")
+def test_two_stage_request_waits_for_the_owner_after_the_manager(cast, deployers):
+    access_request = services.submit_request(requester=cast.alice, entitlement=deployers, justification=GOOD_REASON)
+    first, second = access_request.approvals.order_by("step")
+    assert (first.state, second.state) == (Approval.State.PENDING, Approval.State.WAITING)
 
-    alices_request.refresh_from_db()
-    assert alices_request.state == AccessRequest.State.DENIED
+    with pytest.raises(StaleState, match="earlier approval stage is not decided yet"):
+        services.approve(request_id=access_request.pk, actor=cast.carol)
+    services.approve(request_id=access_request.pk, actor=cast.bob)
+
+    access_request.refresh_from_db()
+    second.refresh_from_db()
+    assert access_request.state == AccessRequest.State.PENDING
+    assert second.state == Approval.State.PENDING and not Grant.objects.exists()
+    services.approve(request_id=access_request.pk, actor=cast.carol)
+    access_request.refresh_from_db()
+    assert access_request.state == AccessRequest.State.APPROVED
+    assert Grant.objects.get().user == cast.alice
+
+
+def test_manager_cannot_vote_again_on_the_owner_stage(cast, deployers):
+    access_request = services.submit_request(requester=cast.alice, entitlement=deployers, justification=GOOD_REASON)
+    services.approve(request_id=access_request.pk, actor=cast.bob)
+
+    with pytest.raises(StaleState, match="You already decided this request"):
+        services.approve(request_id=access_request.pk, actor=cast.bob)
+
+
+def test_manager_can_deny_and_the_request_ends(cast, deployers):
+    access_request = services.submit_request(requester=cast.alice, entitlement=deployers, justification=GOOD_REASON)
+
+    services.deny(request_id=access_request.pk, actor=cast.bob, comment="use ReadOnly instead")
+
+    access_request.refresh_from_db()
+    assert access_request.state == AccessRequest.State.DENIED
+    assert list(access_request.approvals.values_list("state", flat=True)) == ["denied", "closed"]
+    assert not ApprovalAssignment.objects.filter(decision="pending").exists()
     assert not Grant.objects.exists()
-    assert AuditEvent.objects.last().after == {"state": "denied", "comment": "use ReadOnly instead"}
+    assert AuditEvent.objects.last().after == {"state": "denied", "stage": 1, "comment": "use ReadOnly instead"}
 
 
 @pytest.mark.parametrize("decide", [services.approve, services.deny])
@@ -103,12 +141,31 @@ def test_governance_admin_decides_requests_of_people_without_manager(cast, sandb
 
     services.approve(request_id=carols.pk, actor=cast.erin)
 
+    vote = ApprovalAssignment.objects.get(approval__request=carols)
+    assert (vote.approver, vote.decided_by) == (None, cast.erin)
     assert Grant.objects.get().user == cast.carol
 
 
 def test_unknown_request_is_not_found(cast, alices_request):
     with pytest.raises(NotFound):
         services.approve(request_id=alices_request.pk + 1000, actor=cast.bob)
+
+
+def test_bulk_decision_decides_each_and_reports_the_refused(cast, sandbox, deployers):
+    first = services.submit_request(requester=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON)
+    second = services.submit_request(requester=cast.alice, entitlement=deployers, justification=GOOD_REASON)
+    carols = services.submit_request(requester=cast.carol, entitlement=sandbox.developers, justification=GOOD_REASON)
+
+    outcomes = services.decide_many(request_ids=[first.pk, second.pk, carols.pk], actor=cast.bob, approve_them=True)
+
+    assert [(outcome.request_id, outcome.ok) for outcome in outcomes] == [
+        (first.pk, True),
+        (second.pk, True),
+        (carols.pk, False),
+    ]
+    assert outcomes[2].message == "You are not an approver of this request."
+    assert AccessRequest.objects.get(pk=first.pk).state == AccessRequest.State.APPROVED
+    assert AccessRequest.objects.get(pk=second.pk).state == AccessRequest.State.PENDING, "now with the owner"
 
 
 def test_approving_again_after_revocation_reuses_the_ledger_row(cast, sandbox, alices_request):

@@ -18,12 +18,14 @@ def test_employee_request_goes_to_their_manager(cast, sandbox):
     assert access_request.state == AccessRequest.State.PENDING
     assert access_request.beneficiary == cast.alice
     assert access_request.justification == GOOD_REASON
-    step = access_request.approvals.get()
-    assert (step.step, step.approver, step.decision) == (1, cast.bob, Approval.Decision.PENDING)
+    stage = access_request.approvals.get()
+    assert (stage.step, stage.state) == (1, Approval.State.PENDING)
+    vote = stage.assignments.get()
+    assert (vote.approver, vote.reason) == (cast.bob, "Manager of Alice Engineer")
     event = AuditEvent.objects.get(action="request.submitted")
     assert event.actor == cast.alice
     assert event.object_id == str(access_request.pk)
-    assert event.after["approver"] == cast.bob.pk
+    assert event.after["policy"] == "Built-in default for low risk"
 
 
 def test_person_without_manager_is_routed_to_governance_admins(cast, sandbox):
@@ -31,9 +33,9 @@ def test_person_without_manager_is_routed_to_governance_admins(cast, sandbox):
         requester=cast.carol, entitlement=sandbox.developers, justification=GOOD_REASON
     )
 
-    step = access_request.approvals.get()
-    assert step.approver is None
-    assert "no active manager" in step.routing_note
+    vote = access_request.approvals.get().assignments.get()
+    assert vote.approver is None
+    assert vote.reason == "Governance admins: Carol Owner has no manager who may decide"
 
 
 @pytest.mark.parametrize("justification", ["", "   ", "too short"])

@@ -1,0 +1,230 @@
+"""Deciding requests: approve and deny a stage, escalate a stage nobody decides.
+
+Every decision locks the request row first, then checks who is acting, then the state:
+two approvers clicking at once produce one decision, and the loser is told (StaleState).
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from access.errors import AccessError, NotAllowed, NotFound, StaleState
+from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
+from access.routing import ADMINS, may_decide, policy_for
+from access.services import outbox
+from audit.services import record
+
+Decision = ApprovalAssignment.Decision
+
+
+def activate_stage(stage: Approval, now=None) -> None:
+    stage.state, stage.activated_at = Approval.State.PENDING, now or timezone.now()
+    stage.save(update_fields=["state", "activated_at"])
+    outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
+
+
+def _locked_request(request_id: int) -> AccessRequest:
+    access_request = (
+        AccessRequest.objects.select_for_update().select_related("entitlement", "beneficiary").filter(pk=request_id)
+        .first()
+    )
+    if access_request is None:
+        raise NotFound("That request does not exist.")
+    return access_request
+
+
+def _actors_assignment(access_request: AccessRequest, actor) -> tuple[Approval, ApprovalAssignment]:
+    """The stage being decided and the actor's undecided vote in it, or the right refusal."""
+    if actor.pk in (access_request.requester_id, access_request.beneficiary_id):
+        raise NotAllowed("You cannot decide a request for your own access.")
+    assignments = list(ApprovalAssignment.objects.filter(approval__request=access_request).select_related("approval"))
+    mine = [assignment for assignment in assignments if may_decide(assignment, actor)]
+    if not mine:
+        raise NotAllowed("You are not an approver of this request.")
+    if access_request.state != AccessRequest.State.PENDING:
+        raise StaleState(
+            f"This request was already {access_request.get_state_display().lower()}; your decision was not recorded."
+        )
+    current = [a for a in mine if a.approval.state == Approval.State.PENDING and a.decision == Decision.PENDING]
+    if not current:
+        if any(a.approval.state == Approval.State.WAITING for a in mine):
+            raise StaleState("An earlier approval stage is not decided yet; your decision was not recorded.")
+        raise StaleState("You already decided this request; your decision was not recorded.")
+    # Prefer the vote assigned to the actor by name over the governance admins' shared one.
+    current.sort(key=lambda a: a.approver_id is None)
+    return current[0].approval, current[0]
+
+
+def _vote(assignment: ApprovalAssignment, actor, decision: str, comment: str, now) -> None:
+    assignment.decision, assignment.decided_by, assignment.decided_at = decision, actor, now
+    assignment.comment = comment
+    assignment.save(update_fields=["decision", "decided_by", "decided_at", "comment"])
+
+
+def _void_open_votes(stages, now) -> None:
+    ApprovalAssignment.objects.filter(approval__in=stages, decision=Decision.PENDING).update(decision=Decision.VOID)
+
+
+def approve(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    """Cast the actor's approval; pass the stage when enough approved; finish the request after the last."""
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        access_request = _locked_request(request_id)
+        stage, assignment = _actors_assignment(access_request, actor)
+        now = timezone.now()
+        _vote(assignment, actor, Decision.APPROVED, comment, now)
+        record(actor=actor, action="approval.approved", obj=assignment,
+               after={"request": request_id, "stage": stage.step, "comment": comment})
+        approvals = stage.assignments.filter(decision=Decision.APPROVED).count()
+        if approvals < stage.required:
+            return access_request
+        stage.state, stage.decided_at = Approval.State.APPROVED, now
+        stage.save(update_fields=["state", "decided_at"])
+        _void_open_votes([stage], now)
+        following = access_request.approvals.filter(state=Approval.State.WAITING).order_by("step").first()
+        if following is not None:
+            activate_stage(following, now)
+            return access_request
+        complete_request(access_request, actor=actor, now=now)
+    return access_request
+
+
+def deny(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    """Any approver of the current stage may deny; the request ends there."""
+    comment = (comment or "").strip()
+    with transaction.atomic():
+        access_request = _locked_request(request_id)
+        stage, assignment = _actors_assignment(access_request, actor)
+        now = timezone.now()
+        _vote(assignment, actor, Decision.DENIED, comment, now)
+        stage.state, stage.decided_at = Approval.State.DENIED, now
+        stage.save(update_fields=["state", "decided_at"])
+        open_stages = access_request.approvals.filter(state__in=[Approval.State.WAITING, Approval.State.PENDING])
+        _void_open_votes(list(open_stages) + [stage], now)
+        open_stages.update(state=Approval.State.CLOSED, decided_at=now)
+        access_request.state, access_request.decided_at = AccessRequest.State.DENIED, now
+        access_request.save(update_fields=["state", "decided_at"])
+        record(actor=actor, action="request.denied", obj=access_request, before={"state": "pending"},
+               after={"state": "denied", "stage": stage.step, "comment": comment})
+        outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
+    return access_request
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    request_id: int
+    ok: bool
+    message: str
+
+
+def decide_many(*, request_ids: list[int], actor, approve_them: bool, comment: str = "") -> list[BulkOutcome]:
+    """Decide several requests, each on its own: one refused request does not undo the others."""
+    service = approve if approve_them else deny
+    outcomes = []
+    for request_id in dict.fromkeys(request_ids):
+        try:
+            decided = service(request_id=request_id, actor=actor, comment=comment)
+        except AccessError as exc:
+            outcomes.append(BulkOutcome(request_id, False, exc.message))
+        else:
+            outcomes.append(BulkOutcome(request_id, True, f"{decided.entitlement.name} for {decided.beneficiary}"))
+    return outcomes
+
+
+def complete_request(access_request: AccessRequest, *, actor, now) -> Grant:
+    """Every stage passed: approve the request and record the desired grant (or its extension)."""
+    access_request.state, access_request.decided_at = AccessRequest.State.APPROVED, now
+    access_request.save(update_fields=["state", "decided_at"])
+    record(actor=actor, actor_label=None if actor else "system:auto-approval", action="request.approved",
+           obj=access_request, before={"state": "pending"}, after={"state": "approved"})
+    outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
+    if access_request.kind == AccessRequest.Kind.EXTENSION:
+        return _extend_grant(access_request, actor, now)
+    return _desire_grant(access_request, actor, now)
+
+
+def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
+    grant, created = Grant.objects.select_for_update().get_or_create(
+        user_id=access_request.beneficiary_id,
+        entitlement_id=access_request.entitlement_id,
+        defaults={"source": Grant.Source.REQUEST, "request": access_request, "granted_at": now,
+                  "duration_days": access_request.duration_days},
+    )
+    before = None if created else {"desired": grant.desired, "sync_state": grant.sync_state}
+    if not created:
+        grant.source, grant.request, grant.granted_at = Grant.Source.REQUEST, access_request, now
+        grant.desired, grant.sync_state, grant.last_error = Grant.Desired.PRESENT, Grant.SyncState.PENDING, ""
+        grant.duration_days, grant.expires_at, grant.expiry_reminded_days = access_request.duration_days, None, None
+        grant.ended_at, grant.end_reason = None, ""
+        grant.save()
+    record(actor=actor, actor_label=None if actor else "system:auto-approval", action="grant.desired_present",
+           obj=grant, before=before,
+           after={"user": grant.user_id, "entitlement": grant.entitlement_id, "request": access_request.pk,
+                  "desired": "present", "sync_state": "pending", "duration_days": grant.duration_days})
+    outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+    return grant
+
+
+def _extend_grant(access_request: AccessRequest, actor, now) -> Grant:
+    grant = Grant.objects.select_for_update().get(
+        user_id=access_request.beneficiary_id, entitlement_id=access_request.entitlement_id
+    )
+    before = {"expires_at": grant.expires_at.isoformat() if grant.expires_at else None}
+    base = max(grant.expires_at or now, now)
+    grant.expires_at = base + timedelta(days=access_request.duration_days)
+    grant.expiry_reminded_days = None
+    grant.save(update_fields=["expires_at", "expiry_reminded_days"])
+    record(actor=actor, action="grant.extended", obj=grant, before=before,
+           after={"expires_at": grant.expires_at.isoformat(), "request": access_request.pk})
+    return grant
+
+
+def escalate_overdue_approvals(now=None) -> int:
+    """Add the next approver in the chain to stages nobody decided within the escalation interval."""
+    now = now or timezone.now()
+    interval = timedelta(hours=settings.APPROVAL_ESCALATE_AFTER_HOURS)
+    candidates = Approval.objects.filter(
+        state=Approval.State.PENDING, request__state=AccessRequest.State.PENDING, activated_at__lt=now - interval
+    ).values_list("pk", "request_id")[:1000]
+    escalated = 0
+    for stage_id, request_id in list(candidates):
+        with transaction.atomic():
+            _locked_request(request_id)
+            stage = Approval.objects.select_related("request__beneficiary", "request__entitlement").get(pk=stage_id)
+            due = stage.activated_at + interval * (stage.escalations + 1)
+            if stage.state != Approval.State.PENDING or due > now:
+                continue
+            target, reason = _next_in_chain(stage)
+            if target is not None or not stage.assignments.filter(approver__isnull=True).exists():
+                ApprovalAssignment.objects.create(approval=stage, approver=target, reason=reason)
+            stage.escalations += 1
+            stage.save(update_fields=["escalations"])
+            record(actor=None, actor_label="system:escalation", action="approval.escalated", obj=stage,
+                   after={"request": request_id, "to": target.pk if target else "governance admins",
+                          "reason": reason})
+            outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
+            escalated += 1
+    return escalated
+
+
+def _next_in_chain(stage: Approval):
+    """The manager of someone already assigned, then the policy's fallback, then governance admins."""
+    access_request = stage.request
+    excluded = {access_request.requester_id, access_request.beneficiary_id}
+    assigned = set(stage.assignments.exclude(approver__isnull=True).values_list("approver_id", flat=True))
+    hours = settings.APPROVAL_ESCALATE_AFTER_HOURS * (stage.escalations + 1)
+    why = f"Escalated: no decision after {hours} hours"
+    people = stage.assignments.filter(approver__isnull=False).select_related("approver__manager")
+    for assignment in people:
+        manager = assignment.approver.manager
+        if (manager is not None and manager.is_active and not manager.is_leaver
+                and manager.pk not in excluded | assigned):
+            return manager, f"{why} (manager of {assignment.approver})"
+    policy = policy_for(access_request.entitlement)
+    fallback = policy.fallback_approver if policy else None
+    if fallback is not None and fallback.is_active and fallback.pk not in excluded | assigned:
+        return fallback, f"{why} (fallback approver)"
+    return ADMINS, f"{why} (governance admins)"

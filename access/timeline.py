@@ -1,0 +1,53 @@
+"""Turning a request's audit events into the lines of its timeline, in words a person reads."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: datetime
+    tone: str  # a Bootstrap colour: success, danger, warning, info, secondary
+    text: str
+    detail: str = ""
+
+
+def _who(event) -> str:
+    if event.actor is not None:
+        return str(event.actor)
+    return {
+        "system:auto-approval": "automatic approval",
+        "system:iam-sync": "the AWS sync",
+        "system:expiry": "the expiry schedule",
+        "system:escalation": "the escalation schedule",
+    }.get(event.actor_label, event.actor_label)
+
+
+def _entry(event) -> TimelineEntry | None:
+    after = event.after or {}
+    comment = after.get("comment") or ""
+    texts = {
+        "request.submitted": ("info", f"Submitted by {_who(event)}", after.get("justification", "")),
+        "request.auto_approved": ("success", "Approved automatically", after.get("policy", "")),
+        "approval.approved": ("success", f"Approved by {_who(event)}", comment),
+        "approval.escalated": ("warning", "Escalated", after.get("reason", "")),
+        "request.approved": ("success", "Request approved", ""),
+        "request.denied": ("danger", f"Denied by {_who(event)}", comment),
+        "request.cancelled": ("secondary", f"Cancelled by {_who(event)}", ""),
+        "request.expired": ("secondary", "Expired without a decision", ""),
+        "grant.desired_present": ("info", "Queued to be applied in AWS", ""),
+        "grant.applied": ("success", "Active in AWS (read back)", after.get("evidence", "")),
+        "grant.sync_failed": ("danger", "Failed in AWS", after.get("error", "")),
+        "grant.extended": ("success", "Extended", f"Now ends {after.get('expires_at', '')[:10]}"),
+        "grant.given_back": ("secondary", f"Given back by {_who(event)}", ""),
+        "grant.expired": ("secondary", "Ended: its time was up", ""),
+        "grant.revoked": ("secondary", "Removed from AWS (read back)", after.get("evidence", "")),
+    }
+    if event.action not in texts:
+        return None
+    tone, text, detail = texts[event.action]
+    return TimelineEntry(event.created_at, tone, text, detail)
+
+
+def timeline(events) -> list[TimelineEntry]:
+    return [entry for entry in map(_entry, events) if entry is not None]

@@ -1,0 +1,1 @@
+"""Pages for requesting, approving and holding access. Thin: they call services and selectors."""

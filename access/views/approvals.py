@@ -1,0 +1,66 @@
+"""The approval inbox: decide one request inline (htmx) or several at once."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from access import selectors, services
+from access.errors import AccessError
+from access.forms import DecisionForm
+from access.views.common import int_or_none, page_of
+
+
+def _inbox(request, status=200):
+    page = page_of(request, selectors.awaiting_decision_by(request.user))
+    return render(request, "access/inbox.html", {"page": page}, status=status)
+
+
+@require_GET
+def inbox(request):
+    return _inbox(request)
+
+
+@require_POST
+def decide(request, request_id, decision):
+    form = DecisionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    service = services.approve if decision == "approve" else services.deny
+    htmx = bool(request.headers.get("HX-Request"))
+    try:
+        access_request = service(request_id=request_id, actor=request.user, comment=comment)
+    except AccessError as exc:
+        if htmx:
+            return render(request, "access/_decision_result.html",
+                          {"request_id": request_id, "ok": False, "message": exc.message}, status=exc.status)
+        messages.error(request, exc.message)
+        return _inbox(request, status=exc.status)
+    verb = "approved" if decision == "approve" else "denied"
+    message = f"You {verb} {access_request.entitlement.name} for {access_request.beneficiary}."
+    if access_request.state == access_request.State.PENDING:
+        message += " It now goes to the next approval stage."
+    if htmx:
+        return render(request, "access/_decision_result.html",
+                      {"request_id": request_id, "ok": True, "message": message})
+    messages.success(request, message)
+    return redirect("access:inbox")
+
+
+@require_POST
+def bulk_decide(request):
+    decision = request.POST.get("decision")
+    ids = [pk for pk in map(int_or_none, request.POST.getlist("request_ids")) if pk is not None]
+    if decision not in ("approve", "deny") or not ids:
+        messages.error(request, "Select at least one request, then approve or deny.")
+        return _inbox(request, status=400)
+    outcomes = services.decide_many(
+        request_ids=ids, actor=request.user, approve_them=decision == "approve",
+        comment=request.POST.get("comment", "")[:2000],
+    )
+    done = [outcome.message for outcome in outcomes if outcome.ok]
+    refused = [outcome.message for outcome in outcomes if not outcome.ok]
+    if done:
+        verb = "Approved" if decision == "approve" else "Denied"
+        messages.success(request, f"{verb} {len(done)}: {'; '.join(done)}.")
+    for message in dict.fromkeys(refused):
+        messages.error(request, message)
+    return redirect("access:inbox")

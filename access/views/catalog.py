@@ -1,0 +1,132 @@
+"""Browsing the catalog, requesting one entitlement, and the cart."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from access import selectors, services
+from access.errors import AccessError
+from access.forms import CheckoutForm, RequestForm
+from access.routing import plan_approvals
+from access.views import cart
+from access.views.common import page_of
+from catalog.filters import EntitlementFilter
+from catalog.models import Entitlement
+from catalog.selectors import requestable_entitlements
+
+
+def _back(request, default: str):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect(default)
+
+
+@require_GET
+def catalog(request):
+    filters = EntitlementFilter(request.GET, queryset=requestable_entitlements())
+    entitlements = selectors.annotate_held_and_pending(filters.qs, request.user)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filters": filters,
+        "page": page_of(request, entitlements),
+        "query": query.urlencode(),
+        "cart_ids": cart.cart_ids(request),
+    }
+    template = "access/_catalog_results.html" if request.headers.get("HX-Request") else "access/catalog.html"
+    return render(request, template, context)
+
+
+@require_GET
+def entitlement_detail(request, entitlement_id):
+    entitlement = get_object_or_404(
+        Entitlement.objects.select_related("account", "approval_policy").prefetch_related("owners"), pk=entitlement_id
+    )
+    may_see_holders = request.user.is_governance_admin or request.user in entitlement.owners.all()
+    context = {
+        "entitlement": entitlement,
+        "plan": plan_approvals(entitlement, request.user, request.user),
+        "holders": page_of(request, selectors.holders_of(entitlement)) if may_see_holders else None,
+        "in_cart": entitlement.pk in cart.cart_ids(request),
+    }
+    return render(request, "access/entitlement_detail.html", context)
+
+
+def _beneficiary(form):
+    return get_user_model().objects.get(pk=form.cleaned_data["beneficiary"])
+
+
+@require_http_methods(["GET", "POST"])
+def request_new(request, entitlement_id):
+    entitlement = get_object_or_404(
+        Entitlement.objects.select_related("account").prefetch_related("owners"), pk=entitlement_id
+    )
+    form = RequestForm(request.POST or None, user=request.user, entitlement=entitlement)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.submit_request(
+                    requester=request.user, beneficiary=_beneficiary(form), entitlement=entitlement,
+                    justification=form.cleaned_data["justification"],
+                    duration_days=form.cleaned_data["duration_days"],
+                )
+            except AccessError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = exc.status
+            else:
+                messages.success(request, f"Your request for {entitlement.name} was sent for approval.")
+                return redirect("access:my_requests")
+    context = {"entitlement": entitlement, "form": form,
+               "plan": plan_approvals(entitlement, request.user, request.user)}
+    return render(request, "access/request_new.html", context, status=status)
+
+
+@require_POST
+def cart_add(request, entitlement_id):
+    entitlement = get_object_or_404(Entitlement, pk=entitlement_id, requestable=True)
+    if cart.add(request, entitlement.pk):
+        messages.success(request, f"{entitlement.name} is in your request. Add more or check out.")
+    else:
+        messages.info(request, f"{entitlement.name} is already in your request.")
+    return _back(request, "access:catalog")
+
+
+@require_POST
+def cart_remove(request, entitlement_id):
+    cart.remove(request, entitlement_id)
+    messages.info(request, "Removed from your request.")
+    return redirect("access:checkout")
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request):
+    entitlements = cart.cart_entitlements(request)
+    form = CheckoutForm(request.POST or None, user=request.user, entitlements=entitlements)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if not entitlements:
+            messages.error(request, "Your request is empty. Add entitlements from the catalog first.")
+        elif form.is_valid():
+            items = [services.CartItem(entitlement, form.duration_for(entitlement)) for entitlement in entitlements]
+            try:
+                created = services.submit_cart(
+                    requester=request.user, beneficiary=_beneficiary(form), items=items,
+                    justification=form.cleaned_data["justification"],
+                )
+            except AccessError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = exc.status
+            else:
+                cart.clear(request)
+                names = ", ".join(access_request.entitlement.name for access_request in created)
+                messages.success(request, f"{len(created)} requests sent for approval: {names}.")
+                return redirect("access:my_requests")
+    plans = [(entitlement, form[f"duration_{entitlement.pk}"], plan_approvals(entitlement, request.user, request.user))
+             for entitlement in entitlements]
+    return render(request, "access/checkout.html", {"form": form, "items": plans}, status=status)

@@ -1,0 +1,29 @@
+"""My requests, with their timelines, and cancelling one."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from access import selectors, services
+from access.errors import AccessError
+from access.timeline import timeline
+from access.views.common import page_of
+
+
+@require_GET
+def my_requests(request):
+    page = page_of(request, selectors.requests_of(request.user))
+    events = selectors.timelines_for(page.object_list)
+    rows = [(access_request, timeline(events.get(access_request.pk, []))) for access_request in page.object_list]
+    return render(request, "access/my_requests.html", {"page": page, "rows": rows})
+
+
+@require_POST
+def cancel(request, request_id):
+    try:
+        access_request = services.cancel_request(request_id=request_id, actor=request.user)
+    except AccessError as exc:
+        messages.error(request, exc.message)
+        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+    messages.success(request, f"Your request for {access_request.entitlement.name} was cancelled.")
+    return redirect("access:my_requests")

@@ -1,0 +1,142 @@
+"""Approval policies: ordered stages, any/all/N of, defaults by risk, and nobody deciding their own request."""
+
+import pytest
+
+from access import services
+from access.models import AccessRequest, Grant
+from access.routing import plan_approvals
+from audit.models import AuditEvent
+from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement
+
+GOOD_REASON = "Deploying the billing service for the Q4 release"
+
+
+def stage_people(plan) -> list[tuple[str, int, list]]:
+    return [(stage.label, stage.required, [item.approver for item in stage.assignments]) for stage in plan.stages]
+
+
+@pytest.fixture
+def policy(db):
+    def build(*stages, **options):
+        made = ApprovalPolicy.objects.create(name=f"Policy {ApprovalPolicy.objects.count() + 1}", **options)
+        for order, (approvers, mode, required, named) in enumerate(stages, start=1):
+            stage = ApprovalStage.objects.create(
+                policy=made, order=order, approvers=approvers, mode=mode, required=required
+            )
+            stage.named_approvers.set(named)
+        return made
+
+    return build
+
+
+def test_built_in_defaults_follow_risk(cast, sandbox):
+    sandbox.developers.owners.set([cast.carol, cast.dave])
+    assert stage_people(plan_approvals(sandbox.developers, cast.alice, cast.alice)) == [("Manager", 1, [cast.bob])]
+
+    sandbox.developers.risk = Entitlement.Risk.HIGH
+    plan = plan_approvals(sandbox.developers, cast.alice, cast.alice)
+
+    assert stage_people(plan) == [("Manager", 1, [cast.bob]), ("Entitlement owner", 1, [cast.carol, cast.dave])]
+    assert plan.policy_name == "Built-in default for high risk"
+
+
+def test_policy_for_a_risk_level_is_the_default_and_an_entitlement_can_override_it(cast, sandbox, policy):
+    policy((ApprovalStage.Approvers.OWNERS, "any", 1, []), default_for_risk="low")
+    assert stage_people(plan_approvals(sandbox.developers, cast.alice, cast.alice)) == [
+        ("Entitlement owner", 1, [cast.carol])
+    ]
+
+    sandbox.developers.approval_policy = policy((ApprovalStage.Approvers.NAMED, "any", 1, [cast.dave]))
+
+    assert stage_people(plan_approvals(sandbox.developers, cast.alice, cast.alice)) == [
+        ("Named approver", 1, [cast.dave])
+    ]
+
+
+def test_all_of_and_n_of_stages_count_the_people(cast, sandbox, policy):
+    sandbox.developers.owners.set([cast.carol, cast.dave, cast.erin])
+    sandbox.developers.approval_policy = policy(
+        (ApprovalStage.Approvers.OWNERS, "all", 1, []), (ApprovalStage.Approvers.OWNERS, "n_of", 2, [])
+    )
+
+    plan = plan_approvals(sandbox.developers, cast.alice, cast.alice)
+
+    assert [stage.required for stage in plan.stages] == [3, 2]
+
+
+def test_all_of_stage_needs_every_owner(cast, sandbox, policy):
+    sandbox.developers.owners.set([cast.carol, cast.dave])
+    sandbox.developers.approval_policy = policy((ApprovalStage.Approvers.OWNERS, "all", 1, []))
+    sandbox.developers.save()
+    access_request = services.submit_request(
+        requester=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON
+    )
+
+    services.approve(request_id=access_request.pk, actor=cast.carol)
+    assert AccessRequest.objects.get(pk=access_request.pk).state == AccessRequest.State.PENDING
+    services.approve(request_id=access_request.pk, actor=cast.dave)
+
+    assert AccessRequest.objects.get(pk=access_request.pk).state == AccessRequest.State.APPROVED
+
+
+def test_manager_requesting_for_a_report_passes_to_the_managers_manager(cast, sandbox):
+    cast.bob.manager = cast.dave
+    cast.bob.save()
+
+    plan = plan_approvals(sandbox.developers, cast.bob, cast.alice)
+
+    assert stage_people(plan) == [("Manager", 1, [cast.dave])]
+    assert plan.stages[0].assignments[0].reason == "Manager higher up: Bob Manager may not decide"
+
+
+def test_owner_requesting_their_own_entitlement_passes_to_another_owner(cast, sandbox):
+    sandbox.developers.owners.set([cast.carol, cast.dave])
+    sandbox.developers.risk = Entitlement.Risk.MEDIUM
+    cast.carol.manager = cast.bob
+    cast.carol.save()
+
+    plan = plan_approvals(sandbox.developers, cast.carol, cast.carol)
+
+    assert stage_people(plan) == [("Manager", 1, [cast.bob]), ("Entitlement owner", 1, [cast.dave])]
+
+
+def test_sole_owner_requesting_passes_to_the_fallback_approver_then_admins(cast, sandbox, policy):
+    sandbox.developers.approval_policy = policy((ApprovalStage.Approvers.OWNERS, "any", 1, []),
+                                                fallback_approver=cast.dave)
+
+    plan = plan_approvals(sandbox.developers, cast.carol, cast.carol)
+    assert stage_people(plan) == [("Entitlement owner", 1, [cast.dave])]
+    assert plan.stages[0].assignments[0].reason == "Fallback approver: no owner of Developers may decide"
+
+    plan = plan_approvals(sandbox.developers, cast.dave, cast.carol)
+    assert stage_people(plan) == [("Entitlement owner", 1, [None])], "the fallback is the requester: admins"
+
+
+def test_leaver_manager_is_skipped(cast, sandbox):
+    cast.bob.employment_status = cast.bob.EmploymentStatus.LEAVER
+    cast.bob.manager = cast.dave
+    cast.bob.save()
+
+    assert stage_people(plan_approvals(sandbox.developers, cast.alice, cast.alice)) == [("Manager", 1, [cast.dave])]
+
+
+def test_auto_approval_applies_to_low_risk_only_and_is_audited(cast, sandbox, policy):
+    auto = policy((ApprovalStage.Approvers.MANAGER, "any", 1, []), auto_approve=True)
+    sandbox.developers.approval_policy = auto
+    sandbox.developers.save()
+
+    access_request = services.submit_request(
+        requester=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON
+    )
+
+    assert access_request.state == AccessRequest.State.APPROVED
+    assert Grant.objects.get().user == cast.alice
+    event = AuditEvent.objects.get(action="request.auto_approved")
+    assert (event.actor, event.actor_label) == (None, "system:auto-approval")
+    vote = access_request.approvals.get().assignments.get()
+    assert vote.automatic and vote.decided_by is None
+
+    high = Entitlement.objects.create(account=sandbox.account, aws_name="Admins", name="Admins",
+                                      risk=Entitlement.Risk.HIGH, approval_policy=auto)
+    high.owners.set([cast.carol])
+    assert not plan_approvals(high, cast.alice, cast.alice).automatic
