@@ -18,6 +18,8 @@ class StyledForm(forms.Form):
         invalid = " is-invalid" if self.is_bound and name in self.errors else ""
         widget.attrs["class"] = base + invalid
         return super().__getitem__(name)
+
+
 NO_END = ""
 
 
@@ -60,6 +62,8 @@ class BeneficiaryField(forms.TypedChoiceField):
             choices=[(str(user.pk), f"Myself ({user.email})"), *reports],
             coerce=int,
             initial=str(user.pk),
+            required=False,
+            empty_value=user.pk,
             **kwargs,
         )
 
@@ -70,7 +74,9 @@ class AnyoneField(forms.EmailField):
     def __init__(self, user, **kwargs):
         self.user = user
         super().__init__(
-            label="Who is the access for?", required=False, help_text="Their email address; empty for yourself.",
+            label="Who is the access for?",
+            required=False,
+            help_text="Their email address; empty for yourself.",
             **kwargs,
         )
 

@@ -19,9 +19,7 @@ class AccessRequest(models.Model):
         EXTENSION = "extension", "Extension"
 
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    beneficiary = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
-    )
+    beneficiary = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests")
     entitlement = models.ForeignKey("catalog.Entitlement", on_delete=models.PROTECT, related_name="requests")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NEW)
     justification = models.TextField()
@@ -119,7 +117,9 @@ class ApprovalAssignment(models.Model):
         ordering = ["approval_id", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["approval", "approver"], condition=models.Q(approver__isnull=False), name="one_assignment_per_person"
+                fields=["approval", "approver"],
+                condition=models.Q(approver__isnull=False),
+                name="one_assignment_per_person",
             ),
             models.UniqueConstraint(
                 fields=["approval"], condition=models.Q(approver__isnull=True), name="one_admin_assignment_per_stage"
@@ -127,7 +127,9 @@ class ApprovalAssignment(models.Model):
         ]
         indexes = [
             # Serves the approval inbox: undecided assignments of one approver.
-            models.Index(fields=["approver"], condition=models.Q(decision="pending"), name="assignment_pending_by_person"),
+            models.Index(
+                fields=["approver"], condition=models.Q(decision="pending"), name="assignment_pending_by_person"
+            ),
         ]
 
     def __str__(self):

@@ -98,14 +98,17 @@ def _fallback(policy: ApprovalPolicy | None, excluded: set[int], why: str) -> Pl
 def _plan_stage(spec: StageSpec, policy, entitlement, beneficiary, excluded: set[int]) -> PlannedStage:
     kinds = ApprovalStage.Approvers
     if spec.approvers == kinds.GOVERNANCE_ADMINS:
-        return PlannedStage(LABELS[spec.approvers], 1, [PlannedAssignment(ADMINS, "Governance admins decide this stage")])
+        return PlannedStage(
+            LABELS[spec.approvers], 1, [PlannedAssignment(ADMINS, "Governance admins decide this stage")]
+        )
     if spec.approvers == kinds.MANAGER:
         people = _manager_chain(beneficiary, excluded)
         why = f"{beneficiary} has no manager who may decide"
     elif spec.approvers == kinds.OWNERS:
         owners = sorted(entitlement.owners.all(), key=lambda owner: owner.pk)
-        people = [PlannedAssignment(owner, f"Owner of {entitlement.name}") for owner in owners
-                  if _eligible(owner, excluded)]
+        people = [
+            PlannedAssignment(owner, f"Owner of {entitlement.name}") for owner in owners if _eligible(owner, excluded)
+        ]
         why = f"no owner of {entitlement.name} may decide"
     else:
         people = [PlannedAssignment(person, "Named approver") for person in spec.named if _eligible(person, excluded)]
@@ -129,8 +132,9 @@ def plan_approvals(entitlement: Entitlement, requester, beneficiary) -> Plan:
     if automatic:
         return Plan(name, True, [])
     excluded = {requester.pk, beneficiary.pk}
-    stages = [_plan_stage(spec, policy, entitlement, beneficiary, excluded)
-              for spec in _stage_specs(policy, entitlement)]
+    stages = [
+        _plan_stage(spec, policy, entitlement, beneficiary, excluded) for spec in _stage_specs(policy, entitlement)
+    ]
     return Plan(name, False, stages)
 
 

@@ -55,7 +55,11 @@ class ApprovalPolicy(models.Model):
     description = models.TextField(blank=True)
     # The default for entitlements of this risk level that name no policy of their own.
     default_for_risk = models.CharField(
-        max_length=10, choices=Risk.choices, null=True, blank=True, unique=True,
+        max_length=10,
+        choices=Risk.choices,
+        null=True,
+        blank=True,
+        unique=True,
         help_text="Use this policy for entitlements of this risk that name no policy.",
     )
     auto_approve = models.BooleanField(
@@ -63,7 +67,11 @@ class ApprovalPolicy(models.Model):
         help_text="Approve without a person deciding. Applies to low-risk entitlements only; audited as automatic.",
     )
     fallback_approver = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Decides when nobody in a stage may (the requester is the only owner, no manager...).",
     )
 
@@ -128,11 +136,17 @@ class Entitlement(models.Model):
     risk = models.CharField(max_length=10, choices=Risk.choices, default=Risk.MEDIUM)
     requestable = models.BooleanField(default=True)
     max_duration_days = models.PositiveIntegerField(
-        "maximum duration (days)", null=True, blank=True,
+        "maximum duration (days)",
+        null=True,
+        blank=True,
         help_text="Longest time a grant may last. Empty: access may be held without an end date.",
     )
     approval_policy = models.ForeignKey(
-        ApprovalPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="entitlements",
+        ApprovalPolicy,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entitlements",
         help_text="Empty: the default policy for its risk level.",
     )
 

@@ -6,149 +6,319 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccessRequest',
+            name="AccessRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('new', 'New access'), ('extension', 'Extension')], default='new', max_length=10)),
-                ('justification', models.TextField()),
-                ('duration_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('cart', models.UUIDField(blank=True, db_index=True, null=True)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('denied', 'Denied'), ('cancelled', 'Cancelled'), ('expired', 'Expired')], default='pending', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('beneficiary', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='access_requests', to=settings.AUTH_USER_MODEL)),
-                ('entitlement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='catalog.entitlement')),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("new", "New access"), ("extension", "Extension")], default="new", max_length=10
+                    ),
+                ),
+                ("justification", models.TextField()),
+                ("duration_days", models.PositiveIntegerField(blank=True, null=True)),
+                ("cart", models.UUIDField(blank=True, db_index=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("denied", "Denied"),
+                            ("cancelled", "Cancelled"),
+                            ("expired", "Expired"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "beneficiary",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="access_requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "entitlement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="requests", to="catalog.entitlement"
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Approval',
+            name="Approval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.PositiveSmallIntegerField()),
-                ('label', models.CharField(max_length=100)),
-                ('required', models.PositiveSmallIntegerField(default=1)),
-                ('state', models.CharField(choices=[('waiting', 'Waiting for an earlier stage'), ('pending', 'Waiting for a decision'), ('approved', 'Approved'), ('denied', 'Denied'), ('closed', 'Closed without a decision')], default='waiting', max_length=10)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('escalations', models.PositiveSmallIntegerField(default=0)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approvals', to='access.accessrequest')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("step", models.PositiveSmallIntegerField()),
+                ("label", models.CharField(max_length=100)),
+                ("required", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Waiting for an earlier stage"),
+                            ("pending", "Waiting for a decision"),
+                            ("approved", "Approved"),
+                            ("denied", "Denied"),
+                            ("closed", "Closed without a decision"),
+                        ],
+                        default="waiting",
+                        max_length=10,
+                    ),
+                ),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("escalations", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="approvals", to="access.accessrequest"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['request_id', 'step'],
+                "ordering": ["request_id", "step"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalAssignment',
+            name="ApprovalAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=200)),
-                ('decision', models.CharField(choices=[('pending', 'Not decided'), ('approved', 'Approved'), ('denied', 'Denied'), ('void', 'Not needed')], default='pending', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('comment', models.TextField(blank=True)),
-                ('automatic', models.BooleanField(default=False)),
-                ('approval', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='access.approval')),
-                ('approver', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='approval_assignments', to=settings.AUTH_USER_MODEL)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reason", models.CharField(max_length=200)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Not decided"),
+                            ("approved", "Approved"),
+                            ("denied", "Denied"),
+                            ("void", "Not needed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("comment", models.TextField(blank=True)),
+                ("automatic", models.BooleanField(default=False)),
+                (
+                    "approval",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="assignments", to="access.approval"
+                    ),
+                ),
+                (
+                    "approver",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="approval_assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['approval_id', 'id'],
+                "ordering": ["approval_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('request', 'Approved request'), ('import', 'Imported from AWS'), ('admin', 'Granted by an administrator')], max_length=10)),
-                ('desired', models.CharField(choices=[('present', 'Present'), ('absent', 'Absent')], default='present', max_length=10)),
-                ('duration_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('expiry_reminded_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, max_length=200)),
-                ('sync_state', models.CharField(choices=[('pending', 'Waiting to sync'), ('in_progress', 'Syncing'), ('applied', 'Active in AWS'), ('failed', 'Failed'), ('revoked', 'Removed from AWS')], default='pending', max_length=12)),
-                ('sync_claim', models.UUIDField(blank=True, null=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sync_attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('granted_at', models.DateTimeField(blank=True, null=True)),
-                ('verified_at', models.DateTimeField(blank=True, null=True, verbose_name='read back from AWS at')),
-                ('entitlement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='catalog.entitlement')),
-                ('request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='access.accessrequest')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("request", "Approved request"),
+                            ("import", "Imported from AWS"),
+                            ("admin", "Granted by an administrator"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "desired",
+                    models.CharField(
+                        choices=[("present", "Present"), ("absent", "Absent")], default="present", max_length=10
+                    ),
+                ),
+                ("duration_days", models.PositiveIntegerField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("expiry_reminded_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("end_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "sync_state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to sync"),
+                            ("in_progress", "Syncing"),
+                            ("applied", "Active in AWS"),
+                            ("failed", "Failed"),
+                            ("revoked", "Removed from AWS"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("sync_claim", models.UUIDField(blank=True, null=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sync_attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("granted_at", models.DateTimeField(blank=True, null=True)),
+                ("verified_at", models.DateTimeField(blank=True, null=True, verbose_name="read back from AWS at")),
+                (
+                    "entitlement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="grants", to="catalog.entitlement"
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="access.accessrequest",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="grants", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='accessrequest',
-            index=models.Index(condition=models.Q(('state', 'pending')), fields=['created_at'], name='request_pending_by_age'),
+            model_name="accessrequest",
+            index=models.Index(
+                condition=models.Q(("state", "pending")), fields=["created_at"], name="request_pending_by_age"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accessrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'pending')), fields=('beneficiary', 'entitlement'), name='one_pending_request_per_person_entitlement'),
+            model_name="accessrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "pending")),
+                fields=("beneficiary", "entitlement"),
+                name="one_pending_request_per_person_entitlement",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accessrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('justification', ''), _negated=True), name='request_justification_required'),
+            model_name="accessrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("justification", ""), _negated=True), name="request_justification_required"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accessrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_days__isnull', True), ('duration_days__gte', 1), _connector='OR'), name='request_duration_positive'),
+            model_name="accessrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_days__isnull", True), ("duration_days__gte", 1), _connector="OR"),
+                name="request_duration_positive",
+            ),
         ),
         migrations.AddIndex(
-            model_name='approval',
-            index=models.Index(condition=models.Q(('state', 'pending')), fields=['activated_at'], name='approval_pending_by_age'),
+            model_name="approval",
+            index=models.Index(
+                condition=models.Q(("state", "pending")), fields=["activated_at"], name="approval_pending_by_age"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.UniqueConstraint(fields=('request', 'step'), name='one_approval_per_step'),
+            model_name="approval",
+            constraint=models.UniqueConstraint(fields=("request", "step"), name="one_approval_per_step"),
         ),
         migrations.AddConstraint(
-            model_name='approval',
-            constraint=models.CheckConstraint(condition=models.Q(('required__gte', 1)), name='approval_requires_someone'),
+            model_name="approval",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("required__gte", 1)), name="approval_requires_someone"
+            ),
         ),
         migrations.AddIndex(
-            model_name='approvalassignment',
-            index=models.Index(condition=models.Q(('decision', 'pending')), fields=['approver'], name='assignment_pending_by_person'),
+            model_name="approvalassignment",
+            index=models.Index(
+                condition=models.Q(("decision", "pending")), fields=["approver"], name="assignment_pending_by_person"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approvalassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('approver__isnull', False)), fields=('approval', 'approver'), name='one_assignment_per_person'),
+            model_name="approvalassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("approver__isnull", False)),
+                fields=("approval", "approver"),
+                name="one_assignment_per_person",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approvalassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('approver__isnull', True)), fields=('approval',), name='one_admin_assignment_per_stage'),
+            model_name="approvalassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("approver__isnull", True)),
+                fields=("approval",),
+                name="one_admin_assignment_per_stage",
+            ),
         ),
         migrations.AddIndex(
-            model_name='grant',
-            index=models.Index(condition=models.Q(('desired', 'present')), fields=['expires_at'], name='grant_present_by_expiry'),
+            model_name="grant",
+            index=models.Index(
+                condition=models.Q(("desired", "present")), fields=["expires_at"], name="grant_present_by_expiry"
+            ),
         ),
         migrations.AddIndex(
-            model_name='grant',
-            index=models.Index(condition=models.Q(('sync_state__in', ['pending', 'in_progress'])), fields=['claimed_at'], name='grant_waiting_for_sync'),
+            model_name="grant",
+            index=models.Index(
+                condition=models.Q(("sync_state__in", ["pending", "in_progress"])),
+                fields=["claimed_at"],
+                name="grant_waiting_for_sync",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.UniqueConstraint(fields=('user', 'entitlement'), name='one_grant_per_person_entitlement'),
+            model_name="grant",
+            constraint=models.UniqueConstraint(fields=("user", "entitlement"), name="one_grant_per_person_entitlement"),
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('source', 'request'), _negated=True), ('request__isnull', False), _connector='OR'), name='grant_from_request_names_it'),
+            model_name="grant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("source", "request"), _negated=True), ("request__isnull", False), _connector="OR"
+                ),
+                name="grant_from_request_names_it",
+            ),
         ),
     ]

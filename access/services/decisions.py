@@ -28,7 +28,9 @@ def activate_stage(stage: Approval, now=None) -> None:
 
 def _locked_request(request_id: int) -> AccessRequest:
     access_request = (
-        AccessRequest.objects.select_for_update().select_related("entitlement", "beneficiary").filter(pk=request_id)
+        AccessRequest.objects.select_for_update()
+        .select_related("entitlement", "beneficiary")
+        .filter(pk=request_id)
         .first()
     )
     if access_request is None:
@@ -76,8 +78,12 @@ def approve(*, request_id: int, actor, comment: str = "") -> AccessRequest:
         stage, assignment = _actors_assignment(access_request, actor)
         now = timezone.now()
         _vote(assignment, actor, Decision.APPROVED, comment, now)
-        record(actor=actor, action="approval.approved", obj=assignment,
-               after={"request": request_id, "stage": stage.step, "comment": comment})
+        record(
+            actor=actor,
+            action="approval.approved",
+            obj=assignment,
+            after={"request": request_id, "stage": stage.step, "comment": comment},
+        )
         approvals = stage.assignments.filter(decision=Decision.APPROVED).count()
         if approvals < stage.required:
             return access_request
@@ -107,8 +113,13 @@ def deny(*, request_id: int, actor, comment: str = "") -> AccessRequest:
         open_stages.update(state=Approval.State.CLOSED, decided_at=now)
         access_request.state, access_request.decided_at = AccessRequest.State.DENIED, now
         access_request.save(update_fields=["state", "decided_at"])
-        record(actor=actor, action="request.denied", obj=access_request, before={"state": "pending"},
-               after={"state": "denied", "stage": stage.step, "comment": comment})
+        record(
+            actor=actor,
+            action="request.denied",
+            obj=access_request,
+            before={"state": "pending"},
+            after={"state": "denied", "stage": stage.step, "comment": comment},
+        )
         outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
     return access_request
 
@@ -138,8 +149,14 @@ def complete_request(access_request: AccessRequest, *, actor, now) -> Grant:
     """Every stage passed: approve the request and record the desired grant (or its extension)."""
     access_request.state, access_request.decided_at = AccessRequest.State.APPROVED, now
     access_request.save(update_fields=["state", "decided_at"])
-    record(actor=actor, actor_label=None if actor else "system:auto-approval", action="request.approved",
-           obj=access_request, before={"state": "pending"}, after={"state": "approved"})
+    record(
+        actor=actor,
+        actor_label=None if actor else "system:auto-approval",
+        action="request.approved",
+        obj=access_request,
+        before={"state": "pending"},
+        after={"state": "approved"},
+    )
     outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
     if access_request.kind == AccessRequest.Kind.EXTENSION:
         return _extend_grant(access_request, actor, now)
@@ -150,8 +167,12 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
     grant, created = Grant.objects.select_for_update().get_or_create(
         user_id=access_request.beneficiary_id,
         entitlement_id=access_request.entitlement_id,
-        defaults={"source": Grant.Source.REQUEST, "request": access_request, "granted_at": now,
-                  "duration_days": access_request.duration_days},
+        defaults={
+            "source": Grant.Source.REQUEST,
+            "request": access_request,
+            "granted_at": now,
+            "duration_days": access_request.duration_days,
+        },
     )
     before = None if created else {"desired": grant.desired, "sync_state": grant.sync_state}
     if not created:
@@ -160,10 +181,21 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
         grant.duration_days, grant.expires_at, grant.expiry_reminded_days = access_request.duration_days, None, None
         grant.ended_at, grant.end_reason = None, ""
         grant.save()
-    record(actor=actor, actor_label=None if actor else "system:auto-approval", action="grant.desired_present",
-           obj=grant, before=before,
-           after={"user": grant.user_id, "entitlement": grant.entitlement_id, "request": access_request.pk,
-                  "desired": "present", "sync_state": "pending", "duration_days": grant.duration_days})
+    record(
+        actor=actor,
+        actor_label=None if actor else "system:auto-approval",
+        action="grant.desired_present",
+        obj=grant,
+        before=before,
+        after={
+            "user": grant.user_id,
+            "entitlement": grant.entitlement_id,
+            "request": access_request.pk,
+            "desired": "present",
+            "sync_state": "pending",
+            "duration_days": grant.duration_days,
+        },
+    )
     outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
     return grant
 
@@ -177,8 +209,13 @@ def _extend_grant(access_request: AccessRequest, actor, now) -> Grant:
     grant.expires_at = base + timedelta(days=access_request.duration_days)
     grant.expiry_reminded_days = None
     grant.save(update_fields=["expires_at", "expiry_reminded_days"])
-    record(actor=actor, action="grant.extended", obj=grant, before=before,
-           after={"expires_at": grant.expires_at.isoformat(), "request": access_request.pk})
+    record(
+        actor=actor,
+        action="grant.extended",
+        obj=grant,
+        before=before,
+        after={"expires_at": grant.expires_at.isoformat(), "request": access_request.pk},
+    )
     return grant
 
 
@@ -202,9 +239,13 @@ def escalate_overdue_approvals(now=None) -> int:
                 ApprovalAssignment.objects.create(approval=stage, approver=target, reason=reason)
             stage.escalations += 1
             stage.save(update_fields=["escalations"])
-            record(actor=None, actor_label="system:escalation", action="approval.escalated", obj=stage,
-                   after={"request": request_id, "to": target.pk if target else "governance admins",
-                          "reason": reason})
+            record(
+                actor=None,
+                actor_label="system:escalation",
+                action="approval.escalated",
+                obj=stage,
+                after={"request": request_id, "to": target.pk if target else "governance admins", "reason": reason},
+            )
             outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
             escalated += 1
     return escalated
@@ -220,8 +261,12 @@ def _next_in_chain(stage: Approval):
     people = stage.assignments.filter(approver__isnull=False).select_related("approver__manager")
     for assignment in people:
         manager = assignment.approver.manager
-        if (manager is not None and manager.is_active and not manager.is_leaver
-                and manager.pk not in excluded | assigned):
+        if (
+            manager is not None
+            and manager.is_active
+            and not manager.is_leaver
+            and manager.pk not in excluded | assigned
+        ):
             return manager, f"{why} (manager of {assignment.approver})"
     policy = policy_for(access_request.entitlement)
     fallback = policy.fallback_approver if policy else None

@@ -116,10 +116,17 @@ def _end(grant: Grant, *, actor, actor_label: str | None, reason: str, action: s
     before = {"desired": grant.desired, "sync_state": grant.sync_state}
     grant.desired, grant.sync_state, grant.last_error = Grant.Desired.ABSENT, Grant.SyncState.PENDING, ""
     grant.ended_at, grant.end_reason, grant.sync_claim, grant.claimed_at = now, reason, None, None
-    grant.save(update_fields=["desired", "sync_state", "last_error", "ended_at", "end_reason", "sync_claim",
-                              "claimed_at"])
-    record(actor=actor, actor_label=actor_label, action=action, obj=grant, before=before,
-           after={"request": grant.request_id, "desired": "absent", "reason": reason})
+    grant.save(
+        update_fields=["desired", "sync_state", "last_error", "ended_at", "end_reason", "sync_claim", "claimed_at"]
+    )
+    record(
+        actor=actor,
+        actor_label=actor_label,
+        action=action,
+        obj=grant,
+        before=before,
+        after={"request": grant.request_id, "desired": "absent", "reason": reason},
+    )
     outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
 
 
@@ -131,16 +138,23 @@ def give_back(*, grant_id: int, actor) -> Grant:
             raise NotFound("That access does not exist.")
         if grant.desired != Grant.Desired.PRESENT:
             raise InvalidInput(f"{grant.entitlement.name} is already being removed.")
-        _end(grant, actor=actor, actor_label=None, reason=f"Given back by {actor}", action="grant.given_back",
-             now=timezone.now())
+        _end(
+            grant,
+            actor=actor,
+            actor_label=None,
+            reason=f"Given back by {actor}",
+            action="grant.given_back",
+            now=timezone.now(),
+        )
     return grant
 
 
 def expire_grants(now=None, batch: int = 500) -> int:
     """Time-bound grants past their end: desired absent, removed from AWS by the sync engine."""
     now = now or timezone.now()
-    due = list(Grant.objects.filter(desired=Grant.Desired.PRESENT, expires_at__lte=now)
-               .values_list("pk", flat=True)[:batch])
+    due = list(
+        Grant.objects.filter(desired=Grant.Desired.PRESENT, expires_at__lte=now).values_list("pk", flat=True)[:batch]
+    )
     for grant_id in due:
         with transaction.atomic():
             grant = Grant.objects.select_for_update().get(pk=grant_id)
@@ -160,7 +174,9 @@ def due_expiry_reminders(now=None) -> list[tuple[int, int]]:
     for days in EXPIRY_REMINDER_DAYS:
         due = Grant.objects.filter(
             Q(expiry_reminded_days__isnull=True) | Q(expiry_reminded_days__gt=days),
-            desired=Grant.Desired.PRESENT, expires_at__gt=now, expires_at__lte=now + timedelta(days=days),
+            desired=Grant.Desired.PRESENT,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=days),
         )
         with transaction.atomic():
             grant_ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:1000])

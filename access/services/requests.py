@@ -27,11 +27,7 @@ class CartItem:
 
 def may_request_for(requester, beneficiary) -> bool:
     """Anyone for themselves; managers for their direct reports; governance admins for anyone."""
-    return (
-        requester.pk == beneficiary.pk
-        or beneficiary.manager_id == requester.pk
-        or requester.is_governance_admin
-    )
+    return requester.pk == beneficiary.pk or beneficiary.manager_id == requester.pk or requester.is_governance_admin
 
 
 def _clean_justification(justification: str) -> str:
@@ -50,8 +46,9 @@ def _check_duration(entitlement, duration_days: int | None) -> None:
     if maximum is None:
         return
     if duration_days is None:
-        raise InvalidInput(f"{entitlement.name} is time-bound: choose a duration of up to {maximum} days.",
-                           field="duration_days")
+        raise InvalidInput(
+            f"{entitlement.name} is time-bound: choose a duration of up to {maximum} days.", field="duration_days"
+        )
     if duration_days > maximum:
         raise InvalidInput(f"{entitlement.name} can be held for at most {maximum} days.", field="duration_days")
 
@@ -71,33 +68,62 @@ def _check_request(requester, beneficiary, entitlement, duration_days) -> None:
         raise Duplicate(f"{who} {entitlement.name}.")
 
 
-def _create(requester, beneficiary, entitlement, justification, duration_days, *, cart=None,
-            kind=AccessRequest.Kind.NEW) -> AccessRequest:
+def _create(
+    requester, beneficiary, entitlement, justification, duration_days, *, cart=None, kind=AccessRequest.Kind.NEW
+) -> AccessRequest:
     """Create the request and its stages; activate the first, or approve at once if automatic."""
     plan = plan_approvals(entitlement, requester, beneficiary)
     access_request = AccessRequest.objects.create(
-        requester=requester, beneficiary=beneficiary, entitlement=entitlement, justification=justification,
-        duration_days=duration_days, cart=cart, kind=kind,
+        requester=requester,
+        beneficiary=beneficiary,
+        entitlement=entitlement,
+        justification=justification,
+        duration_days=duration_days,
+        cart=cart,
+        kind=kind,
     )
     record(
-        actor=requester, action="request.submitted", obj=access_request,
-        after={"beneficiary": beneficiary.pk, "entitlement": entitlement.pk, "kind": kind,
-               "justification": justification, "duration_days": duration_days, "policy": plan.policy_name},
+        actor=requester,
+        action="request.submitted",
+        obj=access_request,
+        after={
+            "beneficiary": beneficiary.pk,
+            "entitlement": entitlement.pk,
+            "kind": kind,
+            "justification": justification,
+            "duration_days": duration_days,
+            "policy": plan.policy_name,
+        },
     )
     if plan.automatic:
-        stage = Approval.objects.create(request=access_request, step=1, label="Automatic approval",
-                                        state=Approval.State.APPROVED, activated_at=timezone.now(),
-                                        decided_at=timezone.now())
-        ApprovalAssignment.objects.create(approval=stage, reason=f"{plan.policy_name} approves low-risk access",
-                                          decision=ApprovalAssignment.Decision.APPROVED, automatic=True,
-                                          decided_at=timezone.now())
-        record(actor=None, actor_label="system:auto-approval", action="request.auto_approved", obj=access_request,
-               after={"policy": plan.policy_name})
+        stage = Approval.objects.create(
+            request=access_request,
+            step=1,
+            label="Automatic approval",
+            state=Approval.State.APPROVED,
+            activated_at=timezone.now(),
+            decided_at=timezone.now(),
+        )
+        ApprovalAssignment.objects.create(
+            approval=stage,
+            reason=f"{plan.policy_name} approves low-risk access",
+            decision=ApprovalAssignment.Decision.APPROVED,
+            automatic=True,
+            decided_at=timezone.now(),
+        )
+        record(
+            actor=None,
+            actor_label="system:auto-approval",
+            action="request.auto_approved",
+            obj=access_request,
+            after={"policy": plan.policy_name},
+        )
         complete_request(access_request, actor=None, now=timezone.now())
         return access_request
     for number, planned in enumerate(plan.stages, start=1):
-        stage = Approval.objects.create(request=access_request, step=number, label=planned.label,
-                                        required=planned.required)
+        stage = Approval.objects.create(
+            request=access_request, step=number, label=planned.label, required=planned.required
+        )
         ApprovalAssignment.objects.bulk_create(
             ApprovalAssignment(approval=stage, approver=item.approver, reason=item.reason)
             for item in planned.assignments
@@ -106,11 +132,16 @@ def _create(requester, beneficiary, entitlement, justification, duration_days, *
     return access_request
 
 
-def submit_request(*, requester, entitlement, justification: str, beneficiary=None,
-                   duration_days: int | None = None) -> AccessRequest:
+def submit_request(
+    *, requester, entitlement, justification: str, beneficiary=None, duration_days: int | None = None
+) -> AccessRequest:
     """Ask for one entitlement. Refuses, changing nothing, whatever is wrong with it."""
-    return submit_cart(requester=requester, beneficiary=beneficiary or requester, justification=justification,
-                       items=[CartItem(entitlement, duration_days)])[0]
+    return submit_cart(
+        requester=requester,
+        beneficiary=beneficiary or requester,
+        justification=justification,
+        items=[CartItem(entitlement, duration_days)],
+    )[0]
 
 
 def submit_cart(*, requester, beneficiary, justification: str, items: list[CartItem]) -> list[AccessRequest]:
@@ -129,13 +160,20 @@ def submit_cart(*, requester, beneficiary, justification: str, items: list[CartI
     cart = uuid.uuid4() if len(items) > 1 else None
     try:
         with transaction.atomic():
-            return [_create(requester, beneficiary, item.entitlement, justification, item.duration_days, cart=cart)
-                    for item in items]
+            return [
+                _create(requester, beneficiary, item.entitlement, justification, item.duration_days, cart=cart)
+                for item in items
+            ]
     except IntegrityError:
-        pending = AccessRequest.objects.filter(
-            beneficiary=beneficiary, state=AccessRequest.State.PENDING,
-            entitlement__in=[item.entitlement for item in items],
-        ).select_related("entitlement").first()
+        pending = (
+            AccessRequest.objects.filter(
+                beneficiary=beneficiary,
+                state=AccessRequest.State.PENDING,
+                entitlement__in=[item.entitlement for item in items],
+            )
+            .select_related("entitlement")
+            .first()
+        )
         name = pending.entitlement.name if pending else "one of these entitlements"
         who = "You already have" if beneficiary.pk == requester.pk else f"{beneficiary} already has"
         raise Duplicate(f"{who} a pending request for {name}.") from None
@@ -155,8 +193,9 @@ def request_extension(*, requester, grant_id: int, duration_days: int, justifica
     _check_duration(entitlement, duration_days)
     try:
         with transaction.atomic():
-            return _create(requester, grant.user, entitlement, justification, duration_days,
-                           kind=AccessRequest.Kind.EXTENSION)
+            return _create(
+                requester, grant.user, entitlement, justification, duration_days, kind=AccessRequest.Kind.EXTENSION
+            )
     except IntegrityError:
         raise Duplicate(f"There is already a pending request for {entitlement.name}.") from None
 
@@ -181,8 +220,13 @@ def cancel_request(*, request_id: int, actor) -> AccessRequest:
         access_request.state, access_request.decided_at = AccessRequest.State.CANCELLED, now
         access_request.save(update_fields=["state", "decided_at"])
         _close_stages(access_request, now)
-        record(actor=actor, action="request.cancelled", obj=access_request, before={"state": "pending"},
-               after={"state": "cancelled"})
+        record(
+            actor=actor,
+            action="request.cancelled",
+            obj=access_request,
+            before={"state": "pending"},
+            after={"state": "cancelled"},
+        )
     return access_request
 
 
@@ -190,8 +234,11 @@ def expire_stale_requests(now=None) -> int:
     """Requests with no decision after PORTAL_REQUEST_EXPIRY_DAYS end as expired."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.REQUEST_EXPIRY_DAYS)
-    stale_ids = list(AccessRequest.objects.filter(state=AccessRequest.State.PENDING, created_at__lt=cutoff)
-                     .values_list("pk", flat=True)[:1000])
+    stale_ids = list(
+        AccessRequest.objects.filter(state=AccessRequest.State.PENDING, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:1000]
+    )
     expired = 0
     for request_id in stale_ids:
         with transaction.atomic():
@@ -201,9 +248,14 @@ def expire_stale_requests(now=None) -> int:
             access_request.state, access_request.decided_at = AccessRequest.State.EXPIRED, now
             access_request.save(update_fields=["state", "decided_at"])
             _close_stages(access_request, now)
-            record(actor=None, actor_label=SYSTEM_ACTOR, action="request.expired", obj=access_request,
-                   before={"state": "pending"},
-                   after={"state": "expired", "after_days": settings.REQUEST_EXPIRY_DAYS})
+            record(
+                actor=None,
+                actor_label=SYSTEM_ACTOR,
+                action="request.expired",
+                obj=access_request,
+                before={"state": "pending"},
+                after={"state": "expired", "after_days": settings.REQUEST_EXPIRY_DAYS},
+            )
             outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
             expired += 1
     return expired

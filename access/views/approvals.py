@@ -30,8 +30,12 @@ def decide(request, request_id, decision):
         access_request = service(request_id=request_id, actor=request.user, comment=comment)
     except AccessError as exc:
         if htmx:
-            return render(request, "access/_decision_result.html",
-                          {"request_id": request_id, "ok": False, "message": exc.message}, status=exc.status)
+            return render(
+                request,
+                "access/_decision_result.html",
+                {"request_id": request_id, "ok": False, "message": exc.message},
+                status=exc.status,
+            )
         messages.error(request, exc.message)
         return _inbox(request, status=exc.status)
     verb = "approved" if decision == "approve" else "denied"
@@ -39,8 +43,9 @@ def decide(request, request_id, decision):
     if access_request.state == access_request.State.PENDING:
         message += " It now goes to the next approval stage."
     if htmx:
-        return render(request, "access/_decision_result.html",
-                      {"request_id": request_id, "ok": True, "message": message})
+        return render(
+            request, "access/_decision_result.html", {"request_id": request_id, "ok": True, "message": message}
+        )
     messages.success(request, message)
     return redirect("access:inbox")
 
@@ -53,7 +58,9 @@ def bulk_decide(request):
         messages.error(request, "Select at least one request, then approve or deny.")
         return _inbox(request, status=400)
     outcomes = services.decide_many(
-        request_ids=ids, actor=request.user, approve_them=decision == "approve",
+        request_ids=ids,
+        actor=request.user,
+        approve_them=decision == "approve",
         comment=request.POST.get("comment", "")[:2000],
     )
     done = [outcome.message for outcome in outcomes if outcome.ok]

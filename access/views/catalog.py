@@ -71,7 +71,9 @@ def request_new(request, entitlement_id):
         if form.is_valid():
             try:
                 services.submit_request(
-                    requester=request.user, beneficiary=_beneficiary(form), entitlement=entitlement,
+                    requester=request.user,
+                    beneficiary=_beneficiary(form),
+                    entitlement=entitlement,
                     justification=form.cleaned_data["justification"],
                     duration_days=form.cleaned_data["duration_days"],
                 )
@@ -81,8 +83,11 @@ def request_new(request, entitlement_id):
             else:
                 messages.success(request, f"Your request for {entitlement.name} was sent for approval.")
                 return redirect("access:my_requests")
-    context = {"entitlement": entitlement, "form": form,
-               "plan": plan_approvals(entitlement, request.user, request.user)}
+    context = {
+        "entitlement": entitlement,
+        "form": form,
+        "plan": plan_approvals(entitlement, request.user, request.user),
+    }
     return render(request, "access/request_new.html", context, status=status)
 
 
@@ -116,7 +121,9 @@ def checkout(request):
             items = [services.CartItem(entitlement, form.duration_for(entitlement)) for entitlement in entitlements]
             try:
                 created = services.submit_cart(
-                    requester=request.user, beneficiary=_beneficiary(form), items=items,
+                    requester=request.user,
+                    beneficiary=_beneficiary(form),
+                    items=items,
                     justification=form.cleaned_data["justification"],
                 )
             except AccessError as exc:
@@ -127,6 +134,8 @@ def checkout(request):
                 names = ", ".join(access_request.entitlement.name for access_request in created)
                 messages.success(request, f"{len(created)} requests sent for approval: {names}.")
                 return redirect("access:my_requests")
-    plans = [(entitlement, form[f"duration_{entitlement.pk}"], plan_approvals(entitlement, request.user, request.user))
-             for entitlement in entitlements]
+    plans = [
+        (entitlement, form[f"duration_{entitlement.pk}"], plan_approvals(entitlement, request.user, request.user))
+        for entitlement in entitlements
+    ]
     return render(request, "access/checkout.html", {"form": form, "items": plans}, status=status)

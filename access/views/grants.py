@@ -35,7 +35,9 @@ def give_back(request, grant_id):
 @require_http_methods(["GET", "POST"])
 def extend(request, grant_id):
     grant = get_object_or_404(
-        Grant.objects.select_related("entitlement__account"), pk=grant_id, user=request.user,
+        Grant.objects.select_related("entitlement__account"),
+        pk=grant_id,
+        user=request.user,
         desired=Grant.Desired.PRESENT,
     )
     form = ExtensionForm(request.POST or None, entitlement=grant.entitlement)
@@ -45,7 +47,9 @@ def extend(request, grant_id):
         if form.is_valid():
             try:
                 services.request_extension(
-                    requester=request.user, grant_id=grant.pk, duration_days=form.cleaned_data["duration_days"],
+                    requester=request.user,
+                    grant_id=grant.pk,
+                    duration_days=form.cleaned_data["duration_days"],
                     justification=form.cleaned_data["justification"],
                 )
             except AccessError as exc:

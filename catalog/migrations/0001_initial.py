@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,71 +15,214 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalPolicy',
+            name="ApprovalPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('default_for_risk', models.CharField(blank=True, choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], help_text='Use this policy for entitlements of this risk that name no policy.', max_length=10, null=True, unique=True)),
-                ('auto_approve', models.BooleanField(default=False, help_text='Approve without a person deciding. Applies to low-risk entitlements only; audited as automatic.')),
-                ('fallback_approver', models.ForeignKey(blank=True, help_text='Decides when nobody in a stage may (the requester is the only owner, no manager...).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "default_for_risk",
+                    models.CharField(
+                        blank=True,
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
+                        help_text="Use this policy for entitlements of this risk that name no policy.",
+                        max_length=10,
+                        null=True,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "auto_approve",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Approve without a person deciding. Applies to low-risk entitlements only; audited as automatic.",
+                    ),
+                ),
+                (
+                    "fallback_approver",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Decides when nobody in a stage may (the requester is the only owner, no manager...).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'approval policies',
-                'ordering': ['name'],
+                "verbose_name_plural": "approval policies",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='AwsAccount',
+            name="AwsAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('account_id', models.CharField(max_length=12, unique=True, validators=[django.core.validators.RegexValidator('^\\d{12}$', 'An AWS account id is exactly 12 digits.')], verbose_name='account id')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('role_arn', models.CharField(blank=True, max_length=2048, validators=[django.core.validators.RegexValidator('^arn:aws[\\w-]*:iam::\\d{12}:role/.+$', 'Enter an IAM role ARN.')], verbose_name='role ARN to assume')),
-                ('external_id', models.CharField(blank=True, max_length=1224)),
-                ('sso_instance_arn', models.CharField(blank=True, max_length=1224, verbose_name='Identity Center instance ARN')),
-                ('sync_mode', models.CharField(choices=[('report', 'Report drift'), ('enforce', 'Enforce (remove unmanaged access)')], default='report', max_length=10)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "account_id",
+                    models.CharField(
+                        max_length=12,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\d{12}$", "An AWS account id is exactly 12 digits."
+                            )
+                        ],
+                        verbose_name="account id",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "role_arn",
+                    models.CharField(
+                        blank=True,
+                        max_length=2048,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^arn:aws[\\w-]*:iam::\\d{12}:role/.+$", "Enter an IAM role ARN."
+                            )
+                        ],
+                        verbose_name="role ARN to assume",
+                    ),
+                ),
+                ("external_id", models.CharField(blank=True, max_length=1224)),
+                (
+                    "sso_instance_arn",
+                    models.CharField(blank=True, max_length=1224, verbose_name="Identity Center instance ARN"),
+                ),
+                (
+                    "sync_mode",
+                    models.CharField(
+                        choices=[("report", "Report drift"), ("enforce", "Enforce (remove unmanaged access)")],
+                        default="report",
+                        max_length=10,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'AWS account',
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('account_id__regex', '^\\d{12}$')), name='account_id_12_digits')],
+                "verbose_name": "AWS account",
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("account_id__regex", "^\\d{12}$")), name="account_id_12_digits"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalStage',
+            name="ApprovalStage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveSmallIntegerField()),
-                ('approvers', models.CharField(choices=[('manager', "The beneficiary's manager"), ('owners', "The entitlement's owners"), ('named', 'Named people'), ('admins', 'Governance admins')], max_length=10)),
-                ('mode', models.CharField(choices=[('any', 'Any one of them'), ('all', 'All of them'), ('n_of', 'A number of them')], default='any', max_length=5)),
-                ('required', models.PositiveSmallIntegerField(default=1, help_text='How many must approve, for “a number of them”.')),
-                ('named_approvers', models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stages', to='catalog.approvalpolicy')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order", models.PositiveSmallIntegerField()),
+                (
+                    "approvers",
+                    models.CharField(
+                        choices=[
+                            ("manager", "The beneficiary's manager"),
+                            ("owners", "The entitlement's owners"),
+                            ("named", "Named people"),
+                            ("admins", "Governance admins"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("any", "Any one of them"), ("all", "All of them"), ("n_of", "A number of them")],
+                        default="any",
+                        max_length=5,
+                    ),
+                ),
+                (
+                    "required",
+                    models.PositiveSmallIntegerField(
+                        default=1, help_text="How many must approve, for “a number of them”."
+                    ),
+                ),
+                ("named_approvers", models.ManyToManyField(blank=True, related_name="+", to=settings.AUTH_USER_MODEL)),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="stages", to="catalog.approvalpolicy"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['policy', 'order'],
-                'constraints': [models.UniqueConstraint(fields=('policy', 'order'), name='one_stage_per_order'), models.CheckConstraint(condition=models.Q(('required__gte', 1)), name='stage_requires_someone')],
+                "ordering": ["policy", "order"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("policy", "order"), name="one_stage_per_order"),
+                    models.CheckConstraint(condition=models.Q(("required__gte", 1)), name="stage_requires_someone"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Entitlement',
+            name="Entitlement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('iam_group', 'IAM group'), ('iam_policy', 'Managed policy'), ('iam_role', 'IAM role'), ('sso_permission_set', 'Identity Center permission set')], default='iam_group', max_length=20)),
-                ('aws_name', models.CharField(max_length=2048, verbose_name='AWS name or ARN')),
-                ('name', models.CharField(max_length=150, verbose_name='display name')),
-                ('description', models.TextField(blank=True)),
-                ('risk', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], default='medium', max_length=10)),
-                ('requestable', models.BooleanField(default=True)),
-                ('max_duration_days', models.PositiveIntegerField(blank=True, help_text='Longest time a grant may last. Empty: access may be held without an end date.', null=True, verbose_name='maximum duration (days)')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entitlements', to='catalog.awsaccount')),
-                ('approval_policy', models.ForeignKey(blank=True, help_text='Empty: the default policy for its risk level.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='entitlements', to='catalog.approvalpolicy')),
-                ('owners', models.ManyToManyField(related_name='owned_entitlements', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("iam_group", "IAM group"),
+                            ("iam_policy", "Managed policy"),
+                            ("iam_role", "IAM role"),
+                            ("sso_permission_set", "Identity Center permission set"),
+                        ],
+                        default="iam_group",
+                        max_length=20,
+                    ),
+                ),
+                ("aws_name", models.CharField(max_length=2048, verbose_name="AWS name or ARN")),
+                ("name", models.CharField(max_length=150, verbose_name="display name")),
+                ("description", models.TextField(blank=True)),
+                (
+                    "risk",
+                    models.CharField(
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
+                        default="medium",
+                        max_length=10,
+                    ),
+                ),
+                ("requestable", models.BooleanField(default=True)),
+                (
+                    "max_duration_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Longest time a grant may last. Empty: access may be held without an end date.",
+                        null=True,
+                        verbose_name="maximum duration (days)",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entitlements",
+                        to="catalog.awsaccount",
+                    ),
+                ),
+                (
+                    "approval_policy",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: the default policy for its risk level.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entitlements",
+                        to="catalog.approvalpolicy",
+                    ),
+                ),
+                ("owners", models.ManyToManyField(related_name="owned_entitlements", to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                'ordering': ['account__name', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'kind', 'aws_name'), name='entitlement_unique_in_account')],
+                "ordering": ["account__name", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "kind", "aws_name"), name="entitlement_unique_in_account"
+                    )
+                ],
             },
         ),
     ]

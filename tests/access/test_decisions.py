@@ -41,7 +41,11 @@ def test_manager_approval_records_the_desired_grant(cast, sandbox, alices_reques
     alices_request.refresh_from_db()
     assert alices_request.state == AccessRequest.State.APPROVED
     vote = ApprovalAssignment.objects.get(approval__request=alices_request)
-    assert (vote.decision, vote.decided_by, vote.comment) == (ApprovalAssignment.Decision.APPROVED, cast.bob, "ok for Q4")
+    assert (vote.decision, vote.decided_by, vote.comment) == (
+        ApprovalAssignment.Decision.APPROVED,
+        cast.bob,
+        "ok for Q4",
+    )
     grant = Grant.objects.get()
     assert (grant.user, grant.entitlement, grant.source, grant.request) == (
         cast.alice,

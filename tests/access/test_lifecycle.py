@@ -17,7 +17,10 @@ GOOD_REASON = "Deploying the billing service for the Q4 release"
 @pytest.fixture
 def readonly(cast, sandbox):
     entitlement = Entitlement.objects.create(
-        account=sandbox.account, aws_name="ReadOnly", name="Read-only", risk=Entitlement.Risk.LOW,
+        account=sandbox.account,
+        aws_name="ReadOnly",
+        name="Read-only",
+        risk=Entitlement.Risk.LOW,
         max_duration_days=30,
     )
     entitlement.owners.set([cast.carol])
@@ -33,8 +36,9 @@ def applied(grant: Grant, when=None) -> Grant:
 
 
 def approved_grant(cast, entitlement, duration_days=None) -> Grant:
-    access_request = services.submit_request(requester=cast.alice, entitlement=entitlement,
-                                             justification=GOOD_REASON, duration_days=duration_days)
+    access_request = services.submit_request(
+        requester=cast.alice, entitlement=entitlement, justification=GOOD_REASON, duration_days=duration_days
+    )
     services.approve(request_id=access_request.pk, actor=cast.bob)
     return Grant.objects.get(user=cast.alice, entitlement=entitlement)
 
@@ -42,7 +46,9 @@ def approved_grant(cast, entitlement, duration_days=None) -> Grant:
 class TestCart:
     def test_a_cart_makes_one_request_per_entitlement(self, cast, sandbox, readonly):
         created = services.submit_cart(
-            requester=cast.alice, beneficiary=cast.alice, justification=GOOD_REASON,
+            requester=cast.alice,
+            beneficiary=cast.alice,
+            justification=GOOD_REASON,
             items=[services.CartItem(sandbox.developers), services.CartItem(readonly, 14)],
         )
 
@@ -52,7 +58,9 @@ class TestCart:
     def test_one_bad_item_refuses_the_whole_cart(self, cast, sandbox, readonly):
         with pytest.raises(InvalidInput, match="Break-glass admins cannot be requested"):
             services.submit_cart(
-                requester=cast.alice, beneficiary=cast.alice, justification=GOOD_REASON,
+                requester=cast.alice,
+                beneficiary=cast.alice,
+                justification=GOOD_REASON,
                 items=[services.CartItem(readonly, 7), services.CartItem(sandbox.breakglass)],
             )
 
@@ -92,8 +100,9 @@ class TestOnBehalf:
         cast.alice.save()
 
         with pytest.raises(InvalidInput, match="has left"):
-            services.submit_request(requester=cast.bob, beneficiary=cast.alice, entitlement=sandbox.developers,
-                                    justification=GOOD_REASON)
+            services.submit_request(
+                requester=cast.bob, beneficiary=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON
+            )
 
 
 class TestDuration:
@@ -101,8 +110,9 @@ class TestDuration:
         with pytest.raises(InvalidInput, match="choose a duration of up to 30 days") as missing:
             services.submit_request(requester=cast.alice, entitlement=readonly, justification=GOOD_REASON)
         with pytest.raises(InvalidInput, match="at most 30 days"):
-            services.submit_request(requester=cast.alice, entitlement=readonly, justification=GOOD_REASON,
-                                    duration_days=31)
+            services.submit_request(
+                requester=cast.alice, entitlement=readonly, justification=GOOD_REASON, duration_days=31
+            )
         assert missing.value.field == "duration_days"
         assert not AccessRequest.objects.exists()
 
@@ -147,8 +157,12 @@ class TestExtendAndGiveBack:
         grant = applied(approved_grant(cast, readonly, duration_days=7))
         old_end = grant.expires_at
 
-        extension = services.request_extension(requester=cast.alice, grant_id=grant.pk, duration_days=14,
-                                               justification="The migration takes two more weeks")
+        extension = services.request_extension(
+            requester=cast.alice,
+            grant_id=grant.pk,
+            duration_days=14,
+            justification="The migration takes two more weeks",
+        )
         grant.refresh_from_db()
         assert grant.expires_at == old_end, "nothing changes before approval"
         services.approve(request_id=extension.pk, actor=cast.bob)
@@ -162,27 +176,33 @@ class TestExtendAndGiveBack:
         grant = applied(approved_grant(cast, sandbox.developers))
 
         with pytest.raises(InvalidInput, match="Only active access with an end date"):
-            services.request_extension(requester=cast.alice, grant_id=grant.pk, duration_days=7,
-                                       justification=GOOD_REASON)
+            services.request_extension(
+                requester=cast.alice, grant_id=grant.pk, duration_days=7, justification=GOOD_REASON
+            )
 
     def test_second_extension_while_one_is_pending_is_refused(self, cast, readonly):
         grant = applied(approved_grant(cast, readonly, duration_days=7))
-        services.request_extension(requester=cast.alice, grant_id=grant.pk, duration_days=7,
-                                   justification=GOOD_REASON)
+        services.request_extension(requester=cast.alice, grant_id=grant.pk, duration_days=7, justification=GOOD_REASON)
 
         with pytest.raises(Duplicate):
-            services.request_extension(requester=cast.alice, grant_id=grant.pk, duration_days=7,
-                                       justification=GOOD_REASON)
+            services.request_extension(
+                requester=cast.alice, grant_id=grant.pk, duration_days=7, justification=GOOD_REASON
+            )
 
-    def test_holder_gives_access_back_and_it_is_queued_for_removal(self, cast, sandbox,
-                                                                   django_capture_on_commit_callbacks):
+    def test_holder_gives_access_back_and_it_is_queued_for_removal(
+        self, cast, sandbox, django_capture_on_commit_callbacks
+    ):
         grant = applied(approved_grant(cast, sandbox.developers))
 
         with django_capture_on_commit_callbacks() as callbacks:
             services.give_back(grant_id=grant.pk, actor=cast.alice)
 
         grant.refresh_from_db()
-        assert (grant.desired, grant.sync_state, grant.end_reason) == ("absent", "pending", "Given back by Alice Engineer")
+        assert (grant.desired, grant.sync_state, grant.end_reason) == (
+            "absent",
+            "pending",
+            "Given back by Alice Engineer",
+        )
         assert len(callbacks) == 1
         with pytest.raises(InvalidInput, match="already being removed"):
             services.give_back(grant_id=grant.pk, actor=cast.alice)
@@ -219,8 +239,12 @@ class TestSchedules:
             requester=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON
         )
 
-        assert services.expire_stale_requests(now=timezone.now() + timedelta(days=settings.REQUEST_EXPIRY_DAYS - 1)) == 0
-        assert services.expire_stale_requests(now=timezone.now() + timedelta(days=settings.REQUEST_EXPIRY_DAYS + 1)) == 1
+        assert (
+            services.expire_stale_requests(now=timezone.now() + timedelta(days=settings.REQUEST_EXPIRY_DAYS - 1)) == 0
+        )
+        assert (
+            services.expire_stale_requests(now=timezone.now() + timedelta(days=settings.REQUEST_EXPIRY_DAYS + 1)) == 1
+        )
 
         access_request.refresh_from_db()
         assert access_request.state == AccessRequest.State.EXPIRED

@@ -101,8 +101,9 @@ def test_owner_requesting_their_own_entitlement_passes_to_another_owner(cast, sa
 
 
 def test_sole_owner_requesting_passes_to_the_fallback_approver_then_admins(cast, sandbox, policy):
-    sandbox.developers.approval_policy = policy((ApprovalStage.Approvers.OWNERS, "any", 1, []),
-                                                fallback_approver=cast.dave)
+    sandbox.developers.approval_policy = policy(
+        (ApprovalStage.Approvers.OWNERS, "any", 1, []), fallback_approver=cast.dave
+    )
 
     plan = plan_approvals(sandbox.developers, cast.carol, cast.carol)
     assert stage_people(plan) == [("Entitlement owner", 1, [cast.dave])]
@@ -136,7 +137,8 @@ def test_auto_approval_applies_to_low_risk_only_and_is_audited(cast, sandbox, po
     vote = access_request.approvals.get().assignments.get()
     assert vote.automatic and vote.decided_by is None
 
-    high = Entitlement.objects.create(account=sandbox.account, aws_name="Admins", name="Admins",
-                                      risk=Entitlement.Risk.HIGH, approval_policy=auto)
+    high = Entitlement.objects.create(
+        account=sandbox.account, aws_name="Admins", name="Admins", risk=Entitlement.Risk.HIGH, approval_policy=auto
+    )
     high.owners.set([cast.carol])
     assert not plan_approvals(high, cast.alice, cast.alice).automatic
