@@ -1,8 +1,8 @@
 """The home page ("what needs me") and the error pages."""
 
-from django.contrib.auth.decorators import login_not_required
 from datetime import timedelta
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader

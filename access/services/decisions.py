@@ -109,7 +109,7 @@ def deny(*, request_id: int, actor, comment: str = "") -> AccessRequest:
         stage.state, stage.decided_at = Approval.State.DENIED, now
         stage.save(update_fields=["state", "decided_at"])
         open_stages = access_request.approvals.filter(state__in=[Approval.State.WAITING, Approval.State.PENDING])
-        _void_open_votes(list(open_stages) + [stage], now)
+        _void_open_votes([*open_stages, stage], now)
         open_stages.update(state=Approval.State.CLOSED, decided_at=now)
         access_request.state, access_request.decided_at = AccessRequest.State.DENIED, now
         access_request.save(update_fields=["state", "decided_at"])
