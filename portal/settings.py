@@ -173,11 +173,13 @@ else:
         "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
         "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),
+        "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),
         "store_processed": False,
     }
     # Producers and the worker both need the folders before the first message.
     (CELERY_FILESYSTEM_DIR / "queue").mkdir(parents=True, exist_ok=True)
     (CELERY_FILESYSTEM_DIR / "processed").mkdir(parents=True, exist_ok=True)
+    (CELERY_FILESYSTEM_DIR / "control").mkdir(parents=True, exist_ok=True)
 CELERY_TASK_DEFAULT_QUEUE = env_str("PORTAL_CELERY_QUEUE", "portal")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -25,6 +25,7 @@ if not REDIS_URL:  # noqa: F405
         "data_folder_in": _broker_dir,
         "data_folder_out": _broker_dir,
         "store_processed": False,
+        "control_folder": _broker_dir,
     }
 # Threads (live server, Celery worker) each open their own connection: close them after each
 # request or task so the test database can be dropped at the end. SQLite tests use a file
