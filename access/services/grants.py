@@ -164,7 +164,8 @@ def expire_grants(now=None, batch: int = 500) -> int:
     return len(due)
 
 
-EXPIRY_REMINDER_DAYS = (7, 1)
+# Nearest first: a grant with less than a day left gets only the one-day reminder, not both at once.
+EXPIRY_REMINDER_DAYS = (1, 7)
 
 
 def due_expiry_reminders(now=None) -> list[tuple[int, int]]:

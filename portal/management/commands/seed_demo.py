@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import User
-from catalog.models import AwsAccount, Entitlement
+from catalog.models import ApprovalPolicy, ApprovalStage, AwsAccount, Entitlement
 from iam import gateway
 from iam.identity import iam_user_name
 from iam.sync import account_access
@@ -25,19 +25,22 @@ PEOPLE = [
     ("erin@example.com", "Erin Admin", "Governance Administrator", "Security", None, True),
 ]
 
-# IAM group, display name, description, risk, requestable
+# IAM group, display name, description, risk, requestable, maximum days, policy
 GROUPS = [
-    ("Developers", "Developers", "Read and write to development resources.", "low", True),
-    ("ReadOnly", "Read-only", "View resources in the account; change nothing.", "low", True),
-    ("Deployers", "Deployers", "Deploy services through the pipeline roles.", "medium", True),
-    ("BillingAdmins", "Billing administrators", "Manage billing, budgets and invoices.", "high", True),
-    (
-        "BreakGlass",
-        "Break-glass administrators",
-        "Emergency full access; granted by the security team only.",
-        "high",
-        False,
-    ),
+    ("Developers", "Developers", "Read and write to development resources.", "low", True, None, None),
+    ("ReadOnly", "Read-only", "View resources in the account; change nothing.", "low", True, 90, "Self-service"),
+    ("Deployers", "Deployers", "Deploy services through the pipeline roles.", "medium", True, 30, None),
+    ("BillingAdmins", "Billing administrators", "Manage billing, budgets and invoices.", "high", True, 7, None),
+    ("BreakGlass", "Break-glass administrators", "Emergency full access; granted by the security team only.",
+     "high", False, 1, None),
+]
+
+# name, default for risk, auto-approve, stages as (approvers, mode, required)
+POLICIES = [
+    ("Standard", "low", False, [("manager", "any", 1)]),
+    ("Sensitive", "medium", False, [("manager", "any", 1), ("owners", "any", 1)]),
+    ("Privileged", "high", False, [("manager", "any", 1), ("owners", "all", 1)]),
+    ("Self-service", None, True, [("manager", "any", 1)]),
 ]
 
 
@@ -83,17 +86,33 @@ class Command(BaseCommand):
                 person.set_password(DEMO_PASSWORD)
                 person.save(update_fields=["password"])
             people[email] = person
+        policies = self._seed_policies(fallback=people["erin@example.com"])
         account, _ = AwsAccount.objects.update_or_create(account_id=DEMO_ACCOUNT_ID, defaults={"name": "Sandbox"})
-        for group, name, description, risk, requestable in GROUPS:
+        for group, name, description, risk, requestable, max_days, policy in GROUPS:
             entitlement, _ = Entitlement.objects.update_or_create(
                 account=account,
                 kind=Entitlement.Kind.IAM_GROUP,
                 aws_name=group,
-                defaults={"name": name, "description": description, "risk": risk, "requestable": requestable},
+                defaults={"name": name, "description": description, "risk": risk, "requestable": requestable,
+                          "max_duration_days": max_days, "approval_policy": policies.get(policy)},
             )
             owner = people["erin@example.com"] if group == "BreakGlass" else people["carol@example.com"]
             entitlement.owners.set([owner])
         return list(people.values()), account
+
+    def _seed_policies(self, fallback):
+        policies = {}
+        for name, risk, automatic, stages in POLICIES:
+            policy, _ = ApprovalPolicy.objects.update_or_create(
+                name=name, defaults={"default_for_risk": risk, "auto_approve": automatic, "fallback_approver": fallback}
+            )
+            policy.stages.all().delete()
+            ApprovalStage.objects.bulk_create(
+                ApprovalStage(policy=policy, order=order, approvers=approvers, mode=mode, required=required)
+                for order, (approvers, mode, required) in enumerate(stages, start=1)
+            )
+            policies[name] = policy
+        return policies
 
     def _seed_aws(self, people, account):
         access = account_access(account)

@@ -1,0 +1,15 @@
+"""Reads of notifications. Each runs one query, however many notifications a person has."""
+
+from django.db.models import QuerySet
+
+from notifications.models import Notification
+
+
+def unread_count(user) -> int:
+    """How many of `user`'s notifications are unread (one COUNT on a partial index)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def for_user(user) -> QuerySet[Notification]:
+    """`user`'s own notifications, newest first. Nobody else's, whoever asks."""
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")

@@ -1,0 +1,23 @@
+"""Telling people what happened: creating notifications, marking them read, emailing them.
+
+Tasks, pages and the admin call these; nothing else writes notifications.
+"""
+
+from notifications.services.delivery import mark_all_read, send_pending_emails
+from notifications.services.events import (
+    notify_access_ending,
+    notify_approval_needed,
+    notify_grant_synced,
+    notify_request_decided,
+)
+from notifications.services.reminders import remind_approvers
+
+__all__ = [
+    "mark_all_read",
+    "notify_access_ending",
+    "notify_approval_needed",
+    "notify_grant_synced",
+    "notify_request_decided",
+    "remind_approvers",
+    "send_pending_emails",
+]
