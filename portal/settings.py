@@ -99,6 +99,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `kind` or `state`: name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "EntitlementKindEnum": "catalog.models.Entitlement.Kind",
+        "RequestKindEnum": "access.models.AccessRequest.Kind",
+        "RequestStateEnum": "access.models.AccessRequest.State",
+        "StageStateEnum": "access.models.Approval.State",
+        "VoteDecisionEnum": "access.models.ApprovalAssignment.Decision",
+        "GrantSyncStateEnum": "access.models.Grant.SyncState",
+        "GrantDesiredEnum": "access.models.Grant.Desired",
+        "GrantSourceEnum": "access.models.Grant.Source",
+        "RiskEnum": "catalog.models.Risk",
+    },
 }
 
 # --- Database: a SQLite file unless DATABASE_URL names another (PostgreSQL via psycopg 3).
