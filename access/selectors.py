@@ -6,7 +6,8 @@ from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from audit.models import AuditEvent
 
 
-def _my_votes(user) -> Q:
+def votes_of(user) -> Q:
+    """Assignments naming `user`, and for governance admins the shared ones naming nobody."""
     mine = Q(approver=user)
     if user.is_governance_admin:
         mine |= Q(approver__isnull=True)
@@ -17,7 +18,7 @@ def pending_assignments_for(user) -> QuerySet[ApprovalAssignment]:
     """Undecided votes `user` may cast now, on stages that are active. Never on their own requests."""
     return (
         ApprovalAssignment.objects.filter(
-            _my_votes(user),
+            votes_of(user),
             decision=ApprovalAssignment.Decision.PENDING,
             approval__state=Approval.State.PENDING,
             approval__request__state=AccessRequest.State.PENDING,
@@ -109,4 +110,33 @@ def holders_of(entitlement) -> QuerySet[Grant]:
         Grant.objects.filter(entitlement=entitlement, desired=Grant.Desired.PRESENT)
         .select_related("user")
         .order_by("user__full_name")
+    )
+
+
+def requests_visible_to(user) -> QuerySet[AccessRequest]:
+    """Requests `user` asked for, benefits from, or was assigned to decide, with every stage and vote.
+
+    Anything else is answered with 404, so a caller cannot tell "not yours" from "does not exist".
+    """
+    assigned = ApprovalAssignment.objects.filter(votes_of(user), approval__request=OuterRef("pk"))
+    votes = ApprovalAssignment.objects.select_related("approver", "decided_by").order_by("pk")
+    stages = Approval.objects.prefetch_related(Prefetch("assignments", queryset=votes)).order_by("step")
+    return (
+        AccessRequest.objects.filter(Q(requester=user) | Q(beneficiary=user) | Exists(assigned))
+        .select_related("entitlement__account", "requester", "beneficiary")
+        .prefetch_related(Prefetch("approvals", queryset=stages))
+    )
+
+
+def steps_to_decide(user) -> QuerySet[Approval]:
+    """Stages holding a vote `user` may cast now, oldest request first.
+
+    Each carries `my_votes`: the caller's undecided assignments in it, for the reasons they were asked.
+    """
+    my_votes = pending_assignments_for(user)
+    return (
+        Approval.objects.filter(Exists(my_votes.filter(approval=OuterRef("pk"))))
+        .select_related("request__entitlement__account", "request__requester", "request__beneficiary")
+        .prefetch_related(Prefetch("assignments", queryset=my_votes.order_by("pk"), to_attr="my_votes"))
+        .order_by("request__created_at", "pk")
     )

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "portal",
     "accounts",
@@ -99,6 +100,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from the installed sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several models have a `kind` or `state`: name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "EntitlementKindEnum": "catalog.models.Entitlement.Kind",
@@ -110,6 +115,7 @@ SPECTACULAR_SETTINGS = {
         "GrantDesiredEnum": "access.models.Grant.Desired",
         "GrantSourceEnum": "access.models.Grant.Source",
         "RiskEnum": "catalog.models.Risk",
+        "BulkDecisionEnum": "api.serializers.approvals.DECISIONS",
     },
 }
 

@@ -16,6 +16,7 @@ from access.services.decisions import activate_stage, complete_request
 from audit.services import record
 
 MIN_JUSTIFICATION = 10
+MAX_DURATION_DAYS = 3650  # ten years: anything longer is a typo, and would overflow date arithmetic
 SYSTEM_ACTOR = "system:access"
 
 
@@ -41,8 +42,8 @@ def _clean_justification(justification: str) -> str:
 
 def _check_duration(entitlement, duration_days: int | None) -> None:
     maximum = entitlement.max_duration_days
-    if duration_days is not None and duration_days < 1:
-        raise InvalidInput("Choose a duration of at least one day.", field="duration_days")
+    if duration_days is not None and not 1 <= duration_days <= MAX_DURATION_DAYS:
+        raise InvalidInput(f"Choose a duration between 1 and {MAX_DURATION_DAYS} days.", field="duration_days")
     if maximum is None:
         return
     if duration_days is None:
@@ -55,11 +56,12 @@ def _check_duration(entitlement, duration_days: int | None) -> None:
 
 def _check_request(requester, beneficiary, entitlement, duration_days) -> None:
     if not entitlement.requestable:
-        raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.")
+        raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.", field="entitlement")
     if not requester.is_active or requester.is_leaver:
         raise NotAllowed("Leavers cannot request access.")
     if not may_request_for(requester, beneficiary):
-        raise NotAllowed(f"You may request access for yourself and your reports only, not for {beneficiary}.")
+        # Not naming the person: an id must not reveal who it belongs to.
+        raise NotAllowed("You may request access for yourself and your direct reports only.")
     if not beneficiary.is_active or beneficiary.is_leaver:
         raise InvalidInput(f"{beneficiary} has left: access cannot be requested for them.")
     _check_duration(entitlement, duration_days)
@@ -189,7 +191,7 @@ def request_extension(*, requester, grant_id: int, duration_days: int, justifica
         raise InvalidInput("Only active access with an end date can be extended.")
     entitlement = grant.entitlement
     if not entitlement.requestable:
-        raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.")
+        raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.", field="entitlement")
     _check_duration(entitlement, duration_days)
     try:
         with transaction.atomic():

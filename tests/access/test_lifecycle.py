@@ -83,7 +83,7 @@ class TestOnBehalf:
         assert vote.approver is None, "Bob may not approve what he asked for; Bob has no manager: admins"
 
     def test_manager_of_another_team_cannot_request_for_alice(self, cast, sandbox):
-        with pytest.raises(NotAllowed, match="for yourself and your reports only"):
+        with pytest.raises(NotAllowed, match="for yourself and your direct reports only"):
             services.submit_request(
                 requester=cast.dave, beneficiary=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON
             )

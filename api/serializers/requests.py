@@ -1,0 +1,122 @@
+"""Access requests: what callers send to ask for access, and what they get back."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from access.models import AccessRequest, Approval, ApprovalAssignment
+from api.serializers.common import EntitlementSummarySerializer, PersonSerializer
+from catalog.models import Entitlement
+
+# Far beyond any entitlement's maximum, and keeps every end date inside what a datetime can hold.
+LONGEST_DURATION_DAYS = 3650
+LONGEST_TEXT = 2000
+# One cart is one screen of the catalog: a bound on the work a single call can ask for.
+MOST_CART_ITEMS = 50
+
+
+def _duration(**options):
+    return serializers.IntegerField(min_value=1, max_value=LONGEST_DURATION_DAYS, **options)
+
+
+def _justification():
+    # Blank is let through on purpose: access.services owns the minimum length and its message.
+    return serializers.CharField(max_length=LONGEST_TEXT, allow_blank=True)
+
+
+def _beneficiary():
+    return serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Whom the access is for; the caller when left out.",
+    )
+
+
+def _entitlement():
+    # Every entitlement, requestable or not: the service refuses the others with its own message.
+    return serializers.PrimaryKeyRelatedField(queryset=Entitlement.objects.all())
+
+
+class RequestCreateSerializer(serializers.Serializer):
+    entitlement = _entitlement()
+    justification = _justification()
+    duration_days = _duration(required=False, allow_null=True)
+    beneficiary = _beneficiary()
+
+
+class CartItemSerializer(serializers.Serializer):
+    entitlement = _entitlement()
+    duration_days = _duration(required=False, allow_null=True)
+
+
+class CartSerializer(serializers.Serializer):
+    justification = _justification()
+    beneficiary = _beneficiary()
+    items = CartItemSerializer(many=True, max_length=MOST_CART_ITEMS)
+
+
+class ExtensionSerializer(serializers.Serializer):
+    duration_days = _duration()
+    justification = _justification()
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    approver = PersonSerializer(read_only=True, allow_null=True, help_text="Empty: any governance admin.")
+    approver_name = serializers.SerializerMethodField()
+    decided_by = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ApprovalAssignment
+        fields = [
+            "id",
+            "approver",
+            "approver_name",
+            "reason",
+            "decision",
+            "decided_by",
+            "comment",
+            "decided_at",
+            "automatic",
+        ]
+
+    def get_approver_name(self, assignment) -> str:
+        return str(assignment.approver) if assignment.approver_id else "Governance admins"
+
+
+class StageSerializer(serializers.ModelSerializer):
+    assignments = AssignmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Approval
+        fields = ["id", "step", "label", "state", "required", "activated_at", "decided_at", "assignments"]
+
+
+class RequestSerializer(serializers.ModelSerializer):
+    entitlement = EntitlementSummarySerializer(read_only=True)
+    requester = PersonSerializer(read_only=True)
+    beneficiary = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = AccessRequest
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "entitlement",
+            "requester",
+            "beneficiary",
+            "justification",
+            "duration_days",
+            "cart",
+            "created_at",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class RequestDetailSerializer(RequestSerializer):
+    stages = StageSerializer(source="approvals", many=True, read_only=True)
+
+    class Meta(RequestSerializer.Meta):
+        fields = [*RequestSerializer.Meta.fields, "stages"]
+        read_only_fields = fields

@@ -1,0 +1,36 @@
+"""The REST API under /api/: paths and fields in snake case (/grants/{id}/give_back/, duration_days).
+
+Route names are DRF's: api:request-list, api:request-approve, api:grant-give-back, ...
+"""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from api.views.approvals import ApprovalViewSet
+from api.views.catalog import CatalogViewSet
+from api.views.docs import DocsView, SchemaView
+from api.views.grants import GrantViewSet
+from api.views.requests import RequestViewSet
+from api.views.token import ObtainTokenView
+
+app_name = "api"
+
+
+class Router(DefaultRouter):
+    """The browsable root at /api/, without the duplicate `.json` routes the schema would not list."""
+
+    include_format_suffixes = False
+
+
+router = Router()
+router.register("catalog", CatalogViewSet, basename="catalog")
+router.register("requests", RequestViewSet, basename="request")
+router.register("approvals", ApprovalViewSet, basename="approval")
+router.register("grants", GrantViewSet, basename="grant")
+
+urlpatterns = [
+    path("token/", ObtainTokenView.as_view(), name="token"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(), name="docs"),
+    *router.urls,
+]

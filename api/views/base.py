@@ -1,0 +1,18 @@
+"""What every API view shares: domain errors mapped in one place, numeric ids only."""
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import viewsets
+
+from api.exceptions import DomainErrorsMixin
+from api.serializers.common import BAD_REQUEST_SCHEMA, ErrorSerializer
+
+
+class PortalViewSet(DomainErrorsMixin, viewsets.GenericViewSet):
+    # Anything but digits never reaches a view: /requests/abc/ is a plain 404.
+    lookup_value_regex = r"\d+"
+
+
+BAD_REQUEST = OpenApiResponse(BAD_REQUEST_SCHEMA, description="The input was refused; nothing was changed.")
+FORBIDDEN = OpenApiResponse(ErrorSerializer, description="The caller may not do this.")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object, or not one the caller may see.")
+CONFLICT = OpenApiResponse(ErrorSerializer, description="The object moved on, or what was asked for exists already.")

@@ -1,0 +1,134 @@
+"""Who may call the API at all: tokens for scripts, sessions with CSRF for the browser, nobody anonymous."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from access.models import AccessRequest
+from tests.api.conftest import GOOD_REASON
+from tests.conftest import PASSWORD
+
+EVERY_ENDPOINT = [
+    ("get", "/api/"),
+    ("get", "/api/catalog/"),
+    ("get", "/api/catalog/1/"),
+    ("get", "/api/requests/"),
+    ("post", "/api/requests/"),
+    ("post", "/api/requests/cart/"),
+    ("get", "/api/requests/1/"),
+    ("post", "/api/requests/1/cancel/"),
+    ("post", "/api/requests/1/approve/"),
+    ("post", "/api/requests/1/deny/"),
+    ("get", "/api/approvals/"),
+    ("post", "/api/approvals/bulk/"),
+    ("get", "/api/grants/"),
+    ("post", "/api/grants/1/give_back/"),
+    ("post", "/api/grants/1/extend/"),
+    ("get", "/api/schema/"),
+    ("get", "/api/docs/"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), EVERY_ENDPOINT)
+def test_anonymous_callers_are_refused_everywhere(db, anonymous, method, path):
+    response = getattr(anonymous, method)(path)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def obtain_token(email, password):
+    return APIClient().post("/api/token/", {"email": email, "password": password}, format="json")
+
+
+def test_a_person_trades_email_and_password_for_a_token(cast):
+    response = obtain_token("alice@example.com", PASSWORD)
+
+    assert response.status_code == 200
+    assert response.json() == {"token": Token.objects.get(user=cast.alice).key}
+
+
+def test_the_same_token_comes_back_each_time(cast):
+    first = obtain_token("alice@example.com", PASSWORD).json()["token"]
+
+    assert obtain_token("Alice@Example.com", PASSWORD).json()["token"] == first
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("alice@example.com", "wrong-password-entirely"), ("nobody@example.com", PASSWORD), ("alice@example.com", "")],
+)
+def test_wrong_credentials_get_no_token(cast, email, password):
+    response = obtain_token(email, password)
+
+    assert response.status_code == 400
+    assert not Token.objects.exists()
+
+
+def test_a_deactivated_person_gets_no_token(cast):
+    cast.alice.is_active = False
+    cast.alice.save()
+
+    assert obtain_token("alice@example.com", PASSWORD).status_code == 400
+
+
+def test_password_guessing_is_slowed_down(cast):
+    for _attempt in range(10):
+        assert obtain_token("alice@example.com", "wrong-password-entirely").status_code == 400
+
+    assert obtain_token("alice@example.com", PASSWORD).status_code == 429
+
+
+def test_token_authenticates_without_csrf(cast, sandbox):
+    token = obtain_token("alice@example.com", PASSWORD).json()["token"]
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    response = client.post(
+        "/api/requests/", {"entitlement": sandbox.developers.pk, "justification": GOOD_REASON}, format="json"
+    )
+
+    assert response.status_code == 201
+
+
+def test_a_bad_token_is_refused(cast):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    assert client.get("/api/requests/").status_code == 401
+
+
+@pytest.fixture
+def alices_browser(cast):
+    """Alice signed in to the pages; her browser calls the API with the session cookie."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(cast.alice)
+    return client
+
+
+def test_session_reads_need_no_csrf_token(alices_browser):
+    assert alices_browser.get("/api/requests/").status_code == 200
+
+
+def test_session_post_without_csrf_token_is_refused(alices_browser, sandbox):
+    response = alices_browser.post(
+        "/api/requests/", {"entitlement": sandbox.developers.pk, "justification": GOOD_REASON}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith("CSRF Failed")
+    assert not AccessRequest.objects.exists()
+
+
+def test_session_post_with_csrf_token_is_accepted(alices_browser, sandbox):
+    secret = "a" * 32
+    alices_browser.cookies["csrftoken"] = secret
+
+    response = alices_browser.post(
+        "/api/requests/",
+        {"entitlement": sandbox.developers.pk, "justification": GOOD_REASON},
+        format="json",
+        HTTP_X_CSRFTOKEN=secret,
+    )
+
+    assert response.status_code == 201

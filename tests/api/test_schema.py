@@ -1,0 +1,63 @@
+"""The OpenAPI document describes every endpoint and is valid; its Swagger UI loads nothing from elsewhere."""
+
+import re
+
+from drf_spectacular.validation import validate_schema
+
+ENDPOINTS = {
+    "/api/approvals/": {"get"},
+    "/api/approvals/bulk/": {"post"},
+    "/api/catalog/": {"get"},
+    "/api/catalog/{id}/": {"get"},
+    "/api/grants/": {"get"},
+    "/api/grants/{id}/extend/": {"post"},
+    "/api/grants/{id}/give_back/": {"post"},
+    "/api/requests/": {"get", "post"},
+    "/api/requests/cart/": {"post"},
+    "/api/requests/{id}/": {"get"},
+    "/api/requests/{id}/approve/": {"post"},
+    "/api/requests/{id}/cancel/": {"post"},
+    "/api/requests/{id}/deny/": {"post"},
+    "/api/token/": {"post"},
+}
+
+
+def openapi_document(client) -> dict:
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_schema_is_a_valid_openapi_3_document(cast, api_for):
+    document = openapi_document(api_for(cast.alice))
+
+    validate_schema(document)
+    assert document["openapi"].startswith("3.")
+    assert {path: set(operations) for path, operations in document["paths"].items()} == ENDPOINTS
+
+
+def test_schema_documents_refusals(cast, api_for):
+    approve = openapi_document(api_for(cast.alice))["paths"]["/api/requests/{id}/approve/"]["post"]
+
+    assert set(approve["responses"]) == {"200", "400", "403", "404", "409"}
+    assert approve["responses"]["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+
+
+def test_schema_names_both_ways_to_authenticate(cast, api_for):
+    document = openapi_document(api_for(cast.alice))
+
+    assert set(document["components"]["securitySchemes"]) == {"tokenAuth", "cookieAuth"}
+    assert "security" not in document["paths"]["/api/token/"]["post"]
+
+
+def test_docs_page_loads_its_assets_from_this_server(cast, api_for):
+    response = api_for(cast.alice).get("/api/docs/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets, "the page names its script and stylesheet"
+    assert all(asset.startswith("/static/drf_spectacular_sidecar/swagger-ui-dist/") for asset in assets), assets
+    assert "/api/schema/" in page
