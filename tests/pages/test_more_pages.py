@@ -209,3 +209,14 @@ def test_extend_and_give_back_from_my_access(client_for, cast, readonly):
     assert flashes(response) == ["Read-only is being removed from your AWS access."]
     grant.refresh_from_db()
     assert grant.desired == Grant.Desired.ABSENT
+
+
+def test_inbox_shows_what_the_beneficiary_already_holds(client_for, cast, sandbox, readonly):
+    Grant.objects.create(user=cast.alice, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    services.submit_request(requester=cast.alice, entitlement=readonly, justification=GOOD_REASON, duration_days=7)
+
+    row = client_for(cast.bob).get(reverse("access:inbox")).content.decode()
+
+    assert "Holds 1 entitlement</summary>" in row
+    assert "<li>Developers <span" in row
+    assert "Stage 1 of 2: manager" in row and "7 days" in row
