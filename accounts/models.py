@@ -47,6 +47,7 @@ class User(AbstractUser):
     employment_status = models.CharField(
         max_length=10, choices=EmploymentStatus.choices, default=EmploymentStatus.ACTIVE
     )
+    left_at = models.DateTimeField(null=True, blank=True)
     # Overrides the IAM user-name convention (the email's local part) in every account.
     iam_user_name = models.CharField(
         "IAM user name",

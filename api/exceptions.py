@@ -8,13 +8,14 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
 from access.errors import AccessError
+from accounts.services import PeopleError
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, AccessError):
+    if isinstance(exc, (AccessError, PeopleError)):
         # Like DRF does for its own errors: should requests ever run in one transaction, a refusal undoes it.
         set_rollback()
-        return Response({"detail": exc.message, "field": exc.field}, status=exc.status)
+        return Response({"detail": exc.message, "field": getattr(exc, "field", None)}, status=exc.status)
     return exception_handler(exc, context)
 
 

@@ -10,6 +10,7 @@ from api.views.approvals import ApprovalViewSet
 from api.views.catalog import CatalogViewSet
 from api.views.docs import DocsView, SchemaView
 from api.views.grants import GrantViewSet
+from api.views.people import PeopleViewSet
 from api.views.requests import RequestViewSet
 from api.views.token import ObtainTokenView
 
@@ -27,6 +28,7 @@ router.register("catalog", CatalogViewSet, basename="catalog")
 router.register("requests", RequestViewSet, basename="request")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("grants", GrantViewSet, basename="grant")
+router.register("people", PeopleViewSet, basename="person")
 
 urlpatterns = [
     path("token/", ObtainTokenView.as_view(), name="token"),

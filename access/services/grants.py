@@ -16,8 +16,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from access.errors import InvalidInput, NotFound
-from access.models import Grant
+from access.models import AccessRequest, Grant
 from access.services import outbox
+from access.services.closing import close_request
 from audit.services import record
 
 SYSTEM_ACTOR = "system:iam-sync"
@@ -69,6 +70,9 @@ def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, detail
             grant.expires_at = now + timedelta(days=grant.duration_days)
             fields.append("expires_at")
             details = {**details, "expires_at": grant.expires_at.isoformat()}
+        if sync_state == Grant.SyncState.REVOKED and grant.ended_at:
+            # How long removal took, from the decision (expiry, give-back, leaver) to AWS read back.
+            details = {**details, "seconds_to_removal": round((now - grant.ended_at).total_seconds(), 3)}
         grant.save(update_fields=fields)
         record(
             actor=None,
@@ -186,3 +190,27 @@ def due_expiry_reminders(now=None) -> list[tuple[int, int]]:
                 outbox.send_after_commit(outbox.EXPIRY_REMINDER, grant_id, days)
         reminders += [(grant_id, days) for grant_id in grant_ids]
     return reminders
+
+
+def end_access_of_leaver(*, person, actor, left_at) -> int:
+    """A leaver holds nothing: every present grant becomes desired-absent, pending requests end.
+
+    Runs inside the transaction that marked the person a leaver (see accounts.signals.person_left).
+    """
+    grants = list(Grant.objects.select_for_update().filter(user=person, desired=Grant.Desired.PRESENT))
+    label = None if actor else "system:leaver"
+    for grant in grants:
+        _end(grant, actor=actor, actor_label=label, reason="Leaver", action="grant.leaver_removed", now=left_at)
+    for access_request in AccessRequest.objects.select_for_update().filter(
+        beneficiary=person, state=AccessRequest.State.PENDING
+    ):
+        close_request(access_request, state=AccessRequest.State.CANCELLED, now=left_at)
+        record(
+            actor=actor,
+            actor_label=label,
+            action="request.cancelled",
+            obj=access_request,
+            before={"state": "pending"},
+            after={"state": "cancelled", "reason": "Leaver"},
+        )
+    return len(grants)

@@ -12,6 +12,7 @@ from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleSt
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import plan_approvals
 from access.services import outbox
+from access.services.closing import close_request
 from access.services.decisions import activate_stage, complete_request
 from audit.services import record
 
@@ -202,14 +203,6 @@ def request_extension(*, requester, grant_id: int, duration_days: int, justifica
         raise Duplicate(f"There is already a pending request for {entitlement.name}.") from None
 
 
-def _close_stages(access_request, now) -> None:
-    open_stages = access_request.approvals.filter(state__in=[Approval.State.WAITING, Approval.State.PENDING])
-    ApprovalAssignment.objects.filter(approval__in=open_stages, decision=ApprovalAssignment.Decision.PENDING).update(
-        decision=ApprovalAssignment.Decision.VOID
-    )
-    open_stages.update(state=Approval.State.CLOSED, decided_at=now)
-
-
 def cancel_request(*, request_id: int, actor) -> AccessRequest:
     """The requester (or the beneficiary) withdraws a pending request."""
     with transaction.atomic():
@@ -218,10 +211,7 @@ def cancel_request(*, request_id: int, actor) -> AccessRequest:
             raise NotFound("That request does not exist.")
         if access_request.state != AccessRequest.State.PENDING:
             raise StaleState(f"This request is already {access_request.get_state_display().lower()}.")
-        now = timezone.now()
-        access_request.state, access_request.decided_at = AccessRequest.State.CANCELLED, now
-        access_request.save(update_fields=["state", "decided_at"])
-        _close_stages(access_request, now)
+        close_request(access_request, state=AccessRequest.State.CANCELLED, now=timezone.now())
         record(
             actor=actor,
             action="request.cancelled",
@@ -247,9 +237,7 @@ def expire_stale_requests(now=None) -> int:
             access_request = AccessRequest.objects.select_for_update().get(pk=request_id)
             if access_request.state != AccessRequest.State.PENDING:
                 continue  # decided meanwhile
-            access_request.state, access_request.decided_at = AccessRequest.State.EXPIRED, now
-            access_request.save(update_fields=["state", "decided_at"])
-            _close_stages(access_request, now)
+            close_request(access_request, state=AccessRequest.State.EXPIRED, now=now)
             record(
                 actor=None,
                 actor_label=SYSTEM_ACTOR,

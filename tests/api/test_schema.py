@@ -11,6 +11,7 @@ ENDPOINTS = {
     "/api/catalog/{id}/": {"get"},
     "/api/grants/": {"get"},
     "/api/grants/{id}/extend/": {"post"},
+    "/api/people/{id}/leaver/": {"post"},
     "/api/grants/{id}/give_back/": {"post"},
     "/api/requests/": {"get", "post"},
     "/api/requests/cart/": {"post"},

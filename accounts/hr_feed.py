@@ -1,0 +1,110 @@
+"""Reading the HR feed (CSV: joiners, movers and leavers) and applying it, all rows or none."""
+
+import csv
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from accounts.models import User
+from accounts.services import PersonRecord, mark_leaver, upsert_person
+
+COLUMNS = ["email", "full_name", "title", "department", "manager_email", "status"]
+STATUSES = {"active", "leaver"}
+ACTOR_LABEL = "system:hr-feed"
+
+
+@dataclass
+class FeedResult:
+    joined: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+class FeedError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def parse(handle) -> list[PersonRecord]:
+    """Every row checked before anything is applied; all problems reported with their line."""
+    reader = csv.DictReader(handle)
+    missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
+    if missing:
+        raise FeedError([f"The file needs the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}."])
+    records, problems, seen = [], [], {}
+    for line, row in enumerate(reader, start=2):
+        values = {column: (row.get(column) or "").strip() for column in COLUMNS}
+        values["email"], values["manager_email"] = values["email"].lower(), values["manager_email"].lower()
+        values["status"] = values["status"].lower() or "active"
+        try:
+            validate_email(values["email"])
+        except ValidationError:
+            problems.append(f"Line {line}: {values['email']!r} is not an email address.")
+            continue
+        if values["email"] in seen:
+            problems.append(f"Line {line}: {values['email']} is already on line {seen[values['email']]}.")
+        seen[values["email"]] = line
+        if not values["full_name"]:
+            problems.append(f"Line {line}: {values['email']} has no full_name.")
+        if values["status"] not in STATUSES:
+            problems.append(f"Line {line}: status must be active or leaver, not {values['status']!r}.")
+        if values["manager_email"] == values["email"]:
+            problems.append(f"Line {line}: {values['email']} cannot be their own manager.")
+        records.append(PersonRecord(**values))
+    known = set(seen) | set(
+        User.objects.filter(email__in=[r.manager_email for r in records]).values_list("email", flat=True)
+    )
+    for record_ in records:
+        if record_.manager_email and record_.manager_email not in known:
+            problems.append(
+                f"Line {seen[record_.email]}: manager {record_.manager_email} is neither in the file nor in the portal."
+            )
+    if problems:
+        raise FeedError(problems)
+    return records
+
+
+def _managers_first(records: list[PersonRecord]) -> list[PersonRecord]:
+    """Order rows so each person's manager (when in the file) comes before them; refuse cycles."""
+    by_email = {record_.email: record_ for record_ in records}
+    ordered, placed = [], set()
+
+    def place(record_, chain):
+        if record_.email in placed:
+            return
+        if record_.email in chain:
+            raise FeedError([f"Managers form a loop: {' → '.join([*chain, record_.email])}."])
+        manager = by_email.get(record_.manager_email)
+        if manager is not None:
+            place(manager, [*chain, record_.email])
+        placed.add(record_.email)
+        ordered.append(record_)
+
+    for record_ in records:
+        place(record_, [])
+    return ordered
+
+
+def apply(records: list[PersonRecord]) -> FeedResult:
+    """Joiners and movers (managers before their reports), then leavers: one transaction, all or none."""
+    result = FeedResult()
+    with transaction.atomic():
+        for record_ in _managers_first(records):
+            manager = (
+                User.objects.filter(email__iexact=record_.manager_email).first() if record_.manager_email else None
+            )
+            person, outcome = upsert_person(data=record_, manager=manager, actor=None, actor_label=ACTOR_LABEL)
+            if record_.status == "leaver" and not person.is_leaver:
+                mark_leaver(person=person, actor=None, actor_label=ACTOR_LABEL)
+                result.left.append(record_.email)
+            elif outcome == "joined":
+                result.joined.append(record_.email)
+            elif outcome == "moved":
+                result.moved.append(record_.email)
+            else:
+                result.unchanged += 1
+    return result

@@ -1,0 +1,79 @@
+"""Changes to people: joiners, movers and leavers, one function each, audited."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.signals import person_left
+from audit.services import record
+
+
+class PeopleError(Exception):
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
+    """Set the person to leaver; everything they hold becomes desired-absent in the same transaction."""
+    with transaction.atomic():
+        person = User.objects.select_for_update().get(pk=person.pk)
+        if person.is_leaver:
+            raise PeopleError(f"{person} is already a leaver.")
+        now = timezone.now()
+        person.employment_status, person.left_at = User.EmploymentStatus.LEAVER, now
+        person.save(update_fields=["employment_status", "left_at"])
+        record(
+            actor=actor,
+            actor_label=actor_label,
+            action="person.left",
+            obj=person,
+            before={"employment_status": "active"},
+            after={"employment_status": "leaver", "left_at": now.isoformat()},
+        )
+        person_left.send(sender=User, person=person, actor=actor, left_at=now)
+    return person
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """One person as the HR feed describes them."""
+
+    email: str
+    full_name: str
+    title: str
+    department: str
+    manager_email: str
+    status: str  # "active" or "leaver"
+
+
+def upsert_person(
+    *, data: PersonRecord, manager: User | None, actor, actor_label: str | None = None
+) -> tuple[User, str]:
+    """Create a joiner or update a mover. Returns the person and what happened: joined, moved, unchanged."""
+    fields = {"full_name": data.full_name, "title": data.title, "department": data.department, "manager": manager}
+    with transaction.atomic():
+        person = User.objects.select_for_update().filter(email__iexact=data.email).first()
+        if person is None:
+            person = User.objects.create_user(email=data.email, password=None, **fields)
+            record(
+                actor=actor,
+                actor_label=actor_label,
+                action="person.joined",
+                obj=person,
+                after={key: getattr(value, "pk", value) for key, value in fields.items()},
+            )
+            return person, "joined"
+        before = {key: getattr(getattr(person, key), "pk", getattr(person, key)) for key in fields}
+        after = {key: getattr(value, "pk", value) for key, value in fields.items()}
+        if before == after:
+            return person, "unchanged"
+        for key, value in fields.items():
+            setattr(person, key, value)
+        person.save(update_fields=list(fields))
+        record(actor=actor, actor_label=actor_label, action="person.moved", obj=person, before=before, after=after)
+        return person, "moved"

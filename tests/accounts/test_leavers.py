@@ -1,0 +1,140 @@
+"""Leavers lose all access at once, from the admin or the HR feed; joiners and movers come from the feed."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from access import services
+from access.models import AccessRequest, Grant
+from accounts.models import User
+from accounts.services import PeopleError, mark_leaver
+from audit.models import AuditEvent
+from catalog.models import Entitlement
+
+GOOD_REASON = "Deploying the billing service for the Q4 release"
+
+
+@pytest.fixture
+def alice_holds_two(cast, sandbox):
+    other = Entitlement.objects.create(account=sandbox.account, aws_name="ReadOnly", name="Read-only", risk="low")
+    other.owners.set([cast.carol])
+    for entitlement in (sandbox.developers, other):
+        access_request = services.submit_request(
+            requester=cast.alice, entitlement=entitlement, justification=GOOD_REASON
+        )
+        services.approve(request_id=access_request.pk, actor=cast.bob)
+    pending = Entitlement.objects.create(account=sandbox.account, aws_name="Deployers", name="Deployers")
+    pending.owners.set([cast.carol])
+    services.submit_request(requester=cast.alice, entitlement=pending, justification=GOOD_REASON)
+    grants = Grant.objects.filter(user=cast.alice)
+    assert grants.count() == 2
+    return grants
+
+
+def test_a_leaver_holds_nothing_and_asks_for_nothing(cast, alice_holds_two, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        mark_leaver(person=cast.alice, actor=cast.erin)
+
+    cast.alice.refresh_from_db()
+    assert cast.alice.is_leaver and cast.alice.left_at is not None
+    assert set(alice_holds_two.values_list("desired", "end_reason")) == {("absent", "Leaver")}
+    assert AccessRequest.objects.filter(beneficiary=cast.alice, state="pending").count() == 0
+    assert len(callbacks) == 2, "one removal from AWS queued per grant"
+    assert AuditEvent.objects.filter(action="grant.leaver_removed", actor=cast.erin).count() == 2
+    with pytest.raises(PeopleError, match="already a leaver"):
+        mark_leaver(person=cast.alice, actor=cast.erin)
+
+
+def test_time_from_leaver_to_removal_read_back_is_recorded(cast, alice_holds_two):
+    mark_leaver(person=cast.alice, actor=cast.erin)
+    grant = alice_holds_two.first()
+    work = services.claim_grant_for_sync(grant.pk)
+
+    services.record_sync_success(work, evidence="not a member (read back)")
+
+    event = AuditEvent.objects.get(action="grant.revoked")
+    assert 0 <= event.after["seconds_to_removal"] < 60
+
+
+def test_admin_action_marks_leavers(client_for, cast, alice_holds_two):
+    response = client_for(cast.erin).post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "mark_leavers", "_selected_action": [cast.alice.pk]},
+        follow=True,
+    )
+
+    assert "Alice Engineer is a leaver" in response.content.decode()
+    assert not Grant.objects.filter(user=cast.alice, desired="present").exists()
+
+
+FEED = """email,full_name,title,department,manager_email,status
+newbie@example.com,Nina Newbie,Engineer,Engineering,newlead@example.com,active
+newlead@example.com,Nora Lead,Lead,Engineering,,active
+alice@example.com,Alice Engineer,Senior Engineer,Platform,bob@example.com,active
+dave@example.com,Dave Othermanager,Finance Manager,Finance,,leaver
+"""
+
+
+def run_feed(tmp_path, text: str) -> str:
+    path = tmp_path / "hr.csv"
+    path.write_text(text)
+    out = io.StringIO()
+    call_command("import_people", str(path), stdout=out)
+    return out.getvalue()
+
+
+def test_hr_feed_brings_joiners_movers_and_leavers(tmp_path, cast, alice_holds_two):
+    output = run_feed(tmp_path, FEED)
+
+    assert "2 joined, 1 moved, 1 left, 0 unchanged." in output
+    newbie = User.objects.get(email="newbie@example.com")
+    assert newbie.manager.email == "newlead@example.com", "managers later in the file are found"
+    cast.alice.refresh_from_db()
+    assert (cast.alice.title, cast.alice.department) == ("Senior Engineer", "Platform")
+    assert User.objects.get(email="dave@example.com").is_leaver
+    assert AuditEvent.objects.filter(actor_label="system:hr-feed", action="person.joined").count() == 2
+    assert "1 unchanged" in run_feed(
+        tmp_path, FEED.replace(",leaver", ",active").splitlines()[0] + "\n" + FEED.splitlines()[3] + "\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("email,full_name\nx@example.com,X\n", "missing: title, department, manager_email, status"),
+        (FEED.replace("newbie@example.com", "not-an-email"), "Line 2: 'not-an-email' is not an email address."),
+        (FEED.replace(",leaver", ",retired"), "Line 5: status must be active or leaver, not 'retired'."),
+        (
+            FEED.replace("newlead@example.com,active", "ghost@example.com,active"),
+            "manager ghost@example.com is neither in the file nor in the portal",
+        ),
+        (FEED + "newbie@example.com,Nina Again,,,,active\n", "Line 6: newbie@example.com is already on line 2."),
+    ],
+)
+def test_a_bad_feed_changes_nothing_and_says_where(tmp_path, cast, text, problem):
+    people, events = User.objects.count(), AuditEvent.objects.count()
+
+    with pytest.raises(CommandError) as refused:
+        run_feed(tmp_path, text)
+
+    assert "Nothing was changed" in str(refused.value) and problem in str(refused.value)
+    assert (User.objects.count(), AuditEvent.objects.count()) == (people, events)
+
+
+def test_a_manager_loop_is_refused(tmp_path, cast):
+    loop = (
+        "email,full_name,title,department,manager_email,status\n"
+        "a@example.com,A,,,b@example.com,active\nb@example.com,B,,,a@example.com,active\n"
+    )
+
+    with pytest.raises(CommandError, match="Managers form a loop"):
+        run_feed(tmp_path, loop)
+    assert not User.objects.filter(email="a@example.com").exists()
+
+
+def test_leavers_cannot_be_set_by_editing_the_status_field(client_for, cast):
+    page = client_for(cast.erin).get(reverse("admin:accounts_user_change", args=[cast.alice.pk])).content.decode()
+
+    assert 'name="employment_status"' not in page
