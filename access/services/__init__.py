@@ -12,6 +12,7 @@ from access.services.grants import (
     record_sync_failure,
     record_sync_success,
     release_claim,
+    retry_grant,
 )
 from access.services.requests import (
     CartItem,
@@ -38,6 +39,7 @@ __all__ = [
     "record_sync_success",
     "release_claim",
     "request_extension",
+    "retry_grant",
     "submit_cart",
     "submit_request",
 ]

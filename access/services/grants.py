@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotFound
+from access.errors import InvalidInput, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Grant
 from access.services import outbox
 from access.services.closing import close_request
@@ -214,3 +214,27 @@ def end_access_of_leaver(*, person, actor, left_at) -> int:
             after={"state": "cancelled", "reason": "Leaver"},
         )
     return len(grants)
+
+
+def retry_grant(*, grant_id: int, actor) -> Grant:
+    """A governance admin fixed what made a grant fail; put it back in the queue for the sync engine."""
+    if not actor.is_governance_admin:
+        raise NotAllowed("Only governance admins can retry a failed sync.")
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().select_related("entitlement").filter(pk=grant_id).first()
+        if grant is None:
+            raise NotFound("That grant does not exist.")
+        if grant.sync_state != Grant.SyncState.FAILED:
+            raise StaleState(f"This grant is {grant.get_sync_state_display().lower()}, not failed; nothing to retry.")
+        before = {"sync_state": grant.sync_state, "last_error": grant.last_error}
+        grant.sync_state = Grant.SyncState.PENDING
+        grant.save(update_fields=["sync_state"])
+        record(
+            actor=actor,
+            action="grant.retry",
+            obj=grant,
+            before=before,
+            after={"request": grant.request_id, "sync_state": "pending"},
+        )
+        outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+    return grant

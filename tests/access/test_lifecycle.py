@@ -272,3 +272,24 @@ class TestSchedules:
 
         second = timezone.now() + timedelta(hours=2 * settings.APPROVAL_ESCALATE_AFTER_HOURS + 1)
         assert services.escalate_overdue_approvals(now=second) == 0, "decided: nothing to escalate"
+
+
+class TestRetry:
+    def test_admin_retries_a_failed_grant(self, cast, sandbox, django_capture_on_commit_callbacks):
+        grant = approved_grant(cast, sandbox.developers)
+        services.record_sync_failure(services.claim_grant_for_sync(grant.pk), error="AWS refused (AccessDenied)")
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            services.retry_grant(grant_id=grant.pk, actor=cast.erin)
+
+        grant.refresh_from_db()
+        assert grant.sync_state == Grant.SyncState.PENDING and len(callbacks) == 1
+        assert AuditEvent.objects.filter(action="grant.retry", actor=cast.erin).exists()
+        with pytest.raises(StaleState, match="nothing to retry"):
+            services.retry_grant(grant_id=grant.pk, actor=cast.erin)
+
+    def test_only_admins_retry(self, cast, sandbox):
+        grant = approved_grant(cast, sandbox.developers)
+
+        with pytest.raises(NotAllowed):
+            services.retry_grant(grant_id=grant.pk, actor=cast.bob)
