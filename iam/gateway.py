@@ -1,8 +1,13 @@
-"""The only module that talks to AWS. Everything else calls these functions.
+"""The only module that imports boto3: sessions, clients, retries, error classification, paging.
 
 One boto3 session per AWS account: the portal's own credentials, or STS AssumeRole into
 the account's role (with its external id), cached until shortly before expiry. Clients use
 botocore's standard retry mode; whatever still fails is raised as a typed error.
+
+Every AWS call goes through `call` or `collect` (or the helpers below built on them), so no
+botocore exception ever leaves this module unclassified. What to call, and what an answer
+means for access, lives in `iam.operations` (one module per entitlement kind) and
+`iam.importer`.
 """
 
 import threading
@@ -27,6 +32,9 @@ _TRANSIENT_CODES = {
     "InternalError",
     "InternalServerError",
     "RequestTimeout",
+    # A write that raced another one; AWS's advice for both is to retry with backoff.
+    "ConcurrentModification",
+    "ConflictException",
 }
 _CREDENTIAL_MARGIN = timedelta(minutes=5)
 _clients: dict[tuple, tuple[object, datetime | None]] = {}
@@ -121,6 +129,25 @@ def iam_client(account: AccountAccess):
     return client_for(account, "iam")
 
 
+def call(account: AccountAccess, service: str, operation: str, **params) -> dict:
+    """One AWS API call (`operation` in boto3's snake_case), its errors typed."""
+    return _call(getattr(client_for(account, service), operation), **params)
+
+
+def collect(account: AccountAccess, service: str, operation: str, result_key: str, **params) -> list:
+    """Every item of a paginated listing: botocore's paginator follows each page's marker.
+
+    Always used for listings, even where the simulator answers in one page: real AWS pages.
+    """
+    items: list = []
+    try:
+        for page in client_for(account, service).get_paginator(operation).paginate(**params):
+            items.extend(page.get(result_key, []))
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise classify(exc) from exc
+    return items
+
+
 # --- IAM users and groups ---------------------------------------------------------------
 
 
@@ -167,11 +194,6 @@ def remove_user_from_group(account: AccountAccess, user_name: str, group_name: s
 
 def groups_of_user(account: AccountAccess, user_name: str) -> set[str]:
     """Read back the user's group memberships from AWS (all pages)."""
-    paginator = iam_client(account).get_paginator("list_groups_for_user")
-    names: set[str] = set()
-    try:
-        for page in paginator.paginate(UserName=user_name):
-            names.update(group["GroupName"] for group in page["Groups"])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        raise classify(exc) from exc
-    return names
+    return {
+        group["GroupName"] for group in collect(account, "iam", "list_groups_for_user", "Groups", UserName=user_name)
+    }

@@ -32,13 +32,25 @@ def test_every_task_sent_by_name_is_registered():
 
 
 def test_intervals_are_read_from_the_environment():
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings_test",
-                   "PORTAL_EXPIRE_GRANTS_SECONDS": "120", "PORTAL_ESCALATION_CHECK_SECONDS": "600"}
-    script = ("import json; from django.conf import settings; "
-              "print(json.dumps({k: v['schedule'] for k, v in settings.CELERY_BEAT_SCHEDULE.items()}))")
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+        "PORTAL_EXPIRE_GRANTS_SECONDS": "120",
+        "PORTAL_ESCALATION_CHECK_SECONDS": "600",
+    }
+    script = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps({k: v['schedule'] for k, v in settings.CELERY_BEAT_SCHEDULE.items()}))"
+    )
 
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     schedule = json.loads(result.stdout.strip().splitlines()[-1])
     assert (schedule["expire-grants"], schedule["escalate-overdue-approvals"]) == (120.0, 600.0)

@@ -19,7 +19,7 @@ class IsGovernanceAdmin(BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_governance_admin)
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonStatusSerializer(serializers.ModelSerializer):
     class Meta:
         model = get_user_model()
         fields = ["id", "email", "full_name", "department", "employment_status", "left_at"]
@@ -28,15 +28,15 @@ class PersonSerializer(serializers.ModelSerializer):
 
 class PeopleViewSet(PortalViewSet):
     permission_classes = [IsGovernanceAdmin]
-    serializer_class = PersonSerializer
+    serializer_class = PersonStatusSerializer
     queryset = get_user_model().objects.all()
 
     @extend_schema(
         summary="Mark a person a leaver: all their access becomes desired-absent and is removed from AWS",
         request=None,
-        responses={200: PersonSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
+        responses={200: PersonStatusSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"])
     def leaver(self, request, pk):
         person = mark_leaver(person=get_object_or_404(self.get_queryset(), pk=pk), actor=request.user)
-        return Response(PersonSerializer(person).data)
+        return Response(PersonStatusSerializer(person).data)

@@ -31,8 +31,15 @@ GROUPS = [
     ("ReadOnly", "Read-only", "View resources in the account; change nothing.", "low", True, 90, "Self-service"),
     ("Deployers", "Deployers", "Deploy services through the pipeline roles.", "medium", True, 30, None),
     ("BillingAdmins", "Billing administrators", "Manage billing, budgets and invoices.", "high", True, 7, None),
-    ("BreakGlass", "Break-glass administrators", "Emergency full access; granted by the security team only.",
-     "high", False, 1, None),
+    (
+        "BreakGlass",
+        "Break-glass administrators",
+        "Emergency full access; granted by the security team only.",
+        "high",
+        False,
+        1,
+        None,
+    ),
 ]
 
 # name, default for risk, auto-approve, stages as (approvers, mode, required)
@@ -93,8 +100,14 @@ class Command(BaseCommand):
                 account=account,
                 kind=Entitlement.Kind.IAM_GROUP,
                 aws_name=group,
-                defaults={"name": name, "description": description, "risk": risk, "requestable": requestable,
-                          "max_duration_days": max_days, "approval_policy": policies.get(policy)},
+                defaults={
+                    "name": name,
+                    "description": description,
+                    "risk": risk,
+                    "requestable": requestable,
+                    "max_duration_days": max_days,
+                    "approval_policy": policies.get(policy),
+                },
             )
             owner = people["erin@example.com"] if group == "BreakGlass" else people["carol@example.com"]
             entitlement.owners.set([owner])
