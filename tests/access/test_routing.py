@@ -142,3 +142,14 @@ def test_auto_approval_applies_to_low_risk_only_and_is_audited(cast, sandbox, po
     )
     high.owners.set([cast.carol])
     assert not plan_approvals(high, cast.alice, cast.alice).automatic
+
+
+def test_missing_manager_routes_to_the_fallback_approver(cast, sandbox, policy):
+    sandbox.developers.approval_policy = policy(
+        (ApprovalStage.Approvers.MANAGER, "any", 1, []), fallback_approver=cast.dave
+    )
+
+    plan = plan_approvals(sandbox.developers, cast.carol, cast.carol)
+
+    assert stage_people(plan) == [("Manager", 1, [cast.dave])]
+    assert plan.stages[0].assignments[0].reason == "Fallback approver: Carol Owner has no manager who may decide"
