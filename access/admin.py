@@ -1,19 +1,7 @@
 from django.contrib import admin
 
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Requests and grants change only through access.services, so the admin only shows them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from audit.admin import ReadOnlyAdmin
 
 
 class ApprovalInline(admin.TabularInline):

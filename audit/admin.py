@@ -3,13 +3,9 @@ from django.contrib import admin
 from audit.models import AuditEvent
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the trail is written by services, never edited by hand."""
-
-    list_display = ["seq", "created_at", "actor_label", "action", "object_type", "object_id"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["actor_label", "object_id", "action"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that only services write (the audit trail, requests, grants, notifications):
+    the admin shows them and never adds, edits or deletes one."""
 
     def has_add_permission(self, request):
         return False
@@ -19,3 +15,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "created_at", "actor_label", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_label", "object_id", "action"]

@@ -11,7 +11,7 @@ from access.errors import AccessError
 from access.forms import CheckoutForm, RequestForm
 from access.routing import plan_approvals
 from access.views import cart
-from access.views.common import page_of
+from access.views.common import page_of, show_refusal
 from catalog.filters import EntitlementFilter
 from catalog.models import Entitlement
 from catalog.selectors import requestable_entitlements
@@ -78,8 +78,7 @@ def request_new(request, entitlement_id):
                     duration_days=form.cleaned_data["duration_days"],
                 )
             except AccessError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                status = exc.status
+                status = show_refusal(form, exc)
             else:
                 messages.success(request, f"Your request for {entitlement.name} was sent for approval.")
                 return redirect("access:my_requests")
@@ -127,8 +126,7 @@ def checkout(request):
                     justification=form.cleaned_data["justification"],
                 )
             except AccessError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                status = exc.status
+                status = show_refusal(form, exc)
             else:
                 cart.clear(request)
                 names = ", ".join(access_request.entitlement.name for access_request in created)

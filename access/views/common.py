@@ -12,3 +12,9 @@ def int_or_none(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def show_refusal(form, exc) -> int:
+    """Put a service's refusal on the form (on its field when the form has one) and return its status."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    return exc.status

@@ -8,7 +8,7 @@ from access import selectors, services
 from access.errors import AccessError
 from access.forms import ExtensionForm
 from access.models import Grant
-from access.views.common import page_of
+from access.views.common import page_of, show_refusal
 
 
 @require_GET
@@ -53,8 +53,7 @@ def extend(request, grant_id):
                     justification=form.cleaned_data["justification"],
                 )
             except AccessError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                status = exc.status
+                status = show_refusal(form, exc)
             else:
                 messages.success(request, f"Your request to extend {grant.entitlement.name} was sent for approval.")
                 return redirect("access:my_requests")
