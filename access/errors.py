@@ -38,3 +38,9 @@ class NotFound(AccessError):
     """No such object, or not one the actor may see (the two are not told apart)."""
 
     status = 404
+
+
+class SodBlocked(AccessError):
+    """A separation-of-duties rule forbids this combination; nothing was changed."""
+
+    status = 409

@@ -28,6 +28,8 @@ class AccessRequest(models.Model):
     # Requests submitted together from one cart share this.
     cart = models.UUIDField(null=True, blank=True, db_index=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # The separation-of-duties conflicts found at the last check, in words, for approvers to read.
+    sod_findings = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -74,6 +76,8 @@ class Approval(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     escalations = models.PositiveSmallIntegerField(default=0)
+    # Set on the stage a separation-of-duties rule adds: its owner approves an exception here.
+    sod_rule = models.ForeignKey("sod.SodRule", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["request_id", "step"]

@@ -47,6 +47,7 @@ class PlannedStage:
     label: str
     required: int
     assignments: list[PlannedAssignment] = field(default_factory=list)
+    sod_rule_id: int | None = None
 
 
 @dataclass
@@ -122,6 +123,16 @@ def _plan_stage(spec: StageSpec, policy, entitlement, beneficiary, excluded: set
     else:
         required = 1
     return PlannedStage(LABELS[spec.approvers], required, people)
+
+
+def plan_sod_stage(rule_name: str, owner, entitlement: Entitlement, requester, beneficiary) -> PlannedStage:
+    """The extra stage a separation-of-duties rule with `exception` enforcement adds: its owner decides."""
+    excluded = {requester.pk, beneficiary.pk}
+    label = f"Separation of duties: {rule_name}"
+    if _eligible(owner, excluded):
+        return PlannedStage(label, 1, [PlannedAssignment(owner, f"Owner of the rule '{rule_name}'")])
+    why = f"the owner of the rule '{rule_name}' may not decide"
+    return PlannedStage(label, 1, [_fallback(policy_for(entitlement), excluded, why)])
 
 
 def plan_approvals(entitlement: Entitlement, requester, beneficiary) -> Plan:

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "audit",
+    "sod",
     "access",
     "reviews",
     "iam",

@@ -3,7 +3,8 @@
 Pages, the API, the admin and Celery tasks call these; none of them changes these models directly.
 """
 
-from access.services.decisions import approve, decide_many, deny, escalate_overdue_approvals
+from access.services.decisions import ExceptionTerms, approve, decide_many, deny
+from access.services.escalation import escalate_overdue_approvals
 from access.services.grants import (
     claim_grant_for_sync,
     due_expiry_reminders,
@@ -25,6 +26,7 @@ from access.services.requests import (
 
 __all__ = [
     "CartItem",
+    "ExceptionTerms",
     "approve",
     "cancel_request",
     "claim_grant_for_sync",

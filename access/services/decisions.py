@@ -1,4 +1,4 @@
-"""Deciding requests: approve and deny a stage, escalate a stage nobody decides.
+"""Deciding requests: approve and deny a stage, or several at once.
 
 Every decision locks the request row first, then checks who is acting, then the state:
 two approvers clicking at once produce one decision, and the loser is told (StaleState).
@@ -7,14 +7,14 @@ two approvers clicking at once produce one decision, and the loser is told (Stal
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from access.errors import AccessError, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
-from access.routing import ADMINS, may_decide, policy_for
+from access.routing import may_decide
 from access.services import outbox
+from access.services.sod_checks import ExceptionTerms, recheck_separation_of_duties, record_exception
 from audit.services import record
 
 Decision = ApprovalAssignment.Decision
@@ -26,7 +26,7 @@ def activate_stage(stage: Approval, now=None) -> None:
     outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
 
 
-def _locked_request(request_id: int) -> AccessRequest:
+def locked_request(request_id: int) -> AccessRequest:
     access_request = (
         AccessRequest.objects.select_for_update()
         .select_related("entitlement", "beneficiary")
@@ -70,13 +70,22 @@ def _void_open_votes(stages, now) -> None:
     ApprovalAssignment.objects.filter(approval__in=stages, decision=Decision.PENDING).update(decision=Decision.VOID)
 
 
-def approve(*, request_id: int, actor, comment: str = "") -> AccessRequest:
-    """Cast the actor's approval; pass the stage when enough approved; finish the request after the last."""
+def approve(*, request_id: int, actor, comment: str = "", exception: ExceptionTerms | None = None) -> AccessRequest:
+    """Cast the actor's approval; pass the stage when enough approved; finish the request after the last.
+
+    Separation of duties is checked again first, against what the beneficiary holds now: a `block`
+    rule refuses the approval, an `exception` rule adds a stage for its owner. Approving that stage
+    needs `exception` terms, recorded as an SoD exception in the same transaction.
+    """
     comment = (comment or "").strip()
     with transaction.atomic():
-        access_request = _locked_request(request_id)
+        access_request = locked_request(request_id)
         stage, assignment = _actors_assignment(access_request, actor)
         now = timezone.now()
+        if access_request.kind == AccessRequest.Kind.NEW:
+            recheck_separation_of_duties(access_request, now)
+        if stage.sod_rule_id:
+            record_exception(access_request, stage, actor, exception, now)
         _vote(assignment, actor, Decision.APPROVED, comment, now)
         record(
             actor=actor,
@@ -102,7 +111,7 @@ def deny(*, request_id: int, actor, comment: str = "") -> AccessRequest:
     """Any approver of the current stage may deny; the request ends there."""
     comment = (comment or "").strip()
     with transaction.atomic():
-        access_request = _locked_request(request_id)
+        access_request = locked_request(request_id)
         stage, assignment = _actors_assignment(access_request, actor)
         now = timezone.now()
         _vote(assignment, actor, Decision.DENIED, comment, now)
@@ -217,59 +226,3 @@ def _extend_grant(access_request: AccessRequest, actor, now) -> Grant:
         after={"expires_at": grant.expires_at.isoformat(), "request": access_request.pk},
     )
     return grant
-
-
-def escalate_overdue_approvals(now=None) -> int:
-    """Add the next approver in the chain to stages nobody decided within the escalation interval."""
-    now = now or timezone.now()
-    interval = timedelta(hours=settings.APPROVAL_ESCALATE_AFTER_HOURS)
-    candidates = Approval.objects.filter(
-        state=Approval.State.PENDING, request__state=AccessRequest.State.PENDING, activated_at__lt=now - interval
-    ).values_list("pk", "request_id")[:1000]
-    escalated = 0
-    for stage_id, request_id in list(candidates):
-        with transaction.atomic():
-            _locked_request(request_id)
-            stage = Approval.objects.select_related("request__beneficiary", "request__entitlement").get(pk=stage_id)
-            due = stage.activated_at + interval * (stage.escalations + 1)
-            if stage.state != Approval.State.PENDING or due > now:
-                continue
-            target, reason = _next_in_chain(stage)
-            if target is not None or not stage.assignments.filter(approver__isnull=True).exists():
-                ApprovalAssignment.objects.create(approval=stage, approver=target, reason=reason)
-            stage.escalations += 1
-            stage.save(update_fields=["escalations"])
-            record(
-                actor=None,
-                actor_label="system:escalation",
-                action="approval.escalated",
-                obj=stage,
-                after={"request": request_id, "to": target.pk if target else "governance admins", "reason": reason},
-            )
-            outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
-            escalated += 1
-    return escalated
-
-
-def _next_in_chain(stage: Approval):
-    """The manager of someone already assigned, then the policy's fallback, then governance admins."""
-    access_request = stage.request
-    excluded = {access_request.requester_id, access_request.beneficiary_id}
-    assigned = set(stage.assignments.exclude(approver__isnull=True).values_list("approver_id", flat=True))
-    hours = settings.APPROVAL_ESCALATE_AFTER_HOURS * (stage.escalations + 1)
-    why = f"Escalated: no decision after {hours} hours"
-    people = stage.assignments.filter(approver__isnull=False).select_related("approver__manager")
-    for assignment in people:
-        manager = assignment.approver.manager
-        if (
-            manager is not None
-            and manager.is_active
-            and not manager.is_leaver
-            and manager.pk not in excluded | assigned
-        ):
-            return manager, f"{why} (manager of {assignment.approver})"
-    policy = policy_for(access_request.entitlement)
-    fallback = policy.fallback_approver if policy else None
-    if fallback is not None and fallback.is_active and fallback.pk not in excluded | assigned:
-        return fallback, f"{why} (fallback approver)"
-    return ADMINS, f"{why} (governance admins)"

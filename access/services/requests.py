@@ -14,6 +14,7 @@ from access.routing import plan_approvals
 from access.services import outbox
 from access.services.closing import close_request
 from access.services.decisions import activate_stage, complete_request
+from access.services.sod_checks import findings_for, sod_stages_for
 from audit.services import record
 
 MIN_JUSTIFICATION = 10
@@ -72,10 +73,21 @@ def _check_request(requester, beneficiary, entitlement, duration_days) -> None:
 
 
 def _create(
-    requester, beneficiary, entitlement, justification, duration_days, *, cart=None, kind=AccessRequest.Kind.NEW
+    requester,
+    beneficiary,
+    entitlement,
+    justification,
+    duration_days,
+    *,
+    findings=(),
+    cart=None,
+    kind=AccessRequest.Kind.NEW,
 ) -> AccessRequest:
     """Create the request and its stages; activate the first, or approve at once if automatic."""
     plan = plan_approvals(entitlement, requester, beneficiary)
+    sod_stages = sod_stages_for(findings, entitlement, requester, beneficiary)
+    if sod_stages:  # an exception needs a person: never automatic
+        plan.automatic, plan.stages = False, [*plan.stages, *sod_stages]
     access_request = AccessRequest.objects.create(
         requester=requester,
         beneficiary=beneficiary,
@@ -83,6 +95,7 @@ def _create(
         justification=justification,
         duration_days=duration_days,
         cart=cart,
+        sod_findings=[finding.message for finding in findings],
         kind=kind,
     )
     record(
@@ -96,6 +109,7 @@ def _create(
             "justification": justification,
             "duration_days": duration_days,
             "policy": plan.policy_name,
+            "sod": [finding.message for finding in findings],
         },
     )
     if plan.automatic:
@@ -125,7 +139,11 @@ def _create(
         return access_request
     for number, planned in enumerate(plan.stages, start=1):
         stage = Approval.objects.create(
-            request=access_request, step=number, label=planned.label, required=planned.required
+            request=access_request,
+            step=number,
+            label=planned.label,
+            required=planned.required,
+            sod_rule_id=planned.sod_rule_id,
         )
         ApprovalAssignment.objects.bulk_create(
             ApprovalAssignment(approval=stage, approver=item.approver, reason=item.reason)
@@ -160,11 +178,25 @@ def submit_cart(*, requester, beneficiary, justification: str, items: list[CartI
         raise InvalidInput("The same entitlement is in the request twice.")
     for item in items:
         _check_request(requester, beneficiary, item.entitlement, item.duration_days)
+    findings = {
+        item.entitlement.pk: findings_for(
+            beneficiary, item.entitlement, also={other.entitlement.pk for other in items if other is not item}
+        )
+        for item in items
+    }
     cart = uuid.uuid4() if len(items) > 1 else None
     try:
         with transaction.atomic():
             return [
-                _create(requester, beneficiary, item.entitlement, justification, item.duration_days, cart=cart)
+                _create(
+                    requester,
+                    beneficiary,
+                    item.entitlement,
+                    justification,
+                    item.duration_days,
+                    findings=findings[item.entitlement.pk],
+                    cart=cart,
+                )
                 for item in items
             ]
     except IntegrityError:

@@ -1,0 +1,69 @@
+"""Escalation: a stage nobody decides gets the next approver in the chain."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from access.models import AccessRequest, Approval, ApprovalAssignment
+from access.routing import ADMINS, policy_for
+from access.services import outbox
+from access.services.decisions import locked_request
+from audit.services import record
+
+
+def escalate_overdue_approvals(now=None) -> int:
+    """Add the next approver in the chain to stages nobody decided within the escalation interval."""
+    now = now or timezone.now()
+    interval = timedelta(hours=settings.APPROVAL_ESCALATE_AFTER_HOURS)
+    candidates = Approval.objects.filter(
+        state=Approval.State.PENDING, request__state=AccessRequest.State.PENDING, activated_at__lt=now - interval
+    ).values_list("pk", "request_id")[:1000]
+    escalated = 0
+    for stage_id, request_id in list(candidates):
+        with transaction.atomic():
+            locked_request(request_id)
+            stage = Approval.objects.select_related("request__beneficiary", "request__entitlement").get(pk=stage_id)
+            due = stage.activated_at + interval * (stage.escalations + 1)
+            if stage.state != Approval.State.PENDING or due > now:
+                continue
+            target, reason = _next_in_chain(stage)
+            if target is not None or not stage.assignments.filter(approver__isnull=True).exists():
+                ApprovalAssignment.objects.create(approval=stage, approver=target, reason=reason)
+            stage.escalations += 1
+            stage.save(update_fields=["escalations"])
+            record(
+                actor=None,
+                actor_label="system:escalation",
+                action="approval.escalated",
+                obj=stage,
+                after={"request": request_id, "to": target.pk if target else "governance admins", "reason": reason},
+            )
+            outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
+            escalated += 1
+    return escalated
+
+
+def _next_in_chain(stage: Approval):
+    """The manager of someone already assigned, then the policy's fallback, then governance admins."""
+    access_request = stage.request
+    excluded = {access_request.requester_id, access_request.beneficiary_id}
+    assigned = set(stage.assignments.exclude(approver__isnull=True).values_list("approver_id", flat=True))
+    hours = settings.APPROVAL_ESCALATE_AFTER_HOURS * (stage.escalations + 1)
+    why = f"Escalated: no decision after {hours} hours"
+    people = stage.assignments.filter(approver__isnull=False).select_related("approver__manager")
+    for assignment in people:
+        manager = assignment.approver.manager
+        if (
+            manager is not None
+            and manager.is_active
+            and not manager.is_leaver
+            and manager.pk not in excluded | assigned
+        ):
+            return manager, f"{why} (manager of {assignment.approver})"
+    policy = policy_for(access_request.entitlement)
+    fallback = policy.fallback_approver if policy else None
+    if fallback is not None and fallback.is_active and fallback.pk not in excluded | assigned:
+        return fallback, f"{why} (fallback approver)"
+    return ADMINS, f"{why} (governance admins)"

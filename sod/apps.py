@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SodConfig(AppConfig):
+    name = "sod"
+    verbose_name = "Separation of duties"

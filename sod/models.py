@@ -1,0 +1,111 @@
+"""Separation-of-duties rules, the permissions entitlements carry, violations and exceptions."""
+
+from django.conf import settings
+from django.db import models
+
+
+class SodRule(models.Model):
+    """A toxic combination: entitlements from set A with set B, or IAM actions held together."""
+
+    class Kind(models.TextChoices):
+        ENTITLEMENTS = "entitlements", "Entitlements from both sets"
+        PERMISSIONS = "permissions", "IAM actions held together"
+
+    class Severity(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+        CRITICAL = "critical", "Critical"
+
+    class Enforcement(models.TextChoices):
+        BLOCK = "block", "Block the request"
+        EXCEPTION = "exception", "Allow with an exception approved by the rule owner"
+
+    name = models.CharField(max_length=150, unique=True)
+    why = models.TextField(help_text="What could go wrong if one person held both.")
+    kind = models.CharField(max_length=15, choices=Kind.choices, default=Kind.ENTITLEMENTS)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
+    enforcement = models.CharField(max_length=10, choices=Enforcement.choices, default=Enforcement.BLOCK)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_sod_rules")
+    set_a = models.ManyToManyField("catalog.Entitlement", blank=True, related_name="+", verbose_name="set A")
+    set_b = models.ManyToManyField("catalog.Entitlement", blank=True, related_name="+", verbose_name="set B")
+    # Concrete IAM action names (service:Action), for permission rules.
+    actions = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SoD rule"
+
+    def __str__(self):
+        return self.name
+
+
+class EntitlementPermissions(models.Model):
+    """The policy documents behind an entitlement, as AWS last answered (fetched by the iam app)."""
+
+    entitlement = models.OneToOneField("catalog.Entitlement", on_delete=models.CASCADE, related_name="permissions")
+    # [{"source": "arn or name it came from", "document": {...IAM policy document...}}, ...]
+    documents = models.JSONField(default=list)
+    fetched_at = models.DateTimeField()
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "entitlement permissions"
+
+    def __str__(self):
+        return f"Permissions of {self.entitlement_id}"
+
+
+class SodException(models.Model):
+    """An approved exception: this person may hold this combination until `ends_at`, with a control."""
+
+    rule = models.ForeignKey(SodRule, on_delete=models.PROTECT, related_name="exceptions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sod_exceptions")
+    mitigating_control = models.TextField()
+    ends_at = models.DateTimeField()
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    request_id = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the expiry was processed (violation re-opened, owner told).
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["ends_at"]
+        verbose_name = "SoD exception"
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(mitigating_control=""), name="exception_needs_a_control"),
+        ]
+
+    def __str__(self):
+        return f"{self.rule} for {self.user} until {self.ends_at:%Y-%m-%d}"
+
+
+class SodViolation(models.Model):
+    """Someone holds a toxic combination. Open while it lasts; covered while an exception runs."""
+
+    rule = models.ForeignKey(SodRule, on_delete=models.CASCADE, related_name="violations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sod_violations")
+    details = models.JSONField(default=dict)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    exception = models.ForeignKey(SodException, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-first_seen"]
+        verbose_name = "SoD violation"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "user"], condition=models.Q(resolved_at__isnull=True), name="one_open_violation"
+            ),
+        ]
+        indexes = [
+            # Serves the violations report: open ones newest first.
+            models.Index(fields=["first_seen"], condition=models.Q(resolved_at__isnull=True), name="violation_open"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} breaks {self.rule}"
