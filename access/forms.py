@@ -1,7 +1,10 @@
+from datetime import UTC, datetime, time
+
 from django import forms
 from django.contrib.auth import get_user_model
 
 from access.services.requests import MIN_JUSTIFICATION
+from access.services.sod_checks import ExceptionTerms
 
 DURATION_STEPS = [1, 3, 7, 14, 30, 90, 180, 365]
 
@@ -138,6 +141,17 @@ class CheckoutForm(StyledForm):
 
 class DecisionForm(StyledForm):
     comment = forms.CharField(label="Comment (optional)", required=False, max_length=2000)
+    # Only on a separation-of-duties stage, where the rule owner approves an exception.
+    mitigating_control = forms.CharField(label="Mitigating control", required=False, max_length=2000)
+    exception_ends = forms.DateField(label="Exception ends on", required=False)
+
+    def exception_terms(self):
+        """The terms of an SoD exception when any were given; the service checks them."""
+        control, ends = self.cleaned_data.get("mitigating_control", ""), self.cleaned_data.get("exception_ends")
+        if not control and not ends:
+            return None
+        ends_at = datetime.combine(ends, time.max, tzinfo=UTC) if ends else datetime.min.replace(tzinfo=UTC)
+        return ExceptionTerms(control, ends_at)
 
 
 class ExtensionForm(StyledForm):

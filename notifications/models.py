@@ -17,11 +17,12 @@ class Notification(models.Model):
         ACCESS_LIVE = "access_live", "Access live in AWS"
         SYNC_FAILED = "sync_failed", "Access change failed in AWS"
         ACCESS_ENDING = "access_ending", "Access ending soon"
+        SOD_EXCEPTION_EXPIRED = "sod_exception_expired", "Separation-of-duties exception ended"
 
     DECISION_KINDS = (Kind.REQUEST_APPROVED, Kind.REQUEST_DENIED, Kind.REQUEST_EXPIRED)
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     # A path inside the portal; emails prefix it with SITE_URL.

@@ -43,3 +43,9 @@ def remind_approvers() -> int:
 def send_pending_emails() -> int:
     """Email what has not been emailed yet: a digest from the threshold up, else one each."""
     return services.send_pending_emails()
+
+
+@shared_task(name="notifications.sod_exception_expired")
+def sod_exception_expired(exception_id: int) -> int:
+    """A separation-of-duties exception ended: its rule owner and approver learn the violation is open again."""
+    return len(services.notify_sod_exception_expired(exception_id))

@@ -146,3 +146,12 @@ def approvals_waiting(stages: list, now) -> Wording:
     body = f"{steps} waiting for your decision, oldest first:\n" + "\n".join(lines)
     noun = "approval" if count == 1 else "approvals"
     return Wording(f"Reminder: {count} {noun} waiting for you", body)
+
+
+def sod_exception_expired(exception) -> Wording:
+    body = (
+        f"The exception to '{exception.rule.name}' for {exception.user} ended on {_when(exception.ends_at)}. "
+        f"The mitigating control was: {exception.mitigating_control}. If {exception.user} still holds the "
+        "conflicting access, the violation is open again: remove the access, or approve a new exception."
+    )
+    return Wording(one_line(f"Exception ended: {exception.rule.name} for {exception.user}"), body)

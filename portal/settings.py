@@ -270,6 +270,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "access.escalate_overdue_approvals",
         "schedule": float(env_int("PORTAL_ESCALATION_CHECK_SECONDS", 900, minimum=60)),
     },
+    "sod-nightly-scan": {
+        "task": "access.sod_scan",
+        "schedule": float(env_int("PORTAL_SOD_SCAN_SECONDS", 24 * 3600, minimum=60)),
+    },
+    "sod-expire-exceptions": {
+        "task": "access.sod_expire_exceptions",
+        "schedule": float(env_int("PORTAL_SOD_EXCEPTION_CHECK_SECONDS", 3600, minimum=60)),
+    },
     "remind-approvers": {
         "task": "notifications.remind_approvers",
         "schedule": float(env_int("PORTAL_APPROVER_REMINDER_CHECK_SECONDS", 3600, minimum=60)),

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("notifications/", include("notifications.urls")),
+    path("sod/", include("sod.urls")),
     path("", include("access.urls")),
 ]
 

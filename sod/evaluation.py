@@ -134,8 +134,9 @@ def entitlement_conflict(rule: RuleView, held: set[int], candidate: int | None) 
     return None
 
 
-def permission_conflict(rule: RuleView, documents_by_entitlement: dict[int, list[dict]], held: set[int],
-                        candidate: int | None) -> Conflict | None:
+def permission_conflict(
+    rule: RuleView, documents_by_entitlement: dict[int, list[dict]], held: set[int], candidate: int | None
+) -> Conflict | None:
     """All the rule's actions allowed together; with a candidate, only if it adds one of them."""
     together = held | ({candidate} if candidate is not None else set())
     pooled = [doc for entitlement in together for doc in documents_by_entitlement.get(entitlement, [])]
@@ -146,8 +147,11 @@ def permission_conflict(rule: RuleView, documents_by_entitlement: dict[int, list
         before = [doc for entitlement in held for doc in documents_by_entitlement.get(entitlement, [])]
         if set(rule.actions) <= evaluate_actions(before, list(rule.actions)).allowed:
             return None  # already held without the candidate: an existing violation, not this request's
-    contributors = tuple(sorted(
-        entitlement for entitlement in together
-        if evaluate_actions(documents_by_entitlement.get(entitlement, []), list(rule.actions)).allowed
-    ))
+    contributors = tuple(
+        sorted(
+            entitlement
+            for entitlement in together
+            if evaluate_actions(documents_by_entitlement.get(entitlement, []), list(rule.actions)).allowed
+        )
+    )
     return Conflict(rule, contributors, tuple(sorted(verdict.allowed)), tuple(sorted(verdict.conditional)))

@@ -19,7 +19,8 @@ def effects_table(rules: list[RuleView], entitlement_ids: set[int]) -> dict[tupl
     documents = documents_for(entitlement_ids)
     return {
         (rule.id, entitlement): action_effects(documents.get(entitlement, []), rule.actions)
-        for rule in rules if rule.kind == SodRule.Kind.PERMISSIONS
+        for rule in rules
+        if rule.kind == SodRule.Kind.PERMISSIONS
         for entitlement in entitlement_ids
     }
 

@@ -9,6 +9,7 @@ the judgement itself is sod.evaluation's.
 from dataclasses import dataclass
 from datetime import datetime
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -17,6 +18,9 @@ from audit.services import record
 from catalog.models import Entitlement
 from sod.evaluation import Conflict, RuleView, entitlement_conflict, permission_conflict
 from sod.models import EntitlementPermissions, SodException, SodRule, SodViolation
+
+# Named, not imported: notifications sits above sod.
+EXCEPTION_EXPIRED_TASK = "notifications.sod_exception_expired"
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,21 @@ class Finding:
 
 def rule_views(rules=None) -> list[RuleView]:
     rules = rules if rules is not None else SodRule.objects.filter(enabled=True)
-    rules = rules.prefetch_related(Prefetch("set_a", Entitlement.objects.only("pk")),
-                                   Prefetch("set_b", Entitlement.objects.only("pk")))
+    rules = rules.prefetch_related(
+        Prefetch("set_a", Entitlement.objects.only("pk")), Prefetch("set_b", Entitlement.objects.only("pk"))
+    )
     return [
-        RuleView(rule.pk, rule.name, rule.why, rule.kind, rule.enforcement,
-                 frozenset(e.pk for e in rule.set_a.all()), frozenset(e.pk for e in rule.set_b.all()),
-                 tuple(rule.actions or ()), rule.owner_id)
+        RuleView(
+            rule.pk,
+            rule.name,
+            rule.why,
+            rule.kind,
+            rule.enforcement,
+            frozenset(e.pk for e in rule.set_a.all()),
+            frozenset(e.pk for e in rule.set_b.all()),
+            tuple(rule.actions or ()),
+            rule.owner_id,
+        )
         for rule in rules
     ]
 
@@ -102,15 +115,31 @@ def check(user, candidate: Entitlement, held: set[int]) -> list[Finding]:
     return [Finding(c, _words(c, candidate, names), exceptions.get(c.rule.id)) for c in conflicts]
 
 
-def grant_exception(*, rule_id: int, user, mitigating_control: str, ends_at: datetime, approved_by,
-                    request_id: int | None) -> SodException:
+def grant_exception(
+    *, rule_id: int, user, mitigating_control: str, ends_at: datetime, approved_by, request_id: int | None
+) -> SodException:
     """Record an approved exception (inside the approval's transaction) and cover any open violation."""
-    exception = SodException.objects.create(rule_id=rule_id, user=user, mitigating_control=mitigating_control,
-                                            ends_at=ends_at, approved_by=approved_by, request_id=request_id)
+    exception = SodException.objects.create(
+        rule_id=rule_id,
+        user=user,
+        mitigating_control=mitigating_control,
+        ends_at=ends_at,
+        approved_by=approved_by,
+        request_id=request_id,
+    )
     SodViolation.objects.filter(rule_id=rule_id, user=user, resolved_at__isnull=True).update(exception=exception)
-    record(actor=approved_by, action="sod.exception_granted", obj=exception,
-           after={"rule": rule_id, "user": user.pk, "control": mitigating_control, "ends_at": ends_at.isoformat(),
-                  "request": request_id})
+    record(
+        actor=approved_by,
+        action="sod.exception_granted",
+        obj=exception,
+        after={
+            "rule": rule_id,
+            "user": user.pk,
+            "control": mitigating_control,
+            "ends_at": ends_at.isoformat(),
+            "request": request_id,
+        },
+    )
     return exception
 
 
@@ -118,16 +147,21 @@ def reconcile_violations(user, conflicts: list[Conflict], now: datetime) -> None
     """Open, refresh and resolve `user`'s violation records to match `conflicts`."""
     exceptions = active_exceptions(user, now)
     current = {conflict.rule.id: conflict for conflict in conflicts}
-    open_rows = {row.rule_id: row for row in SodViolation.objects.select_for_update().filter(
-        user=user, resolved_at__isnull=True)}
+    open_rows = {
+        row.rule_id: row for row in SodViolation.objects.select_for_update().filter(user=user, resolved_at__isnull=True)
+    }
     for rule_id, conflict in current.items():
-        details = {"entitlements": list(conflict.entitlements), "actions": list(conflict.actions),
-                   "conditional": list(conflict.conditional)}
+        details = {
+            "entitlements": list(conflict.entitlements),
+            "actions": list(conflict.actions),
+            "conditional": list(conflict.conditional),
+        }
         row = open_rows.get(rule_id)
         exception = exceptions.get(rule_id)
         if row is None:
-            row = SodViolation.objects.create(rule_id=rule_id, user=user, details=details, first_seen=now,
-                                              last_seen=now, exception=exception)
+            row = SodViolation.objects.create(
+                rule_id=rule_id, user=user, details=details, first_seen=now, last_seen=now, exception=exception
+            )
             record(actor=None, actor_label="system:sod", action="sod.violation_found", obj=row, after=details)
         else:
             row.details, row.last_seen, row.exception = details, now, exception
@@ -146,3 +180,28 @@ def recheck_user(user, held: set[int]) -> int:
         conflicts = conflicts_of(rule_views(), held, None)
         reconcile_violations(user, conflicts, now)
     return len(conflicts)
+
+
+def expire_exceptions(now: datetime | None = None) -> list[SodException]:
+    """Mark exceptions past their end as expired (audited); the caller re-checks their people."""
+    now = now or timezone.now()
+    expired = []
+    with transaction.atomic():
+        for exception in (
+            SodException.objects.select_for_update()
+            .select_related("user", "rule")
+            .filter(ends_at__lte=now, expired_at__isnull=True)
+        ):
+            exception.expired_at = now
+            exception.save(update_fields=["expired_at"])
+            SodViolation.objects.filter(exception=exception, resolved_at__isnull=True).update(exception=None)
+            record(
+                actor=None,
+                actor_label="system:sod",
+                action="sod.exception_expired",
+                obj=exception,
+                after={"rule": exception.rule_id, "user": exception.user_id},
+            )
+            transaction.on_commit(lambda pk=exception.pk: current_app.send_task(EXCEPTION_EXPIRED_TASK, args=[pk]))
+            expired.append(exception)
+    return expired

@@ -206,6 +206,7 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
         },
     )
     outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+    outbox.send_after_commit(outbox.SOD_RECHECK, grant.user_id)
     return grant
 
 

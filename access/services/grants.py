@@ -132,6 +132,7 @@ def _end(grant: Grant, *, actor, actor_label: str | None, reason: str, action: s
         after={"request": grant.request_id, "desired": "absent", "reason": reason},
     )
     outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+    outbox.send_after_commit(outbox.SOD_RECHECK, grant.user_id)
 
 
 def give_back(*, grant_id: int, actor) -> Grant:

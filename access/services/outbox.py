@@ -5,6 +5,8 @@ their tasks. Sending on commit means no task runs for a change that was rolled b
 none runs before the change is visible to the worker.
 """
 
+from functools import partial
+
 from celery import current_app
 from django.db import transaction
 
@@ -13,7 +15,9 @@ APPROVAL_NEEDED = "notifications.approval_needed"
 REQUEST_DECIDED = "notifications.request_decided"
 GRANT_SYNCED = "notifications.grant_synced"
 EXPIRY_REMINDER = "notifications.expiry_reminder"
+SOD_RECHECK = "access.sod_recheck_user"
 
 
 def send_after_commit(task_name: str, *args) -> None:
-    transaction.on_commit(lambda: current_app.send_task(task_name, args=list(args)))
+    # A partial rather than a lambda: tests read which task a captured callback sends.
+    transaction.on_commit(partial(current_app.send_task, task_name, args=list(args)))

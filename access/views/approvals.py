@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from access import selectors, services
-from access.errors import AccessError
+from access.errors import AccessError, InvalidInput
 from access.forms import DecisionForm
 from access.views.common import int_or_none, page_of
 
@@ -23,11 +23,17 @@ def inbox(request):
 @require_POST
 def decide(request, request_id, decision):
     form = DecisionForm(request.POST)
-    comment = form.cleaned_data["comment"] if form.is_valid() else ""
-    service = services.approve if decision == "approve" else services.deny
     htmx = bool(request.headers.get("HX-Request"))
     try:
-        access_request = service(request_id=request_id, actor=request.user, comment=comment)
+        if not form.is_valid():
+            raise InvalidInput(" ".join(error for errors in form.errors.values() for error in errors))
+        comment = form.cleaned_data["comment"]
+        if decision == "approve":
+            access_request = services.approve(
+                request_id=request_id, actor=request.user, comment=comment, exception=form.exception_terms()
+            )
+        else:
+            access_request = services.deny(request_id=request_id, actor=request.user, comment=comment)
     except AccessError as exc:
         if htmx:
             return render(

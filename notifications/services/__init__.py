@@ -11,6 +11,7 @@ from notifications.services.events import (
     notify_request_decided,
 )
 from notifications.services.reminders import remind_approvers
+from notifications.services.sod import notify_sod_exception_expired
 
 __all__ = [
     "mark_all_read",
@@ -18,6 +19,7 @@ __all__ = [
     "notify_approval_needed",
     "notify_grant_synced",
     "notify_request_decided",
+    "notify_sod_exception_expired",
     "remind_approvers",
     "send_pending_emails",
 ]

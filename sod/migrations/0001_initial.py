@@ -6,95 +6,189 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EntitlementPermissions',
+            name="EntitlementPermissions",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('documents', models.JSONField(default=list)),
-                ('fetched_at', models.DateTimeField()),
-                ('error', models.TextField(blank=True)),
-                ('entitlement', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='permissions', to='catalog.entitlement')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("documents", models.JSONField(default=list)),
+                ("fetched_at", models.DateTimeField()),
+                ("error", models.TextField(blank=True)),
+                (
+                    "entitlement",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="permissions",
+                        to="catalog.entitlement",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'entitlement permissions',
+                "verbose_name_plural": "entitlement permissions",
             },
         ),
         migrations.CreateModel(
-            name='SodRule',
+            name="SodRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=150, unique=True)),
-                ('why', models.TextField(help_text='What could go wrong if one person held both.')),
-                ('kind', models.CharField(choices=[('entitlements', 'Entitlements from both sets'), ('permissions', 'IAM actions held together')], default='entitlements', max_length=15)),
-                ('severity', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='high', max_length=10)),
-                ('enforcement', models.CharField(choices=[('block', 'Block the request'), ('exception', 'Allow with an exception approved by the rule owner')], default='block', max_length=10)),
-                ('actions', models.JSONField(blank=True, default=list)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='owned_sod_rules', to=settings.AUTH_USER_MODEL)),
-                ('set_a', models.ManyToManyField(blank=True, related_name='+', to='catalog.entitlement', verbose_name='set A')),
-                ('set_b', models.ManyToManyField(blank=True, related_name='+', to='catalog.entitlement', verbose_name='set B')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=150, unique=True)),
+                ("why", models.TextField(help_text="What could go wrong if one person held both.")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("entitlements", "Entitlements from both sets"),
+                            ("permissions", "IAM actions held together"),
+                        ],
+                        default="entitlements",
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High"), ("critical", "Critical")],
+                        default="high",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "enforcement",
+                    models.CharField(
+                        choices=[
+                            ("block", "Block the request"),
+                            ("exception", "Allow with an exception approved by the rule owner"),
+                        ],
+                        default="block",
+                        max_length=10,
+                    ),
+                ),
+                ("actions", models.JSONField(blank=True, default=list)),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="owned_sod_rules",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "set_a",
+                    models.ManyToManyField(
+                        blank=True, related_name="+", to="catalog.entitlement", verbose_name="set A"
+                    ),
+                ),
+                (
+                    "set_b",
+                    models.ManyToManyField(
+                        blank=True, related_name="+", to="catalog.entitlement", verbose_name="set B"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SoD rule',
-                'ordering': ['name'],
+                "verbose_name": "SoD rule",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SodException',
+            name="SodException",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mitigating_control', models.TextField()),
-                ('ends_at', models.DateTimeField()),
-                ('request_id', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expired_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sod_exceptions', to=settings.AUTH_USER_MODEL)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exceptions', to='sod.sodrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("mitigating_control", models.TextField()),
+                ("ends_at", models.DateTimeField()),
+                ("request_id", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expired_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sod_exceptions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="exceptions", to="sod.sodrule"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SoD exception',
-                'ordering': ['ends_at'],
+                "verbose_name": "SoD exception",
+                "ordering": ["ends_at"],
             },
         ),
         migrations.CreateModel(
-            name='SodViolation',
+            name="SodViolation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('details', models.JSONField(default=dict)),
-                ('first_seen', models.DateTimeField()),
-                ('last_seen', models.DateTimeField()),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('exception', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sod.sodexception')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='violations', to='sod.sodrule')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sod_violations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("details", models.JSONField(default=dict)),
+                ("first_seen", models.DateTimeField()),
+                ("last_seen", models.DateTimeField()),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "exception",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="sod.sodexception",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="violations", to="sod.sodrule"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sod_violations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SoD violation',
-                'ordering': ['-first_seen'],
+                "verbose_name": "SoD violation",
+                "ordering": ["-first_seen"],
             },
         ),
         migrations.AddConstraint(
-            model_name='sodexception',
-            constraint=models.CheckConstraint(condition=models.Q(('mitigating_control', ''), _negated=True), name='exception_needs_a_control'),
+            model_name="sodexception",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("mitigating_control", ""), _negated=True), name="exception_needs_a_control"
+            ),
         ),
         migrations.AddIndex(
-            model_name='sodviolation',
-            index=models.Index(condition=models.Q(('resolved_at__isnull', True)), fields=['first_seen'], name='violation_open'),
+            model_name="sodviolation",
+            index=models.Index(
+                condition=models.Q(("resolved_at__isnull", True)), fields=["first_seen"], name="violation_open"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sodviolation',
-            constraint=models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True)), fields=('rule', 'user'), name='one_open_violation'),
+            model_name="sodviolation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("resolved_at__isnull", True)), fields=("rule", "user"), name="one_open_violation"
+            ),
         ),
     ]

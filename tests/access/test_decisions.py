@@ -54,7 +54,11 @@ def test_manager_approval_records_the_desired_grant(cast, sandbox, alices_reques
         alices_request,
     )
     assert (grant.desired, grant.sync_state) == (Grant.Desired.PRESENT, Grant.SyncState.PENDING)
-    assert len(callbacks) == 2, "after commit: the requester is told, and exactly one sync is queued"
+    assert sorted(callback.args[0] for callback in callbacks) == [
+        "access.sod_recheck_user",
+        "iam.sync_grant",
+        "notifications.request_decided",
+    ], "after commit: exactly one sync, the requester told, separation of duties re-checked"
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert actions == ["request.submitted", "approval.approved", "request.approved", "grant.desired_present"]
 

@@ -203,7 +203,7 @@ class TestExtendAndGiveBack:
             "pending",
             "Given back by Alice Engineer",
         )
-        assert len(callbacks) == 1
+        assert [callback.args[0] for callback in callbacks] == ["iam.sync_grant", "access.sod_recheck_user"]
         with pytest.raises(InvalidInput, match="already being removed"):
             services.give_back(grant_id=grant.pk, actor=cast.alice)
 

@@ -1,0 +1,102 @@
+"""The separation-of-duties reports: violations (with CSV export) and exceptions."""
+
+import csv
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from sod import selectors
+from sod.models import SodRule
+
+STATES = [("open", "Open"), ("covered", "Covered by an exception"), ("resolved", "Resolved"), ("all", "All")]
+
+
+def _may_see_reports(user) -> bool:
+    return user.is_governance_admin or SodRule.objects.filter(owner=user).exists()
+
+
+def _rules_of(user):
+    rules = SodRule.objects.order_by("name")
+    return rules if user.is_governance_admin else rules.filter(owner=user)
+
+
+def _filters(request) -> dict:
+    return {
+        "state": request.GET.get("state", "open"),
+        "rule": request.GET.get("rule", ""),
+        "person": request.GET.get("person", "").strip(),
+    }
+
+
+@require_GET
+def violations(request):
+    if not _may_see_reports(request.user):
+        raise PermissionDenied
+    filters = _filters(request)
+    rows = selectors.violations_for(request.user, **filters)
+    if request.GET.get("format") == "csv":
+        return _csv(rows)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "filters": filters,
+        "states": STATES,
+        "rules": _rules_of(request.user),
+        "query": query.urlencode(),
+    }
+    return render(request, "sod/violations.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv(rows):
+    writer = csv.writer(_Echo())
+    header = [
+        "rule",
+        "severity",
+        "person",
+        "email",
+        "first_seen",
+        "last_seen",
+        "resolved_at",
+        "exception_ends",
+        "actions",
+        "entitlement_ids",
+    ]
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    row.rule.name,
+                    row.rule.severity,
+                    row.user.full_name,
+                    row.user.email,
+                    row.first_seen.isoformat(),
+                    row.last_seen.isoformat(),
+                    row.resolved_at.isoformat() if row.resolved_at else "",
+                    row.exception.ends_at.isoformat() if row.exception else "",
+                    " ".join(row.details.get("actions", [])),
+                    " ".join(map(str, row.details.get("entitlements", []))),
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="sod-violations.csv"'
+    return response
+
+
+@require_GET
+def exceptions(request):
+    if not _may_see_reports(request.user):
+        raise PermissionDenied
+    page = Paginator(selectors.exceptions_for(request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "sod/exceptions.html", {"page": page})
