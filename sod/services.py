@@ -205,3 +205,16 @@ def expire_exceptions(now: datetime | None = None) -> list[SodException]:
             transaction.on_commit(lambda pk=exception.pk: current_app.send_task(EXCEPTION_EXPIRED_TASK, args=[pk]))
             expired.append(exception)
     return expired
+
+
+def record_permissions(entitlement, documents: list[dict], error: str = "") -> EntitlementPermissions:
+    """Store what AWS answered for an entitlement's policies. A failed read keeps the last good documents."""
+    row, created = EntitlementPermissions.objects.get_or_create(
+        entitlement=entitlement, defaults={"documents": documents, "fetched_at": timezone.now(), "error": error}
+    )
+    if not created:
+        row.error, row.fetched_at = error, timezone.now()
+        if not error:
+            row.documents = documents
+        row.save(update_fields=["documents", "error", "fetched_at"])
+    return row
