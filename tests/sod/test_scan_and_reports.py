@@ -1,0 +1,86 @@
+"""The nightly scan, exceptions running out, and the reports owners and admins read."""
+
+from datetime import timedelta
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from access.models import Grant
+from access.tasks import sod_expire_exceptions, sod_scan
+from audit.models import AuditEvent
+from notifications.models import Notification
+from notifications.services import notify_sod_exception_expired
+from sod.models import SodException, SodRule, SodViolation
+
+
+def hold_both(person, payments):
+    for entitlement in payments.values():
+        Grant.objects.create(user=person, entitlement=entitlement, source=Grant.Source.ADMIN)
+
+
+def test_the_nightly_scan_opens_and_resolves_violations(cast, payments, payments_rule):
+    payments_rule()
+    hold_both(cast.alice, payments)
+    Grant.objects.create(user=cast.carol, entitlement=payments["PaymentsCreate"], source=Grant.Source.ADMIN)
+
+    assert sod_scan() == {"people_in_violation": 1, "people_checked": 1}
+    assert list(SodViolation.objects.values_list("user__email", flat=True)) == ["alice@example.com"]
+
+    Grant.objects.filter(user=cast.alice, entitlement=payments["PaymentsCreate"]).update(desired="absent")
+    sod_scan()
+    assert SodViolation.objects.get().resolved_at is not None
+
+
+def test_an_exception_that_runs_out_reopens_the_violation_and_tells_the_owner(cast, payments, payments_rule):
+    rule = payments_rule(SodRule.Enforcement.EXCEPTION)
+    hold_both(cast.alice, payments)
+    exception = SodException.objects.create(
+        rule=rule,
+        user=cast.alice,
+        mitigating_control="Dual control in ERP",
+        ends_at=timezone.now() + timedelta(days=1),
+        approved_by=cast.dave,
+    )
+    sod_scan()
+    assert SodViolation.objects.get().exception == exception
+
+    SodException.objects.filter(pk=exception.pk).update(ends_at=timezone.now() - timedelta(minutes=1))
+    assert sod_expire_exceptions() == 1
+    assert notify_sod_exception_expired(exception.pk) == [cast.dave.pk]
+
+    violation = SodViolation.objects.get()
+    assert (violation.resolved_at, violation.exception) == (None, None)
+    assert AuditEvent.objects.filter(action="sod.exception_expired").count() == 1
+    told = Notification.objects.get(recipient=cast.dave)
+    assert told.title == "Exception ended: Create and approve payments for Alice Engineer"
+    assert sod_expire_exceptions() == 0, "once"
+
+
+def test_violations_report_with_filters_and_csv(client_for, cast, payments, payments_rule):
+    payments_rule()
+    hold_both(cast.alice, payments)
+    sod_scan()
+    client = client_for(cast.erin)
+
+    page = client.get(reverse("sod:violations")).content.decode()
+    resolved = client.get(reverse("sod:violations"), {"state": "resolved"}).content.decode()
+    csv = b"".join(client.get(reverse("sod:violations"), {"format": "csv", "person": "alice"}).streaming_content)
+
+    assert "Alice Engineer" in page and "Create and approve payments" in page
+    assert "No violations match." in resolved
+    lines = csv.decode().splitlines()
+    assert lines[0].startswith("rule,severity,person,email") and "alice@example.com" in lines[1]
+
+
+def test_rule_owners_see_their_rules_and_others_see_nothing(cast, payments, payments_rule):
+    payments_rule()
+    hold_both(cast.alice, payments)
+    sod_scan()
+    owner, outsider = Client(), Client()
+    owner.force_login(cast.dave)
+    outsider.force_login(cast.bob)
+
+    assert "Alice Engineer" in owner.get(reverse("sod:violations")).content.decode()
+    assert outsider.get(reverse("sod:violations")).status_code == 403
+    assert outsider.get(reverse("sod:exceptions")).status_code == 403
