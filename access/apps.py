@@ -7,8 +7,17 @@ class AccessConfig(AppConfig):
 
     def ready(self):
         from accounts.signals import person_left
+        from sod.scan import provide_holdings
 
         person_left.connect(_end_access_of_leaver, dispatch_uid="access.end_access_of_leaver")
+        provide_holdings(_present_grant_pairs)
+
+
+def _present_grant_pairs():
+    from access.models import Grant
+
+    pairs = Grant.objects.filter(desired=Grant.Desired.PRESENT).values_list("user_id", "entitlement_id")
+    return pairs.iterator(chunk_size=10_000)
 
 
 def _end_access_of_leaver(sender, *, person, actor, left_at, **kwargs):

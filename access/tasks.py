@@ -4,7 +4,6 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from access import services
-from access.models import Grant
 from access.services.sod_checks import held_entitlement_ids
 from sod import scan
 from sod import services as sod
@@ -40,8 +39,7 @@ def sod_recheck_user(user_id: int) -> int:
 @shared_task(name="access.sod_scan")
 def sod_scan() -> dict:
     """Nightly: every present grant against every rule."""
-    pairs = Grant.objects.filter(desired=Grant.Desired.PRESENT).values_list("user_id", "entitlement_id")
-    return scan.scan_all(pairs.iterator(chunk_size=10_000))
+    return scan.scan_all(scan.current_holdings())
 
 
 @shared_task(name="access.sod_expire_exceptions")

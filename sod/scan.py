@@ -79,3 +79,20 @@ def dry_run(rule: RuleView, pairs: Iterable[tuple[int, int]]) -> dict[int, Confl
     """Who `rule` would flag today, without recording anything (the rule editor shows it before saving)."""
     found = scan_holdings(group_holdings(pairs), [rule])
     return {user_id: conflicts[0] for user_id, conflicts in found.items()}
+
+
+# Who holds what comes from the grant ledger, which lives in `access`, above this app. access
+# registers its reader at start-up (AccessConfig.ready) so the admin's dry run can use it.
+_holdings_source = None
+
+
+def provide_holdings(source) -> None:
+    """`source()` returns (person id, entitlement id) pairs of present grants."""
+    global _holdings_source
+    _holdings_source = source
+
+
+def current_holdings():
+    if _holdings_source is None:
+        raise RuntimeError("No grant ledger is registered with sod.scan (is the access app installed?)")
+    return _holdings_source()

@@ -84,3 +84,22 @@ def test_rule_owners_see_their_rules_and_others_see_nothing(cast, payments, paym
     assert "Alice Engineer" in owner.get(reverse("sod:violations")).content.decode()
     assert outsider.get(reverse("sod:violations")).status_code == 403
     assert outsider.get(reverse("sod:exceptions")).status_code == 403
+
+
+def test_the_rule_editor_shows_who_a_rule_would_flag_and_audits_changes(client_for, cast, payments, payments_rule):
+    rule = payments_rule()
+    rule.enabled = False
+    rule.save()
+    hold_both(cast.alice, payments)
+    client = client_for(cast.erin)
+
+    page = client.get(reverse("admin:sod_sodrule_change", args=[rule.pk])).content.decode()
+
+    assert "1 people:" in page and "<li>Alice Engineer</li>" in page
+    assert not SodViolation.objects.exists(), "a dry run records nothing"
+    form = {"name": rule.name, "why": rule.why, "kind": "entitlements", "severity": "critical",
+            "enforcement": "block", "owner": cast.dave.pk, "enabled": "on",
+            "set_a": [payments["PaymentsCreate"].pk], "set_b": [payments["PaymentsApprove"].pk], "actions": "[]"}
+    assert client.post(reverse("admin:sod_sodrule_change", args=[rule.pk]), form).status_code == 302
+    changed = AuditEvent.objects.get(action="sod.sodrule_changed")
+    assert (changed.before["enabled"], changed.after["enabled"], changed.after["severity"]) == (False, True, "critical")
