@@ -21,6 +21,6 @@ def _present_grant_pairs():
 
 
 def _end_access_of_leaver(sender, *, person, actor, left_at, **kwargs):
-    from access.services.grants import end_access_of_leaver
+    from access.services.administration import end_access_of_leaver
 
     end_access_of_leaver(person=person, actor=actor, left_at=left_at)

@@ -3,6 +3,7 @@
 Pages, the API, the admin and Celery tasks call these; none of them changes these models directly.
 """
 
+from access.services.administration import end_access_of_leaver, grant_by_admin, retry_grant
 from access.services.decisions import ExceptionTerms, approve, decide_many, deny
 from access.services.escalation import escalate_overdue_approvals
 from access.services.grants import (
@@ -13,7 +14,6 @@ from access.services.grants import (
     record_sync_failure,
     record_sync_success,
     release_claim,
-    retry_grant,
 )
 from access.services.requests import (
     CartItem,
@@ -33,10 +33,12 @@ __all__ = [
     "decide_many",
     "deny",
     "due_expiry_reminders",
+    "end_access_of_leaver",
     "escalate_overdue_approvals",
     "expire_grants",
     "expire_stale_requests",
     "give_back",
+    "grant_by_admin",
     "record_sync_failure",
     "record_sync_success",
     "release_claim",

@@ -15,10 +15,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed, NotFound, StaleState
-from access.models import AccessRequest, Grant
+from access.errors import InvalidInput, NotFound
+from access.models import Grant
 from access.services import outbox
-from access.services.closing import close_request
 from audit.services import record
 
 SYSTEM_ACTOR = "system:iam-sync"
@@ -115,7 +114,7 @@ def grants_waiting_for_sync(limit: int) -> list[int]:
     )
 
 
-def _end(grant: Grant, *, actor, actor_label: str | None, reason: str, action: str, now) -> None:
+def end_grant(grant: Grant, *, actor, actor_label: str | None, reason: str, action: str, now) -> None:
     """Set desired absent and queue the removal from AWS (read back before it counts as revoked)."""
     before = {"desired": grant.desired, "sync_state": grant.sync_state}
     grant.desired, grant.sync_state, grant.last_error = Grant.Desired.ABSENT, Grant.SyncState.PENDING, ""
@@ -143,7 +142,7 @@ def give_back(*, grant_id: int, actor) -> Grant:
             raise NotFound("That access does not exist.")
         if grant.desired != Grant.Desired.PRESENT:
             raise InvalidInput(f"{grant.entitlement.name} is already being removed.")
-        _end(
+        end_grant(
             grant,
             actor=actor,
             actor_label=None,
@@ -165,7 +164,7 @@ def expire_grants(now=None, batch: int = 500) -> int:
             grant = Grant.objects.select_for_update().get(pk=grant_id)
             if grant.desired != Grant.Desired.PRESENT or grant.expires_at is None or grant.expires_at > now:
                 continue  # extended or ended meanwhile
-            _end(grant, actor=None, actor_label="system:expiry", reason="Expired", action="grant.expired", now=now)
+            end_grant(grant, actor=None, actor_label="system:expiry", reason="Expired", action="grant.expired", now=now)
     return len(due)
 
 
@@ -191,51 +190,3 @@ def due_expiry_reminders(now=None) -> list[tuple[int, int]]:
                 outbox.send_after_commit(outbox.EXPIRY_REMINDER, grant_id, days)
         reminders += [(grant_id, days) for grant_id in grant_ids]
     return reminders
-
-
-def end_access_of_leaver(*, person, actor, left_at) -> int:
-    """A leaver holds nothing: every present grant becomes desired-absent, pending requests end.
-
-    Runs inside the transaction that marked the person a leaver (see accounts.signals.person_left).
-    """
-    grants = list(Grant.objects.select_for_update().filter(user=person, desired=Grant.Desired.PRESENT))
-    label = None if actor else "system:leaver"
-    for grant in grants:
-        _end(grant, actor=actor, actor_label=label, reason="Leaver", action="grant.leaver_removed", now=left_at)
-    for access_request in AccessRequest.objects.select_for_update().filter(
-        beneficiary=person, state=AccessRequest.State.PENDING
-    ):
-        close_request(access_request, state=AccessRequest.State.CANCELLED, now=left_at)
-        record(
-            actor=actor,
-            actor_label=label,
-            action="request.cancelled",
-            obj=access_request,
-            before={"state": "pending"},
-            after={"state": "cancelled", "reason": "Leaver"},
-        )
-    return len(grants)
-
-
-def retry_grant(*, grant_id: int, actor) -> Grant:
-    """A governance admin fixed what made a grant fail; put it back in the queue for the sync engine."""
-    if not actor.is_governance_admin:
-        raise NotAllowed("Only governance admins can retry a failed sync.")
-    with transaction.atomic():
-        grant = Grant.objects.select_for_update().select_related("entitlement").filter(pk=grant_id).first()
-        if grant is None:
-            raise NotFound("That grant does not exist.")
-        if grant.sync_state != Grant.SyncState.FAILED:
-            raise StaleState(f"This grant is {grant.get_sync_state_display().lower()}, not failed; nothing to retry.")
-        before = {"sync_state": grant.sync_state, "last_error": grant.last_error}
-        grant.sync_state = Grant.SyncState.PENDING
-        grant.save(update_fields=["sync_state"])
-        record(
-            actor=actor,
-            action="grant.retry",
-            obj=grant,
-            before=before,
-            after={"request": grant.request_id, "sync_state": "pending"},
-        )
-        outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
-    return grant

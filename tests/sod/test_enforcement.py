@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access import services
+from access import errors as services_errors
 from access.errors import InvalidInput, SodBlocked
 from access.models import AccessRequest, Approval, Grant
 from audit.models import AuditEvent
@@ -159,3 +160,33 @@ def test_holding_both_is_found_as_a_violation_and_an_exception_covers_it(cast, p
     assert sod_recheck_user(cast.alice.pk) == 0
     violation.refresh_from_db()
     assert violation.resolved_at is not None
+
+
+def test_admin_grants_are_checked_too(cast, payments, payments_rule):
+    payments_rule()
+    holds(cast, payments["PaymentsCreate"])
+
+    with pytest.raises(SodBlocked, match="breaks rule 'Create and approve payments'"):
+        services.grant_by_admin(actor=cast.erin, user=cast.alice, entitlement=payments["PaymentsApprove"],
+                                justification="Cover for Dave during his leave")
+    assert not Grant.objects.filter(entitlement=payments["PaymentsApprove"]).exists()
+
+
+def test_admin_grant_with_an_exception_rule_needs_the_owner(cast, payments, payments_rule):
+    payments_rule(SodRule.Enforcement.EXCEPTION)
+    holds(cast, payments["PaymentsCreate"])
+
+    with pytest.raises(SodBlocked, match="An exception from the rule's owner is needed"):
+        services.grant_by_admin(actor=cast.erin, user=cast.alice, entitlement=payments["PaymentsApprove"],
+                                justification="Cover for Dave during his leave")
+
+
+def test_admin_grant_without_conflict_is_audited_as_such(cast, payments):
+    grant = services.grant_by_admin(actor=cast.erin, user=cast.alice, entitlement=payments["PaymentsApprove"],
+                                    justification="Cover for Dave during his leave")
+
+    assert (grant.source, grant.request, grant.sync_state) == (Grant.Source.ADMIN, None, Grant.SyncState.PENDING)
+    assert AuditEvent.objects.get(action="grant.admin_granted").actor == cast.erin
+    with pytest.raises(services_errors.NotAllowed):
+        services.grant_by_admin(actor=cast.bob, user=cast.alice, entitlement=payments["PaymentsCreate"],
+                                justification="Cover for Dave during his leave")

@@ -1,0 +1,114 @@
+"""What governance admins and the HR feed do to grants: end a leaver's access, retry a failed sync,
+grant directly. Each audited, each through the same ledger rules as requests."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
+from access.models import AccessRequest, Grant
+from access.services import outbox
+from access.services.closing import close_request
+from access.services.grants import end_grant
+from access.services.sod_checks import findings_for
+from audit.services import record
+
+
+def end_access_of_leaver(*, person, actor, left_at) -> int:
+    """A leaver holds nothing: every present grant becomes desired-absent, pending requests end.
+
+    Runs inside the transaction that marked the person a leaver (see accounts.signals.person_left).
+    """
+    grants = list(Grant.objects.select_for_update().filter(user=person, desired=Grant.Desired.PRESENT))
+    label = None if actor else "system:leaver"
+    for grant in grants:
+        end_grant(grant, actor=actor, actor_label=label, reason="Leaver", action="grant.leaver_removed", now=left_at)
+    for access_request in AccessRequest.objects.select_for_update().filter(
+        beneficiary=person, state=AccessRequest.State.PENDING
+    ):
+        close_request(access_request, state=AccessRequest.State.CANCELLED, now=left_at)
+        record(
+            actor=actor,
+            actor_label=label,
+            action="request.cancelled",
+            obj=access_request,
+            before={"state": "pending"},
+            after={"state": "cancelled", "reason": "Leaver"},
+        )
+    return len(grants)
+
+
+def retry_grant(*, grant_id: int, actor) -> Grant:
+    """A governance admin fixed what made a grant fail; put it back in the queue for the sync engine."""
+    if not actor.is_governance_admin:
+        raise NotAllowed("Only governance admins can retry a failed sync.")
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().select_related("entitlement").filter(pk=grant_id).first()
+        if grant is None:
+            raise NotFound("That grant does not exist.")
+        if grant.sync_state != Grant.SyncState.FAILED:
+            raise StaleState(f"This grant is {grant.get_sync_state_display().lower()}, not failed; nothing to retry.")
+        before = {"sync_state": grant.sync_state, "last_error": grant.last_error}
+        grant.sync_state = Grant.SyncState.PENDING
+        grant.save(update_fields=["sync_state"])
+        record(
+            actor=actor,
+            action="grant.retry",
+            obj=grant,
+            before=before,
+            after={"request": grant.request_id, "sync_state": "pending"},
+        )
+        outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+    return grant
+
+
+def grant_by_admin(*, actor, user, entitlement, justification: str, duration_days: int | None = None) -> Grant:
+    """A governance admin grants access directly, without a request; audited as such and SoD-checked.
+
+    A conflict with a `block` rule refuses it; one with an `exception` rule also refuses it, since
+    only the rule's owner may approve an exception (the admin can request it through the catalog).
+    """
+    if not actor.is_governance_admin:
+        raise NotAllowed("Only governance admins can grant access directly.")
+    if user.pk == actor.pk:
+        raise NotAllowed("You cannot grant access to yourself; request it like anyone else.")
+    justification = (justification or "").strip()
+    if len(justification) < 10:
+        raise InvalidInput("Explain why in at least 10 characters.", field="justification")
+    findings = findings_for(user, entitlement)  # raises SodBlocked
+    if any(finding.needs_exception for finding in findings):
+        needing = next(finding for finding in findings if finding.needs_exception)
+        raise SodBlocked(f"{needing.message} An exception from the rule's owner is needed: request it instead.")
+    now = timezone.now()
+    with transaction.atomic():
+        grant, created = Grant.objects.select_for_update().get_or_create(
+            user=user,
+            entitlement=entitlement,
+            defaults={"source": Grant.Source.ADMIN, "granted_at": now, "duration_days": duration_days},
+        )
+        if not created and grant.desired == Grant.Desired.PRESENT:
+            raise Duplicate(f"{user} already has {entitlement.name}.")
+        if not created:
+            grant.source, grant.request, grant.granted_at, grant.duration_days = (
+                Grant.Source.ADMIN,
+                None,
+                now,
+                duration_days,
+            )
+            grant.desired, grant.sync_state, grant.last_error = Grant.Desired.PRESENT, Grant.SyncState.PENDING, ""
+            grant.expires_at, grant.ended_at, grant.end_reason, grant.expiry_reminded_days = None, None, "", None
+            grant.save()
+        record(
+            actor=actor,
+            action="grant.admin_granted",
+            obj=grant,
+            after={
+                "user": user.pk,
+                "entitlement": entitlement.pk,
+                "justification": justification,
+                "duration_days": duration_days,
+                "desired": "present",
+            },
+        )
+        outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+        outbox.send_after_commit(outbox.SOD_RECHECK, user.pk)
+    return grant
