@@ -1,7 +1,11 @@
 """Separation-of-duties rules, the permissions entitlements carry, violations and exceptions."""
 
+import re
+
 from django.conf import settings
 from django.db import models
+
+ACTION_NAME = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
 
 
 class SodRule(models.Model):
@@ -41,6 +45,24 @@ class SodRule(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """Permission rules name concrete IAM actions (service:Action), at least two of them."""
+        from django.core.exceptions import ValidationError
+
+        if self.kind != self.Kind.PERMISSIONS:
+            return
+        actions = self.actions if isinstance(self.actions, list) else None
+        if not actions or len(actions) < 2:
+            raise ValidationError({"actions": "List at least two IAM actions that must not be held together."})
+        bad = [a for a in actions if not isinstance(a, str) or not ACTION_NAME.fullmatch(a)]
+        if bad:
+            raise ValidationError(
+                {
+                    "actions": f"Use concrete action names like iam:PassRole, without wildcards: "
+                    f"{', '.join(map(str, bad))}."
+                }
+            )
 
 
 class EntitlementPermissions(models.Model):

@@ -218,3 +218,40 @@ def record_permissions(entitlement, documents: list[dict], error: str = "") -> E
             row.documents = documents
         row.save(update_fields=["documents", "error", "fetched_at"])
     return row
+
+
+def rule_state(rule: SodRule) -> dict:
+    return {
+        "name": rule.name,
+        "why": rule.why,
+        "kind": rule.kind,
+        "severity": rule.severity,
+        "enforcement": rule.enforcement,
+        "owner": rule.owner_id,
+        "enabled": rule.enabled,
+        "actions": list(rule.actions or []),
+        "set_a": sorted(e.pk for e in rule.set_a.all()),
+        "set_b": sorted(e.pk for e in rule.set_b.all()),
+    }
+
+
+def save_rule(*, actor, rule: SodRule | None, fields: dict, set_a=None, set_b=None) -> SodRule:
+    """Create or change a rule, validated by the model, audited with its before and after."""
+    from django.core.exceptions import ValidationError
+
+    with transaction.atomic():
+        before = rule_state(rule) if rule is not None else None
+        rule = rule or SodRule()
+        for name, value in fields.items():
+            setattr(rule, name, value)
+        rule.full_clean()
+        rule.save()
+        if set_a is not None:
+            rule.set_a.set(set_a)
+        if set_b is not None:
+            rule.set_b.set(set_b)
+        if rule.kind == SodRule.Kind.ENTITLEMENTS and not (rule.set_a.exists() and rule.set_b.exists()):
+            raise ValidationError({"set_a": "An entitlement rule needs entitlements in both sets."})
+        action = "sod.sodrule_changed" if before else "sod.sodrule_created"
+        record(actor=actor, action=action, obj=rule, before=before, after=rule_state(rule))
+    return rule

@@ -1,0 +1,87 @@
+"""Separation-of-duties rules for governance admins (audited, with a dry run before saving), and violations."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.serializers.sod import DryRunSerializer, SodRuleSerializer, SodViolationSerializer
+from api.views.base import BAD_REQUEST, FORBIDDEN, NOT_FOUND, PortalViewSet
+from api.views.people import IsGovernanceAdmin
+from sod import scan, selectors
+from sod.evaluation import RuleView
+from sod.models import SodRule, SodViolation
+from sod.services import save_rule
+
+DRY_RUN_LISTED = 100
+
+
+def _save(serializer, actor, rule=None) -> SodRule:
+    data = dict(serializer.validated_data)
+    set_a, set_b = data.pop("set_a", None), data.pop("set_b", None)
+    try:
+        return save_rule(actor=actor, rule=rule, fields=data, set_a=set_a, set_b=set_b)
+    except ValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from None
+
+
+@extend_schema(responses={200: SodRuleSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND})
+class SodRuleViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, PortalViewSet
+):
+    permission_classes = [IsGovernanceAdmin]
+    serializer_class = SodRuleSerializer
+    queryset = SodRule.objects.prefetch_related("set_a", "set_b").order_by("name")
+    http_method_names = ["get", "post", "put", "patch"]
+
+    def perform_create(self, serializer):
+        serializer.instance = _save(serializer, self.request.user)
+
+    def perform_update(self, serializer):
+        serializer.instance = _save(serializer, self.request.user, rule=serializer.instance)
+
+    @extend_schema(
+        summary="Who a rule would flag today, without saving it",
+        request=SodRuleSerializer,
+        responses={200: DryRunSerializer, 400: BAD_REQUEST, 403: FORBIDDEN},
+    )
+    @action(detail=False, methods=["post"])
+    def dry_run(self, request):
+        serializer = SodRuleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        probe = SodRule(**{k: v for k, v in data.items() if k not in ("set_a", "set_b")})
+        try:
+            probe.clean()
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        view = RuleView(
+            0,
+            probe.name,
+            probe.why,
+            probe.kind,
+            probe.enforcement,
+            frozenset(e.pk for e in data.get("set_a", [])),
+            frozenset(e.pk for e in data.get("set_b", [])),
+            tuple(data.get("actions", [])),
+        )
+        flagged = scan.dry_run(view, scan.current_holdings())
+        people = get_user_model().objects.filter(pk__in=list(flagged)[:DRY_RUN_LISTED]).order_by("full_name")
+        body = {
+            "flagged": len(flagged),
+            "people": [{"id": p.pk, "full_name": p.full_name, "email": p.email} for p in people],
+        }
+        return Response(body, status=status.HTTP_200_OK)
+
+
+class SodViolationViewSet(mixins.ListModelMixin, PortalViewSet):
+    """Open violations of the rules the caller may see (all for governance admins, their own for rule owners)."""
+
+    serializer_class = SodViolationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SodViolation.objects.none()
+        return selectors.violations_for(self.request.user, state=self.request.query_params.get("state", "open"))
