@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean
+.PHONY: run test bench lint install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)
 ## Run the whole test suite (uses DATABASE_URL and REDIS_URL when set).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## Benchmarks: figures and ratios against a baseline run in the same process (not part of `make test`).
+bench: $(STAMP)
+	PORTAL_BENCH=1 $(BIN)/python -m pytest tests/benchmarks -s -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

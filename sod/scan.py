@@ -10,13 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from sod.evaluation import Conflict, Effects, RuleView, action_effects, combine, entitlement_conflict
+from sod.evaluation import Conflict, Effects, RuleView, action_effects
 from sod.models import SodRule, SodViolation
 from sod.services import documents_for, reconcile_violations, rule_views
 
 
-def effects_table(rules: list[RuleView], entitlement_ids: set[int]) -> dict[tuple[int, int], Effects]:
-    documents = documents_for(entitlement_ids)
+def effects_table(
+    rules: list[RuleView], entitlement_ids: set[int], documents: dict | None = None
+) -> dict[tuple[int, int], Effects]:
+    documents = documents_for(entitlement_ids) if documents is None else documents
     return {
         (rule.id, entitlement): action_effects(documents.get(entitlement, []), rule.actions)
         for rule in rules
@@ -25,31 +27,77 @@ def effects_table(rules: list[RuleView], entitlement_ids: set[int]) -> dict[tupl
     }
 
 
-def conflicts_in(rules: list[RuleView], held: set[int], table: dict) -> list[Conflict]:
-    found = []
-    for rule in rules:
-        if rule.kind != SodRule.Kind.PERMISSIONS:
-            conflict = entitlement_conflict(rule, held, None)
-        else:
-            verdict = combine([table[(rule.id, entitlement)] for entitlement in held])
-            conflict = None
-            if rule.actions and set(rule.actions) <= verdict.allowed:
-                contributors = tuple(sorted(e for e in held if table[(rule.id, e)].allows & set(rule.actions)))
-                conflict = Conflict(rule, contributors, tuple(sorted(rule.actions)), tuple(sorted(verdict.conditional)))
-        if conflict is not None:
-            found.append(conflict)
-    return found
+class CompiledRules:
+    """Rules turned into lookups, so each person costs a few dictionary reads per grant.
+
+    Entitlement rules: entitlement → the rules and sides it sits on. Permission rules: per
+    entitlement, bit masks of the rule's actions it allows, denies, or allows under a condition;
+    a person's masks are OR-ed together and Deny wins, as IAM pools a user's policies.
+    """
+
+    def __init__(self, rules: list[RuleView], table: dict[tuple[int, int], Effects]):
+        self.rules = rules
+        self.sides: dict[int, list[tuple[int, str]]] = {}
+        self.masks: list[tuple[int, dict[int, tuple[int, int, int]]]] = []
+        for index, rule in enumerate(rules):
+            if rule.kind != SodRule.Kind.PERMISSIONS:
+                for entitlement in rule.set_a:
+                    self.sides.setdefault(entitlement, []).append((index, "a"))
+                for entitlement in rule.set_b:
+                    self.sides.setdefault(entitlement, []).append((index, "b"))
+                continue
+            bit = {action: 1 << n for n, action in enumerate(rule.actions)}
+            per_entitlement = {}
+            for (rule_id, entitlement), effects in table.items():
+                if rule_id != rule.id:
+                    continue
+                masks = tuple(
+                    sum(bit[a] for a in group) for group in (effects.allows, effects.denies, effects.conditional_allows)
+                )
+                if any(masks):
+                    per_entitlement[entitlement] = masks
+            self.masks.append((index, per_entitlement))
+
+    def conflicts(self, held: set[int]) -> list[Conflict]:
+        found = []
+        sides: dict[int, tuple[set, set]] = {}
+        for entitlement in held:
+            for index, side in self.sides.get(entitlement, ()):
+                pair = sides.setdefault(index, (set(), set()))
+                pair[0 if side == "a" else 1].add(entitlement)
+        for index, (side_a, side_b) in sides.items():
+            if side_a and side_b:
+                found.append(Conflict(self.rules[index], tuple(sorted(side_a | side_b))))
+        for index, per_entitlement in self.masks:
+            rule = self.rules[index]
+            full = (1 << len(rule.actions)) - 1
+            allow = deny = conditional = 0
+            contributors = []
+            for entitlement in held:
+                masks = per_entitlement.get(entitlement)
+                if masks:
+                    allow, deny, conditional = allow | masks[0], deny | masks[1], conditional | masks[2]
+                    if masks[0]:
+                        contributors.append(entitlement)
+            if rule.actions and (allow & ~deny) == full:
+                loose = tuple(a for n, a in enumerate(rule.actions) if conditional & ~allow & (1 << n))
+                found.append(Conflict(rule, tuple(sorted(contributors)), tuple(sorted(rule.actions)), loose))
+        return found
 
 
-def scan_holdings(holdings: dict[int, set[int]], rules: list[RuleView] | None = None) -> dict[int, list[Conflict]]:
-    """Pure part of the scan: person id → conflicts, for people with any."""
+def scan_holdings(
+    holdings: dict[int, set[int]], rules: list[RuleView] | None = None, documents: dict | None = None
+) -> dict[int, list[Conflict]]:
+    """Pure part of the scan: person id → conflicts, for people with any. `documents` (entitlement id →
+    policy documents) is read from the database when not given."""
     rules = rule_views() if rules is None else rules
     if not rules:
         return {}
-    table = effects_table(rules, set().union(*holdings.values()) if holdings else set())
+    table = effects_table(rules, set().union(*holdings.values()) if holdings else set(), documents)
+    compiled = CompiledRules(rules, table)
     result = {}
     for user_id, held in holdings.items():
-        conflicts = conflicts_in(rules, held, table)
+        conflicts = compiled.conflicts(held)
         if conflicts:
             result[user_id] = conflicts
     return result

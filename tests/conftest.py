@@ -27,6 +27,9 @@ for _name, _value in {
 os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Benchmarks print figures and take minutes: only `make bench` (PORTAL_BENCH=1) collects them.
+collect_ignore_glob = [] if os.environ.get("PORTAL_BENCH") else ["benchmarks/*"]
+
 PASSWORD = "correct-horse-battery-staple"
 SANDBOX_ACCOUNT_ID = "123456789012"
 
