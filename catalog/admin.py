@@ -5,13 +5,31 @@ from audit.admin import AuditedAdmin
 from catalog.models import ApprovalPolicy, ApprovalStage, AwsAccount, Entitlement
 
 IMPORT_TASK = "iam.import_entitlements"
+CONNECT_TASK = "iam.connect_account"
+RECONCILE_TASK = "iam.reconcile_account"
 
 
 @admin.register(AwsAccount)
 class AwsAccountAdmin(AuditedAdmin):
     list_display = ["name", "account_id", "sync_mode", "role_arn"]
     search_fields = ["name", "account_id"]
-    actions = ["import_entitlements"]
+    actions = ["connect", "import_entitlements", "reconcile_now"]
+
+    @admin.action(description="Connect: import entitlements, reconcile, adopt what portal people hold")
+    def connect(self, request, queryset):
+        for account in queryset:
+            current_app.send_task(CONNECT_TASK, args=[account.pk, request.user.pk])
+        messages.success(
+            request,
+            f"Connecting {queryset.count()} account(s) in the background: existing access "
+            "becomes imported grants, so the first review covers reality.",
+        )
+
+    @admin.action(description="Reconcile now (compare AWS with the ledger)")
+    def reconcile_now(self, request, queryset):
+        for account in queryset:
+            current_app.send_task(RECONCILE_TASK, args=[account.pk])
+        messages.success(request, f"Reconciling {queryset.count()} account(s); see Operations for the figures.")
 
     @admin.action(description="Import groups, policies, roles and permission sets from AWS")
     def import_entitlements(self, request, queryset):

@@ -4,13 +4,16 @@ One boto3 session per AWS account: the portal's own credentials, or STS AssumeRo
 the account's role (with its external id), cached until shortly before expiry. Clients use
 botocore's standard retry mode; whatever still fails is raised as a typed error.
 
-Every AWS call goes through `call` or `collect` (or the helpers below built on them), so no
-botocore exception ever leaves this module unclassified. What to call, and what an answer
-means for access, lives in `iam.operations` (one module per entitlement kind) and
-`iam.importer`.
+Every AWS call goes through `call`, `pages` or `collect` (or the helpers below built on them),
+so no botocore exception ever leaves this module unclassified, and `counting_calls` can count
+what a piece of work cost. What to call, and what an answer means for access, lives in
+`iam.operations` (one module per entitlement kind), `iam.importer` and `iam.inventory`.
 """
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +42,36 @@ _TRANSIENT_CODES = {
 _CREDENTIAL_MARGIN = timedelta(minutes=5)
 _clients: dict[tuple, tuple[object, datetime | None]] = {}
 _clients_lock = threading.Lock()
+
+
+@dataclass
+class CallCount:
+    """API calls made through this module inside a `counting_calls()` block (botocore's retries excluded)."""
+
+    calls: int = 0
+
+
+_call_count: ContextVar[CallCount | None] = ContextVar("aws_call_count", default=None)
+
+
+@contextmanager
+def counting_calls() -> Iterator[CallCount]:
+    """Count the AWS API calls made through this module in the block, by this thread or task only.
+
+    One paginated listing counts one call per page; a call that failed counts too.
+    """
+    count = CallCount()
+    token = _call_count.set(count)
+    try:
+        yield count
+    finally:
+        _call_count.reset(token)
+
+
+def _counted() -> None:
+    count = _call_count.get()
+    if count is not None:
+        count.calls += 1
 
 
 @dataclass(frozen=True)
@@ -82,6 +115,7 @@ def classify(exc: Exception) -> Exception:
 
 
 def _call(fn, *args, **kwargs):
+    _counted()
     try:
         return fn(*args, **kwargs)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
@@ -134,18 +168,26 @@ def call(account: AccountAccess, service: str, operation: str, **params) -> dict
     return _call(getattr(client_for(account, service), operation), **params)
 
 
+def pages(account: AccountAccess, service: str, operation: str, **params) -> Iterator[dict]:
+    """Each page of a paginated listing in turn: botocore's paginator follows each page's marker.
+
+    `params` may include botocore's PaginationConfig (PageSize, for instance).
+    """
+    try:
+        for page in client_for(account, service).get_paginator(operation).paginate(**params):
+            _counted()
+            yield page
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        _counted()
+        raise classify(exc) from exc
+
+
 def collect(account: AccountAccess, service: str, operation: str, result_key: str, **params) -> list:
-    """Every item of a paginated listing: botocore's paginator follows each page's marker.
+    """Every item of a paginated listing, all pages.
 
     Always used for listings, even where the simulator answers in one page: real AWS pages.
     """
-    items: list = []
-    try:
-        for page in client_for(account, service).get_paginator(operation).paginate(**params):
-            items.extend(page.get(result_key, []))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        raise classify(exc) from exc
-    return items
+    return [item for page in pages(account, service, operation, **params) for item in page.get(result_key, [])]
 
 
 # --- IAM users and groups ---------------------------------------------------------------

@@ -1,6 +1,10 @@
 """What the sync engine keeps for itself (the grant ledger lives in `access`)."""
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from catalog.models import AwsAccount, Entitlement
 
 
 class AwsWriteLease(models.Model):
@@ -18,3 +22,112 @@ class AwsWriteLease(models.Model):
 
     def __str__(self):
         return f"{self.key} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ReconcileRun(models.Model):
+    """One full comparison of an account's access in AWS with the grant ledger, and what it did.
+
+    At most one run per account is `running` at a time (the partial unique constraint is the
+    guard a reconcile claims with a conditional insert); a run left running by a dead worker
+    is marked failed once it is older than iam.reconcile.STALE_RUN_AFTER.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey("catalog.AwsAccount", on_delete=models.CASCADE, related_name="reconcile_runs")
+    mode = models.CharField(max_length=10, choices=AwsAccount.SyncMode.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    # AWS API calls the run made (one per page of a listing), botocore's retries not counted.
+    api_calls = models.PositiveIntegerField(default=0)
+    # IAM users in the walk, plus the Identity Center users holding an assignment.
+    principals_seen = models.PositiveIntegerField(default=0)
+    # Changes to AWS, the ledger or the drift register: removals, grants queued again, rows opened or closed.
+    changes_made = models.PositiveIntegerField(default=0)
+    # Differences found: unmanaged access held, applied grants missing, removed grants still held.
+    drift_found = models.PositiveIntegerField(default=0)
+    missing_reapplied = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(status="running"), name="one_running_reconcile_per_account"
+            ),
+        ]
+        indexes = [
+            # Serves "the latest run of each account" (dashboards, the account's drift page).
+            models.Index(fields=["account", "-started_at"], name="reconcile_run_latest"),
+        ]
+
+    def __str__(self):
+        return f"Reconcile of {self.account_id} at {self.started_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+
+
+class UnmanagedAccess(models.Model):
+    """Access AWS shows that the grant ledger does not hold: drift, until removed, adopted or gone.
+
+    One open row per account, kind, principal and AWS name; each later sighting moves
+    `last_seen`. A row leaves `open` once: removed by the reconciler (enforce mode), adopted
+    into the ledger by a governance admin, or gone (no longer seen in AWS).
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        REMOVED = "removed", "Removed from AWS"
+        ADOPTED = "adopted", "Adopted into the ledger"
+        GONE = "gone", "No longer in AWS"
+
+    account = models.ForeignKey("catalog.AwsAccount", on_delete=models.CASCADE, related_name="unmanaged_access")
+    kind = models.CharField(max_length=20, choices=Entitlement.Kind.choices)
+    # The IAM user name; for permission sets, the Identity Center user name.
+    aws_principal = models.CharField("AWS principal", max_length=128)
+    # The group or role name, the policy or permission set ARN.
+    aws_name = models.CharField("AWS name or ARN", max_length=2048)
+    # Also kept for removal: the Identity Center user's email, to find them again.
+    principal_email = models.CharField(max_length=254, blank=True)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    entitlement = models.ForeignKey(
+        "catalog.Entitlement", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Why enforce mode could not remove it yet (AWS's message); empty once it could.
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        verbose_name_plural = "unmanaged access"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "aws_principal", "aws_name"],
+                condition=models.Q(state="open"),
+                name="one_open_unmanaged_access",
+            ),
+        ]
+        indexes = [
+            # Serves the drift report and each reconcile's comparison: an account's open rows.
+            models.Index(
+                fields=["account", "kind"], condition=models.Q(state="open"), name="unmanaged_open_by_account"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.aws_principal} holds {self.aws_name} ({self.get_kind_display()}, {self.get_state_display()})"
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What a sighting is matched on (iam.inventory.Held.key)."""
+        return self.kind, self.aws_principal, self.aws_name

@@ -1,11 +1,14 @@
-"""Celery tasks of the sync engine and the catalog import. Thin: they take ids and call iam.sync or iam.importer."""
+"""Celery tasks of the sync engine, the reconciler and the catalog import.
+
+Thin: they take ids and call iam.sync, iam.reconcile, iam.drift or iam.importer.
+"""
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from access.services.grants import grants_waiting_for_sync
-from catalog.models import AwsAccount
-from iam import importer, sync
+from catalog.models import AwsAccount, Entitlement
+from iam import drift, importer, permissions, reconcile, sync
 from iam.errors import TransientAwsError
 
 SWEEP_BATCH = 500
@@ -56,4 +59,74 @@ def import_entitlements(account_id: int, actor_id: int) -> dict:
     account = AwsAccount.objects.get(pk=account_id)
     actor = get_user_model().objects.get(pk=actor_id)
     result = importer.import_entitlements(account, actor=actor)
+    for entitlement_id in account.entitlements.values_list("pk", flat=True):
+        fetch_permissions.delay(entitlement_id)  # what each one allows, for separation of duties
     return {"created": result.created, "already_present": result.already_present, "skipped": result.skipped}
+
+
+@shared_task(
+    name="iam.reconcile_account",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(TransientAwsError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=3,
+)
+def reconcile_account(account_id: int) -> dict:
+    """Compare one account with the ledger and converge; skipped while another run holds the account."""
+    try:
+        run = reconcile.reconcile_account(account_id)
+    except reconcile.ReconcileInProgress as exc:
+        return {"skipped": str(exc)}
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "api_calls": run.api_calls,
+        "drift_found": run.drift_found,
+        "changes_made": run.changes_made,
+    }
+
+
+@shared_task(name="iam.reconcile_all", acks_late=True)
+def reconcile_all() -> int:
+    """Queue one reconcile per AWS account (beat runs this every PORTAL_RECONCILE_SECONDS)."""
+    account_ids = list(AwsAccount.objects.values_list("pk", flat=True))
+    for account_id in account_ids:
+        reconcile_account.delay(account_id)
+    return len(account_ids)
+
+
+@shared_task(
+    name="iam.connect_account",
+    acks_late=True,
+    autoretry_for=(TransientAwsError, reconcile.ReconcileInProgress),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def connect_account(account_id: int, actor_id: int) -> dict:
+    """Import the account's entitlements, reconcile it (report only), adopt what portal people hold."""
+    result = drift.connect_account(account_id, actor_id)
+    return {
+        "entitlements_imported": result.entitlements_imported,
+        "reconcile_run": result.reconcile_run_id,
+        "drift_found": result.drift_found,
+        "adopted": result.adopted,
+        "left_open": result.left_open,
+    }
+
+
+@shared_task(name="iam.fetch_permissions", acks_late=True)
+def fetch_permissions(entitlement_id: int) -> int:
+    """Read the policy documents behind one entitlement, for separation-of-duties permission rules."""
+    return permissions.fetch_permissions(entitlement_id)
+
+
+@shared_task(name="iam.refresh_permissions")
+def refresh_permissions() -> int:
+    """Daily: queue a read of every entitlement's policy documents (policies change outside the portal)."""
+    entitlement_ids = list(Entitlement.objects.values_list("pk", flat=True))
+    for entitlement_id in entitlement_ids:
+        fetch_permissions.delay(entitlement_id)
+    return len(entitlement_ids)

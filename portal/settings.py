@@ -254,6 +254,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "iam.sweep_pending_grants",
         "schedule": float(env_int("PORTAL_SWEEP_PENDING_SECONDS", 60, minimum=5)),
     },
+    "reconcile-accounts": {
+        "task": "iam.reconcile_all",
+        "schedule": float(env_int("PORTAL_RECONCILE_SECONDS", 900, minimum=60)),
+    },
+    "refresh-entitlement-permissions": {
+        "task": "iam.refresh_permissions",
+        "schedule": float(env_int("PORTAL_PERMISSIONS_REFRESH_SECONDS", 24 * 3600, minimum=300)),
+    },
     "expire-grants": {
         "task": "access.expire_grants",
         "schedule": float(env_int("PORTAL_EXPIRE_GRANTS_SECONDS", 60, minimum=5)),

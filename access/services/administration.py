@@ -13,6 +13,12 @@ from access.services.sod_checks import findings_for
 from audit.services import record
 
 
+def require_governance_admin(actor, doing: str) -> None:
+    """Raise NotAllowed unless the actor is an active governance admin."""
+    if actor is None or not actor.is_governance_admin:
+        raise NotAllowed(f"Only governance admins can {doing}.")
+
+
 def end_access_of_leaver(*, person, actor, left_at) -> int:
     """A leaver holds nothing: every present grant becomes desired-absent, pending requests end.
 
@@ -39,8 +45,7 @@ def end_access_of_leaver(*, person, actor, left_at) -> int:
 
 def retry_grant(*, grant_id: int, actor) -> Grant:
     """A governance admin fixed what made a grant fail; put it back in the queue for the sync engine."""
-    if not actor.is_governance_admin:
-        raise NotAllowed("Only governance admins can retry a failed sync.")
+    require_governance_admin(actor, "retry a failed sync")
     with transaction.atomic():
         grant = Grant.objects.select_for_update().select_related("entitlement").filter(pk=grant_id).first()
         if grant is None:
@@ -67,8 +72,7 @@ def grant_by_admin(*, actor, user, entitlement, justification: str, duration_day
     A conflict with a `block` rule refuses it; one with an `exception` rule also refuses it, since
     only the rule's owner may approve an exception (the admin can request it through the catalog).
     """
-    if not actor.is_governance_admin:
-        raise NotAllowed("Only governance admins can grant access directly.")
+    require_governance_admin(actor, "grant access directly")
     if user.pk == actor.pk:
         raise NotAllowed("You cannot grant access to yourself; request it like anyone else.")
     justification = (justification or "").strip()

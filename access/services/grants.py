@@ -59,6 +59,8 @@ def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, detail
         if grant is None:
             return False  # the lease was taken over; the newer worker's outcome stands
         before = {"sync_state": grant.sync_state}
+        # The holder hears "live" once per grant, not again when the reconciler re-applies it.
+        newly_granted = grant.verified_at is None or (grant.granted_at and grant.verified_at < grant.granted_at)
         grant.sync_state, grant.last_error, grant.sync_claim, grant.claimed_at = sync_state, error, None, None
         fields = ["sync_state", "last_error", "sync_claim", "claimed_at"]
         if sync_state in (Grant.SyncState.APPLIED, Grant.SyncState.REVOKED):
@@ -81,7 +83,7 @@ def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, detail
             before=before,
             after={"request": grant.request_id, "sync_state": sync_state, "attempt": work.attempt, **details},
         )
-        if grant.desired == Grant.Desired.PRESENT:
+        if grant.desired == Grant.Desired.PRESENT and (sync_state == Grant.SyncState.FAILED or newly_granted):
             outbox.send_after_commit(outbox.GRANT_SYNCED, grant.pk)
     return True
 

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from access import services
 from access import errors as services_errors
+from access import services
 from access.errors import InvalidInput, SodBlocked
 from access.models import AccessRequest, Approval, Grant
 from audit.models import AuditEvent
@@ -167,8 +167,12 @@ def test_admin_grants_are_checked_too(cast, payments, payments_rule):
     holds(cast, payments["PaymentsCreate"])
 
     with pytest.raises(SodBlocked, match="breaks rule 'Create and approve payments'"):
-        services.grant_by_admin(actor=cast.erin, user=cast.alice, entitlement=payments["PaymentsApprove"],
-                                justification="Cover for Dave during his leave")
+        services.grant_by_admin(
+            actor=cast.erin,
+            user=cast.alice,
+            entitlement=payments["PaymentsApprove"],
+            justification="Cover for Dave during his leave",
+        )
     assert not Grant.objects.filter(entitlement=payments["PaymentsApprove"]).exists()
 
 
@@ -177,16 +181,49 @@ def test_admin_grant_with_an_exception_rule_needs_the_owner(cast, payments, paym
     holds(cast, payments["PaymentsCreate"])
 
     with pytest.raises(SodBlocked, match="An exception from the rule's owner is needed"):
-        services.grant_by_admin(actor=cast.erin, user=cast.alice, entitlement=payments["PaymentsApprove"],
-                                justification="Cover for Dave during his leave")
+        services.grant_by_admin(
+            actor=cast.erin,
+            user=cast.alice,
+            entitlement=payments["PaymentsApprove"],
+            justification="Cover for Dave during his leave",
+        )
 
 
 def test_admin_grant_without_conflict_is_audited_as_such(cast, payments):
-    grant = services.grant_by_admin(actor=cast.erin, user=cast.alice, entitlement=payments["PaymentsApprove"],
-                                    justification="Cover for Dave during his leave")
+    grant = services.grant_by_admin(
+        actor=cast.erin,
+        user=cast.alice,
+        entitlement=payments["PaymentsApprove"],
+        justification="Cover for Dave during his leave",
+    )
 
     assert (grant.source, grant.request, grant.sync_state) == (Grant.Source.ADMIN, None, Grant.SyncState.PENDING)
     assert AuditEvent.objects.get(action="grant.admin_granted").actor == cast.erin
     with pytest.raises(services_errors.NotAllowed):
-        services.grant_by_admin(actor=cast.bob, user=cast.alice, entitlement=payments["PaymentsCreate"],
-                                justification="Cover for Dave during his leave")
+        services.grant_by_admin(
+            actor=cast.bob,
+            user=cast.alice,
+            entitlement=payments["PaymentsCreate"],
+            justification="Cover for Dave during his leave",
+        )
+
+
+def test_adopting_drift_is_checked_too(cast, payments, payments_rule):
+    from iam import drift
+    from iam.models import UnmanagedAccess
+
+    payments_rule()
+    holds(cast, payments["PaymentsCreate"])
+    now = timezone.now()
+    row = UnmanagedAccess.objects.create(
+        account=payments["PaymentsApprove"].account, kind="iam_group", aws_principal="alice",
+        aws_name="PaymentsApprove", person=cast.alice, entitlement=payments["PaymentsApprove"], first_seen=now,
+        last_seen=now,
+    )
+
+    with pytest.raises(SodBlocked, match="breaks rule 'Create and approve payments'"):
+        drift.adopt(row.pk, cast.erin)
+
+    row.refresh_from_db()
+    assert row.state == UnmanagedAccess.State.OPEN
+    assert not Grant.objects.filter(entitlement=payments["PaymentsApprove"]).exists()

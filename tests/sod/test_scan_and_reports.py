@@ -97,9 +97,18 @@ def test_the_rule_editor_shows_who_a_rule_would_flag_and_audits_changes(client_f
 
     assert "1 people:" in page and "<li>Alice Engineer</li>" in page
     assert not SodViolation.objects.exists(), "a dry run records nothing"
-    form = {"name": rule.name, "why": rule.why, "kind": "entitlements", "severity": "critical",
-            "enforcement": "block", "owner": cast.dave.pk, "enabled": "on",
-            "set_a": [payments["PaymentsCreate"].pk], "set_b": [payments["PaymentsApprove"].pk], "actions": "[]"}
+    form = {
+        "name": rule.name,
+        "why": rule.why,
+        "kind": "entitlements",
+        "severity": "critical",
+        "enforcement": "block",
+        "owner": cast.dave.pk,
+        "enabled": "on",
+        "set_a": [payments["PaymentsCreate"].pk],
+        "set_b": [payments["PaymentsApprove"].pk],
+        "actions": "[]",
+    }
     assert client.post(reverse("admin:sod_sodrule_change", args=[rule.pk]), form).status_code == 302
     changed = AuditEvent.objects.get(action="sod.sodrule_changed")
     assert (changed.before["enabled"], changed.after["enabled"], changed.after["severity"]) == (False, True, "critical")

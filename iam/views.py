@@ -1,0 +1,131 @@
+"""Operations: per AWS account, how the last reconciles went, drift to adopt, failed grants to retry."""
+
+from celery import current_app
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from access import services as access_services
+from access.errors import AccessError
+from access.models import Grant
+from audit.models import AuditEvent
+from catalog.models import AwsAccount
+from iam import drift
+from iam.models import ReconcileRun, UnmanagedAccess
+
+RECENT_RUNS = 20
+
+
+def _admin_only(request) -> None:
+    if not request.user.is_governance_admin:
+        raise PermissionDenied
+
+
+@require_GET
+def operations(request):
+    _admin_only(request)
+    latest = ReconcileRun.objects.filter(account=OuterRef("pk")).order_by("-started_at")
+    accounts = AwsAccount.objects.annotate(
+        last_run_id=Subquery(latest.values("pk")[:1]),
+        open_drift=Count(
+            "unmanaged_access", filter=Q(unmanaged_access__state=UnmanagedAccess.State.OPEN), distinct=True
+        ),
+        failed_grants=Count(
+            "entitlements__grants", filter=Q(entitlements__grants__sync_state=Grant.SyncState.FAILED), distinct=True
+        ),
+    ).order_by("name")
+    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    runs = ReconcileRun.objects.in_bulk([account.last_run_id for account in page if account.last_run_id])
+    rows = [(account, runs.get(account.last_run_id)) for account in page]
+    return render(request, "iam/operations.html", {"page": page, "rows": rows})
+
+
+@require_GET
+def account_detail(request, account_id):
+    _admin_only(request)
+    account = get_object_or_404(AwsAccount, pk=account_id)
+    drift_rows = (
+        UnmanagedAccess.objects.filter(account=account, state=UnmanagedAccess.State.OPEN)
+        .select_related("person", "entitlement")
+        .order_by("-last_seen")
+    )
+    failed = (
+        Grant.objects.filter(entitlement__account=account, sync_state=Grant.SyncState.FAILED)
+        .select_related("user", "entitlement")
+        .order_by("user__full_name")
+    )
+    runs = list(ReconcileRun.objects.filter(account=account).order_by("-started_at")[:RECENT_RUNS])
+    context = {
+        "account": account,
+        "runs": runs,
+        "chart": [
+            {"at": run.started_at.isoformat(), "drift": run.drift_found, "changes": run.changes_made}
+            for run in reversed(runs)
+            if run.finished_at
+        ],
+        "drift": Paginator(drift_rows, 50).get_page(request.GET.get("drift_page")),
+        "failed": Paginator(failed, 50).get_page(request.GET.get("failed_page")),
+    }
+    return render(request, "iam/account.html", context)
+
+
+@require_POST
+def reconcile_now(request, account_id):
+    _admin_only(request)
+    account = get_object_or_404(AwsAccount, pk=account_id)
+    current_app.send_task("iam.reconcile_account", args=[account.pk])
+    messages.success(request, f"A full reconcile of {account.name} is queued; refresh in a moment for its figures.")
+    return redirect("iam:account", account_id=account.pk)
+
+
+def _do(request, account_id, action, done: str):
+    try:
+        action()
+    except AccessError as exc:
+        messages.error(request, exc.message)
+        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+    messages.success(request, done)
+    return redirect("iam:account", account_id=account_id)
+
+
+@require_POST
+def adopt(request, unmanaged_id):
+    _admin_only(request)
+    row = get_object_or_404(UnmanagedAccess.objects.select_related("account"), pk=unmanaged_id)
+    return _do(
+        request,
+        row.account_id,
+        lambda: drift.adopt(row.pk, request.user),
+        f"{row.aws_principal}'s {row.aws_name} is now in the ledger (imported), so reviews cover it.",
+    )
+
+
+@require_POST
+def retry(request, grant_id):
+    _admin_only(request)
+    grant = get_object_or_404(Grant.objects.select_related("entitlement"), pk=grant_id)
+    return _do(
+        request,
+        grant.entitlement.account_id,
+        lambda: access_services.retry_grant(grant_id=grant.pk, actor=request.user),
+        f"{grant.entitlement.name} for {grant.user} is queued again.",
+    )
+
+
+@require_GET
+def grant_history(request, grant_id):
+    _admin_only(request)
+    grant = get_object_or_404(Grant.objects.select_related("user", "entitlement__account"), pk=grant_id)
+    events = (
+        AuditEvent.objects.filter(object_type="access.grant", object_id=str(grant.pk))
+        .select_related("actor")
+        .order_by("seq")
+    )
+    return render(
+        request,
+        "iam/grant_history.html",
+        {"grant": grant, "events": Paginator(events, 100).get_page(request.GET.get("page"))},
+    )
