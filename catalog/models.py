@@ -36,6 +36,14 @@ class AwsAccount(models.Model):
     # The IAM Identity Center instance that assigns permission sets on this account (empty: none).
     sso_instance_arn = models.CharField("Identity Center instance ARN", max_length=1224, blank=True)
     sync_mode = models.CharField(max_length=10, choices=SyncMode.choices, default=SyncMode.REPORT)
+    # Enforce mode never removes these principals' unmanaged access (the portal's own user,
+    # break-glass users); it is still reported.
+    protected_principals = models.TextField(
+        blank=True, help_text="IAM user names, one per line, whose unmanaged access enforce mode only reports."
+    )
+
+    def protected(self) -> set[str]:
+        return {line.strip() for line in self.protected_principals.splitlines() if line.strip()}
 
     class Meta:
         ordering = ["name"]

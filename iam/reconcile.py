@@ -188,7 +188,10 @@ def _converge(account: AwsAccount, mode: str, inventory: Inventory, plan: Plan) 
     rows, opened = unmanaged.record_seen(account, plan.unmanaged, catalog, seen_at=inventory.read_at, mode=mode)
     tally.changes += opened
     if mode == AwsAccount.SyncMode.ENFORCE:
+        protected = account.protected()
         for row, item in rows:
+            if row.aws_principal in protected:
+                continue  # reported, never removed
             try:
                 tally.changes += unmanaged.remove(row, item, account)
             except AwsError as exc:

@@ -98,6 +98,18 @@ def test_membership_added_out_of_band_is_removed_in_enforce_mode(aws, aws_direct
     assert (run.api_calls, run.drift_found, run.changes_made) == (3, 1, 2)
 
 
+def test_enforce_mode_only_reports_protected_principals(aws, aws_direct, sandbox):
+    enforce(sandbox.account)
+    sandbox.account.protected_principals = "breakglass-operator\nalice\n"
+    sandbox.account.save(update_fields=["protected_principals"])
+    aws_direct("iam").add_user_to_group(GroupName="Developers", UserName="alice")
+
+    reconcile.reconcile_account(sandbox.account.pk)
+
+    assert groups_of(aws_direct, "alice") == {"Developers"}
+    assert UnmanagedAccess.objects.get().state == "open"
+
+
 def test_reported_drift_is_adopted_as_an_imported_grant_and_then_reported_no_more(aws, aws_direct, sandbox, cast):
     aws_direct("iam").add_user_to_group(GroupName="Developers", UserName="alice")
     reconcile.reconcile_account(sandbox.account.pk)
