@@ -42,9 +42,6 @@ class AwsAccount(models.Model):
         blank=True, help_text="IAM user names, one per line, whose unmanaged access enforce mode only reports."
     )
 
-    def protected(self) -> set[str]:
-        return {line.strip() for line in self.protected_principals.splitlines() if line.strip()}
-
     class Meta:
         ordering = ["name"]
         verbose_name = "AWS account"
@@ -54,6 +51,9 @@ class AwsAccount(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.account_id})"
+
+    def protected(self) -> set[str]:
+        return {line.strip() for line in self.protected_principals.splitlines() if line.strip()}
 
 
 class ApprovalPolicy(models.Model):
