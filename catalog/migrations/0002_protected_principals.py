@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='awsaccount',
-            name='protected_principals',
-            field=models.TextField(blank=True, help_text='IAM user names, one per line, whose unmanaged access enforce mode only reports.'),
+            model_name="awsaccount",
+            name="protected_principals",
+            field=models.TextField(
+                blank=True, help_text="IAM user names, one per line, whose unmanaged access enforce mode only reports."
+            ),
         ),
     ]

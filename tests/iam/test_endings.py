@@ -26,8 +26,9 @@ def readonly(entitlement_of, aws, aws_direct):
 
 
 def test_a_time_bound_grant_is_gone_from_aws_at_its_end(cast, readonly, aws_direct):
-    access_request = services.submit_request(requester=cast.alice, entitlement=readonly,
-                                             justification="Quarter-end checks", duration_days=7)
+    access_request = services.submit_request(
+        requester=cast.alice, entitlement=readonly, justification="Quarter-end checks", duration_days=7
+    )
     services.approve(request_id=access_request.pk, actor=cast.bob)
     grant = Grant.objects.get()
     sync.sync_grant(grant.pk)
