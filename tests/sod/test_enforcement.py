@@ -216,8 +216,13 @@ def test_adopting_drift_is_checked_too(cast, payments, payments_rule):
     holds(cast, payments["PaymentsCreate"])
     now = timezone.now()
     row = UnmanagedAccess.objects.create(
-        account=payments["PaymentsApprove"].account, kind="iam_group", aws_principal="alice",
-        aws_name="PaymentsApprove", person=cast.alice, entitlement=payments["PaymentsApprove"], first_seen=now,
+        account=payments["PaymentsApprove"].account,
+        kind="iam_group",
+        aws_principal="alice",
+        aws_name="PaymentsApprove",
+        person=cast.alice,
+        entitlement=payments["PaymentsApprove"],
+        first_seen=now,
         last_seen=now,
     )
 
