@@ -36,6 +36,12 @@ class AwsAccount(models.Model):
     # The IAM Identity Center instance that assigns permission sets on this account (empty: none).
     sso_instance_arn = models.CharField("Identity Center instance ARN", max_length=1224, blank=True)
     sync_mode = models.CharField(max_length=10, choices=SyncMode.choices, default=SyncMode.REPORT)
+    # Off by default: creating IAM users is a decision for the account's owners, not a side effect.
+    create_iam_users = models.BooleanField(
+        "create IAM users",
+        default=False,
+        help_text="Create a person's IAM user on their first grant here (IAM kinds), tagged with their email.",
+    )
     # Enforce mode never removes these principals' unmanaged access (the portal's own user,
     # break-glass users); it is still reported.
     protected_principals = models.TextField(

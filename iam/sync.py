@@ -40,8 +40,9 @@ def sync_grant(grant_id: int) -> SyncOutcome:
         return SyncOutcome(grant_id, "skipped", "nothing to do, or another worker holds it")
     entitlement = Entitlement.objects.select_related("account").get(pk=work.entitlement_id)
     target = _target(User.objects.get(pk=work.user_id), entitlement)
+    present = work.desired == Grant.Desired.PRESENT
     try:
-        evidence = operations.apply(entitlement.kind, target, present=work.desired == Grant.Desired.PRESENT)
+        evidence = _apply(entitlement, target, present=present)
     except TransientAwsError as exc:
         access_services.release_claim(work, error=exc.message)
         return SyncOutcome(grant_id, "retry", exc.message)
@@ -51,6 +52,37 @@ def sync_grant(grant_id: int) -> SyncOutcome:
         return SyncOutcome(grant_id, "failed", exc.message)
     access_services.record_sync_success(work, evidence=evidence)
     return SyncOutcome(grant_id, "applied", evidence)
+
+
+IAM_KINDS = {Entitlement.Kind.IAM_GROUP, Entitlement.Kind.IAM_POLICY, Entitlement.Kind.IAM_ROLE}
+
+
+def _apply(entitlement, target: operations.Target, *, present: bool) -> str:
+    """Apply; where the account allows it, create a missing IAM user on the first grant and apply again."""
+    try:
+        return operations.apply(entitlement.kind, target, present=present)
+    except PermanentAwsError as exc:
+        if not (exc.code == "NoSuchEntity" and present and entitlement.kind in IAM_KINDS) or _user_exists(target):
+            raise  # not the user that is missing (a group, policy or role is)
+        if not entitlement.account.create_iam_users:
+            raise PermanentAwsError(
+                f"{target.user_name} has no IAM user in {entitlement.account.account_id}, and the account does not "
+                "let the portal create IAM users: create it there, or allow it on the account.",
+                exc.code,
+            ) from exc
+    gateway.ensure_user(target.account, target.user_name, tags={"portal-email": target.email})
+    log.info("created IAM user %s in %s", target.user_name, entitlement.account.account_id)
+    return operations.apply(entitlement.kind, target, present=present)
+
+
+def _user_exists(target: operations.Target) -> bool:
+    try:
+        gateway.call(target.account, "iam", "get_user", UserName=target.user_name)
+    except PermanentAwsError as exc:
+        if exc.code == "NoSuchEntity":
+            return False
+        raise
+    return True
 
 
 def _target(person, entitlement) -> operations.Target:

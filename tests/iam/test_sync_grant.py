@@ -69,7 +69,9 @@ def test_running_the_sync_twice_changes_nothing_more(pending_grant, aws, moto_se
     assert groups_in_aws(moto_server, "alice") == {"Developers"}
 
 
-def test_missing_iam_user_fails_permanently_with_the_aws_message(cast, pending_grant, aws, moto_server):
+def test_missing_iam_user_fails_permanently_where_the_portal_may_not_create_users(
+    cast, pending_grant, aws, moto_server
+):
     boto3.client("iam", endpoint_url=moto_server, region_name="us-east-1").delete_user(UserName="alice")
 
     outcome = sync.sync_grant(pending_grant.pk)
@@ -77,7 +79,10 @@ def test_missing_iam_user_fails_permanently_with_the_aws_message(cast, pending_g
     pending_grant.refresh_from_db()
     assert outcome.result == "failed"
     assert pending_grant.sync_state == Grant.SyncState.FAILED
-    assert "NoSuchEntity" in pending_grant.last_error and "alice" in pending_grant.last_error
+    assert pending_grant.last_error == (
+        "alice has no IAM user in 123456789012, and the account does not let the portal create IAM users: "
+        "create it there, or allow it on the account."
+    )
     assert AuditEvent.objects.filter(action="grant.sync_failed").count() == 1
 
 
@@ -121,3 +126,17 @@ def test_desired_absent_removes_the_membership_and_reads_it_back(pending_grant, 
     assert outcome.result == "applied"
     assert pending_grant.sync_state == Grant.SyncState.REVOKED
     assert groups_in_aws(moto_server, "alice") == set()
+
+
+def test_an_account_that_allows_it_gets_the_iam_user_created_on_first_grant(cast, pending_grant, aws, moto_server):
+    iam = boto3.client("iam", endpoint_url=moto_server, region_name="us-east-1")
+    iam.delete_user(UserName="alice")
+    pending_grant.entitlement.account.create_iam_users = True
+    pending_grant.entitlement.account.save()
+
+    outcome = sync.sync_grant(pending_grant.pk)
+
+    assert outcome.result == "applied"
+    assert groups_in_aws(moto_server, "alice") == {"Developers"}
+    tags = iam.list_user_tags(UserName="alice")["Tags"]
+    assert tags == [{"Key": "portal-email", "Value": "alice@example.com"}]
