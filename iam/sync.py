@@ -50,6 +50,10 @@ def sync_grant(grant_id: int) -> SyncOutcome:
         access_services.record_sync_failure(work, error=exc.message)
         log.warning("grant %s failed permanently: %s", grant_id, exc.message)
         return SyncOutcome(grant_id, "failed", exc.message)
+    except Exception as exc:
+        # A bug, not AWS: give the grant back at once rather than leaving it claimed for a lease.
+        access_services.release_claim(work, error=f"Unexpected error in the sync engine: {type(exc).__name__}")
+        raise
     access_services.record_sync_success(work, evidence=evidence)
     return SyncOutcome(grant_id, "applied", evidence)
 

@@ -70,7 +70,9 @@ def env_database(name: str, default: str) -> dict:
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        config["OPTIONS"] = {"timeout": 20}
+        # IMMEDIATE: a writing transaction takes the lock when it starts, so the web server and the
+        # worker wait for each other (up to the timeout) instead of failing with "database is locked".
+        config["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
         config["CONN_MAX_AGE"] = 0
     return config
 

@@ -17,7 +17,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Each test run gets its own queue so a `make run` worker on the same broker cannot steal its tasks.
-CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{os.getpid()}"
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PORTAL_CELERY_QUEUE") or f"portal-test-{os.getpid()}"
 # A broker folder of its own when on the filesystem transport, away from `make run`'s worker.
 if not REDIS_URL:  # noqa: F405
     _broker_dir = tempfile.mkdtemp(prefix="portal-test-broker-")
@@ -31,5 +31,10 @@ if not REDIS_URL:  # noqa: F405
 # request or task so the test database can be dropped at the end. SQLite tests use a file
 # database, since an in-memory one cannot be shared safely between those threads.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# A test database per run, so two runs on one machine (or one server) never collide. A worker
+# process started by a test reads the name the test gives it (PORTAL_TEST_DATABASE_NAME).
+_test_name = os.environ.get("PORTAL_TEST_DATABASE_NAME") or f"test_portal_{os.getpid()}"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"{_test_name}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": _test_name}  # noqa: F405

@@ -43,6 +43,19 @@ def pytest_sessionstart(session):
             )
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Leave the shared Redis as found: drop this run's queue and its exchange bindings."""
+    if not os.environ.get("REDIS_URL"):
+        return
+    import redis
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
