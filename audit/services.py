@@ -23,8 +23,11 @@ def record(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must be called inside the transaction of the change it records")
-    AuditChainHead.objects.get_or_create(id=1)
-    head = AuditChainHead.objects.select_for_update().get(id=1)
+    try:
+        head = AuditChainHead.objects.select_for_update().get(id=1)
+    except AuditChainHead.DoesNotExist:  # the very first event of an installation
+        AuditChainHead.objects.get_or_create(id=1)
+        head = AuditChainHead.objects.select_for_update().get(id=1)
     object_type, object_id = _label(obj)
     fields = {
         "seq": head.last_seq + 1,

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from access import services as access_services
 from access.models import Grant
-from accounts.models import User
 from catalog.models import Entitlement
 from iam import gateway, operations
 from iam.errors import PermanentAwsError, TransientAwsError
@@ -38,8 +37,8 @@ def sync_grant(grant_id: int) -> SyncOutcome:
     work = access_services.claim_grant_for_sync(grant_id)
     if work is None:
         return SyncOutcome(grant_id, "skipped", "nothing to do, or another worker holds it")
-    entitlement = Entitlement.objects.select_related("account").get(pk=work.entitlement_id)
-    target = _target(User.objects.get(pk=work.user_id), entitlement)
+    entitlement = work.entitlement
+    target = _target(work.user, entitlement)
     present = work.desired == Grant.Desired.PRESENT
     try:
         evidence = _apply(entitlement, target, present=present)

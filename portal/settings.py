@@ -200,6 +200,30 @@ else:
     (CELERY_FILESYSTEM_DIR / "processed").mkdir(parents=True, exist_ok=True)
     (CELERY_FILESYSTEM_DIR / "control").mkdir(parents=True, exist_ok=True)
 CELERY_TASK_DEFAULT_QUEUE = env_str("PORTAL_CELERY_QUEUE", "portal")
+
+
+def celery_queues(default: str) -> tuple[list, dict]:
+    """Two queues: `default` for making AWS match the ledger (latency matters), `<default>-background`
+    for the rest (notifications, SoD re-checks, reconciles, imports), so syncing never waits behind
+    email. One worker may consume both (`make run`); in production run one per queue."""
+    from kombu import Queue
+
+    background = f"{default}-background"
+    route = {"queue": background}
+    routes = {
+        "notifications.*": route,
+        "access.sod_*": route,
+        "access.remind_expiring_grants": route,
+        "iam.reconcile_*": route,
+        "iam.connect_account": route,
+        "iam.import_entitlements": route,
+        "iam.fetch_permissions": route,
+        "iam.refresh_permissions": route,
+    }
+    return [Queue(default), Queue(background)], routes
+
+
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -238,7 +262,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "werkzeug": {"level": "WARNING"},  # the simulated AWS's request log
+    },
 }
 
 # --- Request and approval timing.

@@ -18,6 +18,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 # Each test run gets its own queue so a `make run` worker on the same broker cannot steal its tasks.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PORTAL_CELERY_QUEUE") or f"portal-test-{os.getpid()}"
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)  # noqa: F405
 # A broker folder of its own when on the filesystem transport, away from `make run`'s worker.
 if not REDIS_URL:  # noqa: F405
     _broker_dir = tempfile.mkdtemp(prefix="portal-test-broker-")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -33,6 +33,9 @@ class GrantWork:
     user_id: int
     entitlement_id: int
     attempt: int
+    # Read with the claim, so the worker needs no further query before calling AWS.
+    user: object = None
+    entitlement: object = None
 
 
 def _claimable(now) -> Q:
@@ -43,13 +46,31 @@ def _claimable(now) -> Q:
 def claim_grant_for_sync(grant_id: int) -> GrantWork | None:
     """Take the grant for syncing, or return None if it needs no work or another worker holds it."""
     now, claim = timezone.now(), uuid.uuid4()
-    taken = Grant.objects.filter(_claimable(now), pk=grant_id).update(
-        sync_state=Grant.SyncState.IN_PROGRESS, sync_claim=claim, claimed_at=now, sync_attempts=F("sync_attempts") + 1
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A claim is a lease: losing it in a database crash only means another worker claims again
+            # (syncing is idempotent), so it need not wait for its commit to reach the disk.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        taken = Grant.objects.filter(_claimable(now), pk=grant_id).update(
+            sync_state=Grant.SyncState.IN_PROGRESS,
+            sync_claim=claim,
+            claimed_at=now,
+            sync_attempts=F("sync_attempts") + 1,
+        )
+        if not taken:
+            return None
+        grant = Grant.objects.select_related("user", "entitlement__account").get(pk=grant_id)
+    return GrantWork(
+        grant.pk,
+        claim,
+        grant.desired,
+        grant.user_id,
+        grant.entitlement_id,
+        grant.sync_attempts,
+        grant.user,
+        grant.entitlement,
     )
-    if not taken:
-        return None
-    grant = Grant.objects.only("desired", "user_id", "entitlement_id", "sync_attempts").get(pk=grant_id)
-    return GrantWork(grant.pk, claim, grant.desired, grant.user_id, grant.entitlement_id, grant.sync_attempts)
 
 
 def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, details: dict) -> bool:
