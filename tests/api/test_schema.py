@@ -64,5 +64,10 @@ def test_docs_page_loads_its_assets_from_this_server(cast, api_for):
     page = response.content.decode()
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert assets, "the page names its script and stylesheet"
-    assert all(asset.startswith("/static/drf_spectacular_sidecar/swagger-ui-dist/") for asset in assets), assets
-    assert "/api/schema/" in page
+    assert all(
+        asset.startswith("/static/drf_spectacular_sidecar/swagger-ui-dist/") or asset == "/api/docs/?script="
+        for asset in assets
+    ), assets
+    assert "<script>" not in page, "no inline script: the start-up script has its own URL (CSP)"
+    start_up = api_for(cast.alice).get("/api/docs/?script=").content.decode()
+    assert "/api/schema/" in start_up

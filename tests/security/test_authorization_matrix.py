@@ -131,17 +131,31 @@ def world(cast, sandbox):
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() + timezone.timedelta(days=7))
     rule = SodRule.objects.create(name="Rule", why="why", owner=cast.dave)
     now = timezone.now()
-    drift = UnmanagedAccess.objects.create(account=sandbox.account, kind="iam_group", aws_principal="mallory",
-                                           aws_name="Developers", first_seen=now, last_seen=now)
+    drift = UnmanagedAccess.objects.create(
+        account=sandbox.account,
+        kind="iam_group",
+        aws_principal="mallory",
+        aws_name="Developers",
+        first_seen=now,
+        last_seen=now,
+    )
     ids = {
-        "entitlement_id": sandbox.developers.pk, "grant_id": grant.pk, "request_id": access_request.pk,
-        "account_id": sandbox.account.pk, "unmanaged_id": drift.pk,
+        "entitlement_id": sandbox.developers.pk,
+        "grant_id": grant.pk,
+        "request_id": access_request.pk,
+        "account_id": sandbox.account.pk,
+        "unmanaged_id": drift.pk,
     }
     by_name = {
-        "api:catalog-detail": sandbox.developers.pk, "api:request-detail": access_request.pk,
-        "api:request-approve": access_request.pk, "api:request-cancel": access_request.pk,
-        "api:request-deny": access_request.pk, "api:grant-extend": grant.pk, "api:grant-give-back": grant.pk,
-        "api:person-leaver": cast.alice.pk, "api:sod-rule-detail": rule.pk,
+        "api:catalog-detail": sandbox.developers.pk,
+        "api:request-detail": access_request.pk,
+        "api:request-approve": access_request.pk,
+        "api:request-cancel": access_request.pk,
+        "api:request-deny": access_request.pk,
+        "api:grant-extend": grant.pk,
+        "api:grant-give-back": grant.pk,
+        "api:person-leaver": cast.alice.pk,
+        "api:sod-rule-detail": rule.pk,
     }
     return ids, by_name
 
@@ -185,8 +199,14 @@ def test_every_url_answers_each_role_as_the_table_says(cast, world):
 def test_the_django_admin_is_for_staff_only(cast, world, who):
     person = {"anonymous": None, "employee": cast.alice, "owner": cast.carol}[who]
     client = client_as(person)
-    admin_urls = [pattern for name, pattern in patterns() if name.startswith("admin:") and "<" not in pattern
-                  and "(?P" not in pattern and name not in ("admin:login", "admin:logout")]
+    admin_urls = [
+        pattern
+        for name, pattern in patterns()
+        if name.startswith("admin:")
+        and "<" not in pattern
+        and "(?P" not in pattern
+        and name not in ("admin:login", "admin:logout")
+    ]
     assert admin_urls
     for pattern in admin_urls:
         path = "/" + re.sub(r"[\^$]", "", pattern)
