@@ -204,3 +204,17 @@ class Grant(models.Model):
 
     def __str__(self):
         return f"{self.entitlement} for {self.user} ({self.get_sync_state_display()})"
+
+    def begin(
+        self, *, source: str, request, granted_at, duration_days, sync_state: str = SyncState.PENDING, verified_at=None
+    ) -> None:
+        """Start a new life of this ledger row (a new approval, an admin grant, an adoption): desired
+        present, and nothing left over from the previous one (end, expiry, reminders, errors, claim).
+        The caller saves it and audits it."""
+        self.source, self.request, self.granted_at, self.duration_days = source, request, granted_at, duration_days
+        self.desired, self.sync_state, self.last_error = self.Desired.PRESENT, sync_state, ""
+        self.expires_at = self.expiry_reminded_days = self.ended_at = None
+        self.end_reason = ""
+        self.sync_claim = self.claimed_at = None
+        if verified_at is not None:
+            self.verified_at = verified_at

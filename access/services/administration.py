@@ -7,9 +7,9 @@ from django.utils import timezone
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from access.models import AccessRequest, Grant
 from access.services import outbox
-from access.services.closing import close_request
 from access.services.grants import end_grant
 from access.services.sod_checks import findings_for
+from access.services.stages import close_request
 from audit.services import record
 
 
@@ -92,14 +92,7 @@ def grant_by_admin(*, actor, user, entitlement, justification: str, duration_day
         if not created and grant.desired == Grant.Desired.PRESENT:
             raise Duplicate(f"{user} already has {entitlement.name}.")
         if not created:
-            grant.source, grant.request, grant.granted_at, grant.duration_days = (
-                Grant.Source.ADMIN,
-                None,
-                now,
-                duration_days,
-            )
-            grant.desired, grant.sync_state, grant.last_error = Grant.Desired.PRESENT, Grant.SyncState.PENDING, ""
-            grant.expires_at, grant.ended_at, grant.end_reason, grant.expiry_reminded_days = None, None, "", None
+            grant.begin(source=Grant.Source.ADMIN, request=None, granted_at=now, duration_days=duration_days)
             grant.save()
         record(
             actor=actor,

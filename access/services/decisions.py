@@ -185,10 +185,12 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
     )
     before = None if created else {"desired": grant.desired, "sync_state": grant.sync_state}
     if not created:
-        grant.source, grant.request, grant.granted_at = Grant.Source.REQUEST, access_request, now
-        grant.desired, grant.sync_state, grant.last_error = Grant.Desired.PRESENT, Grant.SyncState.PENDING, ""
-        grant.duration_days, grant.expires_at, grant.expiry_reminded_days = access_request.duration_days, None, None
-        grant.ended_at, grant.end_reason = None, ""
+        grant.begin(
+            source=Grant.Source.REQUEST,
+            request=access_request,
+            granted_at=now,
+            duration_days=access_request.duration_days,
+        )
         grant.save()
     record(
         actor=actor,

@@ -116,12 +116,14 @@ def adopt_grant(*, person, entitlement, actor, seen_at, evidence: str) -> Grant:
 
 
 def _make_adopted(grant: Grant, *, verified_at, now) -> None:
-    grant.source, grant.request = Grant.Source.IMPORT, None
-    grant.desired, grant.sync_state = Grant.Desired.PRESENT, Grant.SyncState.APPLIED
-    grant.duration_days = grant.expires_at = grant.expiry_reminded_days = None
-    grant.ended_at, grant.end_reason, grant.last_error = None, "", ""
-    grant.sync_claim = grant.claimed_at = None
-    grant.granted_at, grant.verified_at = now, verified_at
+    grant.begin(
+        source=Grant.Source.IMPORT,
+        request=None,
+        granted_at=now,
+        duration_days=None,
+        sync_state=Grant.SyncState.APPLIED,
+        verified_at=verified_at,
+    )
 
 
 def _iso(moment) -> str | None:

@@ -12,9 +12,9 @@ from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleSt
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import plan_approvals
 from access.services import outbox
-from access.services.closing import close_request
 from access.services.decisions import activate_stage, complete_request
 from access.services.sod_checks import findings_for, sod_stages_for
+from access.services.stages import close_request, create_stage
 from audit.services import record
 
 MIN_JUSTIFICATION = 10
@@ -138,17 +138,7 @@ def _create(
         complete_request(access_request, actor=None, now=timezone.now())
         return access_request
     for number, planned in enumerate(plan.stages, start=1):
-        stage = Approval.objects.create(
-            request=access_request,
-            step=number,
-            label=planned.label,
-            required=planned.required,
-            sod_rule_id=planned.sod_rule_id,
-        )
-        ApprovalAssignment.objects.bulk_create(
-            ApprovalAssignment(approval=stage, approver=item.approver, reason=item.reason)
-            for item in planned.assignments
-        )
+        create_stage(access_request, number, planned)
     activate_stage(access_request.approvals.get(step=1))
     return access_request
 

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 
 from access.errors import InvalidInput, SodBlocked
-from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
+from access.models import AccessRequest, Grant
 from access.routing import PlannedStage, plan_sod_stage
+from access.services.stages import create_stage
 from audit.services import record
 from sod import services as sod
 
@@ -67,17 +68,7 @@ def recheck_separation_of_duties(access_request: AccessRequest, now) -> None:
     ]
     last = access_request.approvals.order_by("-step").values_list("step", flat=True).first() or 0
     for number, planned in enumerate(new_stages, start=last + 1):
-        added = Approval.objects.create(
-            request=access_request,
-            step=number,
-            label=planned.label,
-            required=planned.required,
-            sod_rule_id=planned.sod_rule_id,
-        )
-        ApprovalAssignment.objects.bulk_create(
-            ApprovalAssignment(approval=added, approver=item.approver, reason=item.reason)
-            for item in planned.assignments
-        )
+        added = create_stage(access_request, number, planned)
         record(
             actor=None,
             actor_label="system:sod",

@@ -1,6 +1,21 @@
-"""Ending a request without a decision: its open stages close and their undecided votes are void."""
+"""A request's stages: created from a plan, and closed when the request ends without a decision."""
 
 from access.models import AccessRequest, Approval, ApprovalAssignment
+
+
+def create_stage(access_request: AccessRequest, step: int, planned) -> Approval:
+    """One planned stage (access.routing.PlannedStage) and the votes of the people planned for it."""
+    stage = Approval.objects.create(
+        request=access_request,
+        step=step,
+        label=planned.label,
+        required=planned.required,
+        sod_rule_id=planned.sod_rule_id,
+    )
+    ApprovalAssignment.objects.bulk_create(
+        ApprovalAssignment(approval=stage, approver=item.approver, reason=item.reason) for item in planned.assignments
+    )
+    return stage
 
 
 def close_request(access_request: AccessRequest, *, state: str, now) -> None:
