@@ -1,1 +1,0 @@
-"""Access review campaigns (quarterly certification). Its models arrive with the campaigns issue."""
