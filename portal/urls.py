@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("notifications/", include("notifications.urls")),
     path("sod/", include("sod.urls")),
+    path("reviews/", include("reviews.urls")),
     path("operations/", include("iam.urls")),
     path("", include("access.urls")),
 ]

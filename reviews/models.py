@@ -89,6 +89,9 @@ class ReviewItem(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_items", db_constraint=False
     )
     reviewer_reason = models.CharField(max_length=200)
+    # What the evidence suggests, shown beside the line and kept as evidence of what was shown.
+    recommendation = models.CharField(max_length=10, choices=Decision.choices, default=Decision.UNDECIDED)
+    recommendation_reason = models.CharField(max_length=200, blank=True)
     decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.UNDECIDED)
     comment = models.TextField(blank=True)
     decided_by = models.ForeignKey(

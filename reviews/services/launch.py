@@ -5,6 +5,7 @@ the reviewer chosen in SQL: nobody is ever their own reviewer (a database constr
 """
 
 import hashlib
+from datetime import timedelta
 
 from django.db import connection, transaction
 from django.db.models import Case, CharField, F, IntegerField, OuterRef, Q, Subquery, Value, When
@@ -18,6 +19,8 @@ from catalog.models import Entitlement
 from reviews.models import Campaign, ReviewItem
 
 COLUMNS = [
+    "recommendation",
+    "recommendation_reason",
     "campaign_id",
     "holder_id",
     "entitlement_id",
@@ -78,6 +81,7 @@ def _primary(campaign: Campaign):
 
 
 def _rows(campaign: Campaign):
+    soon = timezone.now() + timedelta(days=14)
     fallback, second = _fallbacks(campaign)
     primary, primary_reason = _primary(campaign)
     backup = Case(When(user_id=fallback, then=Value(second)), default=Value(fallback), output_field=IntegerField())
@@ -94,11 +98,27 @@ def _rows(campaign: Campaign):
                 output_field=CharField(),
             ),
             r_decision=Value(ReviewItem.Decision.UNDECIDED, output_field=CharField()),
+            r_recommendation=Case(
+                When(user__employment_status="leaver", then=Value(ReviewItem.Decision.REVOKE)),
+                When(expires_at__lte=soon, then=Value(ReviewItem.Decision.KEEP)),
+                default=Value(ReviewItem.Decision.UNDECIDED),
+                output_field=CharField(),
+            ),
+            r_recommendation_reason=Case(
+                When(user__employment_status="leaver", then=Value("The holder has left")),
+                When(expires_at__lte=soon, then=Value("Ends within 14 days anyway")),
+                When(source=Grant.Source.IMPORT, then=Value("Found in AWS and adopted: never requested")),
+                When(source=Grant.Source.ADMIN, then=Value("Granted by an administrator without a request")),
+                default=Value(""),
+                output_field=CharField(),
+            ),
             r_comment=Value("", output_field=CharField()),
             r_automatic=Value(False),
             r_remediation=Value(ReviewItem.Remediation.NONE, output_field=CharField()),
         )
         .values_list(
+            "r_recommendation",
+            "r_recommendation_reason",
             "r_campaign",
             "user_id",
             "entitlement_id",

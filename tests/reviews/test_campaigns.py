@@ -206,6 +206,30 @@ def test_the_population_hash_is_the_same_computed_anywhere(cast, campaign, holdi
 
     launched = services.launch(campaign_id=campaign(fallback_reviewer=cast.dave).pk, actor=cast.erin)
 
-    lines = "".join(f"{h}:{e}\n" for h, e in launched.items.order_by("holder_id", "entitlement_id")
-                    .values_list("holder_id", "entitlement_id"))
+    lines = "".join(
+        f"{h}:{e}\n"
+        for h, e in launched.items.order_by("holder_id", "entitlement_id").values_list("holder_id", "entitlement_id")
+    )
     assert launched.population_hash == hashlib.sha256(lines.encode()).hexdigest()
+
+
+def test_each_line_carries_a_recommendation_with_its_reason(cast, sandbox, campaign, holdings):
+    cast.carol.employment_status = cast.carol.EmploymentStatus.LEAVER
+    cast.carol.save()
+    Grant.objects.filter(user=cast.alice).update(source=Grant.Source.IMPORT)
+    Grant.objects.filter(user=cast.erin).update(expires_at=timezone.now() + timedelta(days=3))
+
+    items = items_by_holder(services.launch(campaign_id=campaign(fallback_reviewer=cast.dave).pk, actor=cast.erin))
+
+    assert (items["carol@example.com"].recommendation, items["carol@example.com"].recommendation_reason) == (
+        "revoke",
+        "The holder has left",
+    )
+    assert (items["alice@example.com"].recommendation, items["alice@example.com"].recommendation_reason) == (
+        "undecided",
+        "Found in AWS and adopted: never requested",
+    )
+    assert (items["erin@example.com"].recommendation, items["erin@example.com"].recommendation_reason) == (
+        "keep",
+        "Ends within 14 days anyway",
+    )

@@ -15,6 +15,8 @@ from django.utils import timezone
 from access import services
 from access.models import Grant
 from iam.models import UnmanagedAccess
+from reviews import services as review_services
+from reviews.models import Campaign
 from sod.models import SodRule
 
 ROLES = ["anonymous", "employee", "other_manager", "owner", "admin"]
@@ -100,6 +102,13 @@ EXPECTED = {
     "access:bulk_decide": POST_ONLY,
     "access:approve": POST_ONLY,
     "access:deny": POST_ONLY,
+    "reviews:mine": PAGE,
+    "reviews:queue": (302, 404, 404, 200, 404),  # Carol reviews the items of what she owns
+    "reviews:decide": POST_ONLY,
+    "reviews:reassign": POST_ONLY,
+    "reviews:campaign": (302, 403, 403, 403, 200),  # its owner, Erin
+    "reviews:launch": POST_ONLY,
+    "reviews:sign_off": POST_ONLY,
 }
 
 
@@ -139,7 +148,17 @@ def world(cast, sandbox):
         first_seen=now,
         last_seen=now,
     )
+    campaign = Campaign.objects.create(
+        name="Q4",
+        owner=cast.erin,
+        reviewer_type="owner",
+        fallback_reviewer=cast.dave,
+        due_at=now + timezone.timedelta(days=14),
+    )
+    review_services.launch(campaign_id=campaign.pk, actor=cast.erin)
     ids = {
+        "campaign_id": campaign.pk,
+        "item_id": campaign.items.first().pk,
         "entitlement_id": sandbox.developers.pk,
         "grant_id": grant.pk,
         "request_id": access_request.pk,

@@ -1,0 +1,108 @@
+"""The review pages: the queue with filters and bulk decisions, and the owner's campaign page."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from access.models import Grant
+from reviews import services
+from reviews.models import Campaign, ReviewItem
+
+
+@pytest.fixture
+def launched(cast, sandbox):
+    for person in (cast.alice, cast.carol):
+        Grant.objects.create(user=person, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    Grant.objects.create(user=cast.alice, entitlement=sandbox.breakglass, source=Grant.Source.ADMIN)
+    cast.carol.manager = cast.bob
+    cast.carol.employment_status = cast.carol.EmploymentStatus.LEAVER
+    cast.carol.save()
+    campaign = Campaign.objects.create(
+        name="Q4 review", owner=cast.erin, fallback_reviewer=cast.dave, due_at=timezone.now() + timedelta(days=14)
+    )
+    return services.launch(campaign_id=campaign.pk, actor=cast.erin)
+
+
+def as_person(person) -> Client:
+    client = Client()
+    client.force_login(person)
+    return client
+
+
+def test_the_queue_shows_my_items_with_progress_and_filters(cast, launched):
+    client = as_person(cast.bob)
+
+    page = client.get(reverse("reviews:queue", args=[launched.pk])).content.decode()
+    high = client.get(reverse("reviews:queue", args=[launched.pk]), {"risk": "high"}).content.decode()
+
+    assert "0 of 3 decided" in page and "The holder has left" in page
+    assert "Break-glass admins" in high and "Developers" not in high
+    assert as_person(cast.dave).get(reverse("reviews:queue", args=[launched.pk])).status_code == 404
+
+
+def test_accepting_recommendations_then_keeping_all_that_match(cast, launched):
+    client = as_person(cast.bob)
+    url = reverse("reviews:decide", args=[launched.pk])
+
+    client.post(url, {"action": "accept", "all_matching": "1"})
+    client.post(url, {"action": "keep", "all_matching": "1"})
+
+    decisions = dict(ReviewItem.objects.values_list("holder__email", "decision"))
+    assert decisions == {"carol@example.com": "revoke", "alice@example.com": "keep"}
+    carol = ReviewItem.objects.get(holder=cast.carol)
+    assert carol.comment == "Recommendation accepted: The holder has left"
+
+
+def test_revoking_without_a_comment_is_refused(cast, launched):
+    item = ReviewItem.objects.filter(holder=cast.alice).first()
+
+    response = as_person(cast.bob).post(
+        reverse("reviews:decide", args=[launched.pk]), {"action": "revoke", "items": [item.pk]}
+    )
+
+    assert response.status_code == 400
+    assert "Say why the access should be revoked." in response.content.decode()
+    assert ReviewItem.objects.get(pk=item.pk).decision == "undecided"
+
+
+def test_the_owner_signs_off_and_sees_remediation(cast, launched):
+    bob = as_person(cast.bob)
+    item = ReviewItem.objects.get(holder=cast.carol)
+    bob.post(reverse("reviews:decide", args=[launched.pk]), {"action": "revoke", "items": [item.pk], "comment": "left"})
+
+    assert as_person(cast.bob).post(reverse("reviews:sign_off", args=[launched.pk])).status_code == 403
+    as_person(cast.erin).post(reverse("reviews:sign_off", args=[launched.pk]))
+    page = as_person(cast.erin).get(reverse("reviews:campaign", args=[launched.pk])).content.decode()
+
+    assert "Removal pending" in page
+    assert Grant.objects.get(user=cast.carol).desired == "absent"
+
+
+def test_the_queue_runs_the_same_queries_for_10_and_1000_items(cast, sandbox, django_user_model):
+    def queue_queries(count):
+        people = django_user_model.objects.bulk_create(
+            django_user_model(
+                email=f"q{count}-{n}@example.com", full_name=f"Q {n}", manager=cast.bob, department=f"D{count}"
+            )
+            for n in range(count)
+        )
+        Grant.objects.bulk_create(Grant(user=p, entitlement=sandbox.developers, source="import") for p in people)
+        campaign = Campaign.objects.create(
+            name=f"C{count}",
+            owner=cast.erin,
+            fallback_reviewer=cast.dave,
+            due_at=timezone.now() + timedelta(days=1),
+            departments=[f"D{count}"],
+        )
+        services.launch(campaign_id=campaign.pk, actor=cast.erin)
+        client = as_person(cast.bob)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("reviews:queue", args=[campaign.pk])).status_code == 200
+        return len(queries)
+
+    assert queue_queries(10) == queue_queries(1000)
