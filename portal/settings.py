@@ -221,6 +221,7 @@ def celery_queues(default: str) -> tuple[list, dict]:
         "iam.import_entitlements": route,
         "iam.fetch_permissions": route,
         "iam.refresh_permissions": route,
+        "reviews.*": route,
     }
     return [Queue(default), Queue(background)], routes
 
@@ -350,6 +351,10 @@ CELERY_BEAT_SCHEDULE = {
     "sod-expire-exceptions": {
         "task": "access.sod_expire_exceptions",
         "schedule": float(env_int("PORTAL_SOD_EXCEPTION_CHECK_SECONDS", 3600, minimum=60)),
+    },
+    "review-remediation": {
+        "task": "reviews.refresh_remediation",
+        "schedule": float(env_int("PORTAL_REVIEW_REMEDIATION_SECONDS", 300, minimum=60)),
     },
     "remind-approvers": {
         "task": "notifications.remind_approvers",

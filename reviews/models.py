@@ -118,3 +118,17 @@ class ReviewItem(models.Model):
 
     def __str__(self):
         return f"{self.holder} / {self.entitlement_id} in {self.campaign_id}"
+
+    @property
+    def live_remediation(self) -> str:
+        """What the grant ledger says now (needs `grant` loaded); `remediation` keeps it for the evidence."""
+        if self.remediation == self.Remediation.NONE:
+            return self.Remediation.NONE
+        if self.grant.desired == "absent" and self.grant.sync_state == "revoked":
+            return self.Remediation.DONE
+        if self.grant.sync_state == "failed":
+            return self.Remediation.FAILED
+        return self.Remediation.PENDING
+
+    def get_live_remediation_display(self) -> str:
+        return self.Remediation(self.live_remediation).label

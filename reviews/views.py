@@ -130,9 +130,9 @@ def _owned(request, campaign_id) -> Campaign:
 @require_GET
 def campaign_detail(request, campaign_id):
     campaign = _owned(request, campaign_id)
-    if campaign.state == Campaign.State.CLOSED:
-        services.refresh_remediation(campaign.pk)
-    revoked = campaign.items.filter(decision=ReviewItem.Decision.REVOKE).select_related("holder", "entitlement")
+    revoked = campaign.items.filter(decision=ReviewItem.Decision.REVOKE).select_related(
+        "holder", "entitlement", "grant"
+    )
     context = {
         "campaign": campaign,
         "reviewers": selectors.progress_by_reviewer(campaign),
