@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "access",
     "reviews",
     "iam",
+    "posture",
     "notifications",
     "api",
 ]
@@ -222,6 +223,7 @@ def celery_queues(default: str) -> tuple[list, dict]:
         "iam.fetch_permissions": route,
         "iam.refresh_permissions": route,
         "reviews.*": route,
+        "posture.*": route,
     }
     return [Queue(default), Queue(background)], routes
 
@@ -351,6 +353,10 @@ CELERY_BEAT_SCHEDULE = {
     "sod-expire-exceptions": {
         "task": "access.sod_expire_exceptions",
         "schedule": float(env_int("PORTAL_SOD_EXCEPTION_CHECK_SECONDS", 3600, minimum=60)),
+    },
+    "posture-daily-scan": {
+        "task": "posture.scan_all",
+        "schedule": float(env_int("PORTAL_POSTURE_SCAN_SECONDS", 86400, minimum=3600)),
     },
     "review-remediation": {
         "task": "reviews.refresh_remediation",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("sod/", include("sod.urls")),
     path("reviews/", include("reviews.urls")),
     path("operations/", include("iam.urls")),
+    path("posture/", include("posture.urls")),
     path("", include("access.urls")),
 ]
 

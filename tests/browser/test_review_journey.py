@@ -21,15 +21,17 @@ def campaign_with_items(cast, sandbox, aws, moto_server):
     cast.carol.manager = cast.bob
     cast.carol.employment_status = cast.carol.EmploymentStatus.LEAVER
     cast.carol.save()
-    readonly = sandbox.developers.__class__.objects.create(account=sandbox.account, aws_name="ReadOnly",
-                                                           name="Read-only", risk="low")
+    readonly = sandbox.developers.__class__.objects.create(
+        account=sandbox.account, aws_name="ReadOnly", name="Read-only", risk="low"
+    )
     readonly.owners.set([cast.carol])
     gateway.ensure_group(aws, "ReadOnly")
     for person, entitlement in [(cast.alice, sandbox.developers), (cast.alice, readonly), (cast.carol, readonly)]:
         grant = Grant.objects.create(user=person, entitlement=entitlement, source=Grant.Source.ADMIN)
         sync.sync_grant(grant.pk)
-    campaign = Campaign.objects.create(name="Q4 review", owner=cast.erin, fallback_reviewer=cast.dave,
-                                       due_at=timezone.now() + timedelta(days=14))
+    campaign = Campaign.objects.create(
+        name="Q4 review", owner=cast.erin, fallback_reviewer=cast.dave, due_at=timezone.now() + timedelta(days=14)
+    )
     return services.launch(campaign_id=campaign.pk, actor=cast.erin)
 
 
@@ -68,8 +70,11 @@ def test_reviewer_accepts_recommendations_revokes_one_and_sign_off_removes_it(
     expect(erin.get_by_role("alert")).to_contain_text("is signed off")
     for _ in range(60):  # the worker removes the access; the page reads the remediation back
         erin.reload()
-        if erin.get_by_test_id("revoked-alice@example.com").get_by_test_id("remediation").inner_text().startswith(
-            "Removed"
+        if (
+            erin.get_by_test_id("revoked-alice@example.com")
+            .get_by_test_id("remediation")
+            .inner_text()
+            .startswith("Removed")
         ):
             break
         erin.wait_for_timeout(500)

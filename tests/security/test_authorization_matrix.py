@@ -15,6 +15,7 @@ from django.utils import timezone
 from access import services
 from access.models import Grant
 from iam.models import UnmanagedAccess
+from posture.models import PostureFinding
 from reviews import services as review_services
 from reviews.models import Campaign
 from sod.models import SodRule
@@ -102,6 +103,12 @@ EXPECTED = {
     "access:bulk_decide": POST_ONLY,
     "access:approve": POST_ONLY,
     "access:deny": POST_ONLY,
+    "posture:index": ADMIN_ONLY,
+    "posture:scorecard": ADMIN_ONLY,
+    "posture:findings": ADMIN_ONLY,
+    "posture:scan_now": ADMIN_POST_ONLY,
+    "posture:deactivate_key": ADMIN_POST_ONLY,
+    "posture:person": ADMIN_ONLY,
     "reviews:mine": PAGE,
     "reviews:queue": (302, 404, 404, 200, 404),  # Carol reviews the items of what she owns
     "reviews:decide": POST_ONLY,
@@ -156,7 +163,12 @@ def world(cast, sandbox):
         due_at=now + timezone.timedelta(days=14),
     )
     review_services.launch(campaign_id=campaign.pk, actor=cast.erin)
+    finding = PostureFinding.objects.create(
+        account=sandbox.account, control_id="2.10", principal="alice", severity="high", person=cast.alice
+    )
     ids = {
+        "finding_id": finding.pk,
+        "person_id": cast.alice.pk,
         "campaign_id": campaign.pk,
         "item_id": campaign.items.first().pk,
         "entitlement_id": sandbox.developers.pk,
