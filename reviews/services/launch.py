@@ -8,7 +8,7 @@ import hashlib
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -16,7 +16,11 @@ from access.errors import InvalidInput, NotAllowed, StaleState
 from access.models import Grant
 from audit.services import record
 from catalog.models import Entitlement
+from posture.models import PostureFinding
 from reviews.models import Campaign, ReviewItem
+
+# Posture findings that say the holder does not use their access in that account.
+UNUSED_CONTROLS = ["2.11"]
 
 COLUMNS = [
     "recommendation",
@@ -98,14 +102,24 @@ def _rows(campaign: Campaign):
                 output_field=CharField(),
             ),
             r_decision=Value(ReviewItem.Decision.UNDECIDED, output_field=CharField()),
+            r_unused=Exists(
+                PostureFinding.objects.filter(
+                    person_id=OuterRef("user_id"),
+                    account_id=OuterRef("entitlement__account_id"),
+                    control_id__in=UNUSED_CONTROLS,
+                    resolved_at__isnull=True,
+                )
+            ),
             r_recommendation=Case(
                 When(user__employment_status="leaver", then=Value(ReviewItem.Decision.REVOKE)),
+                When(r_unused=True, then=Value(ReviewItem.Decision.REVOKE)),
                 When(expires_at__lte=soon, then=Value(ReviewItem.Decision.KEEP)),
                 default=Value(ReviewItem.Decision.UNDECIDED),
                 output_field=CharField(),
             ),
             r_recommendation_reason=Case(
                 When(user__employment_status="leaver", then=Value("The holder has left")),
+                When(r_unused=True, then=Value("The holder's credentials here are unused (CIS 2.11 finding)")),
                 When(expires_at__lte=soon, then=Value("Ends within 14 days anyway")),
                 When(source=Grant.Source.IMPORT, then=Value("Found in AWS and adopted: never requested")),
                 When(source=Grant.Source.ADMIN, then=Value("Granted by an administrator without a request")),

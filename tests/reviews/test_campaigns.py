@@ -233,3 +233,18 @@ def test_each_line_carries_a_recommendation_with_its_reason(cast, sandbox, campa
         "keep",
         "Ends within 14 days anyway",
     )
+
+
+def test_unused_credentials_found_by_the_posture_scan_recommend_revoking(cast, sandbox, campaign, holdings):
+    from posture.models import PostureFinding
+
+    PostureFinding.objects.create(
+        account=sandbox.account, control_id="2.11", principal="alice:access_key_1", severity="medium", person=cast.alice
+    )
+
+    items = items_by_holder(services.launch(campaign_id=campaign(fallback_reviewer=cast.dave).pk, actor=cast.erin))
+
+    assert (items["alice@example.com"].recommendation, items["alice@example.com"].recommendation_reason) == (
+        "revoke",
+        "The holder's credentials here are unused (CIS 2.11 finding)",
+    )
