@@ -11,4 +11,5 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign"),
     path("campaigns/<int:campaign_id>/launch/", views.launch, name="launch"),
     path("campaigns/<int:campaign_id>/sign-off/", views.sign_off, name="sign_off"),
+    path("campaigns/<int:campaign_id>/evidence.csv", views.evidence, name="evidence"),
 ]

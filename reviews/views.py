@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from access.errors import AccessError
 from catalog.models import AwsAccount, Risk
 from reviews import selectors, services
+from reviews.evidence import rows as evidence_rows
 from reviews.models import Campaign, ReviewItem
 
 PAGE_SIZE = 50
@@ -161,3 +162,11 @@ def sign_off(request, campaign_id):
         return _refused(request, exc)
     messages.success(request, f"{campaign.name} is signed off; revoked access is being removed from AWS.")
     return redirect("reviews:campaign", campaign_id=campaign.pk)
+
+
+@require_GET
+def evidence(request, campaign_id):
+    campaign = _owned(request, campaign_id)
+    response = StreamingHttpResponse(evidence_rows(campaign), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="review-{campaign.pk}-evidence.csv"'
+    return response

@@ -106,3 +106,21 @@ def test_the_queue_runs_the_same_queries_for_10_and_1000_items(cast, sandbox, dj
         return len(queries)
 
     assert queue_queries(10) == queue_queries(1000)
+
+
+def test_the_evidence_pack_lists_every_decision_with_the_snapshot(cast, launched):
+    item = ReviewItem.objects.get(holder=cast.carol)
+    as_person(cast.bob).post(
+        reverse("reviews:decide", args=[launched.pk]), {"action": "revoke", "items": [item.pk], "comment": "left"}
+    )
+    as_person(cast.erin).post(reverse("reviews:sign_off", args=[launched.pk]))
+
+    response = as_person(cast.erin).get(reverse("reviews:evidence", args=[launched.pk]))
+
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("campaign,snapshot_at,population_count,population_sha256,holder")
+    assert len(lines) == 1 + 3
+    carol = next(line for line in lines if "carol@example.com" in line)
+    assert launched.population_hash in carol and ",revoke,left,bob@example.com," in carol
+    assert ",pending,Erin Admin," in carol
+    assert as_person(cast.bob).get(reverse("reviews:evidence", args=[launched.pk])).status_code == 403

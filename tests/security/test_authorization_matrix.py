@@ -116,6 +116,7 @@ EXPECTED = {
     "reviews:campaign": (302, 403, 403, 403, 200),  # its owner, Erin
     "reviews:launch": POST_ONLY,
     "reviews:sign_off": POST_ONLY,
+    "reviews:evidence": (302, 403, 403, 403, 200),
 }
 
 
