@@ -12,6 +12,7 @@ from api.views.docs import DocsView, SchemaView
 from api.views.grants import GrantViewSet
 from api.views.people import PeopleViewSet
 from api.views.requests import RequestViewSet
+from api.views.reviews import ReviewCampaignViewSet
 from api.views.sod import SodRuleViewSet, SodViolationViewSet
 from api.views.token import ObtainTokenView
 
@@ -30,6 +31,7 @@ router.register("requests", RequestViewSet, basename="request")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("grants", GrantViewSet, basename="grant")
 router.register("people", PeopleViewSet, basename="person")
+router.register("reviews/campaigns", ReviewCampaignViewSet, basename="review-campaign")
 router.register("sod/rules", SodRuleViewSet, basename="sod-rule")
 router.register("sod/violations", SodViolationViewSet, basename="sod-violation")
 

@@ -77,6 +77,10 @@ EXPECTED = {
     "api:sod-rule-dry-run": (401, 403, 403, 403, 405),
     "api:sod-rule-detail": API_ADMIN_ONLY,
     "api:sod-violation-list": API,
+    "api:review-campaign-list": API,
+    "api:review-campaign-items": (401, 404, 404, 200, 404),  # Carol reviews in the fixture's campaign
+    "api:review-campaign-decide": API_POST_ONLY,
+    "api:review-campaign-accept-recommendations": API_POST_ONLY,
     # Pages.
     "notifications:list": PAGE,
     "notifications:mark_all_read": POST_ONLY,
@@ -188,6 +192,9 @@ def world(cast, sandbox):
         "api:grant-give-back": grant.pk,
         "api:person-leaver": cast.alice.pk,
         "api:sod-rule-detail": rule.pk,
+        "api:review-campaign-items": campaign.pk,
+        "api:review-campaign-decide": campaign.pk,
+        "api:review-campaign-accept-recommendations": campaign.pk,
     }
     return ids, by_name
 
