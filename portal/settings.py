@@ -358,6 +358,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "posture.scan_all",
         "schedule": float(env_int("PORTAL_POSTURE_SCAN_SECONDS", 86400, minimum=3600)),
     },
+    "review-repeats": {
+        "task": "reviews.repeat_templates",
+        "schedule": float(env_int("PORTAL_REVIEW_REPEAT_CHECK_SECONDS", 3600, minimum=60)),
+    },
     "review-remediation": {
         "task": "reviews.refresh_remediation",
         "schedule": float(env_int("PORTAL_REVIEW_REMEDIATION_SECONDS", 300, minimum=60)),

@@ -41,6 +41,11 @@ class Campaign(models.Model):
     departments = models.JSONField(default=list, blank=True)
     due_at = models.DateTimeField()
     undecided = models.CharField(max_length=10, choices=Undecided.choices, default=Undecided.KEEP)
+    # A template repeats: beat copies it into a new campaign every `repeat_months` (3: quarterly).
+    repeat_months = models.PositiveSmallIntegerField(default=0, help_text="0: once. 3: every quarter.")
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    review_days = models.PositiveSmallIntegerField(default=14, help_text="Days reviewers get, for repeats.")
+    template = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     created_at = models.DateTimeField(auto_now_add=True)
     # Evidence of the population, fixed at launch.
     snapshot_at = models.DateTimeField(null=True, blank=True)

@@ -1,9 +1,16 @@
 """Periodic work of the reviews app (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
 
-from celery import shared_task
+import contextlib
 
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from catalog.models import AwsAccount
+from iam.reconcile import ReconcileInProgress, reconcile_account
 from reviews import services
 from reviews.models import Campaign, ReviewItem
+from reviews.services import repeats
 
 
 @shared_task(name="reviews.refresh_remediation")
@@ -15,3 +22,25 @@ def refresh_remediation() -> int:
         .distinct()
     )
     return sum(services.refresh_remediation(campaign_id) for campaign_id in campaign_ids)
+
+
+@shared_task(name="reviews.launch_fresh", acks_late=True)
+def launch_fresh(campaign_id: int, actor_id: int) -> int:
+    """Reconcile every account in the campaign's scope, then snapshot: the review sees AWS as it is now."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    accounts = campaign.accounts.all() if campaign.accounts.exists() else AwsAccount.objects.all()
+    for account in accounts:
+        # Another reconcile of that account running right now is as fresh as ours would be.
+        with contextlib.suppress(ReconcileInProgress):
+            reconcile_account(account.pk)
+    actor = get_user_model().objects.get(pk=actor_id)
+    return services.launch(campaign_id=campaign.pk, actor=actor).population_count
+
+
+@shared_task(name="reviews.repeat_templates")
+def repeat_templates() -> int:
+    """Beat: copy each due template (quarterly, say) into a new campaign and launch it fresh."""
+    runs = [repeats.copy_template(template, timezone.now()) for template in repeats.due_templates()]
+    for run in runs:
+        launch_fresh.delay(run.pk, run.owner_id)
+    return len(runs)

@@ -1,5 +1,6 @@
 """Review pages: my reviews, a campaign's queue with bulk decisions, and the owner's campaign page."""
 
+from celery import current_app
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -9,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import AccessError
+from access.errors import AccessError, StaleState
 from catalog.models import AwsAccount, Risk
 from reviews import selectors, services
 from reviews.evidence import rows as evidence_rows
@@ -145,11 +146,13 @@ def campaign_detail(request, campaign_id):
 @require_POST
 def launch(request, campaign_id):
     campaign = _owned(request, campaign_id)
-    try:
-        services.launch(campaign_id=campaign.pk, actor=request.user)
-    except AccessError as exc:
-        return _refused(request, exc)
-    messages.success(request, f"{campaign.name} is launched.")
+    if campaign.state != Campaign.State.DRAFT:
+        return _refused(request, StaleState(f"This campaign is already {campaign.get_state_display().lower()}."))
+    # The snapshot follows a fresh reconcile of the accounts in scope, so it runs in a worker.
+    current_app.send_task("reviews.launch_fresh", args=[campaign.pk, request.user.pk])
+    messages.success(
+        request, f"{campaign.name} is launching: the accounts in scope are read from AWS first. Refresh in a moment."
+    )
     return redirect("reviews:campaign", campaign_id=campaign.pk)
 
 

@@ -248,3 +248,33 @@ def test_unused_credentials_found_by_the_posture_scan_recommend_revoking(cast, s
         "revoke",
         "The holder's credentials here are unused (CIS 2.11 finding)",
     )
+
+
+def test_a_quarterly_template_repeats_as_a_new_campaign(cast, sandbox, campaign, holdings):
+    from reviews.services import repeats
+
+    template = campaign(
+        fallback_reviewer=cast.dave, repeat_months=3, risks=["high"], next_run_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    runs = [repeats.copy_template(t, timezone.now()) for t in repeats.due_templates()]
+
+    assert [run.template for run in runs] == [template]
+    assert (runs[0].risks, runs[0].state, runs[0].fallback_reviewer) == (["high"], "draft", cast.dave)
+    template.refresh_from_db()
+    assert template.next_run_at > timezone.now() + timedelta(days=80)
+    assert list(repeats.due_templates()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_launch_reads_aws_afresh_first(cast, sandbox, campaign, holdings, aws, moto_server):
+    from iam.models import ReconcileRun
+    from reviews.tasks import launch_fresh
+
+    draft = campaign(fallback_reviewer=cast.dave)
+    draft.accounts.set([sandbox.account])
+
+    assert launch_fresh(draft.pk, cast.erin.pk) == 3
+
+    run = ReconcileRun.objects.get(account=sandbox.account)
+    assert run.finished_at <= Campaign.objects.get(pk=draft.pk).snapshot_at
