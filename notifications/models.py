@@ -18,6 +18,7 @@ class Notification(models.Model):
         SYNC_FAILED = "sync_failed", "Access change failed in AWS"
         ACCESS_ENDING = "access_ending", "Access ending soon"
         SOD_EXCEPTION_EXPIRED = "sod_exception_expired", "Separation-of-duties exception ended"
+        REVIEW_DUE = "review_due", "Access review due soon"
 
     DECISION_KINDS = (Kind.REQUEST_APPROVED, Kind.REQUEST_DENIED, Kind.REQUEST_EXPIRED)
 

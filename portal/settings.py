@@ -362,6 +362,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.repeat_templates",
         "schedule": float(env_int("PORTAL_REVIEW_REPEAT_CHECK_SECONDS", 3600, minimum=60)),
     },
+    "review-reminders": {
+        "task": "reviews.remind_reviewers",
+        "schedule": float(env_int("PORTAL_REVIEW_REMINDER_SECONDS", 3600, minimum=60)),
+    },
     "review-remediation": {
         "task": "reviews.refresh_remediation",
         "schedule": float(env_int("PORTAL_REVIEW_REMEDIATION_SECONDS", 300, minimum=60)),

@@ -1,6 +1,7 @@
 """Reads for the review pages: my campaigns with progress, a reviewer's queue, per-reviewer progress."""
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from reviews.models import Campaign, ReviewItem
 
@@ -62,3 +63,18 @@ def progress_by_reviewer(campaign: Campaign):
         .annotate(total=Count("pk"), decided=Count("pk", filter=~Q(decision=ReviewItem.Decision.UNDECIDED)))
         .order_by("reviewer__full_name")
     )
+
+
+def decisions_per_day(campaign: Campaign) -> list[dict]:
+    """How many lines were decided each day, for the campaign's chart."""
+    rows = (
+        ReviewItem.objects.filter(campaign=campaign, decided_at__isnull=False, automatic=False)
+        .annotate(day=TruncDate("decided_at"))
+        .values("day")
+        .annotate(
+            keep=Count("pk", filter=Q(decision=ReviewItem.Decision.KEEP)),
+            revoke=Count("pk", filter=Q(decision=ReviewItem.Decision.REVOKE)),
+        )
+        .order_by("day")
+    )
+    return [{"day": row["day"].isoformat(), "keep": row["keep"], "revoke": row["revoke"]} for row in rows]

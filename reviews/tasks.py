@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from catalog.models import AwsAccount
 from iam.reconcile import ReconcileInProgress, reconcile_account
-from reviews import services
+from reviews import reminders, services
 from reviews.models import Campaign, ReviewItem
 from reviews.services import repeats
 
@@ -44,3 +44,9 @@ def repeat_templates() -> int:
     for run in runs:
         launch_fresh.delay(run.pk, run.owner_id)
     return len(runs)
+
+
+@shared_task(name="reviews.remind_reviewers")
+def remind_reviewers() -> int:
+    """Beat: reviewers with undecided lines in campaigns due within three days hear about it daily."""
+    return reminders.remind_reviewers()

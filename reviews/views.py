@@ -138,6 +138,7 @@ def campaign_detail(request, campaign_id):
     context = {
         "campaign": campaign,
         "reviewers": selectors.progress_by_reviewer(campaign),
+        "per_day": selectors.decisions_per_day(campaign),
         "revoked": Paginator(revoked.order_by("pk"), PAGE_SIZE).get_page(request.GET.get("page")),
     }
     return render(request, "reviews/campaign.html", context)

@@ -278,3 +278,22 @@ def test_launch_reads_aws_afresh_first(cast, sandbox, campaign, holdings, aws, m
 
     run = ReconcileRun.objects.get(account=sandbox.account)
     assert run.finished_at <= Campaign.objects.get(pk=draft.pk).snapshot_at
+
+
+def test_reviewers_with_undecided_lines_are_reminded_near_the_due_date_once_a_day(cast, campaign, holdings):
+    from notifications.models import Notification
+    from reviews.reminders import remind_reviewers
+
+    soon = campaign(fallback_reviewer=cast.dave, due_at=timezone.now() + timedelta(days=2))
+    launched = services.launch(campaign_id=soon.pk, actor=cast.erin)
+    services.decide(
+        campaign_id=launched.pk,
+        item_ids=[items_by_holder(launched)["alice@example.com"].pk],
+        actor=cast.bob,
+        decision="keep",
+    )
+
+    assert remind_reviewers() == 1, "Dave has two undecided lines; Bob decided his"
+    assert remind_reviewers() == 0, "not twice a day"
+    told = Notification.objects.get(recipient=cast.dave)
+    assert told.title.startswith("Review due") and "2 lines of 'Q4 review'" in told.body

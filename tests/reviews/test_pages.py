@@ -80,6 +80,7 @@ def test_the_owner_signs_off_and_sees_remediation(cast, launched):
     page = as_person(cast.erin).get(reverse("reviews:campaign", args=[launched.pk])).content.decode()
 
     assert "Removal pending" in page
+    assert 'id="decisions-data"' in page and '"revoke": 1' in page
     assert Grant.objects.get(user=cast.carol).desired == "absent"
 
 
