@@ -97,6 +97,9 @@ class ReviewItem(models.Model):
     # What the evidence suggests, shown beside the line and kept as evidence of what was shown.
     recommendation = models.CharField(max_length=10, choices=Decision.choices, default=Decision.UNDECIDED)
     recommendation_reason = models.CharField(max_length=200, blank=True)
+    # Usage evidence from IAM's Access Advisor, collected after launch (empty: not known yet).
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    usage_evidence = models.CharField(max_length=200, blank=True, default="", db_default="")
     decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.UNDECIDED)
     comment = models.TextField(blank=True)
     decided_by = models.ForeignKey(

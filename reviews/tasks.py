@@ -9,6 +9,7 @@ from django.utils import timezone
 from catalog.models import AwsAccount
 from iam.reconcile import ReconcileInProgress, reconcile_account
 from reviews import reminders, services
+from reviews import usage as review_usage
 from reviews.models import Campaign, ReviewItem
 from reviews.services import repeats
 
@@ -34,7 +35,9 @@ def launch_fresh(campaign_id: int, actor_id: int) -> int:
         with contextlib.suppress(ReconcileInProgress):
             reconcile_account(account.pk)
     actor = get_user_model().objects.get(pk=actor_id)
-    return services.launch(campaign_id=campaign.pk, actor=actor).population_count
+    count = services.launch(campaign_id=campaign.pk, actor=actor).population_count
+    collect_usage.delay(campaign.pk)
+    return count
 
 
 @shared_task(name="reviews.repeat_templates")
@@ -50,3 +53,9 @@ def repeat_templates() -> int:
 def remind_reviewers() -> int:
     """Beat: reviewers with undecided lines in campaigns due within three days hear about it daily."""
     return reminders.remind_reviewers()
+
+
+@shared_task(name="reviews.collect_usage", acks_late=True)
+def collect_usage(campaign_id: int) -> int:
+    """After launch: Access Advisor's last-used evidence beside each line."""
+    return review_usage.collect(campaign_id)

@@ -1,0 +1,51 @@
+"""Usage evidence for review lines: when each holder last used their access, from IAM's Access Advisor.
+
+Collected after launch, per holder and account (one Access Advisor job each, not one per line).
+A line whose holder never used, or has not used for STALE_DAYS, what their policies in that account
+allow gets "revoke" as its recommendation, unless a stronger reason was already given. When AWS
+cannot say (an error, a job still running), the line says so and keeps its recommendation.
+"""
+
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.models import Entitlement
+from iam import usage
+from iam.errors import AwsError
+from iam.identity import iam_user_name
+from iam.sync import account_access
+from reviews.models import ReviewItem
+
+STALE_DAYS = 90
+IAM_KINDS = [Entitlement.Kind.IAM_GROUP, Entitlement.Kind.IAM_POLICY, Entitlement.Kind.IAM_ROLE]
+
+
+def collect(campaign_id: int, now=None) -> int:
+    """Record usage evidence on the campaign's IAM lines; returns how many holder-account pairs were read."""
+    now = now or timezone.now()
+    lines = ReviewItem.objects.filter(
+        campaign_id=campaign_id, entitlement__kind__in=IAM_KINDS, usage_evidence=""
+    ).select_related("holder", "entitlement__account")
+    pairs = {(item.holder, item.entitlement.account) for item in lines}
+    for holder, account in sorted(pairs, key=lambda pair: (pair[0].pk, pair[1].pk)):
+        same = ReviewItem.objects.filter(
+            campaign_id=campaign_id, holder=holder, entitlement__account=account, entitlement__kind__in=IAM_KINDS
+        )
+        try:
+            found = usage.last_accessed(account_access(account), iam_user_name(holder))
+        except AwsError as exc:
+            same.update(usage_evidence=f"Usage unknown: {exc.message}"[:200])
+            continue
+        if found.last_used is None:
+            evidence = "Never used what these permissions allow"
+        else:
+            evidence = f"Last used {(now - found.last_used).days} days ago"
+        same.update(last_used_at=found.last_used, usage_evidence=evidence)
+        stale = found.last_used is None or found.last_used < now - timedelta(days=STALE_DAYS)
+        if stale:
+            same.filter(Q(recommendation_reason="") | Q(recommendation=ReviewItem.Decision.UNDECIDED)).exclude(
+                recommendation=ReviewItem.Decision.REVOKE
+            ).update(recommendation=ReviewItem.Decision.REVOKE, recommendation_reason=evidence)
+    return len(pairs)
