@@ -120,6 +120,8 @@ SPECTACULAR_SETTINGS = {
         "GrantSourceEnum": "access.models.Grant.Source",
         "RiskEnum": "catalog.models.Risk",
         "BulkDecisionEnum": "api.serializers.approvals.DECISIONS",
+        "ReviewDecisionEnum": "reviews.models.ReviewItem.Decision",
+        "ReviewVerdictEnum": "api.serializers.reviews.VERDICTS",
     },
 }
 

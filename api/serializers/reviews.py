@@ -45,9 +45,12 @@ class ReviewItemSerializer(serializers.ModelSerializer):
         ]
 
 
+VERDICTS = [("keep", "Keep"), ("revoke", "Revoke")]
+
+
 class ReviewDecisionSerializer(serializers.Serializer):
     item_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
-    decision = serializers.ChoiceField(choices=["keep", "revoke"])
+    decision = serializers.ChoiceField(choices=VERDICTS)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
