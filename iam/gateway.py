@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import botocore.exceptions
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 from django.conf import settings
 
 from iam.errors import PermanentAwsError, TransientAwsError
@@ -96,6 +97,11 @@ def _client(session: boto3.Session, service: str):
     return session.client(service, endpoint_url=settings.AWS_ENDPOINT_URL or None, config=_config())
 
 
+# ResponseParserError is not a BotoCoreError: an answer botocore cannot read (an HTML error page from a
+# proxy or a simulator, say) would otherwise escape unclassified.
+_BOTOCORE_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, ResponseParserError)
+
+
 def classify(exc: Exception) -> Exception:
     """Turn a botocore exception into TransientAwsError or PermanentAwsError."""
     if isinstance(exc, botocore.exceptions.ClientError):
@@ -111,6 +117,8 @@ def classify(exc: Exception) -> Exception:
         return PermanentAwsError("No AWS credentials are configured for the portal.", "NoCredentials")
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return PermanentAwsError(f"AWS client error: {exc}", type(exc).__name__)
+    if isinstance(exc, ResponseParserError):
+        return TransientAwsError(f"AWS answered something unreadable: {str(exc).splitlines()[0]}", "Unreadable")
     return exc
 
 
@@ -118,7 +126,7 @@ def _call(fn, *args, **kwargs):
     _counted()
     try:
         return fn(*args, **kwargs)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+    except _BOTOCORE_ERRORS as exc:
         raise classify(exc) from exc
 
 
@@ -177,7 +185,7 @@ def pages(account: AccountAccess, service: str, operation: str, **params) -> Ite
         for page in client_for(account, service).get_paginator(operation).paginate(**params):
             _counted()
             yield page
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+    except _BOTOCORE_ERRORS as exc:
         _counted()
         raise classify(exc) from exc
 

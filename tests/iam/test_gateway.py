@@ -105,3 +105,11 @@ def test_account_with_a_role_is_reached_through_sts_and_cached(moto_server, fres
     assert gateway.iam_client(account) is client
     assert client._request_signer._credentials.access_key.startswith("ASIA"), "temporary STS credentials"
     assert gateway.iam_client(gateway.AccountAccess("123456789012")) is not client
+
+
+def test_an_unreadable_answer_is_transient_not_a_crash(account, fresh_clients, settings):
+    settings.AWS_MAX_ATTEMPTS = 1
+    answer_every(gateway.iam_client(account), "AddUserToGroup", 200, b"<!doctype html><p>Bad gateway</p>")
+
+    with pytest.raises(TransientAwsError, match="AWS answered something unreadable"):
+        gateway.add_user_to_group(account, "alice", "Developers")
