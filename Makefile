@@ -29,6 +29,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r . -x ./.venv,./tests,./node_modules,./var --severity-level high
 
 clean:
 	rm -rf $(VENV) var test-results

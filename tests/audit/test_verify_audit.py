@@ -95,3 +95,33 @@ def test_record_outside_a_transaction_is_refused(cast):
 
     with pytest.raises(RuntimeError, match="inside the transaction"):
         record(actor=cast.alice, action="x", obj=cast.alice)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_produce_one_unbroken_chain(cast):
+    import threading
+
+    from audit.services import record
+
+    start, writers, events_each = threading.Barrier(4), 4, 25
+
+    def write():
+        start.wait()
+        try:
+            for _ in range(events_each):
+                with transaction.atomic():
+                    record(actor=cast.alice, action="test.concurrent", obj=cast.alice)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == list(
+        range(1, writers * events_each + 1)
+    )
+    assert verify() == "intact"
