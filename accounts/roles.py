@@ -1,0 +1,46 @@
+"""Who someone is in the portal, derived from the data (DESIGN: roles are facts, not a table of grants).
+
+Roles read other apps' rows through the reverse relations on the user (no imports upward):
+- manager: has people reporting to them;
+- owner: owns at least one entitlement;
+- approver: has ever been assigned an approval step;
+- reviewer: has been given review items;
+- auditor: marked as such by a governance admin (read-only everywhere);
+- governance admin: an active superuser.
+"""
+
+from __future__ import annotations
+
+
+def is_governance_admin(user) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def is_manager(user) -> bool:
+    return user.is_authenticated and user.reports.filter(is_active=True).exists()
+
+
+def is_owner(user) -> bool:
+    return user.is_authenticated and user.owned_entitlements.exists()
+
+
+def is_approver(user) -> bool:
+    return user.is_authenticated and user.approval_assignments.exists()
+
+
+def is_reviewer(user) -> bool:
+    return user.is_authenticated and user.review_items.exists()
+
+
+def decides_on_access(user) -> bool:
+    """Approvers, reviewers and admins: the people whose sign-in must carry a second factor."""
+    if not user.is_authenticated:
+        return False
+    return (
+        user.is_staff
+        or is_governance_admin(user)
+        or is_manager(user)
+        or is_owner(user)
+        or is_approver(user)
+        or is_reviewer(user)
+    )
