@@ -44,3 +44,13 @@ def decides_on_access(user) -> bool:
         or is_approver(user)
         or is_reviewer(user)
     )
+
+
+def is_auditor(user) -> bool:
+    """Read-only across the portal: sees every page an admin sees, changes nothing."""
+    return bool(user.is_authenticated and user.is_active and getattr(user, "is_auditor", False))
+
+
+def reads_everything(user) -> bool:
+    """Governance admins and auditors may read every campaign, report and log."""
+    return is_governance_admin(user) or is_auditor(user)
