@@ -1,15 +1,22 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 
 from accounts.models import User
 from accounts.services import PeopleError, mark_leaver
+from audit.admin import AuditedAdmin
+from audit.services import record
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdmin, DjangoUserAdmin):
+    """People, with every add, edit and delete in the audit trail (who made whom an admin or an auditor)."""
+
     ordering = ["full_name"]
-    list_display = ["full_name", "email", "department", "manager", "employment_status", "is_superuser"]
-    list_filter = ["employment_status", "department", "is_superuser"]
+    list_display = ["full_name", "email", "department", "manager", "employment_status", "is_superuser", "is_auditor"]
+    list_filter = ["employment_status", "department", "is_superuser", "is_auditor"]
+    # The password hash never goes into the audit trail; setting a password is audited on its own below.
+    audit_secret_fields = ("password",)
     search_fields = ["full_name", "email", "department"]
     autocomplete_fields = ["manager"]
     actions = ["mark_leavers"]
@@ -19,12 +26,19 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["full_name", "title", "department", "manager", "employment_status", "left_at"]}),
         ("AWS identity", {"fields": ["iam_user_name"]}),
-        ("Portal permissions", {"fields": ["is_active", "is_staff", "is_superuser"]}),
+        ("Portal permissions", {"fields": ["is_active", "is_staff", "is_superuser", "is_auditor"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]}),
     ]
+
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:  # the form was valid and saved
+                record(actor=request.user, action="accounts.user_password_set", obj=self.get_object(request, id))
+        return response
 
     @admin.action(description="Mark as leaver and remove all their access")
     def mark_leavers(self, request, queryset):

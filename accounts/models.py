@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts import roles
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -55,6 +57,15 @@ class User(AbstractUser):
         blank=True,
         help_text="Leave empty to use the part of the email address before the @.",
     )
+    # Read-only across the portal (accounts.roles.is_auditor): every report, log and campaign,
+    # and no change anywhere. Set by governance admins in the admin, where the change is audited.
+    is_auditor = models.BooleanField(
+        "auditor",
+        default=False,
+        # Also in the database, so rows written by plain SQL (HR loads, benchmarks) get it too.
+        db_default=False,
+        help_text="Reads every report, campaign and the audit log; changes nothing.",
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -67,6 +78,12 @@ class User(AbstractUser):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
             models.CheckConstraint(condition=~models.Q(manager=models.F("id")), name="user_not_own_manager"),
+            # Who checks the governance must not also run it: an auditor is never a governance admin.
+            models.CheckConstraint(
+                condition=~models.Q(is_auditor=True, is_superuser=True),
+                name="user_auditor_not_admin",
+                violation_error_message="An auditor cannot also be a governance admin (superuser).",
+            ),
         ]
 
     def __str__(self):
@@ -85,3 +102,9 @@ class User(AbstractUser):
     @property
     def is_governance_admin(self) -> bool:
         return self.is_active and self.is_superuser
+
+    @property
+    def reads_everything(self) -> bool:
+        """Governance admins and auditors. A property so that apps below `accounts` (the audit
+        pages) can ask it of `request.user` without importing `accounts.roles`."""
+        return roles.reads_everything(self)

@@ -33,12 +33,14 @@ def is_reviewer(user) -> bool:
 
 
 def decides_on_access(user) -> bool:
-    """Approvers, reviewers and admins: the people whose sign-in must carry a second factor."""
+    """Approvers, reviewers, admins and auditors (who read every log and report): the people whose
+    sign-in must carry a second factor."""
     if not user.is_authenticated:
         return False
     return (
         user.is_staff
         or is_governance_admin(user)
+        or is_auditor(user)
         or is_manager(user)
         or is_owner(user)
         or is_approver(user)
@@ -48,7 +50,7 @@ def decides_on_access(user) -> bool:
 
 def is_auditor(user) -> bool:
     """Read-only across the portal: sees every page an admin sees, changes nothing."""
-    return bool(user.is_authenticated and user.is_active and getattr(user, "is_auditor", False))
+    return bool(user.is_authenticated and user.is_active and user.is_auditor)
 
 
 def reads_everything(user) -> bool:

@@ -1,4 +1,7 @@
+import json
+
 from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.forms.models import model_to_dict
 
@@ -20,15 +23,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def _state(obj) -> dict:
+def _state(obj, secret_fields=()) -> dict:
     state = {}
     for key, value in model_to_dict(obj).items():
-        state[key] = sorted(item.pk for item in value) if isinstance(value, list) else value
-    return state
+        if key not in secret_fields:
+            state[key] = sorted(item.pk for item in value) if isinstance(value, list) else value
+    # Dates and decimals as the JSON column will store them: the event's hash is computed on these
+    # values, so they must read back exactly as written for verify_audit to agree.
+    return json.loads(json.dumps(state, cls=DjangoJSONEncoder))
 
 
 class AuditedAdmin(admin.ModelAdmin):
-    """Catalog edits in the admin leave an audit event with the before and after state."""
+    """Admin edits leave an audit event with the before and after state."""
+
+    # Fields never copied into the trail (a password hash); their own views audit changing them.
+    audit_secret_fields: tuple[str, ...] = ()
 
     def changeform_view(self, request, *args, **kwargs):
         with transaction.atomic():
@@ -36,14 +45,20 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Kept on the request: one ModelAdmin instance serves every request.
-        request._audit_before = _state(type(obj).objects.get(pk=obj.pk)) if change else None
+        request._audit_before = _state(type(obj).objects.get(pk=obj.pk), self.audit_secret_fields) if change else None
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         obj = form.instance
         action = f"{obj._meta.app_label}.{obj._meta.model_name}_{'changed' if change else 'created'}"
-        record(actor=request.user, action=action, obj=obj, before=request._audit_before, after=_state(obj))
+        record(
+            actor=request.user,
+            action=action,
+            obj=obj,
+            before=request._audit_before,
+            after=_state(obj, self.audit_secret_fields),
+        )
 
     def delete_model(self, request, obj):
         with transaction.atomic():
@@ -51,7 +66,7 @@ class AuditedAdmin(admin.ModelAdmin):
                 actor=request.user,
                 action=f"{obj._meta.app_label}.{obj._meta.model_name}_deleted",
                 obj=obj,
-                before=_state(obj),
+                before=_state(obj, self.audit_secret_fields),
             )
             super().delete_model(request, obj)
 

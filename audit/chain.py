@@ -5,9 +5,13 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+# One encoder for every event: json.dumps would build a new one per call (a tenth of a
+# verification's time over a million events). Same output as json.dumps with these arguments.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
 
 def canonical_json(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
 
 
 def _timestamp(moment: datetime) -> str:
@@ -34,6 +38,14 @@ def event_hash(
     return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
 
 
+HASHED = ("seq", "created_at", "actor_id", "actor_label", "action", "object_type", "object_id", "before", "after", "ip")
+
+
+def hash_of(event) -> str:
+    """The hash `event` (an AuditEvent, or a row with the same attributes) should carry."""
+    return event_hash(prev_hash=event.prev_hash, **{name: getattr(event, name) for name in HASHED})
+
+
 @dataclass(frozen=True)
 class ChainBreak:
     seq: int
@@ -53,19 +65,7 @@ def find_first_break(events, head_seq: int, head_hash: str) -> ChainBreak | None
                 event.id,
                 "its link to the previous event does not match (reordered or a row before it was removed)",
             )
-        recomputed = event_hash(
-            seq=event.seq,
-            created_at=event.created_at,
-            actor_id=event.actor_id,
-            actor_label=event.actor_label,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            before=event.before,
-            after=event.after,
-            ip=event.ip,
-            prev_hash=event.prev_hash,
-        )
+        recomputed = hash_of(event)
         if recomputed != event.hash:
             return ChainBreak(event.seq, event.id, "its contents were edited after it was written")
         expected_seq, prev_hash = event.seq + 1, event.hash

@@ -17,9 +17,13 @@ from access.services.administration import require_governance_admin
 from access.services.reconciliation import adopt_grant
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
-from iam import importer, reconcile
+from iam import importer, reconcile, unmanaged
+from iam.errors import PermanentAwsError
 from iam.identity import people_by_iam_user_name
+from iam.inventory import Held
 from iam.models import UnmanagedAccess
+
+PROTECTED_MESSAGE = "A protected principal of the account: the portal never removes its access; remove it by hand."
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,36 @@ def adopt(unmanaged_id: int, actor) -> Grant:
             after={"state": "adopted", "grant": grant.pk, "person": person.pk, "entitlement": entitlement.pk},
         )
     return grant
+
+
+def remove_for_review(unmanaged_id: int) -> str:
+    """Remove one open unmanaged access from AWS because an access review revoked it; return the row's state.
+
+    The same removal as enforce mode (iam.unmanaged.remove: the kind's own removal, read back, audited
+    `drift.removed`), called with no transaction open. A row no longer open is left as it is (removed,
+    gone or adopted meanwhile), and so is access the ledger now holds. A protected principal is never
+    removed, and a permanent AWS error is kept on the row: both show the review line as failed.
+    Transient AWS errors are raised for the caller's task to retry.
+    """
+    row = UnmanagedAccess.objects.select_related("account").get(pk=unmanaged_id)
+    if row.state != UnmanagedAccess.State.OPEN:
+        return row.state
+    if row.aws_principal in row.account.protected():
+        unmanaged.record_failure(row, PROTECTED_MESSAGE)
+        return row.state
+    held = Held(
+        kind=row.kind,
+        principal=row.aws_principal,
+        aws_name=row.aws_name,
+        person_id=row.person_id,
+        email=row.principal_email,
+    )
+    try:
+        unmanaged.remove(row, held, row.account)
+    except PermanentAwsError as exc:
+        unmanaged.record_failure(row, exc.message)
+    row.refresh_from_db(fields=["state"])
+    return row.state
 
 
 def connect_account(account_id: int, actor_id: int) -> ConnectResult:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from access import services as access_services
 from access.errors import AccessError
 from access.models import Grant
+from accounts import roles
 from audit.models import AuditEvent
 from catalog.models import AwsAccount
 from iam import drift
@@ -19,14 +20,21 @@ from iam.models import ReconcileRun, UnmanagedAccess
 RECENT_RUNS = 20
 
 
+def _readers_only(request) -> None:
+    """Governance admins and auditors see operations; everyone else gets 403."""
+    if not roles.reads_everything(request.user):
+        raise PermissionDenied
+
+
 def _admin_only(request) -> None:
-    if not request.user.is_governance_admin:
+    """Reconciling, adopting and retrying are governance admins' alone (auditors only read): 403."""
+    if not roles.is_governance_admin(request.user):
         raise PermissionDenied
 
 
 @require_GET
 def operations(request):
-    _admin_only(request)
+    _readers_only(request)
     latest = ReconcileRun.objects.filter(account=OuterRef("pk")).order_by("-started_at")
     accounts = AwsAccount.objects.annotate(
         last_run_id=Subquery(latest.values("pk")[:1]),
@@ -45,7 +53,7 @@ def operations(request):
 
 @require_GET
 def account_detail(request, account_id):
-    _admin_only(request)
+    _readers_only(request)
     account = get_object_or_404(AwsAccount, pk=account_id)
     drift_rows = (
         UnmanagedAccess.objects.filter(account=account, state=UnmanagedAccess.State.OPEN)
@@ -117,7 +125,7 @@ def retry(request, grant_id):
 
 @require_GET
 def grant_history(request, grant_id):
-    _admin_only(request)
+    _readers_only(request)
     grant = get_object_or_404(Grant.objects.select_related("user", "entitlement__account"), pk=grant_id)
     events = (
         AuditEvent.objects.filter(object_type="access.grant", object_id=str(grant.pk))

@@ -18,6 +18,11 @@ from notifications.wording import one_line
 DIGEST_ITEMS = 50
 # RFC 3834: out-of-office replies and other robots must not answer these emails.
 HEADERS = {"Auto-Submitted": "auto-generated"}
+# Kinds whose single email has a template of its own (templates/notifications/email/<name>.html and .txt).
+TEMPLATES = {
+    Notification.Kind.REVIEW_ESCALATION: "review_escalation",
+    Notification.Kind.REVIEW_ESCALATED: "review_escalation",
+}
 
 
 def absolute_url(path: str) -> str:
@@ -27,6 +32,7 @@ def absolute_url(path: str) -> str:
 def _item(notification: Notification) -> dict:
     return {
         "kind": notification.get_kind_display(),
+        "code": notification.kind,
         "title": notification.title,
         "body": notification.body,
         "url": absolute_url(notification.link),
@@ -76,6 +82,11 @@ def compose(notifications: list[Notification]) -> list[tuple[EmailMultiAlternati
         digest = _message(recipient, digest_subject(notifications), "digest", context)
         return [(digest, [notification.pk for notification in notifications])]
     return [
-        (_message(recipient, notification.title, "single", {"item": _item(notification)}), [notification.pk])
+        (
+            _message(
+                recipient, notification.title, TEMPLATES.get(notification.kind, "single"), {"item": _item(notification)}
+            ),
+            [notification.pk],
+        )
         for notification in notifications
     ]

@@ -19,6 +19,8 @@ class Notification(models.Model):
         ACCESS_ENDING = "access_ending", "Access ending soon"
         SOD_EXCEPTION_EXPIRED = "sod_exception_expired", "Separation-of-duties exception ended"
         REVIEW_DUE = "review_due", "Access review due soon"
+        REVIEW_ESCALATION = "review_escalation", "Access review escalated to you"
+        REVIEW_ESCALATED = "review_escalated", "Your access review was escalated"
 
     DECISION_KINDS = (Kind.REQUEST_APPROVED, Kind.REQUEST_DENIED, Kind.REQUEST_EXPIRED)
 
@@ -37,6 +39,7 @@ class Notification(models.Model):
     about_stage = models.PositiveBigIntegerField("approval stage id", null=True, blank=True)
     about_request = models.PositiveBigIntegerField("request id", null=True, blank=True)
     about_grant = models.PositiveBigIntegerField("grant id", null=True, blank=True)
+    about_campaign = models.PositiveBigIntegerField("review campaign id", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -70,6 +73,12 @@ class Notification(models.Model):
             ),
             # Serves selectors.for_user (the list page, newest first) and the recent-reminder check.
             models.Index(fields=["recipient", "-created_at"], name="notification_by_person"),
+            # Serves the once-a-day checks of review reminders and escalations: who was told about a campaign lately.
+            models.Index(
+                fields=["about_campaign", "kind", "created_at"],
+                condition=models.Q(about_campaign__isnull=False),
+                name="notification_about_campaign",
+            ),
         ]
 
     def __str__(self):

@@ -155,3 +155,58 @@ def sod_exception_expired(exception) -> Wording:
         "conflicting access, the violation is open again: remove the access, or approve a new exception."
     )
     return Wording(one_line(f"Exception ended: {exception.rule.name} for {exception.user}"), body)
+
+
+# What happens at sign-off to the lines nobody decided, by the campaign's rule.
+UNDECIDED_FATE = {"keep": "kept", "revoke": "revoked", "escalate": "handed to the campaign owner"}
+
+
+def _lines(count: int) -> str:
+    return "1 line" if count == 1 else f"{count} lines"
+
+
+def _due(campaign, now) -> str:
+    """When: "due on 29 November 2026, 09:00 UTC, in 20 hours", or "..., 2 days ago" once it has passed."""
+    if campaign.due_at > now:
+        left = f"in {timesince(now, campaign.due_at, depth=1)}"
+    else:
+        left = f"{timesince(campaign.due_at, now, depth=1)} ago"
+    return f"due on {_when(campaign.due_at)}, {left}"
+
+
+def _fate(campaign) -> str:
+    return f"Undecided lines are {UNDECIDED_FATE.get(campaign.undecided, 'decided by its rule')} at sign-off."
+
+
+def review_due(campaign, count: int, now) -> Wording:
+    waits = "waits" if count == 1 else "wait"
+    body = f"{_lines(count)} of '{campaign.name}' {waits} for your decision; the campaign is {_due(campaign, now)}. "
+    return Wording(one_line(f"Review due {campaign.due_at:%d %b}: {campaign.name}"), body + _fate(campaign))
+
+
+def review_escalation(campaign, lagging: list[tuple], now) -> Wording:
+    """To whoever a reviewer is escalated to. `lagging`: (reviewer, undecided, total, why you), one per reviewer."""
+    undecided = sum(row[1] for row in lagging)
+    if len(lagging) == 1:
+        title = f"Escalation: {lagging[0][0]} has {_lines(undecided)} undecided in '{campaign.name}'"
+    else:
+        title = f"Escalation: {len(lagging)} reviewers have {_lines(undecided)} undecided in '{campaign.name}'"
+    rows = [
+        f"- {reviewer} ({reviewer.email}): {count} of {total} undecided; you are told as {why}"
+        for reviewer, count, total, why in lagging
+    ]
+    body = (
+        f"'{campaign.name}' is {_due(campaign, now)}, and its review is not finished:\n"
+        + "\n".join(rows)
+        + f"\n{_fate(campaign)} Ask them to decide before then; the campaign owner can reassign lines."
+    )
+    return Wording(one_line(title), body)
+
+
+def review_escalated(campaign, undecided: int, total: int, told: str, now) -> Wording:
+    """To the reviewer; `told` says who was told about their undecided lines ("your manager Bob was told")."""
+    body = (
+        f"'{campaign.name}' is {_due(campaign, now)}, and {undecided} of your {total} lines still wait for your "
+        f"decision, so {told}. {_fate(campaign)}"
+    )
+    return Wording(one_line(f"Escalated: {_lines(undecided)} of yours undecided in '{campaign.name}'"), body)

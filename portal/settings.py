@@ -6,7 +6,12 @@ value stops start-up with a message naming the variable, so a typo never silentl
 becomes a default in production.
 """
 
+import base64
+import re
 from pathlib import Path
+from urllib.parse import urlparse
+
+from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_database, env_int, env_list, env_secret_key, env_str
 
@@ -30,6 +35,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -63,6 +72,8 @@ MIDDLEWARE = [
     "audit.context.ClientIpMiddleware",
     # Deny by default: every view needs a login unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Whoever decides on access must have a second factor before anything else (accounts/mfa.py).
+    "accounts.mfa.MfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -80,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
+                "accounts.adapters.sign_in_options",
             ],
         },
     },
@@ -132,6 +144,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- People and login (django-allauth, email + password).
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # Refuses passwords while PORTAL_LOCAL_PASSWORDS is false (but for break-glass accounts); holds no session.
+    "accounts.adapters.LocalPasswordGate",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -154,11 +168,186 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_AGE = env_int("PORTAL_SESSION_SECONDS", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Second factors (allauth.mfa): an authenticator app, one-time recovery codes, security keys.
+# Approvers, reviewers, owners and admins must have one (accounts/mfa.py); signing in asks for it.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = env_str("PORTAL_MFA_ISSUER", "Access Portal")
+# Browsers allow WebAuthn on HTTPS only; plain http://127.0.0.1 is accepted for the development server.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+# Step-up: approving a high-risk request, granting an SoD exception and signing off a campaign need
+# a second factor proven this recently (accounts/stepup.py).
+STEP_UP_SECONDS = env_int("PORTAL_STEP_UP_SECONDS", 15 * 60, minimum=60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("PORTAL_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+
+# --- Single sign-on (allauth.socialaccount): an OpenID Connect provider and/or a SAML identity provider,
+# each switched on by its PORTAL_OIDC_* / PORTAL_SAML_* variables; with neither, the sign-in page shows
+# no SSO button and nothing else changes. The identity provider is trusted for email addresses: a
+# verified email that matches a person signs in as that person and links the identity to them
+# (SOCIALACCOUNT_EMAIL_AUTHENTICATION), so configure only your organisation's own IdP. How people are
+# created and updated from the claims: accounts/sso.py.
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SingleSignOnAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+# accounts.sso links the identity itself, audited, in the transaction that updates the person.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_AUTO_SIGNUP = True  # SSO creates people; password sign-up stays closed (ACCOUNT_ADAPTER)
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False  # the portal never calls the IdP on someone's behalf
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in buttons POST (CSRF); a plain GET asks to confirm first
+
+
+def _sso_url(name: str, value: str) -> str:
+    """https, or http on the loopback only (a local identity provider in tests and development)."""
+    parsed = urlparse(value)
+    if (parsed.scheme == "https" and parsed.hostname) or (
+        parsed.scheme == "http" and parsed.hostname in {"localhost", "127.0.0.1", "::1"}
+    ):
+        return value
+    raise ImproperlyConfigured(f"{name} must be an https:// URL (http:// only on localhost), not {value!r}.")
+
+
+def _sso_slug(name: str, default: str) -> str:
+    value = env_str(name, default)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", value):
+        raise ImproperlyConfigured(f"{name} must be lower-case letters, digits and dashes, not {value!r}.")
+    return value
+
+
+def _sso_certificate(name: str, value: str) -> str:
+    """The IdP's signing certificate as python3-saml wants it (PEM body), refused unless it parses."""
+    from cryptography import x509
+
+    body = re.sub(r"-----(BEGIN|END) CERTIFICATE-----|\s", "", value)
+    try:
+        x509.load_der_x509_certificate(base64.b64decode(body, validate=True))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} is not an X.509 certificate (PEM, or its base64 body).") from None
+    return body
+
+
+def oidc_app() -> dict | None:
+    """The OpenID Connect client, when its variables are set. PORTAL_OIDC_SERVER_URL is the issuer: its
+    /.well-known/openid-configuration is read at sign-in. Register <site>/accounts/oidc/<id>/login/callback/."""
+    required = {
+        name: env_str(name, "")
+        for name in ("PORTAL_OIDC_SERVER_URL", "PORTAL_OIDC_CLIENT_ID", "PORTAL_OIDC_CLIENT_SECRET")
+    }
+    if not any(required.values()):
+        return None
+    if missing := [name for name, value in required.items() if not value]:
+        raise ImproperlyConfigured(f"OpenID Connect needs {', '.join(missing)} as well.")
+    scopes = env_list("PORTAL_OIDC_SCOPES", ["openid", "profile", "email"])
+    if "openid" not in scopes:
+        raise ImproperlyConfigured(f"PORTAL_OIDC_SCOPES must include openid, not {','.join(scopes)!r}.")
+    return {
+        "provider_id": _sso_slug("PORTAL_OIDC_PROVIDER_ID", "idp"),
+        "name": env_str("PORTAL_OIDC_NAME", "Single sign-on"),
+        "client_id": required["PORTAL_OIDC_CLIENT_ID"],
+        "secret": required["PORTAL_OIDC_CLIENT_SECRET"],
+        "settings": {
+            "server_url": _sso_url("PORTAL_OIDC_SERVER_URL", required["PORTAL_OIDC_SERVER_URL"]),
+            "scope": scopes,
+            "oauth_pkce_enabled": True,
+            # The IdP vouches for emails; accounts.sso still refuses one whose email_verified claim is false.
+            "verified_email": True,
+            # Which claims fill the person's fields; a claim the IdP does not send leaves its field alone.
+            "person_claims": {
+                "full_name": env_str("PORTAL_OIDC_CLAIM_NAME", "name"),
+                "title": env_str("PORTAL_OIDC_CLAIM_TITLE", "title"),
+                "department": env_str("PORTAL_OIDC_CLAIM_DEPARTMENT", "department"),
+                "manager_email": env_str("PORTAL_OIDC_CLAIM_MANAGER_EMAIL", "manager_email"),
+            },
+        },
+    }
+
+
+def saml_app() -> dict | None:
+    """The SAML service provider, when its variables are set: the IdP from its metadata URL, or from its
+    entity id, sign-in URL and signing certificate. The SP's metadata is at <site>/accounts/saml/<org>/metadata/."""
+    entity_id = env_str("PORTAL_SAML_IDP_ENTITY_ID", "")
+    sso_url = env_str("PORTAL_SAML_IDP_SSO_URL", "")
+    certificate = env_str("PORTAL_SAML_IDP_X509_CERT", "")
+    metadata_url = env_str("PORTAL_SAML_IDP_METADATA_URL", "")
+    if not (entity_id or sso_url or certificate or metadata_url):
+        return None
+    if not entity_id:
+        raise ImproperlyConfigured("SAML needs PORTAL_SAML_IDP_ENTITY_ID as well.")
+    if metadata_url and (sso_url or certificate):
+        raise ImproperlyConfigured(
+            "Set PORTAL_SAML_IDP_METADATA_URL or PORTAL_SAML_IDP_SSO_URL with PORTAL_SAML_IDP_X509_CERT, not both."
+        )
+    if metadata_url:
+        idp = {"entity_id": entity_id, "metadata_url": _sso_url("PORTAL_SAML_IDP_METADATA_URL", metadata_url)}
+    elif sso_url and certificate:
+        idp = {
+            "entity_id": entity_id,
+            "sso_url": _sso_url("PORTAL_SAML_IDP_SSO_URL", sso_url),
+            "x509cert": _sso_certificate("PORTAL_SAML_IDP_X509_CERT", certificate),
+        }
+    else:
+        raise ImproperlyConfigured(
+            "SAML needs PORTAL_SAML_IDP_METADATA_URL, or PORTAL_SAML_IDP_SSO_URL and PORTAL_SAML_IDP_X509_CERT."
+        )
+
+    def attribute(field: str, default: list[str]) -> list[str]:
+        return env_list(f"PORTAL_SAML_ATTRIBUTE_{field.upper()}", default)
+
+    provider_settings = {
+        "idp": idp,
+        # Each field: the attribute names to look for, first found wins; an absent one leaves the field alone.
+        "attribute_mapping": {
+            "uid": attribute("uid", ["urn:oasis:names:tc:SAML:attribute:subject-id"]),  # else the NameID
+            "email": attribute(
+                "email",
+                [
+                    "email",
+                    "urn:oid:0.9.2342.19200300.100.1.3",
+                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                ],
+            ),
+            "email_verified": attribute("email_verified", ["email_verified"]),
+            "full_name": attribute(
+                "full_name",
+                [
+                    "name",
+                    "displayName",
+                    "urn:oid:2.16.840.1.113730.3.1.241",
+                    "http://schemas.microsoft.com/identity/claims/displayname",
+                ],
+            ),
+            "title": attribute("title", ["title", "urn:oid:2.5.4.12"]),
+            "department": attribute("department", ["department"]),
+            "manager_email": attribute("manager_email", ["manager_email"]),
+        },
+        "verified_email": True,  # as for OIDC: the IdP vouches, unless its email_verified attribute is false
+        # Signed responses or assertions only (python3-saml refuses unsigned ones in strict mode), and only
+        # answers to a sign-in this portal started: an unsolicited (IdP-initiated) response is refused.
+        "advanced": {"strict": True, "reject_idp_initiated_sso": True},
+    }
+    if sp_entity_id := env_str("PORTAL_SAML_SP_ENTITY_ID", ""):
+        provider_settings["sp"] = {"entity_id": sp_entity_id}
+    return {
+        "name": env_str("PORTAL_SAML_NAME", "Single sign-on"),
+        "client_id": _sso_slug("PORTAL_SAML_ORGANIZATION", "idp"),  # the <org> in /accounts/saml/<org>/...
+        "settings": provider_settings,
+    }
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    provider: {"APPS": [app]} for provider, app in (("openid_connect", oidc_app()), ("saml", saml_app())) if app
+}
+# Local passwords can be switched off once SSO works; break-glass accounts keep theirs (accounts/adapters.py).
+LOCAL_PASSWORDS = env_bool("PORTAL_LOCAL_PASSWORDS", True)
+BREAK_GLASS_EMAILS = [email.lower() for email in env_list("PORTAL_BREAK_GLASS_EMAILS", [])]
+if not LOCAL_PASSWORDS and not SOCIALACCOUNT_PROVIDERS:
+    raise ImproperlyConfigured(
+        "PORTAL_LOCAL_PASSWORDS=false needs single sign-on: set the PORTAL_OIDC_* or PORTAL_SAML_IDP_* variables."
+    )
+ACCOUNT_FORMS = {"reset_password": "accounts.adapters.PasswordResetForm"}
 
 # --- Static files: vendored libraries in static/, served by whitenoise.
 STATIC_URL = "static/"
@@ -298,18 +487,51 @@ else:
 # Failed sign-ins are limited per address and per account (allauth's limits, on the cache above).
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "login": "30/m/ip"}
 
+# Secrets never reach a log line or an error email (portal/redaction.py): every handler masks the
+# installation's secret values, and error reports hide secrets by name in settings, the request and
+# the traceback's local variables.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "filters": {
+        "redact_secrets": {"()": "portal.redaction.RedactSecrets"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_secrets"],
+            "reporter_class": "portal.redaction.RedactingExceptionReporter",
+        },
+        # The development server's request lines, as Django prints them by default.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Named here so Django's default handlers for it (an unfiltered mail_admins) are replaced,
+        # not kept beside these; its lines still reach the console through the root logger.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "werkzeug": {"level": "WARNING"},  # the simulated AWS's request log
     },
 }
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsExceptionReporterFilter"
 
 # --- Request and approval timing.
 REQUEST_EXPIRY_DAYS = env_int("PORTAL_REQUEST_EXPIRY_DAYS", 14, minimum=1)
@@ -317,6 +539,10 @@ APPROVAL_ESCALATE_AFTER_HOURS = env_int("PORTAL_APPROVAL_ESCALATE_AFTER_HOURS", 
 APPROVAL_REMIND_EVERY_HOURS = env_int("PORTAL_APPROVAL_REMIND_EVERY_HOURS", 24, minimum=1)
 # Approvers with at least this many waiting steps get one digest instead of one email each.
 NOTIFICATION_DIGEST_THRESHOLD = env_int("PORTAL_NOTIFICATION_DIGEST_THRESHOLD", 3, minimum=2)
+
+# Reviewers with undecided lines this close to a campaign's due date (and after it, until sign-off)
+# are escalated once a day: their manager, or the campaign owner, is told (reviews/reminders.py).
+REVIEW_ESCALATE_DAYS_BEFORE = env_int("PORTAL_REVIEW_ESCALATE_DAYS_BEFORE", 1)
 
 # The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds.
 CELERY_BEAT_SCHEDULE = {
@@ -367,6 +593,10 @@ CELERY_BEAT_SCHEDULE = {
     "review-reminders": {
         "task": "reviews.remind_reviewers",
         "schedule": float(env_int("PORTAL_REVIEW_REMINDER_SECONDS", 3600, minimum=60)),
+    },
+    "review-escalations": {
+        "task": "reviews.escalate_reviewers",
+        "schedule": float(env_int("PORTAL_REVIEW_ESCALATION_SECONDS", 3600, minimum=60)),
     },
     "review-remediation": {
         "task": "reviews.refresh_remediation",

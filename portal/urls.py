@@ -1,11 +1,17 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from portal import views
 
+# The admin signs in through the portal's own login (rate limits, the second factor), never its own form.
+admin.site.login = secure_admin_login(admin.site.login)
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Before allauth's own: people do not manage their email addresses here (see the view).
+    path("accounts/email/", views.email_managed_elsewhere, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
@@ -14,6 +20,7 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("operations/", include("iam.urls")),
     path("posture/", include("posture.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("access.urls")),
 ]
 

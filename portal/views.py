@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponseServerError
+from django.http import Http404, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.utils import timezone
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from access import selectors as access_selectors
 from access.models import AccessRequest, Grant
+from accounts import roles
 
 
 @require_GET
@@ -24,10 +25,17 @@ def home(request):
         .filter(expires_at__isnull=False, expires_at__lte=timezone.now() + timedelta(days=14))
         .count(),
         "failed_syncs": Grant.objects.filter(sync_state=Grant.SyncState.FAILED).count()
-        if user.is_governance_admin
+        if roles.reads_everything(user)
         else None,
     }
     return render(request, "portal/home.html", context)
+
+
+def email_managed_elsewhere(request):
+    """allauth's email page (add, change, remove addresses) is closed: the email is the login and
+    the IAM user name follows it (accounts.models.User.iam_user_name), so it changes only through
+    the HR feed, single sign-on or a governance admin, never by the person themselves."""
+    raise Http404("Email addresses are managed by the HR feed and governance admins.")
 
 
 @login_not_required

@@ -1,6 +1,6 @@
-"""Posture pages for governance admins: accounts, a scorecard per account, findings, a person's findings."""
+"""Posture pages for governance admins and auditors: accounts, a scorecard per account, findings, a person's
+findings. Only governance admins scan or deactivate keys."""
 
-import csv
 from urllib.parse import urlencode
 
 from celery import current_app
@@ -9,11 +9,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Subquery
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from access.errors import AccessError
+from accounts import roles
+from audit.csv_export import streamed_csv
 from catalog.models import AwsAccount
 from iam.errors import AwsError
 from posture import services
@@ -26,15 +27,21 @@ STATES = [("open", "Open"), ("resolved", "Resolved"), ("all", "All")]
 CSV_COLUMNS = ["control_id", "severity", "principal", "person", "first_seen", "last_seen", "resolved_at", "evidence"]
 
 
+def _readers_only(request) -> None:
+    """Governance admins and auditors read posture; everyone else gets 403."""
+    if not roles.reads_everything(request.user):
+        raise PermissionDenied
+
+
 def _admin_only(request) -> None:
-    """Governance admins only for now (auditors are to follow): everyone else gets 403."""
-    if not request.user.is_authenticated or not request.user.is_governance_admin:
+    """Scans and key deactivation are governance admins' alone (auditors read, never act): 403."""
+    if not roles.is_governance_admin(request.user):
         raise PermissionDenied
 
 
 @require_GET
 def index(request):
-    _admin_only(request)
+    _readers_only(request)
     latest = PostureScan.objects.filter(account=OuterRef("pk"), status=PostureScan.Status.SUCCEEDED)
     accounts = AwsAccount.objects.annotate(
         passed=Subquery(latest.values("controls_passed")[:1]),
@@ -48,7 +55,7 @@ def index(request):
 
 @require_GET
 def scorecard(request, account_id):
-    _admin_only(request)
+    _readers_only(request)
     account = get_object_or_404(AwsAccount, pk=account_id)
     scans = list(PostureScan.objects.filter(account=account)[:TREND_SCANS])
     open_counts = dict(
@@ -88,29 +95,19 @@ def _filtered(request, findings):
     return findings.select_related("person"), chosen
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv(findings, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
+def _csv(findings, filename: str):
     def rows():
-        yield writer.writerow(CSV_COLUMNS)
         for row in findings.iterator(chunk_size=1000):
             person = row.person.email if row.person else ""
             times = [value.isoformat() if value else "" for value in (row.first_seen, row.last_seen, row.resolved_at)]
-            yield writer.writerow([row.control_id, row.severity, row.principal, person, *times, row.evidence])
+            yield [row.control_id, row.severity, row.principal, person, *times, row.evidence]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return streamed_csv(CSV_COLUMNS, rows(), filename)
 
 
 @require_GET
 def findings(request, account_id):
-    _admin_only(request)
+    _readers_only(request)
     account = get_object_or_404(AwsAccount, pk=account_id)
     rows, chosen = _filtered(request, PostureFinding.objects.filter(account=account))
     if request.GET.get("format") == "csv":
@@ -131,7 +128,7 @@ def findings(request, account_id):
 
 @require_GET
 def person_findings(request, person_id):
-    _admin_only(request)
+    _readers_only(request)
     person = get_object_or_404(get_user_model(), pk=person_id)
     rows = PostureFinding.objects.filter(person=person).select_related("account").order_by("resolved_at", "control_id")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -3,19 +3,48 @@ from django.contrib import admin
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from reviews.models import Campaign, ReviewItem
 
+# What the snapshot was taken with: fixed once launched, so the campaign keeps saying what it reviewed.
+FIXED_AT_LAUNCH = [
+    "reviewer_type",
+    "second_stage",
+    "named_reviewers",
+    "fallback_reviewer",
+    "accounts",
+    "entitlements",
+    "kinds",
+    "risks",
+    "departments",
+]
+
 
 @admin.register(Campaign)
 class CampaignAdmin(AuditedAdmin):
     """Campaigns are defined here (audited) and launched and signed off from their page."""
 
-    list_display = ["name", "owner", "state", "reviewer_type", "due_at", "population_count"]
-    list_filter = ["state", "reviewer_type"]
+    list_display = ["name", "owner", "state", "reviewer_type", "second_stage", "due_at", "population_count"]
+    list_filter = ["state", "reviewer_type", "second_stage"]
     autocomplete_fields = ["owner", "fallback_reviewer", "named_reviewers", "accounts", "entitlements"]
     readonly_fields = ["state", "snapshot_at", "population_count", "population_hash", "closed_at", "signed_off_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.state != Campaign.State.DRAFT:
+            return [*self.readonly_fields, *FIXED_AT_LAUNCH]
+        return self.readonly_fields
 
 
 @admin.register(ReviewItem)
 class ReviewItemAdmin(ReadOnlyAdmin):
-    list_display = ["campaign", "holder", "entitlement", "reviewer", "recommendation", "decision", "remediation"]
-    list_filter = ["campaign", "decision", "remediation"]
+    list_display = [
+        "campaign",
+        "holder",
+        "aws_principal",
+        "entitlement",
+        "origin",
+        "stage",
+        "reviewer",
+        "recommendation",
+        "decision",
+        "remediation",
+    ]
+    list_filter = ["campaign", "origin", "stage", "decision", "remediation"]
     list_select_related = ["campaign", "holder", "entitlement", "reviewer"]

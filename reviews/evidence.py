@@ -1,7 +1,12 @@
-"""The evidence pack auditors take away: the snapshot, every decision, remediation and sign-off, as CSV."""
+"""The evidence pack auditors take away: the snapshot, every decision, remediation and sign-off, as CSV.
 
-import csv
+The PDF (reviews/evidence_pdf.py) reads the same lines in the same order.
+"""
 
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q
+
+from catalog.models import Entitlement
 from reviews.models import Campaign, ReviewItem
 
 HEADER = [
@@ -28,50 +33,96 @@ HEADER = [
     "remediation",
     "signed_off_by",
     "closed_at",
+    # Added after the columns above, so readers of those are undisturbed.
+    # The population hash: SHA-256 of one "holder_id:entitlement_id\n" per line, in this file's order.
+    "holder_id",
+    "entitlement_id",
+    "aws_principal",
+    "stage",
+    # With a second stage, the first reviewer's keep that handed the line on (the columns above are the owner's).
+    "first_decided_by",
+    "first_reviewer_reason",
+    "first_recommendation",
+    "first_decision",
+    "first_comment",
+    "first_decided_at",
+    "remediation_note",
 ]
 
+# Rows fetched from the database at a time: memory stays flat whatever the campaign's size.
+CHUNK = 2000
 
-class _Echo:
-    def write(self, value):
-        return value
+
+def lines(campaign: Campaign):
+    """Every item of the campaign with what the pack shows, streamed, in the population hash's order:
+    portal people by id, then unmanaged access of no portal person (as "aws:<principal>"), by entitlement.
+
+    Reviewers and entitlements are few beside the lines: they are read once and shared, so each line
+    joins only what is its own (holder, grant, unmanaged access), which halves the time at 100,000 lines.
+    """
+    items = ReviewItem.objects.filter(campaign=campaign)
+    people = get_user_model().objects.filter(
+        Q(pk__in=items.values("reviewer_id"))
+        | Q(pk__in=items.values("decided_by_id"))
+        | Q(pk__in=items.values("first_decided_by_id"))
+    )
+    people = {person.pk: person for person in people}
+    entitlements = Entitlement.objects.filter(pk__in=items.values("entitlement_id")).select_related("account")
+    entitlements = {entitlement.pk: entitlement for entitlement in entitlements}
+    ordered = items.select_related("holder", "grant", "unmanaged").order_by(
+        F("holder_id").asc(nulls_last=True), "entitlement_id", "aws_principal"
+    )
+    for item in ordered.iterator(chunk_size=CHUNK):
+        item.entitlement = entitlements[item.entitlement_id]
+        item.reviewer = people[item.reviewer_id]
+        item.decided_by = people.get(item.decided_by_id)
+        item.first_decided_by = people.get(item.first_decided_by_id)
+        yield item
+
+
+def population_key(item: ReviewItem) -> str:
+    """The holder part of the item's line in the population hash."""
+    return str(item.holder_id) if item.holder_id is not None else f"aws:{item.aws_principal}"
 
 
 def rows(campaign: Campaign):
-    """CSV lines, streamed: the header, then one line per item in snapshot order (holder, entitlement)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(HEADER)
-    items = (
-        ReviewItem.objects.filter(campaign=campaign)
-        .select_related("holder", "entitlement__account", "reviewer", "decided_by", "grant")
-        .order_by("holder_id", "entitlement_id")
-    )
-    fixed = [campaign.name, _iso(campaign.snapshot_at), campaign.population_count, campaign.population_hash]
-    closing = [str(campaign.signed_off_by or ""), _iso(campaign.closed_at)]
-    for item in items.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                *fixed,
-                item.holder.full_name,
-                item.holder.email,
-                item.entitlement.name,
-                item.entitlement.account.account_id,
-                item.origin,
-                _iso(item.held_since),
-                item.reviewer.email,
-                item.reviewer_reason,
-                item.recommendation,
-                item.recommendation_reason,
-                item.usage_evidence,
-                item.decision,
-                item.comment,
-                item.decided_by.email if item.decided_by else "",
-                _iso(item.decided_at),
-                item.automatic,
-                item.live_remediation,
-                *closing,
-            ]
-        )
+    """One row per item in snapshot order, streamed (the header is HEADER)."""
+    fixed = [campaign.name, iso(campaign.snapshot_at), campaign.population_count, campaign.population_hash]
+    closing = [str(campaign.signed_off_by or ""), iso(campaign.closed_at)]
+    for item in lines(campaign):
+        yield [
+            *fixed,
+            item.holder.full_name if item.holder else item.holder_label,
+            item.holder.email if item.holder else "",
+            item.entitlement.name,
+            item.entitlement.account.account_id,
+            item.origin,
+            iso(item.held_since),
+            item.reviewer.email,
+            item.reviewer_reason,
+            item.recommendation,
+            item.recommendation_reason,
+            item.usage_evidence,
+            item.decision,
+            item.comment,
+            item.decided_by.email if item.decided_by else "",
+            iso(item.decided_at),
+            item.automatic,
+            item.live_remediation,
+            *closing,
+            population_key(item),
+            item.entitlement_id,
+            item.aws_principal,
+            item.stage,
+            item.first_decided_by.email if item.first_decided_by else "",
+            item.first_reviewer_reason,
+            item.first_recommendation,
+            item.first_decision,
+            item.first_comment,
+            iso(item.first_decided_at),
+            item.remediation_note,
+        ]
 
 
-def _iso(moment) -> str:
+def iso(moment) -> str:
     return moment.isoformat() if moment else ""

@@ -24,6 +24,11 @@ class Campaign(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_campaigns")
     state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
     reviewer_type = models.CharField(max_length=10, choices=ReviewerType.choices, default=ReviewerType.MANAGER)
+    second_stage = models.BooleanField(
+        default=False,
+        help_text="After the first reviewer keeps a line, an owner of the entitlement confirms or revokes it "
+        "(manager, then owner). A line the first reviewer revokes ends there.",
+    )
     named_reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     fallback_reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -58,42 +63,134 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # The second stage is the owner's: after an owner campaign it would ask the same people twice.
+            models.CheckConstraint(
+                condition=~models.Q(second_stage=True, reviewer_type="owner"),
+                name="second_stage_follows_another_reviewer",
+                violation_error_message="The second stage is the owner's: choose the manager or named reviewers "
+                "for the first stage.",
+            ),
+        ]
 
     def __str__(self):
         return self.name
 
 
 class ReviewItem(models.Model):
-    """One person and one entitlement in a campaign's snapshot."""
+    """One person (or, for unmanaged access, one AWS principal) and one entitlement in a campaign's snapshot.
+
+    A line comes from a present grant, or from open unmanaged access (iam.UnmanagedAccess: AWS shows
+    it, the ledger does not hold it), which may belong to no portal person. With a second stage, a
+    line the first reviewer keeps moves on to its `second_reviewer`: the first decision is copied into
+    the `first_*` fields and `reviewer`, `decision`, `comment`, `decided_by` and `decided_at` then
+    describe the second stage, so they always hold the line's current, and at sign-off final, say.
+    """
 
     class Decision(models.TextChoices):
         UNDECIDED = "undecided", "Undecided"
         KEEP = "keep", "Keep"
         REVOKE = "revoke", "Revoke"
 
+    class Origin(models.TextChoices):
+        REQUEST = "request", "Approved request"
+        IMPORT = "import", "Imported from AWS"
+        ADMIN = "admin", "Granted by an administrator"
+        UNMANAGED = "unmanaged", "Unmanaged: in AWS with no grant"
+
+    class Stage(models.IntegerChoices):
+        FIRST = 1, "First reviewer"
+        OWNER = 2, "Owner (second stage)"
+
     class Remediation(models.TextChoices):
         NONE = "none", "Nothing to do"
         PENDING = "pending", "Removal pending"
         DONE = "done", "Removed (read back from AWS)"
         FAILED = "failed", "Removal failed"
+        ADOPTED = "adopted", "Kept and adopted into the ledger"
+        ACCEPTED = "accepted", "Kept as accepted risk (still unmanaged)"
 
     # A snapshot of up to millions of rows copied in one INSERT ... SELECT from rows that exist in the
-    # same transaction and are never deleted (PROTECT): the database does not re-check each reference,
-    # and the unique constraint below indexes (campaign, holder, entitlement) for all three lookups.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items", db_index=False)
+    # same transaction and are never deleted (PROTECT; the campaign row is locked by the launch and
+    # its lines go with it through Django's cascade): the database does not re-check each reference,
+    # which would double the launch's time. Each index costs the launch too, so there are only those a
+    # query needs: the unique constraint (campaign, holder, entitlement) and `review_queue`.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="items", db_constraint=False, db_index=False
+    )
+    # Empty only for unmanaged access held by an AWS principal that is no portal person.
     holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     entitlement = models.ForeignKey(
         "catalog.Entitlement", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )
-    grant = models.ForeignKey("access.Grant", on_delete=models.PROTECT, related_name="+", db_constraint=False)
-    origin = models.CharField(max_length=10)  # the grant's source at the snapshot: request, import, admin
+    # Empty for unmanaged access, until sign-off adopts a kept line into the ledger.
+    grant = models.ForeignKey(
+        "access.Grant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # lines are read by campaign, then joined to their grant: never looked up by it
+    )
+    unmanaged = models.ForeignKey(
+        "iam.UnmanagedAccess",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the partial unique constraint below indexes it
+    )
+    # The IAM (or Identity Center) user name that holds unmanaged access: all an unmatched holder has.
+    aws_principal = models.CharField("AWS principal", max_length=128, blank=True, default="", db_default="")
+    origin = models.CharField(max_length=10, choices=Origin.choices)  # the grant's source at the snapshot, or unmanaged
     held_since = models.DateTimeField(null=True, blank=True)
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_items", db_constraint=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="review_items",
+        db_constraint=False,
+        db_index=False,  # `review_queue` starts with it
     )
     reviewer_reason = models.CharField(max_length=200)
+    stage = models.PositiveSmallIntegerField(choices=Stage.choices, default=Stage.FIRST, db_default=Stage.FIRST)
+    # Who confirms a kept line in the second stage, chosen at launch; empty: the line has one stage.
+    second_reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # never looked up by: an index would only slow the launch down
+    )
+    second_reviewer_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # What the first reviewer decided, kept once the line moved on to the second stage.
+    first_decision = models.CharField(max_length=10, choices=Decision.choices, blank=True, default="", db_default="")
+    first_comment = models.TextField(blank=True, default="", db_default="")
+    first_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the partial index `review_handed_on` serves it
+    )
+    first_decided_at = models.DateTimeField(null=True, blank=True)
+    first_reviewer_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
+    first_recommendation = models.CharField(
+        max_length=10, choices=Decision.choices, blank=True, default="", db_default=""
+    )
     # What the evidence suggests, shown beside the line and kept as evidence of what was shown.
     recommendation = models.CharField(max_length=10, choices=Decision.choices, default=Decision.UNDECIDED)
     recommendation_reason = models.CharField(max_length=200, blank=True)
@@ -103,39 +200,88 @@ class ReviewItem(models.Model):
     decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.UNDECIDED)
     comment = models.TextField(blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # set by decisions, never searched by
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     automatic = models.BooleanField(default=False)  # decided by the campaign's undecided rule at sign-off
     remediation = models.CharField(max_length=10, choices=Remediation.choices, default=Remediation.NONE)
+    # Why sign-off left a kept unmanaged line unmanaged (accepted risk), in words.
+    remediation_note = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["holder_id", "entitlement_id"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "holder", "entitlement"], name="one_item_per_holding"),
-            models.CheckConstraint(condition=~models.Q(reviewer=models.F("holder")), name="nobody_reviews_self"),
+            # Also the index behind PROTECT's look-up when a drift row is deleted.
+            models.UniqueConstraint(
+                fields=["unmanaged", "campaign"],
+                condition=models.Q(unmanaged__isnull=False),
+                name="one_item_per_unmanaged_access",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(reviewer=models.F("holder"))
+                & ~models.Q(second_reviewer=models.F("holder"))
+                & ~models.Q(first_decided_by=models.F("holder")),
+                name="nobody_reviews_self",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(grant__isnull=False, holder__isnull=False) | models.Q(unmanaged__isnull=False),
+                name="line_is_a_grant_or_unmanaged_access",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stage=1) | models.Q(first_decision="keep"),
+                name="second_stage_follows_a_keep",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(decision="revoke") | ~models.Q(comment="") | models.Q(automatic=True),
                 name="revoke_needs_a_comment",
             ),
         ]
         indexes = [
-            # Serves the reviewer's queue: one reviewer's items in a campaign.
-            models.Index(fields=["campaign", "reviewer", "decision"], name="review_queue"),
+            # Serves the reviewer's queue (one reviewer's items in a campaign) and "is this person a
+            # reviewer anywhere" (accounts.roles) alike.
+            models.Index(fields=["reviewer", "campaign", "decision"], name="review_queue"),
+            # Serves a first reviewer's progress: the lines they kept and handed on to the second stage.
+            # Partial, so the launch (which inserts none) never maintains it.
+            models.Index(
+                fields=["campaign", "first_decided_by"],
+                condition=models.Q(first_decided_by__isnull=False),
+                name="review_handed_on",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.holder} / {self.entitlement_id} in {self.campaign_id}"
+        return f"{self.holder_label} / {self.entitlement_id} in {self.campaign_id}"
+
+    @property
+    def holder_label(self) -> str:
+        """The person, or for unmanaged access of no portal person, the AWS principal that holds it."""
+        if self.holder_id is not None:
+            return str(self.holder)
+        return f"{self.aws_principal} (AWS principal, no portal person)"
 
     @property
     def live_remediation(self) -> str:
-        """What the grant ledger says now (needs `grant` loaded); `remediation` keeps it for the evidence."""
-        if self.remediation == self.Remediation.NONE:
-            return self.Remediation.NONE
-        if self.grant.desired == "absent" and self.grant.sync_state == "revoked":
+        """What AWS was last read to show (needs `grant` and `unmanaged` loaded); `remediation` keeps it for
+        the evidence. A line with a grant follows the grant's sync; unmanaged access follows the drift register."""
+        if self.remediation in (self.Remediation.NONE, self.Remediation.ADOPTED, self.Remediation.ACCEPTED):
+            return self.remediation
+        if self.grant_id is not None:
+            if self.grant.desired == "absent" and self.grant.sync_state == "revoked":
+                return self.Remediation.DONE
+            if self.grant.sync_state == "failed":
+                return self.Remediation.FAILED
+            return self.Remediation.PENDING
+        if self.unmanaged.state in ("removed", "gone"):
             return self.Remediation.DONE
-        if self.grant.sync_state == "failed":
-            return self.Remediation.FAILED
+        if self.unmanaged.state == "adopted" or self.unmanaged.last_error:
+            return self.Remediation.FAILED  # adopted by an admin meanwhile, or AWS refused
         return self.Remediation.PENDING
 
     def get_live_remediation_display(self) -> str:

@@ -1,26 +1,57 @@
-"""Reads for the review pages: my campaigns with progress, a reviewer's queue, per-reviewer progress."""
+"""Reads for the review pages: my campaigns with progress, a reviewer's queue, progress per stage and reviewer."""
 
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, TruncDate
 
+from accounts.roles import reads_everything
 from reviews.models import Campaign, ReviewItem
 
 DECIDED = ~Q(items__decision=ReviewItem.Decision.UNDECIDED)
+UNDECIDED = Q(decision=ReviewItem.Decision.UNDECIDED)
 
 
-def campaigns_of_reviewer(user) -> QuerySet[Campaign]:
-    return (
-        Campaign.objects.filter(state=Campaign.State.ACTIVE, items__reviewer=user)
-        .annotate(
-            mine=Count("items", filter=Q(items__reviewer=user)),
-            mine_decided=Count("items", filter=Q(items__reviewer=user) & DECIDED),
-        )
-        .order_by("due_at")
+def _count(lines) -> Coalesce:
+    """How many of a campaign's `lines` (correlated on OuterRef("pk")) there are, as one subquery."""
+    counted = lines.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def with_my_counts(campaigns: QuerySet[Campaign], user) -> QuerySet[Campaign]:
+    """`mine`: the lines `user` decides now plus those they kept and handed on to the second stage;
+    `mine_decided`: of those, the decided ones and every line handed on (their part is done)."""
+    lines = ReviewItem.objects.filter(campaign=OuterRef("pk"))
+    current = lines.filter(reviewer=user)
+    handed_on = lines.filter(first_decided_by=user).exclude(reviewer=user)
+    return campaigns.annotate(
+        mine=_count(current) + _count(handed_on),
+        mine_decided=_count(current.exclude(UNDECIDED)) + _count(handed_on),
     )
 
 
+def reviews_in(campaign: Campaign, user) -> bool:
+    """Whether `user` has lines to decide in the campaign, or handed lines on from it."""
+    lines = ReviewItem.objects.filter(campaign=campaign)
+    return lines.filter(reviewer=user).exists() or lines.filter(first_decided_by=user).exists()
+
+
+def campaigns_of_reviewer(user) -> QuerySet[Campaign]:
+    """Active campaigns with lines for `user` to review, or lines they kept and handed on to the second stage."""
+    lines = ReviewItem.objects.filter(campaign=OuterRef("pk"))
+    active = Campaign.objects.filter(state=Campaign.State.ACTIVE).filter(
+        Exists(lines.filter(reviewer=user)) | Exists(lines.filter(first_decided_by=user))
+    )
+    return with_my_counts(active, user).order_by("due_at")
+
+
+def campaigns_for_api(user) -> QuerySet[Campaign]:
+    """The API's list: the caller's campaigns to review; every campaign for governance admins and auditors."""
+    if not reads_everything(user):
+        return campaigns_of_reviewer(user)
+    return with_my_counts(Campaign.objects.all(), user).order_by("-created_at")
+
+
 def campaigns_run_by(user) -> QuerySet[Campaign]:
-    campaigns = Campaign.objects.all() if user.is_governance_admin else Campaign.objects.filter(owner=user)
+    campaigns = Campaign.objects.all() if reads_everything(user) else Campaign.objects.filter(owner=user)
     return campaigns.annotate(total=Count("items"), decided=Count("items", filter=DECIDED)).order_by("-created_at")
 
 
@@ -34,39 +65,94 @@ def queue(
     account: str,
     person: str,
     group_by: str,
+    stage: str = "",
 ) -> QuerySet[ReviewItem]:
-    items = ReviewItem.objects.filter(campaign=campaign, reviewer=reviewer).select_related(
-        "holder", "entitlement__account", "grant"
+    """The lines `reviewer` decides now, filtered; with `reviewer` None, every line (a read-only view)."""
+    items = ReviewItem.objects.filter(campaign=campaign).select_related(
+        "holder", "entitlement__account", "grant", "unmanaged", "first_decided_by", "second_reviewer", "reviewer"
     )
+    if reviewer is not None:
+        items = items.filter(reviewer=reviewer)
     if only_undecided:
-        items = items.filter(decision=ReviewItem.Decision.UNDECIDED)
+        items = items.filter(UNDECIDED)
     if recommendation in ReviewItem.Decision.values:
         items = items.filter(recommendation=recommendation)
     if risk:
         items = items.filter(entitlement__risk=risk)
     if account.isdigit():
         items = items.filter(entitlement__account_id=int(account))
+    if stage.isdigit():
+        items = items.filter(stage=int(stage))
     if person:
-        items = items.filter(Q(holder__full_name__icontains=person) | Q(holder__email__icontains=person))
+        items = items.filter(
+            Q(holder__full_name__icontains=person)
+            | Q(holder__email__icontains=person)
+            | Q(aws_principal__icontains=person)
+        )
     order = (
-        ["entitlement__name", "holder__full_name"]
+        ["entitlement__name", "holder__full_name", "aws_principal"]
         if group_by == "entitlement"
-        else ["holder__full_name", "entitlement__name"]
+        else ["holder__full_name", "aws_principal", "entitlement__name"]
     )
     return items.order_by(*order, "pk")
 
 
-def progress_by_reviewer(campaign: Campaign):
-    return (
-        ReviewItem.objects.filter(campaign=campaign)
-        .values("reviewer__full_name")
-        .annotate(total=Count("pk"), decided=Count("pk", filter=~Q(decision=ReviewItem.Decision.UNDECIDED)))
-        .order_by("reviewer__full_name")
+def progress(campaign: Campaign) -> dict:
+    """The campaign's lines: all, decided for good, and waiting in each stage (one query)."""
+    return ReviewItem.objects.filter(campaign=campaign).aggregate(
+        total=Count("pk"),
+        decided=Count("pk", filter=~UNDECIDED),
+        waiting_first=Count("pk", filter=UNDECIDED & Q(stage=ReviewItem.Stage.FIRST)),
+        waiting_second=Count("pk", filter=UNDECIDED & Q(stage=ReviewItem.Stage.OWNER)),
+        handed_on=Count("pk", filter=Q(stage=ReviewItem.Stage.OWNER)),
+        unmanaged=Count("pk", filter=Q(origin=ReviewItem.Origin.UNMANAGED)),
     )
 
 
+def reviewer_progress(campaign: Campaign, reviewer) -> dict:
+    """One reviewer's part of a campaign: the lines they decide now, and those they handed on.
+
+    Three counts, each on an index (`review_queue`, `review_handed_on`), never a scan of the campaign.
+    """
+    mine = ReviewItem.objects.filter(campaign=campaign, reviewer=reviewer)
+    handed_on = ReviewItem.objects.filter(campaign=campaign, first_decided_by=reviewer).exclude(reviewer=reviewer)
+    return {"total": mine.count(), "decided": mine.exclude(UNDECIDED).count(), "handed_on": handed_on.count()}
+
+
+def progress_by_reviewer(campaign: Campaign) -> list[dict]:
+    """Per reviewer and stage: lines and how many are decided. A line kept in the first stage counts as
+    decided for its first reviewer and, once more, for the owner who has it now."""
+    rows = (
+        ReviewItem.objects.filter(campaign=campaign)
+        .values("reviewer__full_name", "stage")
+        .annotate(total=Count("pk"), decided=Count("pk", filter=~UNDECIDED))
+        .order_by()
+    )
+    handed_on = (
+        ReviewItem.objects.filter(campaign=campaign, first_decided_by__isnull=False)
+        .values("first_decided_by__full_name")
+        .annotate(total=Count("pk"))
+        .order_by()
+    )
+    merged: dict[tuple, dict] = {}
+    for row in rows:
+        merged[(row["reviewer__full_name"], row["stage"])] = {
+            "reviewer__full_name": row["reviewer__full_name"],
+            "stage": row["stage"],
+            "total": row["total"],
+            "decided": row["decided"],
+        }
+    for row in handed_on:
+        key = (row["first_decided_by__full_name"], ReviewItem.Stage.FIRST)
+        line = merged.setdefault(key, {"reviewer__full_name": key[0], "stage": key[1], "total": 0, "decided": 0})
+        line["total"] += row["total"]
+        line["decided"] += row["total"]
+    return [merged[key] for key in sorted(merged)]
+
+
 def decisions_per_day(campaign: Campaign) -> list[dict]:
-    """How many lines were decided each day, for the campaign's chart."""
+    """How many lines were decided each day, for the campaign's chart (a first-stage keep handed on counts
+    when the owner decides the line)."""
     rows = (
         ReviewItem.objects.filter(campaign=campaign, decided_at__isnull=False, automatic=False)
         .annotate(day=TruncDate("decided_at"))

@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from catalog.models import AwsAccount
+from iam import drift
+from iam.errors import TransientAwsError
 from iam.reconcile import ReconcileInProgress, reconcile_account
 from reviews import reminders, services
 from reviews import usage as review_usage
@@ -16,13 +18,36 @@ from reviews.services import repeats
 
 @shared_task(name="reviews.refresh_remediation")
 def refresh_remediation() -> int:
-    """Record, for the evidence, what the grant ledger read back for every pending revocation."""
+    """Record, for the evidence, what was read back from AWS for every pending revocation; queue again the
+    removal of revoked unmanaged access whose message was lost or whose retries ran out."""
+    for unmanaged_id in services.unmanaged_removals_waiting():
+        remove_unmanaged.delay(unmanaged_id)
     campaign_ids = (
         ReviewItem.objects.filter(remediation=ReviewItem.Remediation.PENDING, campaign__state=Campaign.State.CLOSED)
         .values_list("campaign_id", flat=True)
         .distinct()
     )
     return sum(services.refresh_remediation(campaign_id) for campaign_id in campaign_ids)
+
+
+@shared_task(
+    name="reviews.remove_unmanaged",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(TransientAwsError,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+)
+def remove_unmanaged(unmanaged_id: int) -> str:
+    """Remove from AWS one unmanaged access a review revoked (read back), then bring its campaigns'
+    remediation up to date. Safe to run again: a row no longer open is left alone."""
+    state = drift.remove_for_review(unmanaged_id)
+    campaign_ids = ReviewItem.objects.filter(unmanaged_id=unmanaged_id).values_list("campaign_id", flat=True)
+    for campaign_id in set(campaign_ids):
+        services.refresh_remediation(campaign_id)
+    return state
 
 
 @shared_task(name="reviews.launch_fresh", acks_late=True)
@@ -53,6 +78,12 @@ def repeat_templates() -> int:
 def remind_reviewers() -> int:
     """Beat: reviewers with undecided lines in campaigns due within three days hear about it daily."""
     return reminders.remind_reviewers()
+
+
+@shared_task(name="reviews.escalate_reviewers")
+def escalate_reviewers() -> int:
+    """Beat: near the due date, reviewers with undecided lines are escalated to their manager (or the owner), daily."""
+    return reminders.escalate_reviewers()
 
 
 @shared_task(name="reviews.collect_usage", acks_late=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views
+from reviews import evidence_views, views
 
 app_name = "reviews"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/launch/", views.launch, name="launch"),
     path("campaigns/<int:campaign_id>/sign-off/", views.sign_off, name="sign_off"),
     path("campaigns/<int:campaign_id>/evidence.csv", views.evidence, name="evidence"),
+    path("campaigns/<int:campaign_id>/evidence.pdf", evidence_views.evidence_pdf, name="evidence_pdf"),
 ]

@@ -23,18 +23,20 @@ IAM_KINDS = [Entitlement.Kind.IAM_GROUP, Entitlement.Kind.IAM_POLICY, Entitlemen
 
 
 def collect(campaign_id: int, now=None) -> int:
-    """Record usage evidence on the campaign's IAM lines; returns how many holder-account pairs were read."""
+    """Record usage evidence on the campaign's IAM lines; returns how many principal-account pairs were read."""
     now = now or timezone.now()
     lines = ReviewItem.objects.filter(
         campaign_id=campaign_id, entitlement__kind__in=IAM_KINDS, usage_evidence=""
     ).select_related("holder", "entitlement__account")
-    pairs = {(item.holder, item.entitlement.account) for item in lines}
-    for holder, account in sorted(pairs, key=lambda pair: (pair[0].pk, pair[1].pk)):
+    pairs = {}
+    for item in lines:
+        pairs[(_principal(item), item.entitlement.account)] = _lines_of(item)
+    for (principal, account), who in sorted(pairs.items(), key=lambda pair: (pair[0][0], pair[0][1].pk)):
         same = ReviewItem.objects.filter(
-            campaign_id=campaign_id, holder=holder, entitlement__account=account, entitlement__kind__in=IAM_KINDS
+            who, campaign_id=campaign_id, entitlement__account=account, entitlement__kind__in=IAM_KINDS
         )
         try:
-            found = usage.last_accessed(account_access(account), iam_user_name(holder))
+            found = usage.last_accessed(account_access(account), principal)
         except AwsError as exc:
             same.update(usage_evidence=f"Usage unknown: {exc.message}"[:200])
             continue
@@ -49,3 +51,15 @@ def collect(campaign_id: int, now=None) -> int:
                 recommendation=ReviewItem.Decision.REVOKE
             ).update(recommendation=ReviewItem.Decision.REVOKE, recommendation_reason=evidence)
     return len(pairs)
+
+
+def _principal(item: ReviewItem) -> str:
+    """The IAM user whose use is read: the person's, or for unmanaged access of nobody, the one holding it."""
+    return iam_user_name(item.holder) if item.holder_id is not None else item.aws_principal
+
+
+def _lines_of(item: ReviewItem) -> Q:
+    """The lines that share `item`'s holder: the person's, or the unknown principal's."""
+    if item.holder_id is not None:
+        return Q(holder_id=item.holder_id)
+    return Q(holder__isnull=True, aws_principal=item.aws_principal)

@@ -1,18 +1,29 @@
-"""Review pages: my reviews, a campaign's queue with bulk decisions, and the owner's campaign page."""
+"""Review pages: my reviews, a campaign's queue with bulk decisions, and the owner's campaign page.
+
+Governance admins and auditors read every campaign: its page, every line of its queue (without
+decision controls) and its evidence. An auditor's POST is refused (403) whatever else they are.
+"""
+
+from functools import wraps
 
 from celery import current_app
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from access.errors import AccessError, StaleState
+from accounts import stepup
+from accounts.roles import is_auditor, reads_everything
+from audit.csv_export import streamed_csv
 from catalog.models import AwsAccount, Risk
 from reviews import selectors, services
+from reviews.evidence import HEADER
 from reviews.evidence import rows as evidence_rows
 from reviews.models import Campaign, ReviewItem
 
@@ -28,7 +39,21 @@ def _filters(params) -> dict:
         "account": params.get("account", ""),
         "person": params.get("person", "").strip(),
         "group_by": "entitlement" if params.get("group_by") == "entitlement" else "person",
+        "stage": params.get("stage", "") if params.get("stage") in ("1", "2") else "",
     }
+
+
+def _writes(view):
+    """POST only, and never by an auditor (403): auditors read everything and change nothing."""
+
+    @require_POST
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if is_auditor(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
 
 
 def _reviewing(request, campaign_id) -> Campaign:
@@ -37,6 +62,18 @@ def _reviewing(request, campaign_id) -> Campaign:
     if not campaign.items.filter(reviewer=request.user).exists():
         raise Http404
     return campaign
+
+
+def _queue_of(request, campaign_id) -> tuple[Campaign, bool]:
+    """The campaign and whether this person decides in it: a reviewer (now, or of lines they handed on)
+    decides their own lines; governance admins and auditors who review nothing here read every line."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    user = request.user
+    if not is_auditor(user) and selectors.reviews_in(campaign, user):
+        return campaign, True
+    if reads_everything(user):
+        return campaign, False
+    raise Http404
 
 
 def _refused(request, exc):
@@ -49,29 +86,37 @@ def my_reviews(request):
     context = {
         "campaigns": selectors.campaigns_of_reviewer(request.user),
         "running": selectors.campaigns_run_by(request.user),
+        "reads_everything": reads_everything(request.user),
     }
     return render(request, "reviews/my_reviews.html", context)
 
 
 @require_GET
 def review_queue(request, campaign_id):
-    campaign = _reviewing(request, campaign_id)
+    campaign, deciding = _queue_of(request, campaign_id)
     filters = _filters(request.GET)
-    items = selectors.queue(campaign, request.user, **filters)
+    items = selectors.queue(campaign, request.user if deciding else None, **filters)
     query = request.GET.copy()
     query.pop("page", None)
-    mine = campaign.items.filter(reviewer=request.user)
+    if deciding:
+        progress = selectors.reviewer_progress(campaign, request.user)
+        total, decided = progress["total"] + progress["handed_on"], progress["decided"] + progress["handed_on"]
+    else:
+        progress = selectors.progress(campaign)
+        total, decided = progress["total"], progress["decided"]
     context = {
         "campaign": campaign,
+        "deciding": deciding,
         "filters": filters,
         "page": Paginator(items, PAGE_SIZE).get_page(request.GET.get("page")),
         "matching": items.count(),
         "query": query.urlencode(),
         "risks": Risk.choices,
         "accounts": AwsAccount.objects.order_by("name"),
-        "total": mine.count(),
-        "decided": mine.exclude(decision=ReviewItem.Decision.UNDECIDED).count(),
-        "recommended": items.exclude(recommendation=ReviewItem.Decision.UNDECIDED).count(),
+        "progress": progress,
+        "total": total,
+        "decided": decided,
+        "recommended": items.exclude(recommendation=ReviewItem.Decision.UNDECIDED).count() if deciding else 0,
     }
     return render(request, "reviews/queue.html", context)
 
@@ -84,7 +129,7 @@ def _selected_ids(request, campaign) -> list[int]:
     return [int(pk) for pk in request.POST.getlist("items") if pk.isdigit()]
 
 
-@require_POST
+@_writes
 def decide(request, campaign_id):
     campaign = _reviewing(request, campaign_id)
     ids = _selected_ids(request, campaign)
@@ -92,7 +137,8 @@ def decide(request, campaign_id):
     try:
         if action == "accept":
             count = services.accept_recommendations(campaign_id=campaign.pk, item_ids=ids, actor=request.user)
-            messages.success(request, f"Accepted the recommendation on {count} items.")
+            note = _handed_on(request, campaign, ids)
+            messages.success(request, f"Accepted the recommendation on {count} items.{note}")
         else:
             count = services.decide(
                 campaign_id=campaign.pk,
@@ -101,13 +147,16 @@ def decide(request, campaign_id):
                 decision=action or "",
                 comment=request.POST.get("comment", ""),
             )
-            messages.success(request, f"{'Kept' if action == 'keep' else 'Revoked'} {count} items.")
+            messages.success(
+                request,
+                f"{'Kept' if action == 'keep' else 'Revoked'} {count} items.{_handed_on(request, campaign, ids)}",
+            )
     except AccessError as exc:
         return _refused(request, exc)
     return redirect(f"{reverse('reviews:queue', args=[campaign.pk])}?{request.POST.get('query', '')}")
 
 
-@require_POST
+@_writes
 def reassign(request, item_id):
     item = get_object_or_404(ReviewItem, pk=item_id)
     to = get_user_model().objects.filter(email__iexact=request.POST.get("to", "").strip(), is_active=True).first()
@@ -122,29 +171,56 @@ def reassign(request, item_id):
     return redirect("reviews:queue", campaign_id=item.campaign_id)
 
 
+def _handed_on(request, campaign: Campaign, ids: list[int]) -> str:
+    """Says how many of the lines just kept went on to the second stage (they leave this queue)."""
+    if not campaign.second_stage:
+        return ""
+    moved = (
+        campaign.items.filter(pk__in=ids, stage=ReviewItem.Stage.OWNER, first_decided_by=request.user)
+        .exclude(reviewer=request.user)
+        .count()
+    )
+    return f" {moved} went on to the entitlement's owner for the second stage." if moved else ""
+
+
 def _owned(request, campaign_id) -> Campaign:
+    """For changes: the campaign's owner or a governance admin; anyone else 403."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if request.user.pk != campaign.owner_id and not request.user.is_governance_admin:
         raise PermissionDenied
     return campaign
 
 
+def _readable(request, campaign_id) -> Campaign:
+    """For reading: the campaign's owner, governance admins and auditors; anyone else 403."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if request.user.pk != campaign.owner_id and not reads_everything(request.user):
+        raise PermissionDenied
+    return campaign
+
+
 @require_GET
 def campaign_detail(request, campaign_id):
-    campaign = _owned(request, campaign_id)
-    revoked = campaign.items.filter(decision=ReviewItem.Decision.REVOKE).select_related(
-        "holder", "entitlement", "grant"
+    campaign = _readable(request, campaign_id)
+    remediation = (
+        campaign.items.filter(~Q(remediation=ReviewItem.Remediation.NONE) | Q(decision=ReviewItem.Decision.REVOKE))
+        .select_related("holder", "entitlement", "grant", "unmanaged")
+        .order_by("pk")
     )
     context = {
         "campaign": campaign,
+        "changes": not is_auditor(request.user)
+        and (request.user.pk == campaign.owner_id or request.user.is_governance_admin),
+        "reads_everything": reads_everything(request.user),
+        "progress": selectors.progress(campaign),
         "reviewers": selectors.progress_by_reviewer(campaign),
         "per_day": selectors.decisions_per_day(campaign),
-        "revoked": Paginator(revoked.order_by("pk"), PAGE_SIZE).get_page(request.GET.get("page")),
+        "revoked": Paginator(remediation, PAGE_SIZE).get_page(request.GET.get("page")),
     }
     return render(request, "reviews/campaign.html", context)
 
 
-@require_POST
+@_writes
 def launch(request, campaign_id):
     campaign = _owned(request, campaign_id)
     if campaign.state != Campaign.State.DRAFT:
@@ -157,9 +233,12 @@ def launch(request, campaign_id):
     return redirect("reviews:campaign", campaign_id=campaign.pk)
 
 
-@require_POST
+@_writes
 def sign_off(request, campaign_id):
     campaign = _owned(request, campaign_id)
+    if not stepup.has_fresh_second_factor(request):
+        back = reverse("reviews:campaign", args=[campaign.pk])
+        return stepup.ask_in_page(request, "Signing off a review campaign", back_to=back)
     try:
         services.sign_off(campaign_id=campaign.pk, actor=request.user)
     except AccessError as exc:
@@ -170,7 +249,5 @@ def sign_off(request, campaign_id):
 
 @require_GET
 def evidence(request, campaign_id):
-    campaign = _owned(request, campaign_id)
-    response = StreamingHttpResponse(evidence_rows(campaign), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="review-{campaign.pk}-evidence.csv"'
-    return response
+    campaign = _readable(request, campaign_id)
+    return streamed_csv(HEADER, evidence_rows(campaign), f"review-{campaign.pk}-evidence.csv")

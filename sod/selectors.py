@@ -2,12 +2,13 @@
 
 from django.db.models import Q, QuerySet
 
+from accounts import roles
 from sod.models import SodException, SodViolation
 
 
 def visible_rules_filter(user) -> Q:
-    """Governance admins see every rule's records; a rule owner sees their own rules'."""
-    return Q() if user.is_governance_admin else Q(rule__owner=user)
+    """Governance admins and auditors see every rule's records; a rule owner sees their own rules'."""
+    return Q() if roles.reads_everything(user) else Q(rule__owner=user)
 
 
 def violations_for(user, *, state: str = "open", rule: str = "", person: str = "") -> QuerySet[SodViolation]:

@@ -1,13 +1,12 @@
 """The separation-of-duties reports: violations (with CSV export) and exceptions."""
 
-import csv
-
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts import roles
+from audit.csv_export import streamed_csv
 from sod import selectors
 from sod.models import SodRule
 
@@ -15,12 +14,12 @@ STATES = [("open", "Open"), ("covered", "Covered by an exception"), ("resolved",
 
 
 def _may_see_reports(user) -> bool:
-    return user.is_governance_admin or SodRule.objects.filter(owner=user).exists()
+    return roles.reads_everything(user) or SodRule.objects.filter(owner=user).exists()
 
 
 def _rules_of(user):
     rules = SodRule.objects.order_by("name")
-    return rules if user.is_governance_admin else rules.filter(owner=user)
+    return rules if roles.reads_everything(user) else rules.filter(owner=user)
 
 
 def _filters(request) -> dict:
@@ -51,47 +50,37 @@ def violations(request):
     return render(request, "sod/violations.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
+CSV_HEADER = [
+    "rule",
+    "severity",
+    "person",
+    "email",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+    "exception_ends",
+    "actions",
+    "entitlement_ids",
+]
 
 
 def _csv(rows):
-    writer = csv.writer(_Echo())
-    header = [
-        "rule",
-        "severity",
-        "person",
-        "email",
-        "first_seen",
-        "last_seen",
-        "resolved_at",
-        "exception_ends",
-        "actions",
-        "entitlement_ids",
-    ]
-
     def lines():
-        yield writer.writerow(header)
         for row in rows.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    row.rule.name,
-                    row.rule.severity,
-                    row.user.full_name,
-                    row.user.email,
-                    row.first_seen.isoformat(),
-                    row.last_seen.isoformat(),
-                    row.resolved_at.isoformat() if row.resolved_at else "",
-                    row.exception.ends_at.isoformat() if row.exception else "",
-                    " ".join(row.details.get("actions", [])),
-                    " ".join(map(str, row.details.get("entitlements", []))),
-                ]
-            )
+            yield [
+                row.rule.name,
+                row.rule.severity,
+                row.user.full_name,
+                row.user.email,
+                row.first_seen.isoformat(),
+                row.last_seen.isoformat(),
+                row.resolved_at.isoformat() if row.resolved_at else "",
+                row.exception.ends_at.isoformat() if row.exception else "",
+                " ".join(row.details.get("actions", [])),
+                " ".join(map(str, row.details.get("entitlements", []))),
+            ]
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="sod-violations.csv"'
-    return response
+    return streamed_csv(CSV_HEADER, lines(), "sod-violations.csv")
 
 
 @require_GET

@@ -1,7 +1,10 @@
 """The cast and the real services every test talks to.
 
 The cast: Alice is an engineer; Bob is her manager; Carol owns the Developers group;
-Dave manages another team; Erin is a governance admin with no manager.
+Dave manages another team; Erin is a governance admin with no manager. Those who decide on
+access (Bob, Carol, Dave, Erin) and Frank the auditor have an authenticator app, as the portal requires of them, and a
+test client signed in with `force_login` counts as having just passed it (see
+`_test_sign_ins_pass_the_second_factor`); `totp_code(person)` is what their app shows now.
 
 Services: a moto server over HTTP stands in for AWS; a real Celery worker consumes the
 broker named by REDIS_URL (or the filesystem transport when it is unset); the database is
@@ -10,10 +13,12 @@ the one DATABASE_URL names (SQLite otherwise).
 
 import os
 import socket
+import time
 
 import pytest
 import requests as http
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.db import connection
 
 # Tests must never reach a real AWS account, whatever credentials the machine has.
@@ -144,8 +149,70 @@ def cast(db, django_user_model):
     alice = person("alice@example.com", "Alice Engineer", title="Engineer", department="Engineering", manager=bob)
     carol = person("carol@example.com", "Carol Owner", title="Platform Lead", department="Platform")
     dave = person("dave@example.com", "Dave Othermanager", title="Finance Manager", department="Finance")
-    person("frank@example.com", "Frank Finance", department="Finance", manager=dave)
-    return Cast(alice=alice, bob=bob, carol=carol, dave=dave, erin=erin)
+    # Frank reports to Dave (which makes Dave a manager) and is an auditor: reads everything, changes nothing.
+    frank = person("frank@example.com", "Frank Finance", department="Finance", manager=dave, is_auditor=True)
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    for decider in (bob, carol, dave, erin, frank):
+        TOTP.activate(decider, generate_totp_secret())
+    cast = Cast(alice=alice, bob=bob, carol=carol, dave=dave, erin=erin)
+    cast.frank = frank  # not in `everyone`: he holds no AWS identity in the sandbox
+    return cast
+
+
+def own_address() -> str:
+    """An address of this test run's own: allauth counts sign-ins per address in a cache that other
+    test runs on this machine share, and must not count theirs as this run's."""
+    pid = os.getpid()
+    return f"10.{pid >> 8 & 255}.{pid & 255}.200"
+
+
+def wait_for_a_fresh_period(period: int = 30, margin: float = 2.0) -> None:
+    """Like a person who waits for the next code when the one shown is about to expire: a code read in
+    the last moments of its period could be checked in the next one and fail."""
+    left = period - time.time() % period
+    if left < margin:
+        time.sleep(left + 0.05)
+
+
+def totp_code(person, *, steps_ahead: int = 0) -> str:
+    """The code `person`'s authenticator app shows now (or `steps_ahead` periods from now)."""
+    from allauth.mfa import app_settings
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from allauth.mfa.utils import decrypt
+
+    authenticator = Authenticator.objects.get(user=person, type=Authenticator.Type.TOTP)
+    wait_for_a_fresh_period(app_settings.TOTP_PERIOD)
+    counter = int(time.time()) // app_settings.TOTP_PERIOD + steps_ahead
+    return format_hotp_value(hotp_value(decrypt(authenticator.data["secret"]), counter))
+
+
+def _prove_second_factor_at_test_sign_in(sender, request, user, **kwargs):
+    """A test client's `force_login` stands for a full sign-in: password, then the authenticator app.
+
+    Real sign-ins (a POST to the login page, the browser tests) record their own proof, so only the
+    test client's stand-in request (no method) is given one, and only for people who have an app.
+    """
+    from allauth.account.internal.flows.login import record_authentication
+    from allauth.mfa.models import Authenticator
+
+    if request.method is not None:
+        return
+    app = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if app is not None:
+        record_authentication(request, user, "mfa", id=app.pk, type=app.type)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_sign_ins_pass_the_second_factor():
+    # Django loads the middleware, and with it accounts.mfa's sign-in receiver, on a client's first
+    # request; a test may sign in before that, so load it now.
+    import accounts.mfa  # noqa: F401
+
+    user_logged_in.connect(_prove_second_factor_at_test_sign_in, dispatch_uid="tests.force_login_mfa")
+    yield
+    user_logged_in.disconnect(dispatch_uid="tests.force_login_mfa")
 
 
 class Sandbox:

@@ -1,18 +1,56 @@
-"""The approval inbox: decide one request inline (htmx) or several at once."""
+"""The approval inbox: decide one request inline (htmx) or several at once.
+
+Approving a high-risk request or granting a separation-of-duties exception needs a second factor
+from the last minutes (accounts.stepup); without one the person is asked for a code first.
+"""
 
 from django.contrib import messages
+from django.db.models import Q
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from access import selectors, services
 from access.errors import AccessError, InvalidInput
 from access.forms import DecisionForm
 from access.views.common import int_or_none, page_of
+from accounts import stepup
+from catalog.models import Risk
+
+GRANTING_EXCEPTION = "Granting a separation-of-duties exception"
+APPROVING_HIGH_RISK = "Approving a high-risk request"
+
+
+def step_up_reason(actor, request_ids) -> str | None:
+    """What, in approving these requests, needs a fresh second factor; None when nothing does.
+
+    Only votes the actor may cast now count: a request they cannot decide is refused by the service
+    as usual, without asking them for a code first. The API asks the same question (api.views).
+    """
+    flagged = (
+        selectors.pending_assignments_for(actor)
+        .filter(approval__request_id__in=request_ids)
+        .filter(Q(approval__sod_rule__isnull=False) | Q(approval__request__entitlement__risk=Risk.HIGH))
+        .values_list("approval__sod_rule_id", flat=True)
+    )
+    rules = list(flagged)
+    if not rules:
+        return None
+    return GRANTING_EXCEPTION if any(rules) else APPROVING_HIGH_RISK
+
+
+def step_up_needed(request, request_ids) -> str | None:
+    """`step_up_reason` unless this session (page or API) proved a second factor recently enough."""
+    # The session is read first: with a fresh proof no query is made.
+    if stepup.has_fresh_second_factor(request):
+        return None
+    return step_up_reason(request.user, request_ids)
 
 
 def _inbox(request, status=200):
     page = page_of(request, selectors.awaiting_decision_by(request.user))
-    return render(request, "access/inbox.html", {"page": page}, status=status)
+    context = {"page": page, "step_up_minutes": stepup.window_minutes()}
+    return render(request, "access/inbox.html", context, status=status)
 
 
 @require_GET
@@ -24,6 +62,8 @@ def inbox(request):
 def decide(request, request_id, decision):
     form = DecisionForm(request.POST)
     htmx = bool(request.headers.get("HX-Request"))
+    if decision == "approve" and (doing := step_up_needed(request, [request_id])):
+        return stepup.ask_in_page(request, doing, back_to=reverse("access:inbox"))
     try:
         if not form.is_valid():
             raise InvalidInput(" ".join(error for errors in form.errors.values() for error in errors))
@@ -63,6 +103,8 @@ def bulk_decide(request):
     if decision not in ("approve", "deny") or not ids:
         messages.error(request, "Select at least one request, then approve or deny.")
         return _inbox(request, status=400)
+    if decision == "approve" and (doing := step_up_needed(request, ids)):
+        return stepup.ask_in_page(request, doing, back_to=reverse("access:inbox"))
     outcomes = services.decide_many(
         request_ids=ids,
         actor=request.user,

@@ -14,6 +14,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "name",
             "state",
             "due_at",
+            "second_stage",
             "snapshot_at",
             "population_count",
             "population_hash",
@@ -22,26 +23,82 @@ class CampaignSerializer(serializers.ModelSerializer):
         ]
 
 
+class CampaignProgressSerializer(serializers.Serializer):
+    """Lines in the snapshot, decided for good, waiting in each stage, handed on, and from unmanaged access."""
+
+    total = serializers.IntegerField()
+    decided = serializers.IntegerField()
+    waiting_first = serializers.IntegerField()
+    waiting_second = serializers.IntegerField()
+    handed_on = serializers.IntegerField()
+    unmanaged = serializers.IntegerField()
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    """A campaign as its owner, its reviewers, governance admins and auditors read it: scope and progress."""
+
+    # A plain string here: the choice set is named once, on Campaign (two components would collide).
+    state = serializers.CharField(read_only=True, help_text="draft, active or closed (see Campaign.state)")
+    owner = serializers.EmailField(source="owner.email", read_only=True)
+    fallback_reviewer = serializers.EmailField(source="fallback_reviewer.email", read_only=True, allow_null=True)
+    signed_off_by = serializers.EmailField(source="signed_off_by.email", read_only=True, allow_null=True)
+    accounts = serializers.SlugRelatedField(many=True, read_only=True, slug_field="account_id")
+    entitlements = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    progress = CampaignProgressSerializer(read_only=True)
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [
+            *CampaignSerializer.Meta.fields,
+            "owner",
+            "reviewer_type",
+            "fallback_reviewer",
+            "undecided",
+            "accounts",
+            "entitlements",
+            "kinds",
+            "risks",
+            "departments",
+            "closed_at",
+            "signed_off_by",
+            "progress",
+        ]
+
+
 class ReviewItemSerializer(serializers.ModelSerializer):
-    holder = serializers.EmailField(source="holder.email")
+    holder = serializers.EmailField(source="holder.email", allow_null=True, help_text="Empty: no portal person.")
     entitlement = serializers.CharField(source="entitlement.name")
     account = serializers.CharField(source="entitlement.account.account_id")
+    reviewer = serializers.EmailField(source="reviewer.email")
+    first_decided_by = serializers.EmailField(source="first_decided_by.email", allow_null=True)
+    second_reviewer = serializers.EmailField(source="second_reviewer.email", allow_null=True)
+    remediation = serializers.CharField(source="live_remediation", help_text="As AWS was last read to show.")
 
     class Meta:
         model = ReviewItem
         fields = [
             "id",
             "holder",
+            "aws_principal",
             "entitlement",
             "account",
             "origin",
             "held_since",
+            "stage",
+            "reviewer",
             "reviewer_reason",
+            "second_reviewer",
             "recommendation",
             "recommendation_reason",
+            "usage_evidence",
+            "first_decision",
+            "first_comment",
+            "first_decided_by",
+            "first_decided_at",
+            "first_recommendation",
             "decision",
             "comment",
             "decided_at",
+            "remediation",
         ]
 
 

@@ -8,8 +8,10 @@ from rest_framework.response import Response
 from access import services
 from access.models import Approval
 from access.selectors import steps_to_decide
+from access.views.approvals import step_up_needed
+from accounts import stepup
 from api.serializers.approvals import BulkDecisionSerializer, BulkOutcomeSerializer, StepToDecideSerializer
-from api.views.base import BAD_REQUEST, PortalViewSet
+from api.views.base import BAD_REQUEST, FORBIDDEN, PortalViewSet
 
 
 @extend_schema_view(list=extend_schema(summary="Approval stages waiting for the caller's decision"))
@@ -23,14 +25,19 @@ class ApprovalViewSet(mixins.ListModelMixin, PortalViewSet):
 
     @extend_schema(
         summary="Approve or deny several requests; each is decided on its own",
+        description="Approving any high-risk request among them needs a second factor proven in this browser "
+        "session in the last minutes; without one nothing is decided and the answer is 403 with "
+        "`code: step_up_required`.",
         request=BulkDecisionSerializer,
-        responses={200: BulkOutcomeSerializer(many=True), 400: BAD_REQUEST},
+        responses={200: BulkOutcomeSerializer(many=True), 400: BAD_REQUEST, 403: FORBIDDEN},
     )
     @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
     def bulk(self, request):
         serializer = BulkDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        if data["decision"] == "approve" and (doing := step_up_needed(request, data["request_ids"])):
+            raise stepup.StepUpRequired(request, doing)
         outcomes = services.decide_many(
             request_ids=data["request_ids"],
             actor=request.user,

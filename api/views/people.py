@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from accounts import roles
 from accounts.services import mark_leaver
 from api.views.base import BAD_REQUEST, FORBIDDEN, NOT_FOUND, PortalViewSet
 
@@ -16,13 +17,13 @@ class IsGovernanceAdmin(BasePermission):
     message = "Only governance admins may change people."
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_governance_admin)
+        return roles.is_governance_admin(request.user)
 
 
 class PersonStatusSerializer(serializers.ModelSerializer):
     class Meta:
         model = get_user_model()
-        fields = ["id", "email", "full_name", "department", "employment_status", "left_at"]
+        fields = ["id", "email", "full_name", "department", "employment_status", "left_at", "is_auditor"]
         read_only_fields = fields
 
 

@@ -13,6 +13,8 @@ from rest_framework.response import Response
 from access import services
 from access.models import AccessRequest
 from access.selectors import requests_of, requests_visible_to
+from access.views.approvals import step_up_needed
+from accounts import stepup
 from api.serializers.approvals import DecisionSerializer
 from api.serializers.requests import (
     CartSerializer,
@@ -93,10 +95,18 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalVie
     def cancel(self, request, pk):
         return self._detail(services.cancel_request(request_id=int(pk), actor=request.user))
 
-    @extend_schema(summary="Approve the stage waiting for the caller", request=DecisionSerializer, responses=DECIDED)
+    @extend_schema(
+        summary="Approve the stage waiting for the caller",
+        description="Approving a high-risk request needs a second factor proven in this browser session in the "
+        "last minutes; without one the answer is 403 with `code: step_up_required` (never possible with a token).",
+        request=DecisionSerializer,
+        responses=DECIDED,
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk):
         comment = self._valid(DecisionSerializer).get("comment", "")
+        if doing := step_up_needed(request, [int(pk)]):
+            raise stepup.StepUpRequired(request, doing)
         return self._detail(services.approve(request_id=int(pk), actor=request.user, comment=comment))
 
     @extend_schema(

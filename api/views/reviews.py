@@ -1,13 +1,20 @@
-"""Access reviews through the API: my campaigns, my items in one, and decisions (the same services as the pages)."""
+"""Access reviews through the API: campaigns, their lines, and decisions (the same services as the pages).
+
+Reviewers read and decide their own lines. Governance admins and auditors read every campaign and
+every line; an auditor's POST is refused (403) whatever else they are.
+"""
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from accounts import roles
 from api.serializers.reviews import (
     AcceptRecommendationsSerializer,
+    CampaignDetailSerializer,
     CampaignSerializer,
     DecidedSerializer,
     ReviewDecisionSerializer,
@@ -18,39 +25,79 @@ from reviews import selectors, services
 from reviews.models import Campaign, ReviewItem
 
 
-class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
-    """Active campaigns with items for the caller to review, and their progress."""
+class AuditorsOnlyRead(BasePermission):
+    message = "Auditors read review campaigns; they change nothing."
 
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or not roles.is_auditor(request.user)
+
+
+class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
+    """Campaigns with lines for the caller to review and their progress; every campaign for governance
+    admins and auditors."""
+
+    permission_classes = [IsAuthenticated, AuditorsOnlyRead]
     serializer_class = CampaignSerializer
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Campaign.objects.none()
-        return selectors.campaigns_of_reviewer(self.request.user)
+        return selectors.campaigns_for_api(self.request.user)
 
     def _campaign(self, pk) -> Campaign:
+        """A campaign the caller has lines to decide in; anyone else gets a 404."""
         campaign = Campaign.objects.filter(pk=pk).first()
         if campaign is None or not campaign.items.filter(reviewer=self.request.user).exists():
             raise Http404
         return campaign
 
+    def _readable(self, pk, *, by_its_owner: bool) -> tuple[Campaign, bool]:
+        """A campaign the caller may read, and whether they review in it (else they read every line).
+
+        Its reviewers, governance admins and auditors; its owner too when `by_its_owner`. Else 404.
+        """
+        campaign = Campaign.objects.filter(pk=pk).first()
+        if campaign is None:
+            raise Http404
+        user = self.request.user
+        if not roles.is_auditor(user) and selectors.reviews_in(campaign, user):
+            return campaign, True
+        if roles.reads_everything(user) or (by_its_owner and user.pk == campaign.owner_id):
+            return campaign, False
+        raise Http404
+
     @extend_schema(
-        summary="My items in a campaign (undecided first)",
+        summary="A campaign: scope, stages, snapshot and progress",
+        responses={200: CampaignDetailSerializer, 404: NOT_FOUND},
+    )
+    def retrieve(self, request, pk):
+        campaign, _ = self._readable(pk, by_its_owner=True)
+        annotated = selectors.with_my_counts(
+            Campaign.objects.filter(pk=campaign.pk).select_related("owner", "fallback_reviewer", "signed_off_by"),
+            request.user,
+        ).prefetch_related("accounts", "entitlements")
+        detail = annotated.get()
+        detail.progress = selectors.progress(detail)
+        return Response(CampaignDetailSerializer(detail).data)
+
+    @extend_schema(
+        summary="Lines of a campaign: mine to review (undecided first), or every line for admins and auditors",
         responses={200: ReviewItemSerializer(many=True), 404: NOT_FOUND},
     )
     @action(detail=True, methods=["get"])
     def items(self, request, pk):
-        campaign = self._campaign(pk)
-        rows = (
-            ReviewItem.objects.filter(campaign=campaign, reviewer=request.user)
-            .select_related("holder", "entitlement__account")
-            .order_by("-decision", "holder__full_name", "pk")
-        )
+        campaign, reviewing = self._readable(pk, by_its_owner=False)
+        rows = ReviewItem.objects.filter(campaign=campaign)
+        if reviewing:
+            rows = rows.filter(reviewer=request.user)
+        rows = rows.select_related(
+            "holder", "entitlement__account", "reviewer", "first_decided_by", "second_reviewer", "grant", "unmanaged"
+        ).order_by("-decision", "holder__full_name", "aws_principal", "pk")
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ReviewItemSerializer(page, many=True).data)
 
     @extend_schema(
-        summary="Keep or revoke my selected items (one statement); revoking needs a comment",
+        summary="Keep or revoke my selected items (one statement per stage); revoking needs a comment",
         request=ReviewDecisionSerializer,
         responses={200: DecidedSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
     )

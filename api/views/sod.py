@@ -1,15 +1,17 @@
-"""Separation-of-duties rules for governance admins (audited, with a dry run before saving), and violations."""
+"""Separation-of-duties rules (governance admins write them, audited, with a dry run before saving; auditors
+read them) and violations."""
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
+from accounts import roles
 from api.serializers.sod import DryRunSerializer, SodRuleSerializer, SodViolationSerializer
 from api.views.base import BAD_REQUEST, FORBIDDEN, NOT_FOUND, PortalViewSet
-from api.views.people import IsGovernanceAdmin
 from sod import scan, selectors
 from sod.evaluation import RuleView
 from sod.models import SodRule, SodViolation
@@ -27,11 +29,22 @@ def _save(serializer, actor, rule=None) -> SodRule:
         raise serializers.ValidationError(exc.message_dict) from None
 
 
+class AuditorsReadAdminsWrite(BasePermission):
+    """Rules are read by governance admins and auditors; only governance admins change them (or dry-run)."""
+
+    message = "Only governance admins may change separation-of-duties rules."
+
+    def has_permission(self, request, view):
+        if request.method in SAFE_METHODS:
+            return roles.reads_everything(request.user)
+        return roles.is_governance_admin(request.user)
+
+
 @extend_schema(responses={200: SodRuleSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND})
 class SodRuleViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, PortalViewSet
 ):
-    permission_classes = [IsGovernanceAdmin]
+    permission_classes = [AuditorsReadAdminsWrite]
     serializer_class = SodRuleSerializer
     queryset = SodRule.objects.prefetch_related("set_a", "set_b").order_by("name")
     http_method_names = ["get", "post", "put", "patch"]
@@ -77,7 +90,8 @@ class SodRuleViewSet(
 
 
 class SodViolationViewSet(mixins.ListModelMixin, PortalViewSet):
-    """Open violations of the rules the caller may see (all for governance admins, their own for rule owners)."""
+    """Open violations of the rules the caller may see (all for governance admins and auditors, their own for
+    rule owners)."""
 
     serializer_class = SodViolationSerializer
 

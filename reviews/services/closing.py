@@ -1,20 +1,38 @@
-"""Signing a campaign off: undecided items follow its rule; revocations go through the grant ledger."""
+"""Signing a campaign off: undecided items follow its rule; revocations go through the grant ledger or,
+for unmanaged access, through the drift register's removal; kept unmanaged access is adopted or accepted.
 
+Unmanaged access (in AWS with no grant) has no grant to end. A revoked line is removed from AWS by a
+task per line, after commit and outside any transaction (iam.drift.remove_for_review, read back and
+audited `drift.removed`), and its remediation is read from the drift register. A kept line of a portal
+person is adopted into the ledger when a governance admin signs off (adoption is theirs to do, and is
+checked against separation of duties, iam.drift.adopt), so later campaigns review it as a grant. Any
+other kept line stays unmanaged as accepted risk, with the reason on the line, and comes up again in
+the next campaign until someone adopts it or maps the principal to a person.
+"""
+
+from celery import current_app
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
 
-from access.errors import NotAllowed, StaleState
+from access.errors import AccessError, NotAllowed, StaleState
 from access.models import Grant
 from access.services.grants import end_grant
 from audit.services import record
+from iam import drift
+from iam.models import UnmanagedAccess
 from reviews.models import Campaign, ReviewItem
+from reviews.services.roles import refuse_auditors
+
+REMOVE_UNMANAGED_TASK = "reviews.remove_unmanaged"
+_GONE = [UnmanagedAccess.State.REMOVED, UnmanagedAccess.State.GONE]
 
 
 def sign_off(*, campaign_id: int, actor) -> Campaign:
-    """The owner closes the campaign. Undecided items are kept or revoked by the campaign's rule, or
-    escalated to the owner (who must decide them before signing off). Revoked access is set
-    desired-absent and removed from AWS by the sync engine; each item then shows its remediation."""
+    """The owner closes the campaign once both stages are done. Undecided items, in either stage, are
+    kept or revoked by the campaign's rule, or escalated to the owner (who must decide them, for both
+    stages, before signing off). Revoked access is removed from AWS; each item then shows its remediation."""
+    refuse_auditors(actor)
     now = timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
@@ -34,8 +52,15 @@ def sign_off(*, campaign_id: int, actor) -> Campaign:
 
 
 def _escalate(campaign: Campaign, undecided, actor) -> int:
-    """Hand undecided items to the owner (the owner's own access stays with its reviewer), recorded."""
-    count = undecided.exclude(holder=actor).update(reviewer=actor, reviewer_reason="Escalated to the owner at sign-off")
+    """Hand undecided items to the owner (the owner's own access stays with its reviewer), recorded.
+
+    The owner's word on an escalated first-stage line is final: it no longer goes on to a second stage.
+    """
+    count = undecided.exclude(holder=actor).update(
+        reviewer=actor,
+        reviewer_reason="Escalated to the owner at sign-off",
+        second_reviewer=Case(When(stage=ReviewItem.Stage.FIRST, then=None), default=F("second_reviewer")),
+    )
     record(actor=actor, action="campaign.escalated", obj=campaign, after={"items": count})
     return count
 
@@ -47,10 +72,12 @@ def _close(campaign: Campaign, undecided, actor, now) -> None:
         decided_at=now,
         comment=f"Undecided at sign-off: the campaign's rule is to {campaign.undecided}",
     )
-    revoked = ReviewItem.objects.filter(campaign=campaign, decision=ReviewItem.Decision.REVOKE)
+    lines = ReviewItem.objects.filter(campaign=campaign)
+    unmanaged = _settle_unmanaged(campaign, lines, actor)
+    revoked = lines.filter(decision=ReviewItem.Decision.REVOKE)
     label = f"Access review: {campaign.name}"
     for grant in Grant.objects.select_for_update().filter(
-        pk__in=revoked.values("grant_id"), desired=Grant.Desired.PRESENT
+        pk__in=revoked.filter(grant__isnull=False).values("grant_id"), desired=Grant.Desired.PRESENT
     ):
         end_grant(grant, actor=actor, actor_label=None, reason=label, action="grant.review_revoked", now=now)
     revoked.update(remediation=ReviewItem.Remediation.PENDING)
@@ -60,17 +87,83 @@ def _close(campaign: Campaign, undecided, actor, now) -> None:
         actor=actor,
         action="campaign.signed_off",
         obj=campaign,
-        after={"revoked": revoked.count(), "undecided_rule": campaign.undecided},
+        after={"revoked": revoked.count(), "undecided_rule": campaign.undecided, **unmanaged},
     )
+
+
+def _settle_unmanaged(campaign: Campaign, lines, actor) -> dict:
+    """Unmanaged lines: the ledger's grant where there is one now, removal queued, adoption or accepted risk."""
+    unmanaged = lines.filter(unmanaged__isnull=False, grant__isnull=True)
+    # Adopted by an admin (or granted) since the snapshot: the line now follows that grant, like any other.
+    now_granted = Grant.objects.filter(user_id=OuterRef("holder_id"), entitlement_id=OuterRef("entitlement_id"))
+    unmanaged.filter(holder__isnull=False, unmanaged__state=UnmanagedAccess.State.ADOPTED).update(
+        grant=Subquery(now_granted.values("pk")[:1])
+    )
+    to_remove = list(
+        unmanaged.filter(decision=ReviewItem.Decision.REVOKE, unmanaged__state=UnmanagedAccess.State.OPEN).values_list(
+            "unmanaged_id", flat=True
+        )
+    )
+    for unmanaged_id in to_remove:
+        transaction.on_commit(lambda pk=unmanaged_id: current_app.send_task(REMOVE_UNMANAGED_TASK, args=[pk]))
+    kept = unmanaged.filter(decision=ReviewItem.Decision.KEEP, unmanaged__state=UnmanagedAccess.State.OPEN)
+    adopted = sum(_adopt_or_accept(line, actor) for line in kept.select_related("holder"))
+    return {"unmanaged_removals_queued": len(to_remove), "unmanaged_adopted": adopted}
+
+
+def _adopt_or_accept(line: ReviewItem, actor) -> bool:
+    """Adopt one kept unmanaged line into the ledger if the signer may; else record it as accepted risk."""
+    if line.holder_id is None:
+        return _accept(line, f"{line.aws_principal} is no portal person: map the principal to one, then adopt it")
+    if not actor.is_governance_admin:
+        return _accept(line, "Signed off by someone who is not a governance admin: adopt it on Operations")
+    try:
+        with transaction.atomic():  # a refusal rolls back this adoption only
+            grant = drift.adopt(line.unmanaged_id, actor)
+    except AccessError as exc:
+        return _accept(line, f"Not adopted: {exc.message}")
+    ReviewItem.objects.filter(pk=line.pk).update(grant=grant, remediation=ReviewItem.Remediation.ADOPTED)
+    return True
+
+
+def _accept(line: ReviewItem, why: str) -> bool:
+    ReviewItem.objects.filter(pk=line.pk).update(
+        remediation=ReviewItem.Remediation.ACCEPTED, remediation_note=f"Accepted risk. {why}"[:200]
+    )
+    return False
 
 
 def refresh_remediation(campaign_id: int) -> int:
-    """Bring each revoked item's remediation up to what the grant ledger reads back from AWS."""
+    """Bring each revoked item's remediation up to what AWS was read back to show: the grant ledger's
+    sync for lines with a grant, the drift register for unmanaged access."""
     revoked = ReviewItem.objects.filter(campaign_id=campaign_id, decision=ReviewItem.Decision.REVOKE)
-    done = revoked.filter(grant__desired=Grant.Desired.ABSENT, grant__sync_state=Grant.SyncState.REVOKED)
-    failed = revoked.filter(grant__sync_state=Grant.SyncState.FAILED)
+    done = revoked.filter(
+        Q(grant__desired=Grant.Desired.ABSENT, grant__sync_state=Grant.SyncState.REVOKED)
+        | Q(grant__isnull=True, unmanaged__state__in=_GONE)
+    )
+    failed = revoked.filter(
+        Q(grant__sync_state=Grant.SyncState.FAILED)
+        | Q(grant__isnull=True, unmanaged__state=UnmanagedAccess.State.ADOPTED)
+        | (Q(grant__isnull=True, unmanaged__state=UnmanagedAccess.State.OPEN) & ~Q(unmanaged__last_error=""))
+    )
     changed = done.exclude(remediation=ReviewItem.Remediation.DONE).update(remediation=ReviewItem.Remediation.DONE)
-    changed += failed.exclude(Q(remediation=ReviewItem.Remediation.FAILED)).update(
+    changed += failed.exclude(remediation=ReviewItem.Remediation.FAILED).update(
         remediation=ReviewItem.Remediation.FAILED
     )
     return changed
+
+
+def unmanaged_removals_waiting() -> list[int]:
+    """Unmanaged access revoked in a signed-off campaign and still open without an error: its removal
+    message was lost or its retries ran out. Safe to queue again (the removal is idempotent)."""
+    return list(
+        ReviewItem.objects.filter(
+            campaign__state=Campaign.State.CLOSED,
+            decision=ReviewItem.Decision.REVOKE,
+            grant__isnull=True,
+            unmanaged__state=UnmanagedAccess.State.OPEN,
+            unmanaged__last_error="",
+        )
+        .values_list("unmanaged_id", flat=True)
+        .distinct()
+    )

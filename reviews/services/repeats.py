@@ -8,7 +8,16 @@ from django.utils import timezone
 from audit.services import record
 from reviews.models import Campaign
 
-SCOPE_FIELDS = ["kinds", "risks", "departments", "reviewer_type", "undecided", "owner_id", "fallback_reviewer_id"]
+SCOPE_FIELDS = [
+    "kinds",
+    "risks",
+    "departments",
+    "reviewer_type",
+    "second_stage",
+    "undecided",
+    "owner_id",
+    "fallback_reviewer_id",
+]
 
 
 def _add_months(moment, months: int):

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from access.models import AccessRequest
 from tests.api.conftest import GOOD_REASON
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, totp_code
 
 EVERY_ENDPOINT = [
     ("get", "/api/"),
@@ -132,3 +132,30 @@ def test_session_post_with_csrf_token_is_accepted(alices_browser, sandbox):
     )
 
     assert response.status_code == 201
+
+
+def test_someone_with_an_authenticator_app_gives_its_code_for_a_token(cast):
+    """Bob decides on access and has an app: his password alone must not be a way round it."""
+    without = obtain_token("bob@example.com", PASSWORD)
+    assert without.status_code == 400 and "authenticator" in without.json()["code"][0]
+    wrong = APIClient().post(
+        "/api/token/", {"email": "bob@example.com", "password": PASSWORD, "code": "000000"}, format="json"
+    )
+    assert wrong.status_code == 400 and not Token.objects.exists()
+
+    right = APIClient().post(
+        "/api/token/", {"email": "bob@example.com", "password": PASSWORD, "code": totp_code(cast.bob)}, format="json"
+    )
+
+    assert right.status_code == 200 and right.json() == {"token": Token.objects.get(user=cast.bob).key}
+
+
+def test_a_decider_without_a_second_factor_gets_no_token(cast):
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.filter(user=cast.bob).delete()
+
+    response = obtain_token("bob@example.com", PASSWORD)
+
+    assert response.status_code == 400 and "two-factor" in str(response.json())
+    assert not Token.objects.exists()

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from access.models import Grant
+from iam.models import UnmanagedAccess
 from reviews import services
 from reviews.models import Campaign, ReviewItem
 
@@ -62,3 +63,87 @@ def test_decisions_follow_the_same_rules_as_the_pages(api_for, cast, campaign):
         f"/api/reviews/campaigns/{campaign.pk}/decide/", {"item_ids": ids, "decision": "keep"}, format="json"
     )
     assert late.status_code == 409
+
+
+@pytest.fixture
+def two_stage(cast, sandbox):
+    """Alice (manager Bob) holds Developers (owner Carol); Mallory, no portal person, holds it outside the ledger."""
+    Grant.objects.create(user=cast.alice, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    now = timezone.now()
+    UnmanagedAccess.objects.create(
+        account=sandbox.account,
+        kind="iam_group",
+        aws_principal="mallory",
+        aws_name="Developers",
+        entitlement=sandbox.developers,
+        first_seen=now,
+        last_seen=now,
+    )
+    draft = Campaign.objects.create(
+        name="Q1",
+        owner=cast.erin,
+        fallback_reviewer=cast.dave,
+        second_stage=True,
+        due_at=timezone.now() + timedelta(days=14),
+    )
+    return services.launch(campaign_id=draft.pk, actor=cast.erin)
+
+
+def test_a_campaign_reads_with_its_stages_scope_and_progress(api_for, cast, two_stage):
+    alice = ReviewItem.objects.get(holder=cast.alice)
+    services.decide(campaign_id=two_stage.pk, item_ids=[alice.pk], actor=cast.bob, decision="keep", comment="fine")
+
+    bob = api_for(cast.bob).get(f"/api/reviews/campaigns/{two_stage.pk}/").json()
+    frank = api_for(cast.frank).get(f"/api/reviews/campaigns/{two_stage.pk}/").json()
+
+    assert (bob["second_stage"], bob["reviewer_type"], bob["mine"], bob["mine_decided"]) == (True, "manager", 1, 1)
+    assert bob["progress"] == {
+        "total": 2,
+        "decided": 0,
+        "waiting_first": 1,
+        "waiting_second": 1,
+        "handed_on": 1,
+        "unmanaged": 1,
+    }
+    assert (frank["population_count"], frank["owner"], frank["mine"]) == (2, "erin@example.com", 0)
+    assert api_for(cast.alice).get(f"/api/reviews/campaigns/{two_stage.pk}/").status_code == 404
+
+
+def test_the_owner_sees_the_first_decision_on_a_second_stage_line(api_for, cast, two_stage):
+    alice = ReviewItem.objects.get(holder=cast.alice)
+    services.decide(campaign_id=two_stage.pk, item_ids=[alice.pk], actor=cast.bob, decision="keep", comment="fine")
+
+    items = api_for(cast.carol).get(f"/api/reviews/campaigns/{two_stage.pk}/items/").json()["results"]
+
+    by_holder = {item["holder"] or item["aws_principal"]: item for item in items}
+    line = by_holder["alice@example.com"]
+    assert (line["stage"], line["first_decision"], line["first_comment"], line["first_decided_by"]) == (
+        2,
+        "keep",
+        "fine",
+        "bob@example.com",
+    )
+    assert (by_holder["mallory"]["holder"], by_holder["mallory"]["origin"]) == (None, "unmanaged")
+
+
+def test_auditors_read_every_line_and_post_nothing(api_for, cast, two_stage):
+    api = api_for(cast.frank)
+    ids = list(ReviewItem.objects.values_list("pk", flat=True))
+
+    listed = api.get("/api/reviews/campaigns/").json()["results"]
+    items = api.get(f"/api/reviews/campaigns/{two_stage.pk}/items/").json()["results"]
+    decided = api.post(
+        f"/api/reviews/campaigns/{two_stage.pk}/decide/", {"item_ids": ids, "decision": "keep"}, format="json"
+    )
+    accepted = api.post(
+        f"/api/reviews/campaigns/{two_stage.pk}/accept_recommendations/", {"item_ids": ids}, format="json"
+    )
+
+    assert [campaign["name"] for campaign in listed] == ["Q1"]
+    assert {(item["holder"], item["reviewer"]) for item in items} == {
+        ("alice@example.com", "bob@example.com"),
+        (None, "carol@example.com"),
+    }
+    assert (decided.status_code, accepted.status_code) == (403, 403)
+    assert decided.json()["detail"] == "Auditors read review campaigns; they change nothing."
+    assert set(ReviewItem.objects.values_list("decision", flat=True)) == {"undecided"}

@@ -17,6 +17,7 @@ ENDPOINTS = {
     "/api/sod/rules/{id}/": {"get", "put", "patch"},
     "/api/sod/violations/": {"get"},
     "/api/reviews/campaigns/": {"get"},
+    "/api/reviews/campaigns/{id}/": {"get"},
     "/api/reviews/campaigns/{id}/items/": {"get"},
     "/api/reviews/campaigns/{id}/decide/": {"post"},
     "/api/reviews/campaigns/{id}/accept_recommendations/": {"post"},

@@ -4,8 +4,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
+from django.utils import timezone
 
 from access import services
+from audit.chain import event_hash
 from audit.models import AuditEvent
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
@@ -73,6 +75,30 @@ def test_reordered_rows_are_named(chain):
     assert verify() == (
         f"Audit chain broken at event #2 (row id {chain[2].id}): its link to the previous event does not match "
         "(reordered or a row before it was removed)."
+    )
+
+
+def test_a_row_added_behind_the_applications_back_is_named(chain):
+    """A well-formed fifth event inserted straight into the table, without moving the chain's head."""
+    last = chain[-1]
+    fields = {
+        "seq": last.seq + 1,
+        "created_at": timezone.now(),
+        "actor_id": None,
+        "actor_label": "mallory@example.com",
+        "action": "grant.admin_granted",
+        "object_type": last.object_type,
+        "object_id": last.object_id,
+        "before": None,
+        "after": {"desired": "present"},
+        "ip": None,
+        "prev_hash": last.hash,
+    }
+    forged = AuditEvent.objects.create(hash=event_hash(**fields), **fields)
+
+    assert verify() == (
+        f"Audit chain broken at event #5 (row id {forged.pk}): it lies beyond the chain's head "
+        "(added behind the application's back)."
     )
 
 

@@ -7,21 +7,9 @@ import boto3
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.browser.signing_in import sign_in
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
-
-
-def sign_in(browser, live_server, email):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("signed-in-as")).to_be_visible()
-    return page
 
 
 @pytest.mark.django_db(transaction=True)

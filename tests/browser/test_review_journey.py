@@ -12,7 +12,8 @@ from access.models import Grant
 from iam import gateway, sync
 from reviews import services
 from reviews.models import Campaign
-from tests.browser.test_request_journey import RESULTS, sign_in
+from tests.browser.test_request_journey import RESULTS
+from tests.browser.test_review_keyboard import sign_in
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def groups(moto_server, user_name):
 def test_reviewer_accepts_recommendations_revokes_one_and_sign_off_removes_it(
     browser, live_server, cast, campaign_with_items, moto_server, celery_worker
 ):
-    bob = sign_in(browser, live_server, "bob@example.com")
+    bob = sign_in(browser, live_server, cast.bob)
     bob.get_by_role("link", name="Reviews").click()
     bob.get_by_role("link", name="Q4 review").click()
     expect(bob.get_by_test_id("progress").first).to_have_text("0 of 3 decided")
@@ -64,7 +65,7 @@ def test_reviewer_accepts_recommendations_revokes_one_and_sign_off_removes_it(
     bob.get_by_role("button", name="Revoke selected").click()
     expect(bob.get_by_role("alert")).to_contain_text("Revoked 1 items.")
 
-    erin = sign_in(browser, live_server, "erin@example.com")
+    erin = sign_in(browser, live_server, cast.erin)
     erin.goto(f"/reviews/campaigns/{campaign_with_items.pk}/")
     erin.get_by_role("button", name="Sign off").click()
     expect(erin.get_by_role("alert")).to_contain_text("is signed off")

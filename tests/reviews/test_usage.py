@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from access.models import Grant
 from iam import gateway
+from iam.models import UnmanagedAccess
 from iam.sync import account_access
 from reviews import services
 from reviews.models import Campaign, ReviewItem
@@ -85,3 +86,31 @@ def test_when_aws_cannot_say_the_line_says_so_and_keeps_its_recommendation(cast,
 
     alice = line_of(cast.alice)
     assert alice.usage_evidence.startswith("Usage unknown: ") and alice.recommendation == "undecided"
+
+
+def test_unmanaged_access_of_no_portal_person_is_read_for_its_aws_principal(cast, sandbox, moto_server):
+    now = timezone.now()
+    UnmanagedAccess.objects.create(
+        account=sandbox.account,
+        kind="iam_group",
+        aws_principal="mallory",
+        aws_name="Developers",
+        entitlement=sandbox.developers,
+        first_seen=now,
+        last_seen=now,
+    )
+    draft = Campaign.objects.create(
+        name="Q4", owner=cast.erin, fallback_reviewer=cast.dave, due_at=timezone.now() + timedelta(days=14)
+    )
+    launched = services.launch(campaign_id=draft.pk, actor=cast.erin)
+    gateway._clients.clear()
+    with Stubber(gateway.iam_client(account_access(sandbox.account))) as stubber:
+        advisor(stubber, "mallory", [("s3", now - timedelta(days=200))])
+
+        assert collect(launched.pk) == 1
+        stubber.assert_no_pending_responses()
+    gateway._clients.clear()
+
+    mallory = ReviewItem.objects.get(campaign=launched, aws_principal="mallory")
+    assert mallory.usage_evidence == "Last used 200 days ago"
+    assert mallory.recommendation_reason == "Held by an AWS principal that is no portal person", "the stronger reason"

@@ -25,6 +25,7 @@ def test_pages_contain_no_inline_script(client_for, cast, sandbox):
         "/requests/",
         "/operations/",
         f"/operations/accounts/{sandbox.account.pk}/",
+        "/audit/",
     ]:
         page = client.get(url).content.decode()
         assert "<script>" not in page and "onclick=" not in page, url

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from audit import views
+
+app_name = "audit"
+urlpatterns = [
+    path("", views.events, name="events"),
+    path("events/<int:event_id>/", views.event_detail, name="event"),
+    path("export.csv", views.export, name="export"),
+    path("verify/", views.verify, name="verify"),
+]

@@ -1,0 +1,81 @@
+"""The audit log for auditors and governance admins: filter, read an event, export, verify the chain.
+
+Everyone else gets 403. `audit` is the lowest layer, so the role is asked of the person
+(`request.user.reads_everything`, backed by accounts.roles) rather than imported.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from audit import selectors
+from audit.csv_export import streamed_csv
+from audit.filters import AuditEventFilter
+from audit.verification import verify_chain
+
+PAGE_SIZE = 50
+
+
+def _readers_only(request) -> None:
+    if not getattr(request.user, "reads_everything", False):
+        raise PermissionDenied
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@require_GET
+def events(request):
+    _readers_only(request)
+    filters = AuditEventFilter(request.GET, queryset=selectors.events())
+    # A filter that cannot be read (a malformed date) lists nothing rather than quietly listing
+    # everything: an auditor must never mistake an unfiltered list for a filtered one.
+    valid = filters.is_valid()
+    rows = filters.qs if valid else filters.queryset.none()
+    context = {
+        "filters": filters,
+        "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+        "query": _query_without_page(request),
+    }
+    return render(request, "audit/events.html", context, status=200 if valid else 400)
+
+
+@require_GET
+def event_detail(request, event_id):
+    _readers_only(request)
+    event = get_object_or_404(selectors.events(), pk=event_id)
+    return render(request, "audit/event_detail.html", {"event": event, **selectors.event_page(event)})
+
+
+@require_GET
+def export(request):
+    """The filtered events as CSV, oldest first, streamed: constant memory whatever the number of rows."""
+    _readers_only(request)
+    filters = AuditEventFilter(request.GET, queryset=selectors.events())
+    if not filters.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filters.errors.items())
+        return HttpResponse(f"The filters could not be read ({problems}).", status=400, content_type="text/plain")
+    return streamed_csv(selectors.EXPORT_COLUMNS, selectors.export_rows(filters.qs), "audit-events.csv")
+
+
+@require_POST
+def verify(request):
+    """Walk the whole chain now (what `manage.py verify_audit` does) and say what was found.
+
+    A POST because it reads every event (seconds per hundred thousand); it changes nothing, so
+    auditors may run it as well as governance admins.
+    """
+    _readers_only(request)
+    result = verify_chain()
+    took = f" (checked in {result.seconds:.1f} s)"
+    if result.intact:
+        messages.success(request, result.describe() + took)
+    else:
+        messages.error(request, result.describe() + took)
+    return redirect("audit:events")
