@@ -540,10 +540,6 @@ APPROVAL_REMIND_EVERY_HOURS = env_int("PORTAL_APPROVAL_REMIND_EVERY_HOURS", 24, 
 # Approvers with at least this many waiting steps get one digest instead of one email each.
 NOTIFICATION_DIGEST_THRESHOLD = env_int("PORTAL_NOTIFICATION_DIGEST_THRESHOLD", 3, minimum=2)
 
-# Reviewers with undecided lines this close to a campaign's due date (and after it, until sign-off)
-# are escalated once a day: their manager, or the campaign owner, is told (reviews/reminders.py).
-REVIEW_ESCALATE_DAYS_BEFORE = env_int("PORTAL_REVIEW_ESCALATE_DAYS_BEFORE", 1)
-
 # The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds.
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-grants": {

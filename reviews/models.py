@@ -46,6 +46,16 @@ class Campaign(models.Model):
     departments = models.JSONField(default=list, blank=True)
     due_at = models.DateTimeField()
     undecided = models.CharField(max_length=10, choices=Undecided.choices, default=Undecided.KEEP)
+    # The reminder schedule: reviewers with undecided lines hear once a day from `remind_days_before`
+    # days before the due date; from `escalate_days_before`, the people accountable for them do too.
+    remind_days_before = models.PositiveSmallIntegerField(
+        default=3, help_text="Remind reviewers daily from this many days before the due date (0: never)."
+    )
+    escalate_days_before = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Tell reviewers' managers of undecided lines daily from this many days before the due date "
+        "(0: never).",
+    )
     # A template repeats: beat copies it into a new campaign every `repeat_months` (3: quarterly).
     repeat_months = models.PositiveSmallIntegerField(default=0, help_text="0: once. 3: every quarter.")
     next_run_at = models.DateTimeField(null=True, blank=True)

@@ -8,7 +8,6 @@ campaign is locked while one run decides who to tell, so two runs at once cannot
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
@@ -20,16 +19,16 @@ from notifications.models import Notification
 from notifications.services.recipients import active, create, governance_admins
 from reviews.models import Campaign, ReviewItem
 
-REMIND_DAYS_BEFORE = 3
 ONCE_A_DAY = timedelta(days=1)
 UNDECIDED = Q(decision=ReviewItem.Decision.UNDECIDED)
 
 
 def remind_reviewers(now=None) -> int:
-    """One notification (emailed with the rest) per reviewer and campaign due within three days, once a day."""
+    """One notification (emailed with the rest) per reviewer, once a day, from the campaign's
+    `remind_days_before` days before its due date."""
     now = now or timezone.now()
     told = 0
-    for campaign_id in _due_within(timedelta(days=REMIND_DAYS_BEFORE), now):
+    for campaign_id in _due_within("remind_days_before", now):
         with transaction.atomic():
             campaign = _locked(campaign_id)
             if campaign is None:
@@ -54,7 +53,7 @@ class Escalation:
 
 
 def escalate_reviewers(now=None) -> int:
-    """Once a day per campaign, from settings.REVIEW_ESCALATE_DAYS_BEFORE days before its due date until
+    """Once a day per campaign, from its `escalate_days_before` days before its due date until
     sign-off, each reviewer with undecided lines is escalated: someone accountable is told, naming them
     and the count, and the reviewer is told who was. Returns how many people were told.
 
@@ -64,7 +63,7 @@ def escalate_reviewers(now=None) -> int:
     """
     now = now or timezone.now()
     told = 0
-    for campaign_id in _due_within(timedelta(days=settings.REVIEW_ESCALATE_DAYS_BEFORE), now):
+    for campaign_id in _due_within("escalate_days_before", now):
         with transaction.atomic():
             campaign = _locked(campaign_id)
             if campaign is not None:
@@ -129,10 +128,10 @@ def _escalation_for(reviewer, campaign: Campaign, admins: list[int], holds: set[
     return Escalation(others, "a governance admin", told, campaign_page)
 
 
-def _due_within(window: timedelta, now) -> list[int]:
-    return list(
-        Campaign.objects.filter(state=Campaign.State.ACTIVE, due_at__lte=now + window).values_list("pk", flat=True)
-    )
+def _due_within(schedule: str, now) -> list[int]:
+    """Active campaigns whose due date is within their own `schedule` field's days (0: never)."""
+    active = Campaign.objects.filter(state=Campaign.State.ACTIVE).values_list("pk", "due_at", schedule)
+    return [pk for pk, due_at, days in active if days and due_at <= now + timedelta(days=days)]
 
 
 def _locked(campaign_id: int) -> Campaign | None:

@@ -15,6 +15,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "state",
             "due_at",
             "second_stage",
+            "remind_days_before",
+            "escalate_days_before",
             "snapshot_at",
             "population_count",
             "population_hash",

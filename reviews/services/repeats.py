@@ -15,6 +15,8 @@ SCOPE_FIELDS = [
     "reviewer_type",
     "second_stage",
     "undecided",
+    "remind_days_before",
+    "escalate_days_before",
     "owner_id",
     "fallback_reviewer_id",
 ]

@@ -27,7 +27,6 @@ def holds(person, entitlement):
 @pytest.fixture(autouse=True)
 def site(settings):
     settings.SITE_URL = "https://access.example.com"
-    settings.REVIEW_ESCALATE_DAYS_BEFORE = 1
 
 
 @pytest.fixture
@@ -156,14 +155,14 @@ def test_nobody_is_escalated_when_every_line_is_decided(cast, sandbox, launch, b
     assert not Notification.objects.filter(kind__in=[ESCALATION, ESCALATED]).exists()
 
 
-def test_nobody_is_escalated_after_sign_off_or_before_the_window(cast, sandbox, launch, settings, bob_reports_to_dave):
+def test_nobody_is_escalated_after_sign_off_or_before_the_window(cast, sandbox, launch, bob_reports_to_dave):
     holds(cast.alice, sandbox.developers)
     closed = launch()
     services.sign_off(campaign_id=closed.pk, actor=cast.erin)
     later = launch(due_in=timedelta(days=3), name="Q1 review")
 
     assert escalate_reviewers() == 0, "one is closed, the other due in three days"
-    settings.REVIEW_ESCALATE_DAYS_BEFORE = 4
+    Campaign.objects.filter(pk=later.pk).update(escalate_days_before=4)  # its schedule says four days
     assert escalate_reviewers() == 2
     assert told(cast.dave, ESCALATION)[0].about_campaign == later.pk
 
@@ -214,3 +213,21 @@ def test_reminders_know_their_campaign_by_id_not_by_a_name_in_the_title(cast, sa
     reminders = Notification.objects.filter(recipient=cast.bob, kind=Notification.Kind.REVIEW_DUE)
     assert sorted(reminders.values_list("about_campaign", flat=True)) == [first.pk, second.pk]
     assert "1 line of 'Q4 review (finance)' waits for your decision" in reminders.get(about_campaign=second.pk).body
+
+
+def test_a_campaign_whose_schedule_says_never_escalates_nobody(cast, sandbox, launch, bob_reports_to_dave):
+    holds(cast.alice, sandbox.developers)
+    campaign = launch()
+    Campaign.objects.filter(pk=campaign.pk).update(escalate_days_before=0, remind_days_before=0)
+
+    assert escalate_reviewers() == 0 and remind_reviewers() == 0
+
+
+def test_each_campaign_reminds_on_its_own_schedule(cast, sandbox, launch):
+    holds(cast.alice, sandbox.developers)
+    launch(due_in=timedelta(days=5), name="Soon", remind_days_before=3)
+    assert remind_reviewers() == 0, "five days out, reminders start three days before"
+    launch(due_in=timedelta(days=5), name="Early", remind_days_before=7)
+
+    assert remind_reviewers() == 1
+    assert Notification.objects.get(kind=Notification.Kind.REVIEW_DUE).about_campaign is not None
