@@ -116,6 +116,9 @@ class ApprovalAssignment(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True)
     automatic = models.BooleanField(default=False)
+    # The decider had proven a second factor within the step-up window when they voted (DESIGN:
+    # evidence of how strongly the person was known at the moment of the decision).
+    recent_mfa = models.BooleanField("recent second factor", default=False)
 
     class Meta:
         ordering = ["approval_id", "id"]

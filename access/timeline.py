@@ -23,13 +23,17 @@ def _who(event) -> str:
     }.get(event.actor_label, event.actor_label)
 
 
+def _proof(after: dict) -> str:
+    return " with a fresh authenticator code" if after.get("recent_mfa") else ""
+
+
 def _entry(event) -> TimelineEntry | None:
     after = event.after or {}
     comment = after.get("comment") or ""
     texts = {
         "request.submitted": ("info", f"Submitted by {_who(event)}", after.get("justification", "")),
         "request.auto_approved": ("success", "Approved automatically", after.get("policy", "")),
-        "approval.approved": ("success", f"Approved by {_who(event)}", comment),
+        "approval.approved": ("success", f"Approved by {_who(event)}{_proof(after)}", comment),
         "approval.escalated": ("warning", "Escalated", after.get("reason", "")),
         "request.approved": ("success", "Request approved", ""),
         "request.denied": ("danger", f"Denied by {_who(event)}", comment),

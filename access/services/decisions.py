@@ -60,22 +60,30 @@ def _actors_assignment(access_request: AccessRequest, actor) -> tuple[Approval, 
     return current[0].approval, current[0]
 
 
-def _vote(assignment: ApprovalAssignment, actor, decision: str, comment: str, now) -> None:
+def _vote(assignment: ApprovalAssignment, actor, decision: str, comment: str, now, recent_mfa: bool) -> None:
     assignment.decision, assignment.decided_by, assignment.decided_at = decision, actor, now
-    assignment.comment = comment
-    assignment.save(update_fields=["decision", "decided_by", "decided_at", "comment"])
+    assignment.comment, assignment.recent_mfa = comment, recent_mfa
+    assignment.save(update_fields=["decision", "decided_by", "decided_at", "comment", "recent_mfa"])
 
 
 def _void_open_votes(stages, now) -> None:
     ApprovalAssignment.objects.filter(approval__in=stages, decision=Decision.PENDING).update(decision=Decision.VOID)
 
 
-def approve(*, request_id: int, actor, comment: str = "", exception: ExceptionTerms | None = None) -> AccessRequest:
+def approve(
+    *,
+    request_id: int,
+    actor,
+    comment: str = "",
+    exception: ExceptionTerms | None = None,
+    recent_mfa: bool = False,
+) -> AccessRequest:
     """Cast the actor's approval; pass the stage when enough approved; finish the request after the last.
 
     Separation of duties is checked again first, against what the beneficiary holds now: a `block`
     rule refuses the approval, an `exception` rule adds a stage for its owner. Approving that stage
-    needs `exception` terms, recorded as an SoD exception in the same transaction.
+    needs `exception` terms, recorded as an SoD exception in the same transaction. `recent_mfa`: the
+    caller saw the actor prove a second factor within the step-up window (kept on the vote).
     """
     comment = (comment or "").strip()
     with transaction.atomic():
@@ -86,12 +94,12 @@ def approve(*, request_id: int, actor, comment: str = "", exception: ExceptionTe
             recheck_separation_of_duties(access_request, now)
         if stage.sod_rule_id:
             record_exception(access_request, stage, actor, exception, now)
-        _vote(assignment, actor, Decision.APPROVED, comment, now)
+        _vote(assignment, actor, Decision.APPROVED, comment, now, recent_mfa)
         record(
             actor=actor,
             action="approval.approved",
             obj=assignment,
-            after={"request": request_id, "stage": stage.step, "comment": comment},
+            after={"request": request_id, "stage": stage.step, "comment": comment, "recent_mfa": recent_mfa},
         )
         approvals = stage.assignments.filter(decision=Decision.APPROVED).count()
         if approvals < stage.required:
@@ -107,14 +115,14 @@ def approve(*, request_id: int, actor, comment: str = "", exception: ExceptionTe
     return access_request
 
 
-def deny(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+def deny(*, request_id: int, actor, comment: str = "", recent_mfa: bool = False) -> AccessRequest:
     """Any approver of the current stage may deny; the request ends there."""
     comment = (comment or "").strip()
     with transaction.atomic():
         access_request = locked_request(request_id)
         stage, assignment = _actors_assignment(access_request, actor)
         now = timezone.now()
-        _vote(assignment, actor, Decision.DENIED, comment, now)
+        _vote(assignment, actor, Decision.DENIED, comment, now, recent_mfa)
         stage.state, stage.decided_at = Approval.State.DENIED, now
         stage.save(update_fields=["state", "decided_at"])
         open_stages = access_request.approvals.filter(state__in=[Approval.State.WAITING, Approval.State.PENDING])
@@ -127,7 +135,7 @@ def deny(*, request_id: int, actor, comment: str = "") -> AccessRequest:
             action="request.denied",
             obj=access_request,
             before={"state": "pending"},
-            after={"state": "denied", "stage": stage.step, "comment": comment},
+            after={"state": "denied", "stage": stage.step, "comment": comment, "recent_mfa": recent_mfa},
         )
         outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
     return access_request
@@ -140,13 +148,15 @@ class BulkOutcome:
     message: str
 
 
-def decide_many(*, request_ids: list[int], actor, approve_them: bool, comment: str = "") -> list[BulkOutcome]:
+def decide_many(
+    *, request_ids: list[int], actor, approve_them: bool, comment: str = "", recent_mfa: bool = False
+) -> list[BulkOutcome]:
     """Decide several requests, each on its own: one refused request does not undo the others."""
     service = approve if approve_them else deny
     outcomes = []
     for request_id in dict.fromkeys(request_ids):
         try:
-            decided = service(request_id=request_id, actor=actor, comment=comment)
+            decided = service(request_id=request_id, actor=actor, comment=comment, recent_mfa=recent_mfa)
         except AccessError as exc:
             outcomes.append(BulkOutcome(request_id, False, exc.message))
         else:

@@ -70,10 +70,19 @@ def decide(request, request_id, decision):
         comment = form.cleaned_data["comment"]
         if decision == "approve":
             access_request = services.approve(
-                request_id=request_id, actor=request.user, comment=comment, exception=form.exception_terms()
+                request_id=request_id,
+                actor=request.user,
+                comment=comment,
+                exception=form.exception_terms(),
+                recent_mfa=stepup.has_fresh_second_factor(request),
             )
         else:
-            access_request = services.deny(request_id=request_id, actor=request.user, comment=comment)
+            access_request = services.deny(
+                request_id=request_id,
+                actor=request.user,
+                comment=comment,
+                recent_mfa=stepup.has_fresh_second_factor(request),
+            )
     except AccessError as exc:
         if htmx:
             return render(
@@ -110,6 +119,7 @@ def bulk_decide(request):
         actor=request.user,
         approve_them=decision == "approve",
         comment=request.POST.get("comment", "")[:2000],
+        recent_mfa=stepup.has_fresh_second_factor(request),
     )
     done = [outcome.message for outcome in outcomes if outcome.ok]
     refused = [outcome.message for outcome in outcomes if not outcome.ok]

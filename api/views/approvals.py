@@ -43,5 +43,6 @@ class ApprovalViewSet(mixins.ListModelMixin, PortalViewSet):
             actor=request.user,
             approve_them=data["decision"] == "approve",
             comment=data.get("comment", ""),
+            recent_mfa=stepup.has_fresh_second_factor(request),
         )
         return Response(BulkOutcomeSerializer(outcomes, many=True).data)

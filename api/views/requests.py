@@ -107,7 +107,8 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalVie
         comment = self._valid(DecisionSerializer).get("comment", "")
         if doing := step_up_needed(request, [int(pk)]):
             raise stepup.StepUpRequired(request, doing)
-        return self._detail(services.approve(request_id=int(pk), actor=request.user, comment=comment))
+        fresh = stepup.has_fresh_second_factor(request)
+        return self._detail(services.approve(request_id=int(pk), actor=request.user, comment=comment, recent_mfa=fresh))
 
     @extend_schema(
         summary="Deny the request at the stage waiting for the caller", request=DecisionSerializer, responses=DECIDED
@@ -115,4 +116,5 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalVie
     @action(detail=True, methods=["post"])
     def deny(self, request, pk):
         comment = self._valid(DecisionSerializer).get("comment", "")
-        return self._detail(services.deny(request_id=int(pk), actor=request.user, comment=comment))
+        fresh = stepup.has_fresh_second_factor(request)
+        return self._detail(services.deny(request_id=int(pk), actor=request.user, comment=comment, recent_mfa=fresh))

@@ -100,7 +100,12 @@ def test_manager_can_deny_and_the_request_ends(cast, deployers):
     assert list(access_request.approvals.values_list("state", flat=True)) == ["denied", "closed"]
     assert not ApprovalAssignment.objects.filter(decision="pending").exists()
     assert not Grant.objects.exists()
-    assert AuditEvent.objects.last().after == {"state": "denied", "stage": 1, "comment": "use ReadOnly instead"}
+    assert AuditEvent.objects.last().after == {
+        "state": "denied",
+        "stage": 1,
+        "comment": "use ReadOnly instead",
+        "recent_mfa": False,
+    }
 
 
 @pytest.mark.parametrize("decide", [services.approve, services.deny])

@@ -318,3 +318,26 @@ def test_a_bulk_api_approval_with_a_high_risk_request_decides_nothing(cast, risk
     assert (bobs_vote(harmless), bobs_vote(risky)) == ("pending", "pending")
     denied = api.post("/api/approvals/bulk/", {**body, "decision": "deny"}, format="json")
     assert [outcome["ok"] for outcome in denied.json()] == [True, True]
+
+
+# --- the vote keeps how strongly the decider was known ------------------------------------------
+
+
+def test_each_vote_records_whether_a_second_factor_was_fresh(client_for, cast, risky, harmless):
+    from audit.models import AuditEvent
+
+    client_for(cast.bob).post(reverse("access:approve", args=[risky.pk]))
+    proof_aged(client_for(cast.bob), STALE).post(reverse("access:approve", args=[harmless.pk]))
+
+    fresh = ApprovalAssignment.objects.get(approval__request=risky, approval__step=1)
+    stale = ApprovalAssignment.objects.get(approval__request=harmless, approval__step=1)
+    assert (fresh.decision, fresh.recent_mfa) == ("approved", True)
+    assert (stale.decision, stale.recent_mfa) == ("approved", False)
+    events = AuditEvent.objects.filter(action="approval.approved").order_by("seq")
+    assert [event.after["recent_mfa"] for event in events] == [True, False]
+
+
+def test_a_vote_cast_with_a_token_never_counts_as_a_fresh_second_factor(cast, risky, harmless):
+    token_client(cast.bob).post(f"/api/requests/{harmless.pk}/approve/", format="json")
+
+    assert ApprovalAssignment.objects.get(approval__request=harmless, approval__step=1).recent_mfa is False
