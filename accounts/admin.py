@@ -1,10 +1,12 @@
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 
 from accounts.models import User
 from accounts.services import PeopleError, mark_leaver
-from audit.admin import AuditedAdmin
+from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.services import record
 
 
@@ -49,3 +51,37 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
                 messages.warning(request, exc.message)
             else:
                 messages.success(request, f"{person} is a leaver; all their access is being removed from AWS.")
+
+
+# Identity providers come from the environment only (accounts/sso.py ignores rows here) and tokens
+# are never stored; who is linked to which identity is evidence, shown read-only. A second factor can
+# only be removed (a person who lost their phone; audited, secret not copied): they enrol a new one
+# at their next sign-in.
+admin.site.unregister(SocialApp)
+admin.site.unregister(SocialToken)
+admin.site.unregister(SocialAccount)
+admin.site.unregister(Authenticator)
+
+
+@admin.register(SocialAccount)
+class SocialAccountAdmin(ReadOnlyAdmin):
+    list_display = ["user", "provider", "uid", "last_login", "date_joined"]
+    search_fields = ["user__email", "uid"]
+    list_select_related = ["user"]
+    exclude = ["extra_data"]
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(AuditedAdmin):
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    exclude = ["data"]
+    audit_secret_fields = ("data",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

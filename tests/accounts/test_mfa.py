@@ -277,3 +277,28 @@ def test_the_two_factor_pages_use_the_portal_layout_with_labelled_forms(client_f
     scripts = re.findall(r"<script([^>]*)>", add_key)
     assert any('src="/static/mfa/js/webauthn.js"' in attrs for attrs in scripts)
     assert all("src=" in attrs or 'type="application/json"' in attrs for attrs in scripts), scripts
+
+
+def test_an_admin_removes_a_lost_authenticator_and_it_is_audited_without_its_secret(client_for, cast):
+    from audit.models import AuditEvent
+
+    app = Authenticator.objects.get(user=cast.bob, type=Authenticator.Type.TOTP)
+    admin = client_for(cast.erin)
+
+    assert admin.get(reverse("admin:mfa_authenticator_change", args=[app.pk])).status_code == 200
+    assert admin.get(reverse("admin:mfa_authenticator_add")).status_code == 403
+    admin.post(reverse("admin:mfa_authenticator_delete", args=[app.pk]), {"post": "yes"})
+
+    assert not Authenticator.objects.filter(pk=app.pk).exists()
+    event = AuditEvent.objects.get(action="mfa.authenticator_deleted")
+    assert event.before["user"] == cast.bob.pk and "data" not in event.before
+
+
+def test_identity_providers_are_not_configured_in_the_admin(client_for, cast):
+    """They come from the environment only: an admin page for them would edit rows nothing reads."""
+    from django.urls import NoReverseMatch
+
+    with pytest.raises(NoReverseMatch):
+        reverse("admin:socialaccount_socialapp_changelist")
+    links = client_for(cast.erin).get(reverse("admin:socialaccount_socialaccount_changelist"))
+    assert links.status_code == 200 and "Add social account" not in links.content.decode()
