@@ -119,6 +119,9 @@ def aws(moto_server, cast, sandbox):
 # --- Celery -----------------------------------------------------------------------------
 
 
+_worker = {"running": False}
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real worker thread consuming this run's own queue on the configured broker."""
@@ -127,7 +130,50 @@ def celery_worker(django_db_setup, django_db_blocker):
     from portal.celery import app
 
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        _worker["running"] = True
         yield worker
+        _worker["running"] = False
+
+
+def wait_until_the_worker_is_idle(timeout: float = 30) -> None:
+    """Both queues empty and nothing reserved or running, seen twice in a row (a message just fetched
+    is in neither for a moment)."""
+    from celery.worker import state
+
+    from portal.celery import app
+
+    queues = [queue.name for queue in settings.CELERY_TASK_QUEUES]
+    deadline, idle_seen = time.monotonic() + timeout, 0
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        while time.monotonic() < deadline and idle_seen < 2:
+            waiting = sum(_waiting_in(connection, channel, name) for name in queues)
+            idle = waiting == 0 and not state.active_requests and not state.reserved_requests
+            idle_seen = idle_seen + 1 if idle else 0
+            time.sleep(0.1)
+
+
+def _waiting_in(connection, channel, queue: str) -> int:
+    try:
+        return channel.queue_declare(queue=queue, passive=True).message_count
+    except connection.channel_errors:  # Redis keeps no empty list: a queue never used yet "does not exist"
+        return 0
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_before_the_database_is_flushed(request):
+    """A test whose changes commit (transactional, live server) queues tasks on commit; the session's
+    worker may still be running one when the test ends, and flushing the tables under it deadlocks.
+    Set up after the database fixture, so this waits before the flush."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    )
+    if "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+    yield
+    if transactional and _worker["running"]:
+        wait_until_the_worker_is_idle()
 
 
 # --- the cast ---------------------------------------------------------------------------
