@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "audit.context.ClientIpMiddleware",
+    # A sign-in ends after SESSION_MAX_SECONDS however busy the session (accounts/session_limits.py).
+    "accounts.session_limits.SessionLifetimeMiddleware",
     # Deny by default: every view needs a login unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Whoever decides on access must have a second factor before anything else (accounts/mfa.py).
@@ -167,6 +169,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = env_int("PORTAL_SESSION_SECONDS", 8 * 3600)
+SESSION_MAX_SECONDS = env_int("PORTAL_SESSION_MAX_SECONDS", 12 * 3600, minimum=SESSION_COOKIE_AGE)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Second factors (allauth.mfa): an authenticator app, one-time recovery codes, security keys.
 # Approvers, reviewers, owners and admins must have one (accounts/mfa.py); signing in asks for it.

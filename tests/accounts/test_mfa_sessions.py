@@ -1,4 +1,5 @@
-"""How long a sign-in lasts: until the browser closes, and never past PORTAL_SESSION_SECONDS of idleness."""
+"""How long a sign-in lasts: until the browser closes, never past PORTAL_SESSION_SECONDS of idleness, and
+never past PORTAL_SESSION_MAX_SECONDS in all."""
 
 from datetime import timedelta
 
@@ -58,3 +59,25 @@ def test_signing_out_ends_the_session_on_the_server(client, cast):
 
     assert not Session.objects.filter(session_key=cookie.value).exists()
     assert client.get("/").status_code == 302
+
+
+def test_a_busy_session_still_ends_when_the_sign_in_is_too_old(client, cast):
+    """Every request slides the idle limit; the sign-in's own age does not slide."""
+    from accounts.session_limits import SIGNED_IN_AT
+
+    signed_in(client, cast.alice)
+    assert client.get("/").status_code == 200
+    session = client.session
+    session[SIGNED_IN_AT] -= settings.SESSION_MAX_SECONDS - 60
+    session.save()
+    assert client.get("/").status_code == 200, "a minute left"
+
+    session = client.session
+    session[SIGNED_IN_AT] -= 120
+    session.save()
+    response = client.get("/")
+
+    assert (response.status_code, response.url) == (302, f"{reverse('account_login')}?next=/")
+    page = client.get(response.url)
+    assert "Your sign-in has lasted as long as it may" in page.content.decode()
+    assert client.get("/").status_code == 302, "signed out, not just turned away once"

@@ -23,7 +23,9 @@ PEOPLE = [
     ("heidi@example.com", "Heidi Finance", "Finance Manager", "Finance", None, False),
     ("grace@example.com", "Grace Analyst", "Financial Analyst", "Finance", "heidi@example.com", False),
     ("erin@example.com", "Erin Admin", "Governance Administrator", "Security", None, True),
+    ("ivy@example.com", "Ivy Auditor", "Internal Auditor", "Risk", None, False),
 ]
+AUDITORS = {"ivy@example.com"}
 
 # IAM group, display name, description, risk, requestable, maximum days, policy
 GROUPS = [
@@ -87,6 +89,7 @@ class Command(BaseCommand):
                     "manager": people.get(manager_email),
                     "is_staff": admin,
                     "is_superuser": admin,
+                    "is_auditor": email in AUDITORS,
                 },
             )
             if created:
