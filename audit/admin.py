@@ -5,7 +5,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.forms.models import model_to_dict
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, ChainCheck
 from audit.services import record
 
 
@@ -80,3 +80,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["seq", "created_at", "actor_label", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "object_id", "action"]
+
+
+@admin.register(ChainCheck)
+class ChainCheckAdmin(ReadOnlyAdmin):
+    list_display = ["requested_at", "requested_by", "intact", "events_total", "outcome"]
+    list_filter = ["intact"]

@@ -46,3 +46,40 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id} by {self.actor_label}"
+
+
+class ChainCheck(models.Model):
+    """One walk of the chain asked for on the audit page, run by a worker: its progress, then its verdict.
+
+    Kept as evidence that (and when, and by whom) the trail was checked; not itself an audit event,
+    since checking changes nothing.
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    events_total = models.PositiveBigIntegerField(default=0)  # the head's seq when the walk began
+    events_checked = models.PositiveBigIntegerField(default=0)
+    intact = models.BooleanField(null=True, blank=True)  # empty until finished
+    broken_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    broken_event_id = models.PositiveBigIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(finished_at__isnull=True) | models.Q(intact__isnull=False),
+                name="finished_check_has_a_verdict",
+            )
+        ]
+
+    def __str__(self):
+        return f"Chain check {self.pk} ({self.outcome or 'running'})"
+
+    @property
+    def running(self) -> bool:
+        return self.finished_at is None

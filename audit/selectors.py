@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from audit.chain import canonical_json, hash_of
-from audit.models import AuditEvent
+from audit.models import AuditEvent, ChainCheck
 
 HISTORY_SHOWN = 20
 EXPORT_COLUMNS = [
@@ -118,3 +118,7 @@ def event_page(event: AuditEvent) -> dict:
         "next_id": following[0] if following else None,
         "history": history,
     }
+
+
+def latest_checks(limit: int = 5) -> list[ChainCheck]:
+    return list(ChainCheck.objects.select_related("requested_by")[:limit])

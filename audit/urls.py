@@ -8,4 +8,5 @@ urlpatterns = [
     path("events/<int:event_id>/", views.event_detail, name="event"),
     path("export.csv", views.export, name="export"),
     path("verify/", views.verify, name="verify"),
+    path("checks/", views.checks, name="checks"),
 ]

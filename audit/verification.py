@@ -1,16 +1,20 @@
 """Checking the whole chain: the one function behind `manage.py verify_audit` and the audit page's
-"verify now"."""
+"verify now" (run by a worker, its progress kept on a ChainCheck)."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
+from celery import current_app
+from django.db import transaction
 from django.db.models import BigIntegerField, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.chain import ChainBreak, find_first_break
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import AuditChainHead, AuditEvent, ChainCheck
 
 # What the hash covers, plus the row id to name a broken row. Plain rows instead of model
 # instances: building a model per event was a third of the time over a million events.
@@ -32,6 +36,8 @@ CHAIN_FIELDS = (
 # Rows fetched per round trip of the server-side cursor (PostgreSQL) or fetchmany (SQLite):
 # memory stays flat whatever the length of the chain.
 CHUNK_SIZE = 5000
+# How often a background check writes how far it got (one UPDATE per this many events).
+PROGRESS_EVERY = 50_000
 
 
 @dataclass(frozen=True)
@@ -67,20 +73,63 @@ def _beyond_the_head() -> ChainBreak | None:
     return ChainBreak(stray[0], stray[1], "it lies beyond the chain's head (added behind the application's back)")
 
 
-def verify_chain() -> Verification:
+def _counted(rows, progress: Callable[[int], None], every: int):
+    for number, row in enumerate(rows, 1):
+        if number % every == 0:
+            progress(number)
+        yield row
+
+
+def verify_chain(
+    *, on_start: Callable[[int], None] | None = None, progress: Callable[[int], None] | None = None
+) -> Verification:
     """Walk the chain in seq order up to its head and name the first event that does not hold.
 
     Streams the rows, so it runs in constant memory. Events appended during the walk are left
-    to the next run: the walk stops at the head read when it started.
+    to the next run: the walk stops at the head read when it started. `on_start` hears how many
+    events the walk covers; `progress` how many it has checked, every PROGRESS_EVERY.
     """
     started = time.perf_counter()
     head = AuditChainHead.objects.filter(id=1).first()
     head_seq, head_hash = (head.last_seq, head.last_hash) if head else (0, "")
+    if on_start is not None:
+        on_start(head_seq)
     rows = (
         AuditEvent.objects.filter(seq__lte=head_seq)
         .order_by("seq")
         .values_list(*CHAIN_FIELDS, named=True)
         .iterator(chunk_size=CHUNK_SIZE)
     )
+    if progress is not None:
+        rows = _counted(rows, progress, PROGRESS_EVERY)
     broken = find_first_break(rows, head_seq, head_hash) or _beyond_the_head()
     return Verification(head_seq, broken, time.perf_counter() - started, timezone.now())
+
+
+def request_check(*, actor) -> ChainCheck:
+    """Ask a worker to walk the chain (the page's "verify now"); the page follows its progress."""
+    check = ChainCheck.objects.create(requested_by=actor)
+    transaction.on_commit(partial(current_app.send_task, "audit.check_chain", args=[check.pk]))
+    return check
+
+
+def run_check(check_id: int) -> ChainCheck | None:
+    """The worker's side: walk the chain, writing progress to the check as it goes, then the verdict."""
+    check = ChainCheck.objects.filter(pk=check_id, started_at__isnull=True).first()
+    if check is None:  # already run (a redelivered message) or gone
+        return None
+    mine = ChainCheck.objects.filter(pk=check_id)
+    mine.update(started_at=timezone.now())
+    result = verify_chain(
+        on_start=lambda total: mine.update(events_total=total),
+        progress=lambda checked: mine.update(events_checked=checked),
+    )
+    mine.update(
+        finished_at=timezone.now(),
+        events_checked=result.events,
+        intact=result.intact,
+        broken_seq=result.broken.seq if result.broken else None,
+        broken_event_id=result.broken.event_id if result.broken else None,
+        outcome=result.describe()[:300],
+    )
+    return ChainCheck.objects.get(pk=check_id)

@@ -418,6 +418,7 @@ def celery_queues(default: str) -> tuple[list, dict]:
         "iam.refresh_permissions": route,
         "reviews.*": route,
         "posture.*": route,
+        "audit.*": route,
     }
     return [Queue(default), Queue(background)], routes
 

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from access import services
 from access.models import AccessRequest
-from audit.models import AuditEvent
+from audit.models import AuditEvent, ChainCheck
 from audit.services import record
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
@@ -204,22 +205,67 @@ def test_export_quotes_cells_a_spreadsheet_would_run(client_for, cast, sandbox, 
     assert cells == [('\'=HYPERLINK("http://evil.example")', "'+sum"), ("'@cmd", "'-1+2")]
 
 
-def test_auditor_verifies_the_chain_now(client_for, cast, trail):
-    response = client_for(cast.frank).post(reverse("audit:verify"), follow=True)
+@pytest.mark.django_db(transaction=True)
+def test_auditor_asks_for_a_check_and_a_worker_walks_the_chain(client_for, cast, trail, celery_worker):
+    client = client_for(cast.frank)
+    response = client.post(reverse("audit:verify"), follow=True)
 
     assert response.redirect_chain[-1][0] == reverse("audit:events")
-    assert flashes(response)[0].startswith(f"Audit chain intact: {len(trail)} events verified. (checked in ")
-    assert AuditEvent.objects.count() == len(trail), "verifying writes nothing"
+    assert flashes(response) == ["The chain is being checked: its progress and verdict are shown below."]
+    check = finished(ChainCheck.objects.get())
+    assert (check.requested_by, check.intact, check.events_total) == (cast.frank, True, len(trail))
+    assert check.outcome == f"Audit chain intact: {len(trail)} events verified."
+    assert AuditEvent.objects.count() == len(trail), "checking writes nothing into the trail"
+    fragment = client.get(reverse("audit:checks")).content.decode()
+    assert check.outcome in fragment and "hx-trigger" not in fragment, "nothing running: no polling"
 
 
-def test_verify_now_names_the_first_edited_event(client_for, cast, trail):
+@pytest.mark.django_db(transaction=True)
+def test_a_check_names_the_first_edited_event(client_for, cast, trail, celery_worker):
     tamper("UPDATE audit_auditevent SET action = %s WHERE seq = 3", ["request.denied"])
 
-    response = client_for(cast.erin).post(reverse("audit:verify"), follow=True)
+    client_for(cast.erin).post(reverse("audit:verify"))
 
-    assert flashes(response)[0].startswith(
+    check = finished(ChainCheck.objects.get())
+    assert (check.intact, check.broken_seq, check.broken_event_id) == (False, 3, trail[2].pk)
+    assert check.outcome == (
         f"Audit chain broken at event #3 (row id {trail[2].pk}): its contents were edited after it was written."
     )
+    page = client_for(cast.frank).get(reverse("audit:events")).content.decode()
+    assert "Audit chain broken at event #3" in page
+
+
+def test_a_check_reports_its_progress_while_it_runs(cast, trail):
+    """What the worker writes as it goes (the page polls it): total first, then how far it got."""
+    from audit import verification
+
+    check = ChainCheck.objects.create(requested_by=cast.frank)
+    seen = []
+    verification.verify_chain(
+        on_start=lambda total: seen.append(("total", total)), progress=lambda n: seen.append(("checked", n))
+    )
+    assert seen == [("total", len(trail))], "fewer events than one progress step"
+
+    done = verification.run_check(check.pk)
+    assert (done.events_checked, done.events_total, done.intact) == (len(trail), len(trail), True)
+    assert verification.run_check(check.pk) is None, "a redelivered message does not run it twice"
+
+
+def test_a_waiting_check_polls_and_shows_a_progress_bar(client_for, cast, trail):
+    ChainCheck.objects.create(requested_by=cast.frank, events_total=1000, events_checked=250)
+
+    fragment = client_for(cast.frank).get(reverse("audit:checks")).content.decode()
+
+    assert 'hx-trigger="every 2s"' in fragment
+    assert 'data-progress="250/1000"' in fragment and "250 of 1,000 events checked" in fragment
+
+
+def finished(check: ChainCheck, timeout: float = 30) -> ChainCheck:
+    deadline = time.monotonic() + timeout
+    while check.running and time.monotonic() < deadline:
+        time.sleep(0.1)
+        check.refresh_from_db()
+    return check
 
 
 def test_verifying_needs_a_post(client_for, cast, trail):

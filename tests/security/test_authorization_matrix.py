@@ -153,6 +153,7 @@ EXPECTED = {
     "audit:events": READERS_ONLY,
     "audit:event": READERS_ONLY,
     "audit:export": READERS_ONLY,
+    "audit:checks": READERS_ONLY,
     "audit:verify": POST_ONLY,  # and 403 to a POST by anyone but auditors and governance admins
 }
 
