@@ -16,6 +16,7 @@ from access import services
 from access.models import AccessRequest
 from audit.models import AuditEvent, ChainCheck
 from audit.services import record
+from tests.conftest import wait_until_the_worker_is_idle
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 
@@ -207,15 +208,17 @@ def test_export_quotes_cells_a_spreadsheet_would_run(client_for, cast, sandbox, 
 
 @pytest.mark.django_db(transaction=True)
 def test_auditor_asks_for_a_check_and_a_worker_walks_the_chain(client_for, cast, trail, celery_worker):
+    wait_until_the_worker_is_idle()  # the trail's own tasks (syncs, notices) may add events of their own
+    events = AuditEvent.objects.count()
     client = client_for(cast.frank)
     response = client.post(reverse("audit:verify"), follow=True)
 
     assert response.redirect_chain[-1][0] == reverse("audit:events")
     assert flashes(response) == ["The chain is being checked: its progress and verdict are shown below."]
     check = finished(ChainCheck.objects.get())
-    assert (check.requested_by, check.intact, check.events_total) == (cast.frank, True, len(trail))
-    assert check.outcome == f"Audit chain intact: {len(trail)} events verified."
-    assert AuditEvent.objects.count() == len(trail), "checking writes nothing into the trail"
+    assert (check.requested_by, check.intact, check.events_total) == (cast.frank, True, events)
+    assert check.outcome == f"Audit chain intact: {events} events verified."
+    assert AuditEvent.objects.count() == events, "checking writes nothing into the trail"
     fragment = client.get(reverse("audit:checks")).content.decode()
     assert check.outcome in fragment and "hx-trigger" not in fragment, "nothing running: no polling"
 
