@@ -100,9 +100,11 @@ TEMPLATES = [
 ]
 
 # --- REST API: token auth for scripts, session auth (with CSRF) for the browser; deny by default.
+# API tokens end this many days after they were issued (api/authentication.py).
+API_TOKEN_DAYS = env_int("PORTAL_API_TOKEN_DAYS", 30, minimum=1)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

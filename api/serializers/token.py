@@ -47,3 +47,4 @@ class TokenLoginSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, help_text="After this, ask for a new token.")

@@ -1,12 +1,15 @@
-"""API tokens for scripts: an email address and password in, a token out."""
+"""API tokens for scripts: an email address and password (and authenticator code) in, a token out."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from api.authentication import token_for
 from api.exceptions import DomainErrorsMixin
 from api.serializers.token import TokenLoginSerializer, TokenSerializer
 from api.views.base import BAD_REQUEST
@@ -38,5 +41,5 @@ class ObtainTokenView(DomainErrorsMixin, APIView):
     def post(self, request):
         serializer = TokenLoginSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key})
+        token = token_for(serializer.validated_data["user"])
+        return Response({"token": token.key, "expires_at": token.created + timedelta(days=settings.API_TOKEN_DAYS)})

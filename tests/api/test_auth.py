@@ -1,6 +1,11 @@
 """Who may call the API at all: tokens for scripts, sessions with CSRF for the browser, nobody anonymous."""
 
+from datetime import timedelta
+
 import pytest
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -45,7 +50,9 @@ def test_a_person_trades_email_and_password_for_a_token(cast):
     response = obtain_token("alice@example.com", PASSWORD)
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=cast.alice).key}
+    token = Token.objects.get(user=cast.alice)
+    assert response.json()["token"] == token.key
+    assert parse_datetime(response.json()["expires_at"]) == token.created + timedelta(days=settings.API_TOKEN_DAYS)
 
 
 def test_the_same_token_comes_back_each_time(cast):
@@ -147,7 +154,7 @@ def test_someone_with_an_authenticator_app_gives_its_code_for_a_token(cast):
         "/api/token/", {"email": "bob@example.com", "password": PASSWORD, "code": totp_code(cast.bob)}, format="json"
     )
 
-    assert right.status_code == 200 and right.json() == {"token": Token.objects.get(user=cast.bob).key}
+    assert right.status_code == 200 and right.json()["token"] == Token.objects.get(user=cast.bob).key
 
 
 def test_a_decider_without_a_second_factor_gets_no_token(cast):
@@ -159,3 +166,20 @@ def test_a_decider_without_a_second_factor_gets_no_token(cast):
 
     assert response.status_code == 400 and "two-factor" in str(response.json())
     assert not Token.objects.exists()
+
+
+def test_a_token_ends_after_its_days_and_a_new_one_replaces_it(cast):
+    old = obtain_token("alice@example.com", PASSWORD).json()["token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert api.get("/api/requests/").status_code == 200
+    Token.objects.filter(key=old).update(created=timezone.now() - timedelta(days=settings.API_TOKEN_DAYS, seconds=1))
+
+    refused = api.get("/api/requests/")
+
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "This API token has expired: get a new one from POST /api/token/."
+    new = obtain_token("alice@example.com", PASSWORD).json()["token"]
+    assert new != old and not Token.objects.filter(key=old).exists()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {new}")
+    assert api.get("/api/requests/").status_code == 200
