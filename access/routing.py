@@ -57,7 +57,8 @@ class Plan:
     stages: list[PlannedStage]
 
 
-def _eligible(person, excluded: set[int]) -> bool:
+def eligible(person, excluded: set[int]) -> bool:
+    """Whether `person` may be asked to decide: active, not a leaver, and not one of `excluded`."""
     return person is not None and person.is_active and not person.is_leaver and person.pk not in excluded
 
 
@@ -80,7 +81,7 @@ def _manager_chain(beneficiary, excluded: set[int]) -> list[PlannedAssignment]:
     manager, skipped, seen = beneficiary.manager, [], set()
     while manager is not None and manager.pk not in seen:
         seen.add(manager.pk)
-        if _eligible(manager, excluded):
+        if eligible(manager, excluded):
             if not skipped:
                 return [PlannedAssignment(manager, f"Manager of {beneficiary}")]
             return [PlannedAssignment(manager, f"Manager higher up: {', '.join(skipped)} may not decide")]
@@ -91,7 +92,7 @@ def _manager_chain(beneficiary, excluded: set[int]) -> list[PlannedAssignment]:
 
 def _fallback(policy: ApprovalPolicy | None, excluded: set[int], why: str) -> PlannedAssignment:
     fallback = policy.fallback_approver if policy else None
-    if _eligible(fallback, excluded):
+    if eligible(fallback, excluded):
         return PlannedAssignment(fallback, f"Fallback approver: {why}")
     return PlannedAssignment(ADMINS, f"Governance admins: {why}")
 
@@ -108,11 +109,11 @@ def _plan_stage(spec: StageSpec, policy, entitlement, beneficiary, excluded: set
     elif spec.approvers == kinds.OWNERS:
         owners = sorted(entitlement.owners.all(), key=lambda owner: owner.pk)
         people = [
-            PlannedAssignment(owner, f"Owner of {entitlement.name}") for owner in owners if _eligible(owner, excluded)
+            PlannedAssignment(owner, f"Owner of {entitlement.name}") for owner in owners if eligible(owner, excluded)
         ]
         why = f"no owner of {entitlement.name} may decide"
     else:
-        people = [PlannedAssignment(person, "Named approver") for person in spec.named if _eligible(person, excluded)]
+        people = [PlannedAssignment(person, "Named approver") for person in spec.named if eligible(person, excluded)]
         why = "no named approver may decide"
     if not people:
         return PlannedStage(LABELS[spec.approvers], 1, [_fallback(policy, excluded, why)])
@@ -129,7 +130,7 @@ def plan_sod_stage(rule_name: str, owner, entitlement: Entitlement, requester, b
     """The extra stage a separation-of-duties rule with `exception` enforcement adds: its owner decides."""
     excluded = {requester.pk, beneficiary.pk}
     label = f"Separation of duties: {rule_name}"
-    if _eligible(owner, excluded):
+    if eligible(owner, excluded):
         return PlannedStage(label, 1, [PlannedAssignment(owner, f"Owner of the rule '{rule_name}'")])
     why = f"the owner of the rule '{rule_name}' may not decide"
     return PlannedStage(label, 1, [_fallback(policy_for(entitlement), excluded, why)])

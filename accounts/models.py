@@ -101,7 +101,7 @@ class User(AbstractUser):
 
     @property
     def is_governance_admin(self) -> bool:
-        return self.is_active and self.is_superuser
+        return roles.is_governance_admin(self)
 
     @property
     def reads_everything(self) -> bool:

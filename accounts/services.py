@@ -5,35 +5,42 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import roles
 from accounts.models import User
 from accounts.signals import person_left
 from audit.services import record
 
 
 class PeopleError(Exception):
-    status = 400
-
-    def __init__(self, message: str):
+    def __init__(self, message: str, status: int = 400):
         super().__init__(message)
-        self.message = message
+        self.message, self.status = message, status
 
 
 def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
-    """Set the person to leaver; everything they hold becomes desired-absent in the same transaction."""
+    """Set the person to leaver; everything they hold becomes desired-absent in the same transaction.
+
+    The person is also deactivated, so no way into the portal stays open: password sign-in, their
+    sessions and their API token all end (single sign-on refuses leavers too).
+    By a governance admin, or by the system (no actor: the HR feed, named by `actor_label`).
+    """
+    if actor is not None and not roles.is_governance_admin(actor):
+        raise PeopleError("Only governance admins may mark leavers.", status=403)
     with transaction.atomic():
         person = User.objects.select_for_update().get(pk=person.pk)
         if person.is_leaver:
             raise PeopleError(f"{person} is already a leaver.")
         now = timezone.now()
-        person.employment_status, person.left_at = User.EmploymentStatus.LEAVER, now
-        person.save(update_fields=["employment_status", "left_at"])
+        was_active = person.is_active
+        person.employment_status, person.left_at, person.is_active = User.EmploymentStatus.LEAVER, now, False
+        person.save(update_fields=["employment_status", "left_at", "is_active"])
         record(
             actor=actor,
             actor_label=actor_label,
             action="person.left",
             obj=person,
-            before={"employment_status": "active"},
-            after={"employment_status": "leaver", "left_at": now.isoformat()},
+            before={"employment_status": "active", "is_active": was_active},
+            after={"employment_status": "leaver", "left_at": now.isoformat(), "is_active": False},
         )
         person_left.send(sender=User, person=person, actor=actor, left_at=now)
     return person

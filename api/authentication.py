@@ -16,8 +16,12 @@ from rest_framework.exceptions import AuthenticationFailed
 EXPIRED = "This API token has expired: get a new one from POST /api/token/."
 
 
+def expires_at(token: Token):
+    return token.created + timedelta(days=settings.API_TOKEN_DAYS)
+
+
 def is_expired(token: Token, now=None) -> bool:
-    return (now or timezone.now()) - token.created >= timedelta(days=settings.API_TOKEN_DAYS)
+    return (now or timezone.now()) >= expires_at(token)
 
 
 def token_for(user) -> Token:

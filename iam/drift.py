@@ -138,8 +138,6 @@ def _person(row: UnmanagedAccess):
         raise InvalidInput(
             f"{row.aws_principal} is not a portal person: set the person's IAM user name, or remove the access."
         )
-    if row.person.is_leaver:
-        raise InvalidInput(f"{row.person} has left: remove the access instead of adopting it.")
     return row.person
 
 

@@ -6,12 +6,12 @@ and the audit event are then written together in one.
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from access.errors import InvalidInput, NotFound, StaleState
 from access.services.administration import require_governance_admin
+from accounts.models import User
 from audit.services import record
 from catalog.models import AwsAccount
 from iam import posture_reads
@@ -40,7 +40,9 @@ def _people(rows: list[dict]) -> tuple[dict[str, int], set[str]]:
     """IAM user name -> person id, and the names of those people who are leavers."""
     people = people_by_iam_user_name(row["user"] for row in rows if row["user"] != checks.ROOT)
     leaver_ids = set(
-        get_user_model().objects.filter(pk__in=people.values(), employment_status="leaver").values_list("pk", flat=True)
+        User.objects.filter(pk__in=people.values(), employment_status=User.EmploymentStatus.LEAVER).values_list(
+            "pk", flat=True
+        )
     )
     return people, {name for name, pk in people.items() if pk in leaver_ids}
 

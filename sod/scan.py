@@ -39,6 +39,9 @@ class CompiledRules:
         self.rules = rules
         self.sides: dict[int, list[tuple[int, str]]] = {}
         self.masks: list[tuple[int, dict[int, tuple[int, int, int]]]] = []
+        effects_by_rule: dict[int, list[tuple[int, Effects]]] = {}
+        for (rule_id, entitlement), effects in table.items():
+            effects_by_rule.setdefault(rule_id, []).append((entitlement, effects))
         for index, rule in enumerate(rules):
             if rule.kind != SodRule.Kind.PERMISSIONS:
                 for entitlement in rule.set_a:
@@ -48,9 +51,7 @@ class CompiledRules:
                 continue
             bit = {action: 1 << n for n, action in enumerate(rule.actions)}
             per_entitlement = {}
-            for (rule_id, entitlement), effects in table.items():
-                if rule_id != rule.id:
-                    continue
+            for entitlement, effects in effects_by_rule.get(rule.id, ()):
                 masks = tuple(
                     sum(bit[a] for a in group) for group in (effects.allows, effects.denies, effects.conditional_allows)
                 )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from celery import current_app
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -237,8 +238,6 @@ def rule_state(rule: SodRule) -> dict:
 
 def save_rule(*, actor, rule: SodRule | None, fields: dict, set_a=None, set_b=None) -> SodRule:
     """Create or change a rule, validated by the model, audited with its before and after."""
-    from django.core.exceptions import ValidationError
-
     with transaction.atomic():
         before = rule_state(rule) if rule is not None else None
         rule = rule or SodRule()

@@ -8,6 +8,7 @@ from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBloc
 from access.models import AccessRequest, Grant
 from access.services import outbox
 from access.services.grants import end_grant
+from access.services.requests import check_duration, clean_justification
 from access.services.sod_checks import findings_for
 from access.services.stages import close_request
 from audit.services import record
@@ -75,9 +76,10 @@ def grant_by_admin(*, actor, user, entitlement, justification: str, duration_day
     require_governance_admin(actor, "grant access directly")
     if user.pk == actor.pk:
         raise NotAllowed("You cannot grant access to yourself; request it like anyone else.")
-    justification = (justification or "").strip()
-    if len(justification) < 10:
-        raise InvalidInput("Explain why in at least 10 characters.", field="justification")
+    if not user.is_active or user.is_leaver:
+        raise InvalidInput(f"{user} has left: access cannot be granted to them.")
+    justification = clean_justification(justification)
+    check_duration(entitlement, duration_days)
     findings = findings_for(user, entitlement)  # raises SodBlocked
     if any(finding.needs_exception for finding in findings):
         needing = next(finding for finding in findings if finding.needs_exception)

@@ -15,6 +15,7 @@ from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import may_decide
 from access.services import outbox
 from access.services.sod_checks import ExceptionTerms, recheck_separation_of_duties, record_exception
+from access.services.stages import close_request
 from audit.services import record
 
 Decision = ApprovalAssignment.Decision
@@ -66,7 +67,7 @@ def _vote(assignment: ApprovalAssignment, actor, decision: str, comment: str, no
     assignment.save(update_fields=["decision", "decided_by", "decided_at", "comment", "recent_mfa"])
 
 
-def _void_open_votes(stages, now) -> None:
+def _void_open_votes(stages) -> None:
     ApprovalAssignment.objects.filter(approval__in=stages, decision=Decision.PENDING).update(decision=Decision.VOID)
 
 
@@ -106,7 +107,7 @@ def approve(
             return access_request
         stage.state, stage.decided_at = Approval.State.APPROVED, now
         stage.save(update_fields=["state", "decided_at"])
-        _void_open_votes([stage], now)
+        _void_open_votes([stage])
         following = access_request.approvals.filter(state=Approval.State.WAITING).order_by("step").first()
         if following is not None:
             activate_stage(following, now)
@@ -125,11 +126,8 @@ def deny(*, request_id: int, actor, comment: str = "", recent_mfa: bool = False)
         _vote(assignment, actor, Decision.DENIED, comment, now, recent_mfa)
         stage.state, stage.decided_at = Approval.State.DENIED, now
         stage.save(update_fields=["state", "decided_at"])
-        open_stages = access_request.approvals.filter(state__in=[Approval.State.WAITING, Approval.State.PENDING])
-        _void_open_votes([*open_stages, stage], now)
-        open_stages.update(state=Approval.State.CLOSED, decided_at=now)
-        access_request.state, access_request.decided_at = AccessRequest.State.DENIED, now
-        access_request.save(update_fields=["state", "decided_at"])
+        _void_open_votes([stage])
+        close_request(access_request, state=AccessRequest.State.DENIED, now=now)
         record(
             actor=actor,
             action="request.denied",

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.models import AccessRequest, Approval, ApprovalAssignment
-from access.routing import ADMINS, policy_for
+from access.routing import ADMINS, eligible, policy_for
 from access.services import outbox
 from access.services.decisions import locked_request
 from audit.services import record
@@ -55,15 +55,10 @@ def _next_in_chain(stage: Approval):
     people = stage.assignments.filter(approver__isnull=False).select_related("approver__manager")
     for assignment in people:
         manager = assignment.approver.manager
-        if (
-            manager is not None
-            and manager.is_active
-            and not manager.is_leaver
-            and manager.pk not in excluded | assigned
-        ):
+        if eligible(manager, excluded | assigned):
             return manager, f"{why} (manager of {assignment.approver})"
     policy = policy_for(access_request.entitlement)
     fallback = policy.fallback_approver if policy else None
-    if fallback is not None and fallback.is_active and fallback.pk not in excluded | assigned:
+    if eligible(fallback, excluded | assigned):
         return fallback, f"{why} (fallback approver)"
     return ADMINS, f"{why} (governance admins)"

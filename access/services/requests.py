@@ -33,7 +33,7 @@ def may_request_for(requester, beneficiary) -> bool:
     return requester.pk == beneficiary.pk or beneficiary.manager_id == requester.pk or requester.is_governance_admin
 
 
-def _clean_justification(justification: str) -> str:
+def clean_justification(justification: str) -> str:
     justification = (justification or "").strip()
     if len(justification) < MIN_JUSTIFICATION:
         raise InvalidInput(
@@ -42,7 +42,7 @@ def _clean_justification(justification: str) -> str:
     return justification
 
 
-def _check_duration(entitlement, duration_days: int | None) -> None:
+def check_duration(entitlement, duration_days: int | None) -> None:
     maximum = entitlement.max_duration_days
     if duration_days is not None and not 1 <= duration_days <= MAX_DURATION_DAYS:
         raise InvalidInput(f"Choose a duration between 1 and {MAX_DURATION_DAYS} days.", field="duration_days")
@@ -66,7 +66,7 @@ def _check_request(requester, beneficiary, entitlement, duration_days) -> None:
         raise NotAllowed("You may request access for yourself and your direct reports only.")
     if not beneficiary.is_active or beneficiary.is_leaver:
         raise InvalidInput(f"{beneficiary} has left: access cannot be requested for them.")
-    _check_duration(entitlement, duration_days)
+    check_duration(entitlement, duration_days)
     if Grant.objects.filter(user=beneficiary, entitlement=entitlement, desired=Grant.Desired.PRESENT).exists():
         who = "You already have" if beneficiary.pk == requester.pk else f"{beneficiary} already has"
         raise Duplicate(f"{who} {entitlement.name}.")
@@ -161,7 +161,7 @@ def submit_cart(*, requester, beneficiary, justification: str, items: list[CartI
     Every item is checked before anything is written; the first problem is raised with the
     item's name and nothing is created.
     """
-    justification = _clean_justification(justification)
+    justification = clean_justification(justification)
     if not items:
         raise InvalidInput("Add at least one entitlement to the request.")
     if len({item.entitlement.pk for item in items}) != len(items):
@@ -206,7 +206,7 @@ def submit_cart(*, requester, beneficiary, justification: str, items: list[CartI
 
 def request_extension(*, requester, grant_id: int, duration_days: int, justification: str) -> AccessRequest:
     """Ask to extend an active time-bound grant; it goes through approval again."""
-    justification = _clean_justification(justification)
+    justification = clean_justification(justification)
     grant = Grant.objects.select_related("entitlement", "user").filter(pk=grant_id).first()
     if grant is None or not may_request_for(requester, grant.user):
         raise NotFound("That access does not exist.")
@@ -215,7 +215,7 @@ def request_extension(*, requester, grant_id: int, duration_days: int, justifica
     entitlement = grant.entitlement
     if not entitlement.requestable:
         raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.", field="entitlement")
-    _check_duration(entitlement, duration_days)
+    check_duration(entitlement, duration_days)
     try:
         with transaction.atomic():
             return _create(

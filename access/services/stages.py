@@ -19,7 +19,10 @@ def create_stage(access_request: AccessRequest, step: int, planned) -> Approval:
 
 
 def close_request(access_request: AccessRequest, *, state: str, now) -> None:
-    """Move a locked, pending request to `state` (cancelled or expired). The caller audits it."""
+    """Move a locked, pending request to `state` (denied, cancelled or expired), closing its open stages.
+
+    The caller audits it.
+    """
     access_request.state, access_request.decided_at = state, now
     access_request.save(update_fields=["state", "decided_at"])
     open_stages = access_request.approvals.filter(state__in=[Approval.State.WAITING, Approval.State.PENDING])

@@ -1,15 +1,12 @@
 """API tokens for scripts: an email address and password (and authenticator code) in, a token out."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from api.authentication import token_for
+from api.authentication import expires_at, token_for
 from api.exceptions import DomainErrorsMixin
 from api.serializers.token import TokenLoginSerializer, TokenSerializer
 from api.views.base import BAD_REQUEST
@@ -42,4 +39,4 @@ class ObtainTokenView(DomainErrorsMixin, APIView):
         serializer = TokenLoginSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         token = token_for(serializer.validated_data["user"])
-        return Response({"token": token.key, "expires_at": token.created + timedelta(days=settings.API_TOKEN_DAYS)})
+        return Response({"token": token.key, "expires_at": expires_at(token)})

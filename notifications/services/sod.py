@@ -15,10 +15,12 @@ def notify_sod_exception_expired(exception_id: int) -> list[int]:
         return []
     people = active({exception.rule.owner_id, exception.approved_by_id})
     text = wording.sod_exception_expired(exception)
+    # No column names the exception, so its words (rule, person, end date, control) stand for it: a retry
+    # tells nobody twice, while a later exception of the same rule and person is still announced.
     told = set(
-        Notification.objects.filter(kind=Notification.Kind.SOD_EXCEPTION_EXPIRED, title=text.title).values_list(
-            "recipient_id", flat=True
-        )
+        Notification.objects.filter(
+            kind=Notification.Kind.SOD_EXCEPTION_EXPIRED, title=text.title, body=text.body
+        ).values_list("recipient_id", flat=True)
     )
     return create(
         Notification.Kind.SOD_EXCEPTION_EXPIRED,

@@ -64,9 +64,7 @@ def accept_recommendations(*, campaign_id: int, item_ids: list[int], actor) -> i
     if len(ids) > MAX_BULK:
         raise InvalidInput(f"Select at most {MAX_BULK} items.")
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
-        if campaign is None or campaign.state != Campaign.State.ACTIVE:
-            raise StaleState("The campaign is not active: decisions can no longer change.")
+        campaign = _active(campaign_id)
         mine = ReviewItem.objects.filter(campaign=campaign, pk__in=ids, reviewer=actor)
         if mine.count() != len(ids):
             raise NotAllowed("Some of the selected items are not yours to review; nothing was recorded.")
@@ -132,7 +130,10 @@ def _audited(ids: list[int]) -> list[int] | int:
 
 
 def reassign(*, item_id: int, actor, to, reason: str) -> ReviewItem:
-    """The reviewer (or the campaign owner) hands an item to someone else, with a reason; never to its holder."""
+    """The reviewer (or the campaign owner) hands an item to someone else, with a reason; never to its holder.
+
+    `to` None (no active person has the address given) is refused only once the actor may reassign
+    the item, so the refusal tells nobody else who is in the portal."""
     refuse_auditors(actor)
     reason = (reason or "").strip()
     if not reason:
@@ -143,6 +144,8 @@ def reassign(*, item_id: int, actor, to, reason: str) -> ReviewItem:
             raise NotAllowed("That item is not yours to reassign.")
         if item.campaign.state != Campaign.State.ACTIVE:
             raise StaleState("The campaign is not active.")
+        if to is None:
+            raise InvalidInput("Nobody active in the portal has that email address.", field="to")
         if to.pk == item.holder_id:
             raise InvalidInput("Nobody reviews their own access: choose someone else.", field="to")
         before = {"reviewer": item.reviewer_id}

@@ -190,3 +190,20 @@ def test_approving_again_after_revocation_reuses_the_ledger_row(cast, sandbox, a
 
     grant = Grant.objects.get()
     assert (grant.request, grant.desired, grant.sync_state) == (again, Grant.Desired.PRESENT, Grant.SyncState.PENDING)
+
+
+@pytest.mark.parametrize("who", ["alice", "carol", "dave"])
+def test_the_decision_pages_refuse_anyone_but_the_approver(client_for, cast, alices_request, who):
+    from django.urls import reverse
+
+    before = snapshot(alices_request)
+    client = client_for(getattr(cast, who))
+
+    answers = [
+        client.post(reverse("access:approve", args=[alices_request.pk])).status_code,
+        client.post(reverse("access:deny", args=[alices_request.pk]), {"comment": "No"}).status_code,
+    ]
+    client.post(reverse("access:bulk_decide"), {"decision": "deny", "request_ids": [alices_request.pk]})
+
+    assert answers == [403, 403]
+    assert snapshot(alices_request) == before

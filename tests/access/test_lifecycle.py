@@ -293,3 +293,33 @@ class TestRetry:
 
         with pytest.raises(NotAllowed):
             services.retry_grant(grant_id=grant.pk, actor=cast.bob)
+
+
+class TestLedgerRulesForAdmins:
+    def test_no_direct_grant_or_adoption_for_a_leaver(self, cast, sandbox):
+        from access.services.reconciliation import adopt_grant
+
+        cast.alice.employment_status = cast.alice.EmploymentStatus.LEAVER
+        cast.alice.save()
+
+        with pytest.raises(InvalidInput, match="has left"):
+            services.grant_by_admin(
+                actor=cast.erin, user=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON
+            )
+        with pytest.raises(InvalidInput, match="has left"):
+            adopt_grant(
+                person=cast.alice, entitlement=sandbox.developers, actor=cast.erin, seen_at=timezone.now(), evidence="x"
+            )
+        assert not Grant.objects.exists()
+
+    def test_a_direct_grant_keeps_to_the_entitlements_longest_duration(self, cast, readonly):
+        for too_long in (None, 31):
+            with pytest.raises(InvalidInput, match="30 days"):
+                services.grant_by_admin(
+                    actor=cast.erin,
+                    user=cast.alice,
+                    entitlement=readonly,
+                    justification=GOOD_REASON,
+                    duration_days=too_long,
+                )
+        assert not Grant.objects.exists()

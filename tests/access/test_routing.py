@@ -153,3 +153,25 @@ def test_missing_manager_routes_to_the_fallback_approver(cast, sandbox, policy):
 
     assert stage_people(plan) == [("Manager", 1, [cast.dave])]
     assert plan.stages[0].assignments[0].reason == "Fallback approver: Carol Owner has no manager who may decide"
+
+
+def test_escalation_skips_a_leaver_fallback_approver(cast, sandbox, policy, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sandbox.developers.approval_policy = policy(
+        (ApprovalStage.Approvers.MANAGER, "any", 1, []), fallback_approver=cast.carol
+    )
+    sandbox.developers.save()
+    cast.carol.employment_status = cast.carol.EmploymentStatus.LEAVER
+    cast.carol.save()
+    access_request = services.submit_request(
+        requester=cast.alice, entitlement=sandbox.developers, justification=GOOD_REASON
+    )
+
+    later = timezone.now() + timedelta(hours=settings.APPROVAL_ESCALATE_AFTER_HOURS + 1)
+    assert services.escalate_overdue_approvals(now=later) == 1
+
+    votes = access_request.approvals.get().assignments.order_by("id")
+    assert [vote.approver for vote in votes] == [cast.bob, None], "a leaver is never asked: governance admins are"

@@ -39,6 +39,7 @@ def test_a_leaver_holds_nothing_and_asks_for_nothing(cast, alice_holds_two, djan
 
     cast.alice.refresh_from_db()
     assert cast.alice.is_leaver and cast.alice.left_at is not None
+    assert not cast.alice.is_active, "no way into the portal stays open"
     assert set(alice_holds_two.values_list("desired", "end_reason")) == {("absent", "Leaver")}
     assert AccessRequest.objects.filter(beneficiary=cast.alice, state="pending").count() == 0
     sent = [callback.args[0] for callback in callbacks]
@@ -46,6 +47,17 @@ def test_a_leaver_holds_nothing_and_asks_for_nothing(cast, alice_holds_two, djan
     assert AuditEvent.objects.filter(action="grant.leaver_removed", actor=cast.erin).count() == 2
     with pytest.raises(PeopleError, match="already a leaver"):
         mark_leaver(person=cast.alice, actor=cast.erin)
+
+
+@pytest.mark.parametrize("who", ["bob", "alice", "frank"])
+def test_only_governance_admins_mark_leavers(cast, alice_holds_two, who):
+    with pytest.raises(PeopleError, match="Only governance admins") as refusal:
+        mark_leaver(person=cast.alice, actor=getattr(cast, who))
+
+    assert refusal.value.status == 403
+    cast.alice.refresh_from_db()
+    assert not cast.alice.is_leaver
+    assert not AuditEvent.objects.filter(action="person.left").exists()
 
 
 def test_time_from_leaver_to_removal_read_back_is_recorded(cast, alice_holds_two):

@@ -1,7 +1,12 @@
 """Marking leavers through the API: governance admins only, everything they hold goes."""
 
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
 from access import services
 from access.models import Grant
+from tests.conftest import PASSWORD
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 
@@ -21,8 +26,22 @@ def test_admin_marks_a_leaver_and_their_access_goes(api_for, cast, sandbox):
     assert (again.status_code, again.json()["detail"]) == (400, "Alice Engineer is already a leaver.")
 
 
-def test_only_governance_admins_mark_leavers(api_for, cast):
-    response = api_for(cast.bob).post(f"/api/people/{cast.alice.pk}/leaver/")
+def test_a_leavers_token_stops_working(api_for, cast):
+    token = Token.objects.create(user=cast.alice)
+    script = APIClient()
+    script.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert script.get("/api/grants/").status_code == 200
+
+    api_for(cast.erin).post(f"/api/people/{cast.alice.pk}/leaver/")
+
+    assert script.get("/api/grants/").status_code == 401
+    signed_in = APIClient()
+    assert not signed_in.login(email="alice@example.com", password=PASSWORD)
+
+
+@pytest.mark.parametrize("who", ["bob", "frank"])
+def test_only_governance_admins_mark_leavers(api_for, cast, who):
+    response = api_for(getattr(cast, who)).post(f"/api/people/{cast.alice.pk}/leaver/")
 
     assert response.status_code == 403
     cast.alice.refresh_from_db()

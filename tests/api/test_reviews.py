@@ -65,6 +65,21 @@ def test_decisions_follow_the_same_rules_as_the_pages(api_for, cast, campaign):
     assert late.status_code == 409
 
 
+def test_someone_without_lines_decides_nothing(api_for, cast, campaign):
+    ids = list(ReviewItem.objects.values_list("pk", flat=True))
+    api = api_for(cast.dave)
+
+    decided = api.post(
+        f"/api/reviews/campaigns/{campaign.pk}/decide/", {"item_ids": ids, "decision": "keep"}, format="json"
+    )
+    accepted = api.post(
+        f"/api/reviews/campaigns/{campaign.pk}/accept_recommendations/", {"item_ids": ids}, format="json"
+    )
+
+    assert (decided.status_code, accepted.status_code) == (404, 404)
+    assert set(ReviewItem.objects.values_list("decision", flat=True)) == {"undecided"}
+
+
 @pytest.fixture
 def two_stage(cast, sandbox):
     """Alice (manager Bob) holds Developers (owner Carol); Mallory, no portal person, holds it outside the ledger."""

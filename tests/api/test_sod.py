@@ -81,5 +81,15 @@ def test_only_governance_admins_edit_rules(api_for, cast, sandbox):
     assert (
         api_for(cast.dave).post("/api/sod/rules/", rule_body(cast, create, approve), format="json").status_code == 403
     )
+    rule = api_for(cast.erin).post("/api/sod/rules/", rule_body(cast, create, approve), format="json").json()
+    for who in (cast.dave, cast.frank):
+        api = api_for(who)
+        assert api.post("/api/sod/rules/dry_run/", rule_body(cast, create, approve), format="json").status_code == 403
+        assert api.patch(f"/api/sod/rules/{rule['id']}/", {"enabled": False}, format="json").status_code == 403
+        assert (
+            api.put(f"/api/sod/rules/{rule['id']}/", rule_body(cast, create, approve), format="json").status_code == 403
+        )
+    assert SodRule.objects.get().enabled
+    assert not AuditEvent.objects.filter(action="sod.sodrule_changed").exists()
     assert api_for(cast.bob).get("/api/sod/rules/").status_code == 403
     assert api_for(cast.bob).get("/api/sod/violations/").json()["results"] == []

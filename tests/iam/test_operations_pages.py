@@ -103,3 +103,21 @@ def test_operations_page_runs_the_same_queries_for_3_and_40_accounts(client_for,
         return len(queries)
 
     assert accounts(3) == accounts(40)
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_people_who_are_not_governance_admins_cannot_reconcile_adopt_or_retry(client_for, cast, sandbox, who):
+    drift = unmanaged(sandbox.account, "alice", "Developers", entitlement=sandbox.developers, person=cast.alice)
+    grant = failed_grant(cast, sandbox.developers)
+    client = client_for(getattr(cast, who))
+
+    answers = [
+        client.post(reverse("iam:reconcile_now", args=[sandbox.account.pk])).status_code,
+        client.post(reverse("iam:adopt", args=[drift.pk])).status_code,
+        client.post(reverse("iam:retry", args=[grant.pk])).status_code,
+    ]
+
+    assert answers == [403, 403, 403]
+    drift.refresh_from_db()
+    grant.refresh_from_db()
+    assert (drift.state, grant.sync_state) == (UnmanagedAccess.State.OPEN, Grant.SyncState.FAILED)

@@ -170,3 +170,65 @@ def test_unmanaged_access_of_no_portal_person_is_a_line_like_the_others(cast, sa
     summary = as_person(cast.erin).get(reverse("reviews:campaign", args=[campaign.pk])).content.decode()
     assert 'data-testid="revoked-mallory"' in summary and "Removal pending" in summary
     assert "1 items (1 unmanaged: in AWS with no grant)" in summary
+
+
+def test_someone_with_no_lines_decides_nothing(cast, launched):
+    ids = list(ReviewItem.objects.filter(campaign=launched).values_list("pk", flat=True))
+
+    response = as_person(cast.dave).post(
+        reverse("reviews:decide", args=[launched.pk]), {"action": "keep", "items": ids}
+    )
+
+    assert response.status_code == 404
+    assert set(ReviewItem.objects.values_list("decision", flat=True)) == {"undecided"}
+
+
+@pytest.mark.parametrize("to", ["carol@example.com", "nobody@example.com"])
+def test_someone_else_cannot_reassign_a_line_nor_learn_who_is_in_the_portal(cast, launched, to):
+    item = ReviewItem.objects.get(holder=cast.alice, entitlement__name="Developers")
+
+    response = as_person(cast.dave).post(reverse("reviews:reassign", args=[item.pk]), {"to": to, "reason": "mine"})
+
+    assert response.status_code == 403 and "email address" not in response.content.decode()
+    assert ReviewItem.objects.get(pk=item.pk).reviewer == cast.bob
+
+
+def test_the_reviewer_is_told_when_nobody_has_the_address(cast, launched):
+    item = ReviewItem.objects.get(holder=cast.alice, entitlement__name="Developers")
+
+    response = as_person(cast.bob).post(
+        reverse("reviews:reassign", args=[item.pk]), {"to": "nobody@example.com", "reason": "moved"}
+    )
+
+    assert response.status_code == 400
+    assert "Nobody active in the portal has that email address." in response.content.decode()
+    assert ReviewItem.objects.get(pk=item.pk).reviewer == cast.bob
+
+
+def test_only_the_owner_or_a_governance_admin_launches(cast, monkeypatch):
+    sent = []
+    monkeypatch.setattr("reviews.views.current_app.send_task", lambda *args, **kwargs: sent.append(args))
+    draft = Campaign.objects.create(name="Draft", owner=cast.erin, due_at=timezone.now() + timedelta(days=14))
+
+    response = as_person(cast.bob).post(reverse("reviews:launch", args=[draft.pk]))
+
+    assert response.status_code == 403 and sent == []
+    assert Campaign.objects.get(pk=draft.pk).state == "draft"
+
+
+def test_a_governance_admin_who_does_not_own_the_campaign_does_not_sign_it_off(cast, sandbox):
+    Grant.objects.create(user=cast.alice, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    campaign = Campaign.objects.create(
+        name="Dave's", owner=cast.dave, fallback_reviewer=cast.erin, due_at=timezone.now() + timedelta(days=14)
+    )
+    services.launch(campaign_id=campaign.pk, actor=cast.dave)
+    erin = as_person(cast.erin)
+
+    page = erin.get(reverse("reviews:campaign", args=[campaign.pk])).content.decode()
+    response = erin.post(reverse("reviews:sign_off", args=[campaign.pk]))
+
+    assert (
+        "Sign off" not in page
+        and "Sign off" in as_person(cast.dave).get(reverse("reviews:campaign", args=[campaign.pk])).content.decode()
+    )
+    assert response.status_code == 403 and Campaign.objects.get(pk=campaign.pk).state == "active"

@@ -112,3 +112,23 @@ def test_the_rule_editor_shows_who_a_rule_would_flag_and_audits_changes(client_f
     assert client.post(reverse("admin:sod_sodrule_change", args=[rule.pk]), form).status_code == 302
     changed = AuditEvent.objects.get(action="sod.sodrule_changed")
     assert (changed.before["enabled"], changed.after["enabled"], changed.after["severity"]) == (False, True, "critical")
+
+
+def test_a_later_exception_of_the_same_rule_and_person_is_announced_when_it_ends(cast, payments, payments_rule):
+    rule = payments_rule(SodRule.Enforcement.EXCEPTION)
+    now = timezone.now()
+    first, second = (
+        SodException.objects.create(
+            rule=rule,
+            user=cast.alice,
+            mitigating_control="Dual control in ERP",
+            ends_at=now - timedelta(days=days),
+            approved_by=cast.dave,
+            expired_at=now,
+        )
+        for days in (30, 1)
+    )
+    assert notify_sod_exception_expired(first.pk) == [cast.dave.pk]
+    assert notify_sod_exception_expired(first.pk) == [], "a retry tells nobody twice"
+    assert notify_sod_exception_expired(second.pk) == [cast.dave.pk]
+    assert Notification.objects.filter(recipient=cast.dave).count() == 2
