@@ -5,7 +5,6 @@ from the last minutes (accounts.stepup); without one the person is asked for a c
 """
 
 from django.contrib import messages
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -13,38 +12,9 @@ from django.views.decorators.http import require_GET, require_POST
 from access import selectors, services
 from access.errors import AccessError, InvalidInput
 from access.forms import DecisionForm
+from access.step_up import step_up_needed
 from access.views.common import int_or_none, page_of
 from accounts import stepup
-from catalog.models import Risk
-
-GRANTING_EXCEPTION = "Granting a separation-of-duties exception"
-APPROVING_HIGH_RISK = "Approving a high-risk request"
-
-
-def step_up_reason(actor, request_ids) -> str | None:
-    """What, in approving these requests, needs a fresh second factor; None when nothing does.
-
-    Only votes the actor may cast now count: a request they cannot decide is refused by the service
-    as usual, without asking them for a code first. The API asks the same question (api.views).
-    """
-    flagged = (
-        selectors.pending_assignments_for(actor)
-        .filter(approval__request_id__in=request_ids)
-        .filter(Q(approval__sod_rule__isnull=False) | Q(approval__request__entitlement__risk=Risk.HIGH))
-        .values_list("approval__sod_rule_id", flat=True)
-    )
-    rules = list(flagged)
-    if not rules:
-        return None
-    return GRANTING_EXCEPTION if any(rules) else APPROVING_HIGH_RISK
-
-
-def step_up_needed(request, request_ids) -> str | None:
-    """`step_up_reason` unless this session (page or API) proved a second factor recently enough."""
-    # The session is read first: with a fresh proof no query is made.
-    if stepup.has_fresh_second_factor(request):
-        return None
-    return step_up_reason(request.user, request_ids)
 
 
 def _inbox(request, status=200):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from access import services
 from access.models import Approval
 from access.selectors import steps_to_decide
-from access.views.approvals import step_up_needed
+from access.step_up import step_up_needed
 from accounts import stepup
 from api.serializers.approvals import BulkDecisionSerializer, BulkOutcomeSerializer, StepToDecideSerializer
 from api.views.base import BAD_REQUEST, FORBIDDEN, PortalViewSet

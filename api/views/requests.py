@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from access import services
 from access.models import AccessRequest
 from access.selectors import requests_of, requests_visible_to
-from access.views.approvals import step_up_needed
+from access.step_up import step_up_needed
 from accounts import stepup
 from api.serializers.approvals import DecisionSerializer
 from api.serializers.requests import (
