@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STOP_GRACE_SECONDS = 10
+# A worker crashing more often than this in a minute has a real problem: stop rather than loop.
+WORKER_RESTARTS = 5
 
 
 def _wait_for_http(url: str, seconds: float) -> bool:
@@ -61,6 +63,30 @@ class Processes:
             child.wait()
 
 
+def _supervise(processes: Processes, *, restart: dict[str, list[str]], env: dict) -> int:
+    """Wait while everything runs. A worker that dies is started again (the work it held is re-queued:
+    tasks are acknowledged late), up to WORKER_RESTARTS times a minute; anything else that stops ends
+    the whole set-up, since the demo is no use without it."""
+    restarts: list[float] = []
+    while True:
+        time.sleep(0.5)
+        for name, child in list(processes.children):
+            if child.poll() is None:
+                continue
+            now = time.monotonic()
+            restarts = [at for at in restarts if now - at < 60]
+            if name not in restart or len(restarts) >= WORKER_RESTARTS:
+                print(f"{name} stopped unexpectedly (exit {child.returncode}); stopping the rest.", file=sys.stderr)
+                return 1
+            print(f"{name} stopped unexpectedly (exit {child.returncode}); starting it again.", file=sys.stderr)
+            processes.children.remove((name, child))
+            # Its own children (the worker's embedded beat) outlive it in its process group: end them too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            restarts.append(now)
+            processes.start(name, restart[name], env)
+
+
 def _environment() -> dict:
     env = dict(os.environ)
     moto_port = env.setdefault("PORTAL_MOTO_PORT", "5055")
@@ -100,24 +126,21 @@ def main() -> int:
                 return 1
         subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
         subprocess.run([*manage, "seed_demo"], cwd=ROOT, env=env, check=True)
-        processes.start(
+        worker_args = [
+            str(BIN / "celery"),
+            "-A",
+            "portal",
             "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "portal",
-                "worker",
-                "--beat",
-                "--pool=solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=INFO",
-                "--schedule",
-                str(ROOT / "var" / "celerybeat-schedule"),
-            ],
-            env,
-        )
+            "--beat",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+            "--schedule",
+            str(ROOT / "var" / "celerybeat-schedule"),
+        ]
+        processes.start("worker", worker_args, env)
         processes.start("web", [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env)
         if not _wait_for_http(f"http://127.0.0.1:{port}/healthz", 30):
             print("The web server did not start.", file=sys.stderr)
@@ -130,11 +153,7 @@ def main() -> int:
             "  Press Ctrl-C to stop everything.\n",
             flush=True,
         )
-        while all(child.poll() is None for _, child in processes.children):
-            time.sleep(0.5)
-        stopped = [name for name, child in processes.children if child.poll() is not None]
-        print(f"{', '.join(stopped)} stopped unexpectedly; stopping the rest.", file=sys.stderr)
-        return 1
+        return _supervise(processes, restart={"worker": worker_args}, env=env)
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
         return 0

@@ -387,6 +387,8 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 else:
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's own filesystem transport can hand a worker a half-written message (portal/broker.py).
+    CELERY_BROKER_TRANSPORT = "portal.broker:AtomicFilesystemTransport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
