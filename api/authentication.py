@@ -10,7 +10,7 @@ issued before they became a decider.
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 
 from accounts.mfa import ENROL_MESSAGE, meets_mfa_policy
 
@@ -27,6 +27,14 @@ class MfaRequired(PermissionDenied):
 
 
 class PortalTokenAuthentication(TokenAuthentication):
+    def authenticate_credentials(self, token: bytes):
+        # knox decodes the header's token as UTF-8 unguarded: any other bytes would be a 500, not a 401.
+        try:
+            token.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("Invalid token.") from None
+        return super().authenticate_credentials(token)
+
     def validate_user(self, auth_token):
         user, token = super().validate_user(auth_token)  # deactivated people are refused (401)
         if not meets_mfa_policy(user, second_factor_proven=token.second_factor):

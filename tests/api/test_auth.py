@@ -122,6 +122,13 @@ def test_a_bad_token_is_refused(cast):
     assert client.get("/api/requests/").status_code == 401
 
 
+def test_a_token_that_is_not_utf8_is_refused_not_a_server_error(cast):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token caf\u00e9")
+
+    assert client.get("/api/requests/").status_code == 401
+
+
 @pytest.fixture
 def alices_browser(cast):
     """Alice signed in to the pages; her browser calls the API with the session cookie."""
