@@ -7,5 +7,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         # Connects the sign-in hook that settles, once per sign-in, whether the person must enrol a
-        # second factor (the middleware alone would connect it only when first imported).
-        from accounts import mfa  # noqa: F401
+        # second factor (the middleware alone would connect it only when first imported), and the
+        # receivers that revoke a person's API tokens when they are deactivated or lose a role.
+        from accounts import mfa, tokens  # noqa: F401

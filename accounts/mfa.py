@@ -3,7 +3,8 @@
 Such a person without an authenticator app or a security key is sent to set one up before anything
 else; the pages they may still reach are the two-factor pages themselves, reauthentication, sign-out
 and the health check. API calls made with their browser session are refused with 403 and a sentence
-instead of a redirect a script could not follow.
+instead of a redirect a script could not follow; calls made with an API token are checked by the API's
+token authentication (api/authentication.py) with the same `meets_mfa_policy`, on every call.
 
 The check reads the database (who decides, who has an authenticator), so its outcome is kept in the
 session: computed at sign-in and then again every few minutes. A request in between costs no query.
@@ -41,10 +42,19 @@ def has_second_factor(user) -> bool:
     return Authenticator.objects.filter(user_id=user.pk, type__in=SECOND_FACTORS).exists()
 
 
-def meets_mfa_policy(user) -> bool:
-    """Whether `user` may use the portal: anyone who decides on access must hold a second factor."""
+def meets_mfa_policy(user, *, second_factor_proven: bool = True) -> bool:
+    """Whether `user` may use the portal: anyone who decides on access must hold a second factor, and
+    must have proven it for the session or API token the call comes with.
+
+    The one rule for both edges: the middleware asks it of browser sessions (allauth's sign-in asks
+    everyone who has a second factor for it, so a session has proven it), and the API's token
+    authentication asks it on every call with whether the token was issued with one. A token issued
+    before its holder became a decider, or whose holder has since removed their authenticator, is refused.
+    """
     # The authenticator first: one query settles it for every decider who enrolled.
-    return has_second_factor(user) or not decides_on_access(user)
+    if second_factor_proven and has_second_factor(user):
+        return True
+    return not decides_on_access(user)
 
 
 def remember_policy_met(session, user) -> None:

@@ -3,6 +3,8 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 from accounts import roles
 
@@ -108,3 +110,26 @@ class User(AbstractUser):
         """Governance admins and auditors. A property so that apps below `accounts` (the audit
         pages) can ask it of `request.user` without importing `accounts.roles`."""
         return roles.reads_everything(self)
+
+
+class ApiToken(AbstractAuthToken):
+    """A person's API token for one device or script (django-rest-knox, settings.KNOX_TOKEN_MODEL).
+
+    Only the token's SHA-512 digest and its first characters (to find the row) are stored; the token
+    itself is shown once, when issued. Issued and revoked through accounts.tokens, which audits both.
+    """
+
+    # A plain id for the pages and the audit trail, so the digest never appears in a URL or a log.
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    name = models.CharField("device", max_length=100, help_text="The device or script that holds the token.")
+    # Whether a second factor was proven when it was issued: a decider's token without one is refused
+    # on every call (accounts.mfa.meets_mfa_policy), even if they enrol later.
+    second_factor = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="api_token_one_per_device")]
+
+    def __str__(self):
+        return f"{self.name} ({self.user})"

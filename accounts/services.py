@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts import roles
 from accounts.models import User
 from accounts.signals import person_left
+from accounts.tokens import revoke_all_tokens
 from audit.services import record
 
 
@@ -21,7 +22,8 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
     """Set the person to leaver; everything they hold becomes desired-absent in the same transaction.
 
     The person is also deactivated, so no way into the portal stays open: password sign-in, their
-    sessions and their API token all end (single sign-on refuses leavers too).
+    sessions and their API tokens all end (single sign-on refuses leavers too). The tokens are deleted,
+    so reactivating the person brings none back.
     By a governance admin, or by the system (no actor: the HR feed, named by `actor_label`).
     """
     if actor is not None and not roles.is_governance_admin(actor):
@@ -32,6 +34,8 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
             raise PeopleError(f"{person} is already a leaver.")
         now = timezone.now()
         was_active = person.is_active
+        # Here rather than by the deactivation's signal (accounts.tokens), so the audit names who did it.
+        revoke_all_tokens(person=person, actor=actor, actor_label=actor_label, reason="left")
         person.employment_status, person.left_at, person.is_active = User.EmploymentStatus.LEAVER, now, False
         person.save(update_fields=["employment_status", "left_at", "is_active"])
         record(

@@ -9,10 +9,11 @@ from rest_framework.views import exception_handler, set_rollback
 
 from access.errors import AccessError
 from accounts.services import PeopleError
+from accounts.tokens import TokenError
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, (AccessError, PeopleError)):
+    if isinstance(exc, (AccessError, PeopleError, TokenError)):
         # Like DRF does for its own errors: should requests ever run in one transaction, a refusal undoes it.
         set_rollback()
         return Response({"detail": exc.message, "field": getattr(exc, "field", None)}, status=exc.status)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Before allauth's own: people do not manage their email addresses here (see the view).
     path("accounts/email/", views.email_managed_elsewhere, name="account_email"),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),

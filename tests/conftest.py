@@ -239,6 +239,15 @@ def totp_code(person, *, steps_ahead: int = 0) -> str:
     return format_hotp_value(hotp_value(decrypt(authenticator.data["secret"]), counter))
 
 
+def api_token(person, *, name: str = "script", second_factor: bool | None = None) -> str:
+    """A token of `person`'s as `POST /api/token/` issues it: with their second factor when they have one."""
+    from accounts.mfa import has_second_factor
+    from accounts.tokens import issue_token
+
+    proven = has_second_factor(person) if second_factor is None else second_factor
+    return issue_token(person=person, name=name, second_factor=proven)[1]
+
+
 def _prove_second_factor_at_test_sign_in(sender, request, user, **kwargs):
     """A test client's `force_login` stands for a full sign-in: password, then the authenticator app.
 

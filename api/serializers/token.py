@@ -1,50 +1,38 @@
-"""Trading an email address and password (and, for whoever has one, an authenticator code) for an API token.
+"""Trading an email address, a password and (for whoever has two-factor authentication) a code for an
+API token for one named device. How the credentials are checked: accounts.api_sign_in."""
 
-A token would otherwise be a way round the second factor the pages demand: someone with an
-authenticator app gives its current code too, and a person who decides on access but has not set
-up a second factor yet gets no token until they have (accounts.mfa).
-"""
-
-from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP
-from django.contrib.auth import authenticate
 from rest_framework import serializers
 
-from accounts.mfa import ENROL_MESSAGE, meets_mfa_policy
+from accounts.tokens import NAME_MAX
 
-CODE_NEEDED = "Give the current code from your authenticator app in `code`: your account has two-factor authentication."
+DEFAULT_DEVICE = "api"
 
 
 class TokenLoginSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"}, write_only=True)
+    # Plain strings, not validated shapes: a malformed address is refused like any wrong one, by the sign-in.
+    email = serializers.CharField(max_length=254, trim_whitespace=True)
+    password = serializers.CharField(
+        max_length=4096, allow_blank=True, trim_whitespace=False, style={"input_type": "password"}, write_only=True
+    )
     code = serializers.CharField(
+        max_length=64,
         required=False,
         allow_blank=True,
+        default="",
         write_only=True,
-        help_text="The authenticator app's current code; required when the account has one.",
+        help_text="The authenticator app's current code, or a recovery code; required when the account has "
+        "two-factor authentication.",
     )
-
-    def validate(self, attrs):
-        # The same backends as the login page, so an inactive person gets no token either.
-        user = authenticate(self.context.get("request"), email=attrs["email"], password=attrs["password"])
-        if user is None:
-            raise serializers.ValidationError(
-                "Unable to log in with that email address and password.", code="authorization"
-            )
-        app = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
-        if app is not None:
-            code = attrs.get("code", "").strip()
-            if not code:
-                raise serializers.ValidationError({"code": CODE_NEEDED}, code="mfa_code_required")
-            if not TOTP(app).validate_code(code):
-                raise serializers.ValidationError({"code": "That code is not the one your app shows now."})
-        elif not meets_mfa_policy(user):
-            raise serializers.ValidationError(ENROL_MESSAGE, code="mfa_required")
-        attrs["user"] = user
-        return attrs
+    name = serializers.CharField(
+        max_length=NAME_MAX,
+        required=False,
+        default=DEFAULT_DEVICE,
+        help_text="The device or script that will hold the token. A new token for the same name replaces "
+        "that device's previous one.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(read_only=True)
+    token = serializers.CharField(read_only=True, help_text="Shown only now: the portal keeps only its hash.")
+    name = serializers.CharField(read_only=True)
     expires_at = serializers.DateTimeField(read_only=True, help_text="After this, ask for a new token.")

@@ -1,42 +1,47 @@
-"""API tokens for scripts: an email address and password (and authenticator code) in, a token out."""
+"""API tokens for scripts: an email address and password (and second-factor code) in, a token out."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from api.authentication import expires_at, token_for
+from accounts.api_sign_in import SignInRefused, sign_in_for_token
+from accounts.tokens import issue_token
 from api.exceptions import DomainErrorsMixin
+from api.serializers.common import ErrorSerializer
 from api.serializers.token import TokenLoginSerializer, TokenSerializer
 from api.views.base import BAD_REQUEST
 
 
-class PasswordGuessThrottle(AnonRateThrottle):
-    """Allauth rate-limits the login form; this endpoint checks passwords too, so it is limited as well."""
-
-    scope = "api_token"
-    rate = "10/min"
-
-
 class ObtainTokenView(DomainErrorsMixin, APIView):
     # The one endpoint open to anonymous callers; no session either, so no CSRF token is needed.
+    # Attempts are limited by allauth's sign-in limits (accounts.api_sign_in), not by a DRF throttle.
     authentication_classes = ()
     permission_classes = (AllowAny,)
-    throttle_classes = (PasswordGuessThrottle,)
 
     @extend_schema(
-        summary="Get the caller's API token",
+        summary="Get an API token for one device",
         request=TokenLoginSerializer,
         responses={
             200: TokenSerializer,
-            400: BAD_REQUEST,
-            429: OpenApiResponse(description="Too many attempts from this address; try again in a minute."),
+            400: OpenApiResponse(
+                BAD_REQUEST.response,
+                description="The same answer for every refused sign-in (wrong password or code, unknown address, "
+                "no second factor where one is needed); nothing was issued.",
+            ),
+            429: OpenApiResponse(
+                ErrorSerializer, description="Too many attempts from this address or for this account; wait."
+            ),
         },
         auth=[],
     )
     def post(self, request):
-        serializer = TokenLoginSerializer(data=request.data, context={"request": request})
+        serializer = TokenLoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token = token_for(serializer.validated_data["user"])
-        return Response({"token": token.key, "expires_at": expires_at(token)})
+        data = serializer.validated_data
+        try:
+            sign_in = sign_in_for_token(request, email=data["email"], password=data["password"], code=data["code"])
+        except SignInRefused as refused:
+            return Response({"detail": refused.message, "field": None}, status=refused.status)
+        token, key = issue_token(person=sign_in.user, name=data["name"], second_factor=sign_in.second_factor)
+        return Response({"token": key, "name": token.name, "expires_at": token.expiry})

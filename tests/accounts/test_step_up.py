@@ -14,7 +14,6 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from access import services
@@ -23,7 +22,7 @@ from catalog.models import Entitlement
 from reviews import services as review_services
 from reviews.models import Campaign
 from sod.models import SodException, SodRule
-from tests.conftest import PASSWORD, own_address, totp_code
+from tests.conftest import PASSWORD, api_token, own_address, totp_code
 
 REASON = "Rotating the production database credentials"
 REAUTHENTICATE = reverse("mfa_reauthenticate")
@@ -268,7 +267,7 @@ def test_a_fresh_code_signs_off_at_once(client_for, cast, campaign):
 
 def token_client(person) -> APIClient:
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=person).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token(person)}")
     return api
 
 

@@ -1,12 +1,11 @@
 """Marking leavers through the API: governance admins only, everything they hold goes."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from access import services
 from access.models import Grant
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, api_token
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 
@@ -27,9 +26,8 @@ def test_admin_marks_a_leaver_and_their_access_goes(api_for, cast, sandbox):
 
 
 def test_a_leavers_token_stops_working(api_for, cast):
-    token = Token.objects.create(user=cast.alice)
     script = APIClient()
-    script.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    script.credentials(HTTP_AUTHORIZATION=f"Token {api_token(cast.alice)}")
     assert script.get("/api/grants/").status_code == 200
 
     api_for(cast.erin).post(f"/api/people/{cast.alice.pk}/leaver/")

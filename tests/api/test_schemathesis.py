@@ -10,11 +10,11 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
 from access import services
 from portal.wsgi import application
+from tests.conftest import api_token
 
 EXAMPLES_PER_OPERATION = 25
 # Derandomized: the same examples on every run, and no example database carried between runs.
@@ -49,7 +49,7 @@ def bobs_token(cast, sandbox, alices_request):
         requester=cast.bob, entitlement=sandbox.developers, justification="Reviewing the team's deployment pipeline"
     )
     services.approve(request_id=own.pk, actor=cast.erin)
-    return Token.objects.create(user=cast.bob).key
+    return api_token(cast.bob)
 
 
 def fuzz(operation, mode, auth: dict) -> int:

@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from access import services
 from access.models import Grant
+from accounts.models import ApiToken
+from accounts.tokens import issue_token
 from audit.models import AuditEvent
 from iam.models import UnmanagedAccess
 from posture.models import PostureFinding
@@ -52,7 +54,9 @@ def world(cast, sandbox):
     finding = PostureFinding.objects.create(
         account=sandbox.account, control_id="2.10", principal="alice", severity="high", person=cast.alice
     )
+    issue_token(person=cast.alice, name="laptop", second_factor=False)
     ids = {
+        "token_id": ApiToken.objects.get(user=cast.alice).pk,
         "finding_id": finding.pk,
         "person_id": cast.alice.pk,
         "campaign_id": campaign.pk,

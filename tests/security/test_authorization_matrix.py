@@ -62,6 +62,10 @@ EXPECTED = {
     "mfa_reauthenticate_webauthn": (302, 302, 302, 302, 302, 302),
     "mfa_remove_webauthn": (302, 302, 302, 302, 302, 302),
     "mfa_edit_webauthn": (302, 302, 302, 302, 302, 302),
+    # One's own API tokens: list, create (shown once), revoke (another person's token id is 404).
+    "accounts:api_tokens": PAGE,
+    "accounts:api_token_create": POST_ONLY,
+    "accounts:api_token_revoke": POST_ONLY,
     # Single sign-on (allauth socialaccount): without an identity provider configured, as here, the
     # provider URLs are 404 (tests/accounts/test_sso_*.py cover them configured).
     "socialaccount_login_cancelled": PUBLIC,
