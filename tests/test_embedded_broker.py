@@ -18,7 +18,12 @@ BODY = "x" * 200_000
 
 
 def _connection(folder):
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(folder),
+        "store_processed": False,
+    }
     return Connection(transport=AtomicFilesystemTransport, transport_options=options)
 
 
