@@ -39,3 +39,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"{_test_name}.sqlite3")}  # noqa: F405
 else:
     DATABASES["default"]["TEST"] = {"NAME": _test_name}  # noqa: F405
+# The suite clears the cache between tests (allauth's sign-in counters live there), and clearing a
+# Redis cache flushes its whole database: keep it off the broker's, or queued tasks would vanish.
+if REDIS_URL:  # noqa: F405
+    from urllib.parse import urlsplit, urlunsplit
+
+    _broker = urlsplit(REDIS_URL)  # noqa: F405
+    _cache_db = 1 if _broker.path in ("", "/", "/0") else 0
+    CACHES["default"]["LOCATION"] = urlunsplit(_broker._replace(path=f"/{_cache_db}"))  # noqa: F405
