@@ -21,6 +21,8 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from audit.context import client_address
+
 SIGN_IN_SSO_ONLY = "Password sign-in is switched off: sign in with single sign-on."
 CHANGES_SSO_ONLY = (
     "Passwords are switched off here: your identity provider signs you in, so there is no portal password "
@@ -62,6 +64,13 @@ class NoSignupAccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request):
         return False
+
+    def get_client_ip(self, request) -> str:
+        """The address rate limits count by: the portal's one rule (PORTAL_TRUSTED_PROXIES), not allauth's own."""
+        address = client_address(request)
+        if not address:
+            raise PermissionDenied("Unable to determine the client's address.")
+        return address
 
     def pre_authenticate(self, request, **credentials):
         if not may_sign_in_with_password(credentials.get("email")):

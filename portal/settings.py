@@ -23,6 +23,10 @@ SECRET_KEY = env_secret_key("PORTAL_SECRET_KEY", VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env_list("PORTAL_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("PORTAL_CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("PORTAL_SITE_URL", "http://127.0.0.1:8000")
+# How many reverse proxies in front of the portal append to X-Forwarded-For. It alone decides a request's
+# client address for the audit trail, sign-in rate limits and API throttles (audit/context.py): with 0 the
+# header is ignored and the connection's address counts.
+TRUSTED_PROXIES = env_int("PORTAL_TRUSTED_PROXIES", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -112,6 +116,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Throttles other than api/throttling.py's (which use audit.context.client_address) still trust
+    # only as many X-Forwarded-For entries as there are proxies, never the whole header.
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Access Portal API",
