@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     def ready(self):
         # Connects the sign-in hook that settles, once per sign-in, whether the person must enrol a
         # second factor (the middleware alone would connect it only when first imported).
-        from accounts import mfa  # noqa: F401
+        from accounts import auth_events, mfa  # noqa: F401  (sign-ins and second-factor changes in the trail)
