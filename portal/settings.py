@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_database, env_int, env_list, env_secret_key, env_str
+from portal.env import env_bool, env_database, env_int, env_list, env_secret_key, env_signing_key, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -546,6 +546,17 @@ LOGGING = {
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsExceptionReporterFilter"
 
+# --- Audit anchors (audit/anchoring.py): every PORTAL_AUDIT_ANCHOR_SECONDS a signed digest of the chain's head is
+# written outside the database, where the portal can only add: files under AUDIT_ANCHOR_DIR, or objects in an
+# S3 bucket with object lock (AUDIT_ANCHOR_BUCKET, written by iam/audit_anchors.py). verify_audit checks the
+# rows against them, so rewriting the rows and the chain together is still found.
+AUDIT_ANCHOR_KEY = env_signing_key("PORTAL_AUDIT_ANCHOR_KEY", VAR_DIR / "audit_anchor_key")
+AUDIT_ANCHOR_DIR = Path(env_str("PORTAL_AUDIT_ANCHOR_DIR", str(VAR_DIR / "audit-anchors")))
+AUDIT_ANCHOR_BUCKET = env_str("PORTAL_AUDIT_ANCHOR_BUCKET", "")
+AUDIT_ANCHOR_PREFIX = env_str("PORTAL_AUDIT_ANCHOR_PREFIX", "audit-anchors/")
+# Each object is locked (COMPLIANCE mode) this long: nobody, not even the account's root, can delete it sooner.
+AUDIT_ANCHOR_RETENTION_DAYS = env_int("PORTAL_AUDIT_ANCHOR_RETENTION_DAYS", 7 * 366, minimum=1)
+
 # --- Request and approval timing.
 REQUEST_EXPIRY_DAYS = env_int("PORTAL_REQUEST_EXPIRY_DAYS", 14, minimum=1)
 APPROVAL_ESCALATE_AFTER_HOURS = env_int("PORTAL_APPROVAL_ESCALATE_AFTER_HOURS", 48, minimum=1)
@@ -614,6 +625,10 @@ CELERY_BEAT_SCHEDULE = {
     "remind-approvers": {
         "task": "notifications.remind_approvers",
         "schedule": float(env_int("PORTAL_APPROVER_REMINDER_CHECK_SECONDS", 3600, minimum=60)),
+    },
+    "anchor-audit-chain": {
+        "task": "audit.anchor_chain",
+        "schedule": float(env_int("PORTAL_AUDIT_ANCHOR_SECONDS", 3600, minimum=60)),
     },
     "send-notification-emails": {
         "task": "notifications.send_pending_emails",

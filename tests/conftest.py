@@ -98,6 +98,13 @@ def _transactional_tests_may_flush_the_audit_trail():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _audit_anchors_of_this_test(settings, tmp_path):
+    """Each test's database starts empty, so its audit anchors (digests outside the database) start empty too."""
+    settings.AUDIT_ANCHOR_DIR = tmp_path / "audit-anchors"
+    settings.AUDIT_ANCHOR_BUCKET = ""
+
+
 # --- simulated AWS -------------------------------------------------------------------------
 
 
