@@ -219,15 +219,27 @@ class Anchors:
         return None
 
 
-def load_anchors(store: AnchorStore | None = None) -> Anchors:
+def load_anchors(store: AnchorStore | None = None, *, strict: bool = False) -> Anchors:
+    """Every digest in the store, checked. A store that cannot be read is reported as a problem, or with
+    `strict` (anchoring, which must know the last digest to continue from) raised."""
     store = store or anchor_store()
     public_key = portal_public_key()
     digests, problems = [], []
-    for name in store.names():
+    try:
+        names = store.names()
+    except Exception as unreachable:  # an S3 error typed in iam, an OSError: whatever it is, say so
+        if strict:
+            raise
+        return Anchors([], [f"the anchor store could not be read ({unreachable})"])
+    for name in names:
         try:
             digests.append(parse_digest(name, store.read(name), public_key=public_key))
         except DigestInvalid as invalid:
             problems.append(str(invalid))
+        except Exception as unreadable:  # one unreadable object must not hide the others
+            if strict:
+                raise
+            problems.append(f"{name} could not be read ({unreadable})")
     digests.sort(key=lambda digest: digest.seq)
     previous = None
     for digest in digests:
@@ -272,7 +284,7 @@ def anchor_chain(store: AnchorStore | None = None) -> Digest | None:
     """Write a signed digest of the chain's head, unless it is already anchored. None when nothing was new."""
     store = store or anchor_store()
     head = AuditChainHead.objects.filter(id=1).first()
-    anchors = load_anchors(store)
+    anchors = load_anchors(store, strict=True)
     last = anchors.digests[-1] if anchors.digests else None
     if head is None or head.last_seq == (last.seq if last else 0):
         return None

@@ -319,3 +319,15 @@ def test_a_bucket_without_object_lock_is_refused(chain, moto_server, settings):
 
     with pytest.raises(PermanentAwsError, match="ObjectLockConfiguration"):
         anchor_chain()
+
+
+def test_an_unreachable_anchor_store_is_reported_and_nothing_is_anchored(chain, moto_server, settings):
+    http.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    settings.AUDIT_ANCHOR_BUCKET = "no-such-bucket"
+
+    assert verify() == (
+        "Audit chain rows hold, but its anchors do not. Anchor store: the anchor store could not be read "
+        "(AWS refused (NoSuchBucket): The specified bucket does not exist)."
+    )
+    with pytest.raises(PermanentAwsError, match="NoSuchBucket"):
+        anchor_chain()
