@@ -157,8 +157,13 @@ class DigestInvalid(Exception):
     pass
 
 
-def parse_digest(name: str, body: bytes, *, public_key: str) -> Digest:
-    """A stored digest, its signature checked against the key it carries, which must be `public_key`."""
+def trusted_public_keys() -> set[str]:
+    """This portal's anchor key, and the earlier ones it replaced (AUDIT_ANCHOR_PREVIOUS_KEYS)."""
+    return {portal_public_key(), *settings.AUDIT_ANCHOR_PREVIOUS_KEYS}
+
+
+def parse_digest(name: str, body: bytes, *, public_keys: set[str]) -> Digest:
+    """A stored digest, its signature checked against the key it carries, which must be one of `public_keys`."""
     try:
         content = json.loads(body)
         if not isinstance(content, dict):
@@ -174,7 +179,7 @@ def parse_digest(name: str, body: bytes, *, public_key: str) -> Digest:
         key.verify(base64.b64decode(content["signature"], validate=True), _signed_bytes(content))
     except (ValueError, TypeError, InvalidSignature):
         raise DigestInvalid(f"{name}'s signature does not match its contents (altered after it was signed)") from None
-    if content["public_key"] != public_key:
+    if content["public_key"] not in public_keys:
         raise DigestInvalid(f"{name} is signed by a key that is not this portal's anchor key")
     seq, from_seq, rows = content["seq"], content["from_seq"], content["row_hashes"]
     if not (
@@ -223,7 +228,7 @@ def load_anchors(store: AnchorStore | None = None, *, strict: bool = False) -> A
     """Every digest in the store, checked. A store that cannot be read is reported as a problem, or with
     `strict` (anchoring, which must know the last digest to continue from) raised."""
     store = store or anchor_store()
-    public_key = portal_public_key()
+    public_keys = trusted_public_keys()
     digests, problems = [], []
     try:
         names = store.names()
@@ -233,7 +238,7 @@ def load_anchors(store: AnchorStore | None = None, *, strict: bool = False) -> A
         return Anchors([], [f"the anchor store could not be read ({unreachable})"])
     for name in names:
         try:
-            digests.append(parse_digest(name, store.read(name), public_key=public_key))
+            digests.append(parse_digest(name, store.read(name), public_keys=public_keys))
         except DigestInvalid as invalid:
             problems.append(str(invalid))
         except Exception as unreadable:  # one unreadable object must not hide the others
@@ -317,4 +322,4 @@ def anchor_chain(store: AnchorStore | None = None) -> Digest | None:
     except AnchorExists:  # another run anchored the same head first
         return None
     logger.info("Audit chain anchored at #%s (%s)", head.last_seq, name)
-    return parse_digest(name, body, public_key=content["public_key"])
+    return parse_digest(name, body, public_keys={content["public_key"]})

@@ -551,6 +551,8 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsExceptionReporterFi
 # S3 bucket with object lock (AUDIT_ANCHOR_BUCKET, written by iam/audit_anchors.py). verify_audit checks the
 # rows against them, so rewriting the rows and the chain together is still found.
 AUDIT_ANCHOR_KEY = env_signing_key("PORTAL_AUDIT_ANCHOR_KEY", VAR_DIR / "audit_anchor_key")
+# Public keys (base64) of earlier anchor keys, whose digests still count after the key was replaced.
+AUDIT_ANCHOR_PREVIOUS_KEYS = env_list("PORTAL_AUDIT_ANCHOR_PREVIOUS_KEYS", [])
 AUDIT_ANCHOR_DIR = Path(env_str("PORTAL_AUDIT_ANCHOR_DIR", str(VAR_DIR / "audit-anchors")))
 AUDIT_ANCHOR_BUCKET = env_str("PORTAL_AUDIT_ANCHOR_BUCKET", "")
 AUDIT_ANCHOR_PREFIX = env_str("PORTAL_AUDIT_ANCHOR_PREFIX", "audit-anchors/")

@@ -331,3 +331,13 @@ def test_an_unreachable_anchor_store_is_reported_and_nothing_is_anchored(chain, 
     )
     with pytest.raises(PermanentAwsError, match="NoSuchBucket"):
         anchor_chain()
+
+
+def test_digests_signed_with_a_replaced_key_count_once_its_public_key_is_listed(chain, settings):
+    old_public_key = anchoring.portal_public_key()
+    anchor_chain()
+    settings.AUDIT_ANCHOR_KEY = base64.b64encode(b"a-new-anchor-key-of-32-bytes-abc").decode()
+
+    assert "is signed by a key that is not this portal's anchor key" in verify()
+    settings.AUDIT_ANCHOR_PREVIOUS_KEYS = [old_public_key]
+    assert verify() == "intact"
