@@ -21,6 +21,9 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from accounts.auth_events import record_failed_sign_in
+from audit.context import client_address
+
 SIGN_IN_SSO_ONLY = "Password sign-in is switched off: sign in with single sign-on."
 CHANGES_SSO_ONLY = (
     "Passwords are switched off here: your identity provider signs you in, so there is no portal password "
@@ -63,10 +66,19 @@ class NoSignupAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         return False
 
+    def get_client_ip(self, request) -> str:
+        """The address rate limits count by: the portal's one rule (PORTAL_TRUSTED_PROXIES), not allauth's own."""
+        address = client_address(request)
+        if not address:
+            raise PermissionDenied("Unable to determine the client's address.")
+        return address
+
     def pre_authenticate(self, request, **credentials):
-        if not may_sign_in_with_password(credentials.get("email")):
-            raise ValidationError(SIGN_IN_SSO_ONLY, code="password_sign_in_off")
+        # The rate limits first: a refused attempt counts, and a flood of them cannot flood the audit trail.
         super().pre_authenticate(request, **credentials)
+        if not may_sign_in_with_password(credentials.get("email")):
+            record_failed_sign_in(credentials.get("email") or "", stage="password", reason="password_sign_in_off")
+            raise ValidationError(SIGN_IN_SSO_ONLY, code="password_sign_in_off")
 
     def authentication_failed(self, request, **credentials):
         # A failed break-glass attempt reads like every other refusal, so the page never tells which

@@ -25,6 +25,7 @@ from allauth.socialaccount.providers.base.constants import AuthError, AuthProces
 from django.db import transaction
 from django.shortcuts import render
 
+from accounts.auth_events import record_failed_sign_in
 from accounts.models import User
 from accounts.services import PersonRecord, upsert_person
 from audit.services import record
@@ -236,6 +237,10 @@ class SingleSignOnAdapter(DefaultSocialAccountAdapter):
                 sociallogin.account.uid,
                 refusal.message,
             )
+            tried = (sociallogin.user.email if sociallogin.user else "") or sociallogin.account.uid
+            record_failed_sign_in(
+                tried or "", stage="sso", provider=sociallogin.account.provider, reason=refusal.message[:300]
+            )
             raise ImmediateHttpResponse(_refusal(request, refusal.message)) from refusal
 
     def is_open_for_signup(self, request, sociallogin) -> bool:
@@ -259,7 +264,9 @@ class SingleSignOnAdapter(DefaultSocialAccountAdapter):
         if error == AuthError.CANCELLED:
             return  # allauth shows its "sign-in cancelled" page
         reason = (extra_context or {}).get("saml_last_error_reason") or exception or error
-        logger.warning("SSO sign-in failed (%s): %s", getattr(provider, "sub_id", provider), reason)
+        provider_id = getattr(provider, "sub_id", None) or str(provider)
+        logger.warning("SSO sign-in failed (%s): %s", provider_id, reason)
+        record_failed_sign_in("", stage="sso", provider=provider_id, reason=str(error or "error")[:300])
         raise ImmediateHttpResponse(
             render(request, "socialaccount/authentication_error.html", {"provider": provider}, status=403)
         )

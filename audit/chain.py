@@ -53,9 +53,24 @@ class ChainBreak:
     reason: str
 
 
-def find_first_break(events, head_seq: int, head_hash: str) -> ChainBreak | None:
-    """Walk events in seq order; return the first place where the chain does not hold."""
-    expected_seq, prev_hash = 1, ""
+def _as_anchored(event, digest) -> bool:
+    """The row's hash starts as the digest recorded it (and is the digest's head hash, at its seq)."""
+    if event.seq == digest.seq:
+        return event.hash == digest.hash
+    return event.hash.startswith(digest.row_prefix(event.seq))
+
+
+def find_first_break(
+    events, head_seq: int, head_hash: str, *, start_seq: int = 1, start_hash: str = "", anchors=None
+) -> ChainBreak | None:
+    """Walk events in seq order from `start_seq` (whose predecessor's hash is `start_hash`); return the first
+    place where the chain does not hold.
+
+    With `anchors` (audit.anchoring.Anchors: the digests kept outside the database), each row is also compared
+    with what was anchored for its seq, so a chain rewritten whole, every hash recomputed, is still caught at
+    its first rewritten row; and rows anchored but gone are named.
+    """
+    expected_seq, prev_hash = start_seq, start_hash
     for event in events:
         if event.seq != expected_seq:
             return ChainBreak(expected_seq, None, f"event #{expected_seq} is missing (next found is #{event.seq})")
@@ -68,7 +83,22 @@ def find_first_break(events, head_seq: int, head_hash: str) -> ChainBreak | None
         recomputed = hash_of(event)
         if recomputed != event.hash:
             return ChainBreak(event.seq, event.id, "its contents were edited after it was written")
+        digest = anchors.covering(event.seq) if anchors is not None else None
+        if digest is not None and not _as_anchored(event, digest):
+            return ChainBreak(
+                event.seq,
+                event.id,
+                f"it differs from what {digest.name} anchored outside the database on {digest.anchored_at} "
+                "(the row was rewritten and the chain recomputed)",
+            )
         expected_seq, prev_hash = event.seq + 1, event.hash
+    if anchors is not None and anchors.last_seq > expected_seq - 1:
+        return ChainBreak(
+            expected_seq,
+            None,
+            f"events up to #{anchors.last_seq} were anchored outside the database but the chain ends at "
+            f"#{expected_seq - 1} (rows removed and the chain rewritten)",
+        )
     if expected_seq - 1 != head_seq or prev_hash != head_hash:
         return ChainBreak(
             expected_seq,

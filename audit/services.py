@@ -1,5 +1,7 @@
 """Writing to the audit trail. Call `record` inside the transaction of the change it describes."""
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -8,14 +10,31 @@ from audit.context import client_ip
 from audit.models import AuditChainHead, AuditEvent
 
 
-def _label(model_instance) -> tuple[str, str]:
-    return model_instance._meta.label_lower, str(model_instance.pk)
+@dataclass(frozen=True)
+class ObjectRef:
+    """What an event is about when that is not a row: a sign-in attempt for an email address nobody has.
+
+    `object_type` is named like a model label (`app.thing`); `object_id` is at most 64 characters.
+    """
+
+    object_type: str
+    object_id: str
+
+    def __post_init__(self):
+        if len(self.object_type) > 64 or len(self.object_id) > 64:
+            raise ValueError("an audited object's type and id are at most 64 characters each")
+
+
+def _label(obj) -> tuple[str, str]:
+    if isinstance(obj, ObjectRef):
+        return obj.object_type, obj.object_id
+    return obj._meta.label_lower, str(obj.pk)
 
 
 def record(
     *, actor, action: str, obj, before: dict | None = None, after: dict | None = None, actor_label: str | None = None
 ) -> AuditEvent:
-    """Append one event to the chain.
+    """Append one event to the chain, about `obj`: a saved model instance, or an `ObjectRef`.
 
     Must run inside the caller's transaction so the event commits or rolls back with the
     change. Locking the chain head serialises writers: concurrent transactions produce one

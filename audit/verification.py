@@ -1,5 +1,10 @@
 """Checking the whole chain: the one function behind `manage.py verify_audit` and the audit page's
-"verify now" (run by a worker, its progress kept on a ChainCheck)."""
+"verify now" (run by a worker, its progress kept on a ChainCheck).
+
+The rows are checked against themselves (each hash, each link, the head) and against the signed digests
+anchored outside the database (audit/anchoring.py): a chain rewritten whole still differs from them.
+A digest that is unreadable, unsigned, altered, signed by another key or out of sequence is reported too.
+"""
 
 import time
 from collections.abc import Callable
@@ -13,15 +18,10 @@ from django.db.models import BigIntegerField, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from audit.chain import HASHED, ChainBreak, find_first_break
+from audit.anchoring import chain_rows, load_anchors
+from audit.chain import ChainBreak, find_first_break
 from audit.models import AuditChainHead, AuditEvent, ChainCheck
 
-# What the hash covers, plus the row id to name a broken row. Plain rows instead of model
-# instances: building a model per event was a third of the time over a million events.
-CHAIN_FIELDS = ("id", *HASHED, "prev_hash", "hash")
-# Rows fetched per round trip of the server-side cursor (PostgreSQL) or fetchmany (SQLite):
-# memory stays flat whatever the length of the chain.
-CHUNK_SIZE = 5000
 # How often a background check writes how far it got (one UPDATE per this many events).
 PROGRESS_EVERY = 50_000
 
@@ -32,16 +32,22 @@ class Verification:
     broken: ChainBreak | None
     seconds: float
     checked_at: datetime
+    anchored_seq: int = 0  # the last event a valid digest outside the database vouches for
+    anchor_problems: tuple[str, ...] = ()
 
     @property
     def intact(self) -> bool:
-        return self.broken is None
+        return self.broken is None and not self.anchor_problems
 
     def describe(self) -> str:
+        problems = "".join(f" Anchor store: {problem}." for problem in self.anchor_problems)
+        if self.broken is None and not problems:
+            anchored = f" Checked against its anchors up to #{self.anchored_seq}." if self.anchored_seq else ""
+            return f"Audit chain intact: {self.events} events verified.{anchored}"
         if self.broken is None:
-            return f"Audit chain intact: {self.events} events verified."
+            return f"Audit chain rows hold, but its anchors do not.{problems}"
         where = f"event #{self.broken.seq}" + (f" (row id {self.broken.event_id})" if self.broken.event_id else "")
-        return f"Audit chain broken at {where}: {self.broken.reason}."
+        return f"Audit chain broken at {where}: {self.broken.reason}.{problems}"
 
 
 def _beyond_the_head() -> ChainBreak | None:
@@ -76,20 +82,23 @@ def verify_chain(
     events the walk covers; `progress` how many it has checked, every PROGRESS_EVERY.
     """
     started = time.perf_counter()
+    anchors = load_anchors()
     head = AuditChainHead.objects.filter(id=1).first()
     head_seq, head_hash = (head.last_seq, head.last_hash) if head else (0, "")
     if on_start is not None:
         on_start(head_seq)
-    rows = (
-        AuditEvent.objects.filter(seq__lte=head_seq)
-        .order_by("seq")
-        .values_list(*CHAIN_FIELDS, named=True)
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
+    rows = chain_rows(1, head_seq)
     if progress is not None:
         rows = _counted(rows, progress, PROGRESS_EVERY)
-    broken = find_first_break(rows, head_seq, head_hash) or _beyond_the_head()
-    return Verification(head_seq, broken, time.perf_counter() - started, timezone.now())
+    broken = find_first_break(rows, head_seq, head_hash, anchors=anchors) or _beyond_the_head()
+    return Verification(
+        head_seq,
+        broken,
+        time.perf_counter() - started,
+        timezone.now(),
+        anchored_seq=anchors.last_seq,
+        anchor_problems=tuple(anchors.problems),
+    )
 
 
 def request_check(*, actor) -> ChainCheck:

@@ -5,6 +5,7 @@ variable and what was wrong with it, so a malformed value stops start-up instead
 quietly becoming a default.
 """
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -98,6 +99,34 @@ def env_secret_key(name: str, key_file: Path) -> str:
         return key_file.read_text().strip()
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(64)
+    try:
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of the same installation made it first
+        return key_file.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def env_signing_key(name: str, key_file: Path) -> str:
+    """An Ed25519 private key (its 32 bytes, base64) from the environment; else one generated once.
+
+    Generated like `env_secret_key`: kept in `key_file` (mode 0600) for this installation. Several
+    servers, or a worker on another machine, must share it: set the variable instead.
+    """
+    value = _raw(name)
+    if value is not None:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(f"{name} must be 32 bytes in base64 (an Ed25519 private key).")
+        return value
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
     try:
         descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process of the same installation made it first

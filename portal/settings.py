@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_database, env_int, env_list, env_secret_key, env_str
+from portal.env import env_bool, env_database, env_int, env_list, env_secret_key, env_signing_key, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -24,6 +24,10 @@ SECRET_KEY = env_secret_key("PORTAL_SECRET_KEY", VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env_list("PORTAL_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("PORTAL_CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("PORTAL_SITE_URL", "http://127.0.0.1:8000")
+# How many reverse proxies in front of the portal append to X-Forwarded-For. It alone decides a request's
+# client address for the audit trail, sign-in rate limits and API throttles (audit/context.py): with 0 the
+# header is ignored and the connection's address counts.
+TRUSTED_PROXIES = env_int("PORTAL_TRUSTED_PROXIES", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -121,6 +125,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Throttles other than api/throttling.py's (which use audit.context.client_address) still trust
+    # only as many X-Forwarded-For entries as there are proxies, never the whole header.
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Access Portal API",
@@ -550,6 +557,19 @@ LOGGING = {
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsExceptionReporterFilter"
 
+# --- Audit anchors (audit/anchoring.py): every PORTAL_AUDIT_ANCHOR_SECONDS a signed digest of the chain's head is
+# written outside the database, where the portal can only add: files under AUDIT_ANCHOR_DIR, or objects in an
+# S3 bucket with object lock (AUDIT_ANCHOR_BUCKET, written by iam/audit_anchors.py). verify_audit checks the
+# rows against them, so rewriting the rows and the chain together is still found.
+AUDIT_ANCHOR_KEY = env_signing_key("PORTAL_AUDIT_ANCHOR_KEY", VAR_DIR / "audit_anchor_key")
+# Public keys (base64) of earlier anchor keys, whose digests still count after the key was replaced.
+AUDIT_ANCHOR_PREVIOUS_KEYS = env_list("PORTAL_AUDIT_ANCHOR_PREVIOUS_KEYS", [])
+AUDIT_ANCHOR_DIR = Path(env_str("PORTAL_AUDIT_ANCHOR_DIR", str(VAR_DIR / "audit-anchors")))
+AUDIT_ANCHOR_BUCKET = env_str("PORTAL_AUDIT_ANCHOR_BUCKET", "")
+AUDIT_ANCHOR_PREFIX = env_str("PORTAL_AUDIT_ANCHOR_PREFIX", "audit-anchors/")
+# Each object is locked (COMPLIANCE mode) this long: nobody, not even the account's root, can delete it sooner.
+AUDIT_ANCHOR_RETENTION_DAYS = env_int("PORTAL_AUDIT_ANCHOR_RETENTION_DAYS", 7 * 366, minimum=1)
+
 # --- Request and approval timing.
 REQUEST_EXPIRY_DAYS = env_int("PORTAL_REQUEST_EXPIRY_DAYS", 14, minimum=1)
 APPROVAL_ESCALATE_AFTER_HOURS = env_int("PORTAL_APPROVAL_ESCALATE_AFTER_HOURS", 48, minimum=1)
@@ -618,6 +638,10 @@ CELERY_BEAT_SCHEDULE = {
     "remind-approvers": {
         "task": "notifications.remind_approvers",
         "schedule": float(env_int("PORTAL_APPROVER_REMINDER_CHECK_SECONDS", 3600, minimum=60)),
+    },
+    "anchor-audit-chain": {
+        "task": "audit.anchor_chain",
+        "schedule": float(env_int("PORTAL_AUDIT_ANCHOR_SECONDS", 3600, minimum=60)),
     },
     "send-notification-emails": {
         "task": "notifications.send_pending_emails",

@@ -10,6 +10,8 @@ import tempfile
 
 os.environ.setdefault("PORTAL_SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("PORTAL_HTTPS", "false")
+# A fixed anchor signing key (32 bytes, base64), so tests never generate one into var/.
+os.environ.setdefault("PORTAL_AUDIT_ANCHOR_KEY", "dGVzdC1vbmx5LWF1ZGl0LWFuY2hvci1rZXktMzJieXQ=")
 
 from portal.settings import *  # noqa: F403
 

@@ -81,6 +81,35 @@ def _require_postgres(db):
         pytest.skip(message)
 
 
+def _flush_past_the_truncate_guard(execute, sql, params, many, context):
+    """Django empties the database between transactional tests with one TRUNCATE of every table, which the
+    audit trail's guard (audit/migrations/0004) refuses. A superuser may switch triggers off, and the test
+    database belongs to the superuser the tests run as: the flush does so for its own transaction. Any
+    other TRUNCATE (one naming fewer tables, as the guard's own test does) still meets the guard."""
+    flush = sql.startswith("TRUNCATE ") and '"audit_auditevent"' in sql and sql.count('", "') > 2
+    if not flush:
+        return execute(sql, params, many, context)
+    with context["connection"].connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    return execute(sql, params, many, context)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _transactional_tests_may_flush_the_audit_trail():
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.execute_wrapper(_flush_past_the_truncate_guard):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchors_of_this_test(settings, tmp_path):
+    """Each test's database starts empty, so its audit anchors (digests outside the database) start empty too."""
+    settings.AUDIT_ANCHOR_DIR = tmp_path / "audit-anchors"
+    settings.AUDIT_ANCHOR_BUCKET = ""
+
+
 # --- simulated AWS -------------------------------------------------------------------------
 
 

@@ -151,3 +151,17 @@ def test_concurrent_writers_produce_one_unbroken_chain(cast):
         range(1, writers * events_each + 1)
     )
     assert verify() == "intact"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # committed rows: TRUNCATE is refused by the guard, not by pending checks
+def test_postgresql_refuses_truncate_of_the_trail(chain):
+    for table in ("audit_auditevent", "audit_auditchainhead"):
+        with (
+            pytest.raises(DatabaseError, match="TRUNCATE refused"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert AuditEvent.objects.count() == 4
+    assert verify() == "intact"

@@ -18,9 +18,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from audit.anchoring import CHUNK_SIZE
 from audit.chain import HASHED, canonical_json, event_hash
 from audit.models import AuditChainHead
-from audit.verification import CHUNK_SIZE
 
 EVENTS = int(os.environ.get("BENCH_AUDIT_EVENTS", 1_000_000))
 BATCH = 10_000
