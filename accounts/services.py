@@ -1,6 +1,7 @@
 """Changes to people: joiners, movers and leavers, one function each, audited."""
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -9,6 +10,7 @@ from accounts import roles
 from accounts.models import User
 from accounts.signals import person_left
 from audit.services import record
+from audit.transactions import atomic_with_retries
 
 
 class PeopleError(Exception):
@@ -17,6 +19,7 @@ class PeopleError(Exception):
         self.message, self.status = message, status
 
 
+@atomic_with_retries(partial(PeopleError, status=409))
 def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
     """Set the person to leaver; everything they hold becomes desired-absent in the same transaction.
 
@@ -27,13 +30,16 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
     if actor is not None and not roles.is_governance_admin(actor):
         raise PeopleError("Only governance admins may mark leavers.", status=403)
     with transaction.atomic():
-        person = User.objects.select_for_update().get(pk=person.pk)
+        # FOR NO KEY UPDATE: rows referring to the person may still be written meanwhile (access lock order).
+        person = User.objects.select_for_update(no_key=True).get(pk=person.pk)
         if person.is_leaver:
             raise PeopleError(f"{person} is already a leaver.")
         now = timezone.now()
         was_active = person.is_active
         person.employment_status, person.left_at, person.is_active = User.EmploymentStatus.LEAVER, now, False
         person.save(update_fields=["employment_status", "left_at", "is_active"])
+        # Receivers lock the person's requests and grants: before the audit chain head, which `record` locks.
+        person_left.send(sender=User, person=person, actor=actor, left_at=now)
         record(
             actor=actor,
             actor_label=actor_label,
@@ -42,7 +48,6 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
             before={"employment_status": "active", "is_active": was_active},
             after={"employment_status": "leaver", "left_at": now.isoformat(), "is_active": False},
         )
-        person_left.send(sender=User, person=person, actor=actor, left_at=now)
     return person
 
 

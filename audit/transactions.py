@@ -12,11 +12,14 @@ and may use it.
 """
 
 import functools
+import logging
 import random
 import time
 from collections.abc import Callable
 
 from django.db import OperationalError, transaction
+
+logger = logging.getLogger(__name__)
 
 ATTEMPTS = 4
 BACKOFF_SECONDS = 0.05
@@ -54,6 +57,9 @@ def atomic_with_retries(refusal: Callable[[str], Exception]):
                 except OperationalError as error:
                     if not lost_a_race(error):
                         raise
+                    logger.info(
+                        "%s lost a race (attempt %d of %d): %s", function.__qualname__, attempt, ATTEMPTS, error
+                    )
                 # Jittered: the two that collided should not start again at the same instant.
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # noqa: S311
             try:
@@ -61,6 +67,7 @@ def atomic_with_retries(refusal: Callable[[str], Exception]):
                     return function(*args, **kwargs)
             except OperationalError as error:
                 if lost_a_race(error):
+                    logger.warning("%s lost a race %d times: refused", function.__qualname__, ATTEMPTS)
                     raise refusal(SOMEONE_ELSE) from error
                 raise
 
