@@ -17,6 +17,7 @@ from django.utils import timezone
 from access import services
 from access.errors import AccessError, StaleState
 from access.models import AccessRequest, Grant
+from accounts.services import mark_leaver
 from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement
 from reviews import services as reviews
 from reviews.models import Campaign, ReviewItem
@@ -296,3 +297,38 @@ def test_signing_off_while_a_reviewer_decides_loses_no_decision(cast, sandbox, n
         if not ok:
             wrong.append((decided.error, signed.error, item.decision, grant.desired))
     unexpected.check(wrong=wrong)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_grant_and_a_submission_approved_automatically_never_both_break_a_block_rule(
+    cast, payments, automatic, newcomer, unexpected
+):
+    create, approve_payments = payments
+    automatic(approve_payments)
+    violations = 0
+    for _ in range(ROUNDS):
+        person = newcomer()
+        race(
+            lambda person=person: services.grant_by_admin(
+                actor=cast.erin, user=person, entitlement=create, justification=REASON
+            ),
+            lambda person=person: ask(person, approve_payments),
+            unexpected,
+        )
+        violations += holds_both(person, create, approve_payments)
+    unexpected.check(people_holding_both=violations)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_marking_a_leaver_while_their_request_is_approved_leaves_them_nothing(cast, sandbox, newcomer, unexpected):
+    still_holding = 0
+    for _ in range(ROUNDS):
+        person = newcomer()
+        pending = ask(person, sandbox.developers)
+        race(
+            lambda pending=pending: services.approve(request_id=pending.pk, actor=cast.bob),
+            lambda person=person: mark_leaver(person=person, actor=cast.erin),
+            unexpected,
+        )
+        still_holding += Grant.objects.filter(user=person, desired=Grant.Desired.PRESENT).exists()
+    unexpected.check(leavers_still_holding_access=still_holding)
