@@ -69,7 +69,7 @@ def upsert_person(
     """Create a joiner or update a mover. Returns the person and what happened: joined, moved, unchanged."""
     fields = {"full_name": data.full_name, "title": data.title, "department": data.department, "manager": manager}
     with transaction.atomic():
-        person = User.objects.select_for_update().filter(email__iexact=data.email).first()
+        person = User.objects.select_for_update(no_key=True).filter(email__iexact=data.email).first()
         if person is None:
             person = User.objects.create_user(email=data.email, password=None, **fields)
             record(
