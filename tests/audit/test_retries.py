@@ -1,8 +1,9 @@
 """A change that loses a deadlock is run again, a bounded number of times, then refused with 409.
 
 Real deadlocks on PostgreSQL: the change locks Carol then Dave; a rival locks Dave, waits until the
-change is waiting for it, then locks Carol. PostgreSQL's deadlock check runs first in the process that
-has waited longest, the change's, which is rolled back.
+change has been waiting for it a while, then locks Carol. PostgreSQL runs its deadlock check in a
+process once it has waited `deadlock_timeout`, so the change, waiting longer, finds the circle first
+and is rolled back.
 """
 
 import threading
@@ -22,9 +23,14 @@ def _backend_pid() -> int:
         return cursor.fetchone()[0]
 
 
-def _waits_for_a_lock(pid: int) -> bool:
+def _has_waited_for_a_lock(pid: int) -> bool:
+    """The backend has been waiting for a lock for a good part of deadlock_timeout (1 s by default)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)", [pid])
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted"
+            " AND waitstart < clock_timestamp() - current_setting('deadlock_timeout')::interval / 2)",
+            [pid],
+        )
         return cursor.fetchone()[0]
 
 
@@ -57,7 +63,7 @@ def contest(cast, *, losses: int):
                     people.select_for_update().get(pk=cast.dave.pk)
                     barrier.wait(timeout=30)
                     deadline = time.monotonic() + 20
-                    while not _waits_for_a_lock(attempts[attempt]) and time.monotonic() < deadline:
+                    while not _has_waited_for_a_lock(attempts[attempt]) and time.monotonic() < deadline:
                         time.sleep(0.01)
                     people.select_for_update().get(pk=cast.carol.pk)
         finally:
