@@ -44,3 +44,9 @@ class SodBlocked(AccessError):
     """A separation-of-duties rule forbids this combination; nothing was changed."""
 
     status = 409
+
+
+class Contended(AccessError):
+    """Another change to the same things kept winning the race, even after retries; nothing was changed."""
+
+    status = 409

@@ -1,6 +1,7 @@
 """Changes to people: joiners, movers and leavers, one function each, audited."""
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,6 +11,7 @@ from accounts.models import User
 from accounts.signals import person_left
 from accounts.tokens import revoke_all_tokens
 from audit.services import record
+from audit.transactions import atomic_with_retries
 
 
 class PeopleError(Exception):
@@ -18,6 +20,7 @@ class PeopleError(Exception):
         self.message, self.status = message, status
 
 
+@atomic_with_retries(partial(PeopleError, status=409))
 def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
     """Set the person to leaver; everything they hold becomes desired-absent in the same transaction.
 
@@ -29,7 +32,8 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
     if actor is not None and not roles.is_governance_admin(actor):
         raise PeopleError("Only governance admins may mark leavers.", status=403)
     with transaction.atomic():
-        person = User.objects.select_for_update().get(pk=person.pk)
+        # FOR NO KEY UPDATE: rows referring to the person may still be written meanwhile (access lock order).
+        person = User.objects.select_for_update(no_key=True).get(pk=person.pk)
         if person.is_leaver:
             raise PeopleError(f"{person} is already a leaver.")
         now = timezone.now()
@@ -38,6 +42,8 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
         revoke_all_tokens(person=person, actor=actor, actor_label=actor_label, reason="left")
         person.employment_status, person.left_at, person.is_active = User.EmploymentStatus.LEAVER, now, False
         person.save(update_fields=["employment_status", "left_at", "is_active"])
+        # Receivers lock the person's requests and grants: before the audit chain head, which `record` locks.
+        person_left.send(sender=User, person=person, actor=actor, left_at=now)
         record(
             actor=actor,
             actor_label=actor_label,
@@ -46,7 +52,6 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
             before={"employment_status": "active", "is_active": was_active},
             after={"employment_status": "leaver", "left_at": now.isoformat(), "is_active": False},
         )
-        person_left.send(sender=User, person=person, actor=actor, left_at=now)
     return person
 
 
@@ -68,7 +73,7 @@ def upsert_person(
     """Create a joiner or update a mover. Returns the person and what happened: joined, moved, unchanged."""
     fields = {"full_name": data.full_name, "title": data.title, "department": data.department, "manager": manager}
     with transaction.atomic():
-        person = User.objects.select_for_update().filter(email__iexact=data.email).first()
+        person = User.objects.select_for_update(no_key=True).filter(email__iexact=data.email).first()
         if person is None:
             person = User.objects.create_user(email=data.email, password=None, **fields)
             record(

@@ -165,7 +165,7 @@ def sign_in_known_person(*, person: User, profile: IdpProfile, account: SocialAc
     """Refuse a leaver; else update the person from the claims (a mover) and, on their first SSO sign-in,
     link the identity to them. One transaction: the changes, the link and their audit events together."""
     with transaction.atomic():
-        person = User.objects.select_for_update().get(pk=person.pk)
+        person = User.objects.select_for_update(no_key=True).get(pk=person.pk)
         if person.is_leaver or not person.is_active:
             raise SsoRefused(f"{person.email} has left or been deactivated, so single sign-on cannot sign them in.")
         data, manager = _record_of(profile, person)

@@ -45,7 +45,9 @@ def adopt(unmanaged_id: int, actor) -> Grant:
     """
     require_governance_admin(actor, "adopt access found in AWS")
     with transaction.atomic():
-        row = UnmanagedAccess.objects.select_for_update().select_related("account").filter(pk=unmanaged_id).first()
+        # This row only (not its account), before the person and grant adopt_grant locks.
+        locked = UnmanagedAccess.objects.select_for_update(no_key=True, of=("self",)).select_related("account")
+        row = locked.filter(pk=unmanaged_id).first()
         if row is None:
             raise NotFound("That unmanaged access does not exist.")
         if row.state != UnmanagedAccess.State.OPEN:

@@ -120,7 +120,7 @@ def _add_missing(account: AwsAccount, found: list[Found], actor) -> int:
     """Create what the catalog lacks, owned by `actor`, one audit event each. Returns how many."""
     with transaction.atomic():
         # Locking the account serialises two imports of it, so neither trips over the other's rows.
-        AwsAccount.objects.select_for_update().get(pk=account.pk)
+        AwsAccount.objects.select_for_update(no_key=True).get(pk=account.pk)
         existing = set(Entitlement.objects.filter(account=account).values_list("kind", "aws_name"))
         by_key = {(item.kind, item.aws_name): item for item in found}
         missing = [item for key, item in by_key.items() if key not in existing]

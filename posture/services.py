@@ -92,7 +92,7 @@ def scan_account(account_id: int, *, now: datetime | None = None) -> PostureScan
     outcome = checks.controls_outcome(findings)
     with transaction.atomic():
         # Serialises two scans of one account, so neither opens a finding the other just opened.
-        AwsAccount.objects.select_for_update().filter(pk=account.pk).first()
+        AwsAccount.objects.select_for_update(no_key=True).filter(pk=account.pk).first()
         changes = _apply(account, findings, people, now)
         scan.status, scan.finished_at = PostureScan.Status.SUCCEEDED, timezone.now()
         scan.report_generated_at = data["generated_at"]

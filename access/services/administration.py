@@ -1,13 +1,13 @@
 """What governance admins and the HR feed do to grants: end a leaver's access, retry a failed sync,
 grant directly. Each audited, each through the same ledger rules as requests."""
 
-from django.db import transaction
 from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from access.models import AccessRequest, Grant
 from access.services import outbox
 from access.services.grants import end_grant
+from access.services.locking import atomic_change, lock_grants, lock_person
 from access.services.requests import check_duration, clean_justification
 from access.services.sod_checks import findings_for
 from access.services.stages import close_request
@@ -23,15 +23,23 @@ def require_governance_admin(actor, doing: str) -> None:
 def end_access_of_leaver(*, person, actor, left_at) -> int:
     """A leaver holds nothing: every present grant becomes desired-absent, pending requests end.
 
-    Runs inside the transaction that marked the person a leaver (see accounts.signals.person_left).
+    Runs inside the transaction that marked the person a leaver (see accounts.signals.person_left),
+    which holds the person's lock; requests then grants are locked, in id order, before anything is audited.
     """
-    grants = list(Grant.objects.select_for_update().filter(user=person, desired=Grant.Desired.PRESENT))
+    pending = list(
+        AccessRequest.objects.select_for_update(no_key=True, of=("self",))
+        .filter(beneficiary=person, state=AccessRequest.State.PENDING)
+        .order_by("pk")
+    )
+    grants = list(
+        Grant.objects.select_for_update(no_key=True, of=("self",))
+        .filter(user=person, desired=Grant.Desired.PRESENT)
+        .order_by("pk")
+    )
     label = None if actor else "system:leaver"
     for grant in grants:
         end_grant(grant, actor=actor, actor_label=label, reason="Leaver", action="grant.leaver_removed", now=left_at)
-    for access_request in AccessRequest.objects.select_for_update().filter(
-        beneficiary=person, state=AccessRequest.State.PENDING
-    ):
+    for access_request in pending:
         close_request(access_request, state=AccessRequest.State.CANCELLED, now=left_at)
         record(
             actor=actor,
@@ -47,23 +55,27 @@ def end_access_of_leaver(*, person, actor, left_at) -> int:
 def retry_grant(*, grant_id: int, actor) -> Grant:
     """A governance admin fixed what made a grant fail; put it back in the queue for the sync engine."""
     require_governance_admin(actor, "retry a failed sync")
-    with transaction.atomic():
-        grant = Grant.objects.select_for_update().select_related("entitlement").filter(pk=grant_id).first()
-        if grant is None:
-            raise NotFound("That grant does not exist.")
-        if grant.sync_state != Grant.SyncState.FAILED:
-            raise StaleState(f"This grant is {grant.get_sync_state_display().lower()}, not failed; nothing to retry.")
-        before = {"sync_state": grant.sync_state, "last_error": grant.last_error}
-        grant.sync_state = Grant.SyncState.PENDING
-        grant.save(update_fields=["sync_state"])
-        record(
-            actor=actor,
-            action="grant.retry",
-            obj=grant,
-            before=before,
-            after={"request": grant.request_id, "sync_state": "pending"},
-        )
-        outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+    return _retry(grant_id, actor)
+
+
+@atomic_change
+def _retry(grant_id: int, actor) -> Grant:
+    grant = Grant.objects.select_for_update(no_key=True, of=("self",)).filter(pk=grant_id).first()
+    if grant is None:
+        raise NotFound("That grant does not exist.")
+    if grant.sync_state != Grant.SyncState.FAILED:
+        raise StaleState(f"This grant is {grant.get_sync_state_display().lower()}, not failed; nothing to retry.")
+    before = {"sync_state": grant.sync_state, "last_error": grant.last_error}
+    grant.sync_state = Grant.SyncState.PENDING
+    grant.save(update_fields=["sync_state"])
+    record(
+        actor=actor,
+        action="grant.retry",
+        obj=grant,
+        before=before,
+        after={"request": grant.request_id, "sync_state": "pending"},
+    )
+    outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
     return grant
 
 
@@ -76,38 +88,45 @@ def grant_by_admin(*, actor, user, entitlement, justification: str, duration_day
     require_governance_admin(actor, "grant access directly")
     if user.pk == actor.pk:
         raise NotAllowed("You cannot grant access to yourself; request it like anyone else.")
-    if not user.is_active or user.is_leaver:
-        raise InvalidInput(f"{user} has left: access cannot be granted to them.")
     justification = clean_justification(justification)
     check_duration(entitlement, duration_days)
+    return _grant_by_admin(actor, user, entitlement, justification, duration_days)
+
+
+@atomic_change
+def _grant_by_admin(actor, user, entitlement, justification: str, duration_days: int | None) -> Grant:
+    # The person first: whether they left, and what they hold for separation of duties, cannot change
+    # until this commits.
+    user = lock_person(user.pk)
+    if not user.is_active or user.is_leaver:
+        raise InvalidInput(f"{user} has left: access cannot be granted to them.")
+    grant = lock_grants(user.pk, [entitlement.pk]).get(entitlement.pk)
+    if grant is not None and grant.desired == Grant.Desired.PRESENT:
+        raise Duplicate(f"{user} already has {entitlement.name}.")
     findings = findings_for(user, entitlement)  # raises SodBlocked
     if any(finding.needs_exception for finding in findings):
         needing = next(finding for finding in findings if finding.needs_exception)
         raise SodBlocked(f"{needing.message} An exception from the rule's owner is needed: request it instead.")
     now = timezone.now()
-    with transaction.atomic():
-        grant, created = Grant.objects.select_for_update().get_or_create(
-            user=user,
-            entitlement=entitlement,
-            defaults={"source": Grant.Source.ADMIN, "granted_at": now, "duration_days": duration_days},
+    if grant is None:
+        grant = Grant.objects.create(
+            user=user, entitlement=entitlement, source=Grant.Source.ADMIN, granted_at=now, duration_days=duration_days
         )
-        if not created and grant.desired == Grant.Desired.PRESENT:
-            raise Duplicate(f"{user} already has {entitlement.name}.")
-        if not created:
-            grant.begin(source=Grant.Source.ADMIN, request=None, granted_at=now, duration_days=duration_days)
-            grant.save()
-        record(
-            actor=actor,
-            action="grant.admin_granted",
-            obj=grant,
-            after={
-                "user": user.pk,
-                "entitlement": entitlement.pk,
-                "justification": justification,
-                "duration_days": duration_days,
-                "desired": "present",
-            },
-        )
-        outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
-        outbox.send_after_commit(outbox.SOD_RECHECK, user.pk)
+    else:
+        grant.begin(source=Grant.Source.ADMIN, request=None, granted_at=now, duration_days=duration_days)
+        grant.save()
+    record(
+        actor=actor,
+        action="grant.admin_granted",
+        obj=grant,
+        after={
+            "user": user.pk,
+            "entitlement": entitlement.pk,
+            "justification": justification,
+            "duration_days": duration_days,
+            "desired": "present",
+        },
+    )
+    outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+    outbox.send_after_commit(outbox.SOD_RECHECK, user.pk)
     return grant

@@ -1,19 +1,20 @@
 """Deciding requests: approve and deny a stage, or several at once.
 
-Every decision locks the request row first, then checks who is acting, then the state:
-two approvers clicking at once produce one decision, and the loser is told (StaleState).
+Every decision locks the beneficiary, then the request row (access.services.locking), then checks
+who is acting, then the state: two approvers clicking at once produce one decision, and the loser is
+told (StaleState).
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
-from access.errors import AccessError, NotAllowed, NotFound, StaleState
+from access.errors import AccessError, NotAllowed, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import may_decide
 from access.services import outbox
+from access.services.locking import atomic_change, lock_grants, lock_request
 from access.services.sod_checks import ExceptionTerms, recheck_separation_of_duties, record_exception
 from access.services.stages import close_request
 from audit.services import record
@@ -28,15 +29,8 @@ def activate_stage(stage: Approval, now=None) -> None:
 
 
 def locked_request(request_id: int) -> AccessRequest:
-    access_request = (
-        AccessRequest.objects.select_for_update()
-        .select_related("entitlement", "beneficiary")
-        .filter(pk=request_id)
-        .first()
-    )
-    if access_request is None:
-        raise NotFound("That request does not exist.")
-    return access_request
+    """The request, locked after its beneficiary; raises NotFound."""
+    return lock_request(request_id)
 
 
 def _actors_assignment(access_request: AccessRequest, actor) -> tuple[Approval, ApprovalAssignment]:
@@ -86,56 +80,72 @@ def approve(
     needs `exception` terms, recorded as an SoD exception in the same transaction. `recent_mfa`: the
     caller saw the actor prove a second factor within the step-up window (kept on the vote).
     """
-    comment = (comment or "").strip()
-    with transaction.atomic():
-        access_request = locked_request(request_id)
-        stage, assignment = _actors_assignment(access_request, actor)
-        now = timezone.now()
-        if access_request.kind == AccessRequest.Kind.NEW:
-            recheck_separation_of_duties(access_request, now)
-        if stage.sod_rule_id:
-            record_exception(access_request, stage, actor, exception, now)
-        _vote(assignment, actor, Decision.APPROVED, comment, now, recent_mfa)
-        record(
-            actor=actor,
-            action="approval.approved",
-            obj=assignment,
-            after={"request": request_id, "stage": stage.step, "comment": comment, "recent_mfa": recent_mfa},
+    return _approve(request_id, actor, (comment or "").strip(), exception, recent_mfa)
+
+
+@atomic_change
+def _approve(request_id: int, actor, comment: str, exception: ExceptionTerms | None, recent_mfa: bool):
+    access_request = locked_request(request_id)
+    stage, assignment = _actors_assignment(access_request, actor)
+    # Before the first audit event (which locks the chain head): the grant this may complete.
+    grant = lock_grants(access_request.beneficiary_id, [access_request.entitlement_id]).get(
+        access_request.entitlement_id
+    )
+    ended = grant is None or grant.desired != Grant.Desired.PRESENT
+    if access_request.kind == AccessRequest.Kind.EXTENSION and ended:
+        raise StaleState(
+            f"{access_request.entitlement.name} ended before this extension was decided; "
+            "your decision was not recorded."
         )
-        approvals = stage.assignments.filter(decision=Decision.APPROVED).count()
-        if approvals < stage.required:
-            return access_request
-        stage.state, stage.decided_at = Approval.State.APPROVED, now
-        stage.save(update_fields=["state", "decided_at"])
-        _void_open_votes([stage])
-        following = access_request.approvals.filter(state=Approval.State.WAITING).order_by("step").first()
-        if following is not None:
-            activate_stage(following, now)
-            return access_request
-        complete_request(access_request, actor=actor, now=now)
+    now = timezone.now()
+    # Under the beneficiary's lock: what they hold cannot change until this commits.
+    recheck_separation_of_duties(access_request, now)
+    if stage.sod_rule_id:
+        record_exception(access_request, stage, actor, exception, now)
+    _vote(assignment, actor, Decision.APPROVED, comment, now, recent_mfa)
+    record(
+        actor=actor,
+        action="approval.approved",
+        obj=assignment,
+        after={"request": request_id, "stage": stage.step, "comment": comment, "recent_mfa": recent_mfa},
+    )
+    approvals = stage.assignments.filter(decision=Decision.APPROVED).count()
+    if approvals < stage.required:
+        return access_request
+    stage.state, stage.decided_at = Approval.State.APPROVED, now
+    stage.save(update_fields=["state", "decided_at"])
+    _void_open_votes([stage])
+    following = access_request.approvals.filter(state=Approval.State.WAITING).order_by("step").first()
+    if following is not None:
+        activate_stage(following, now)
+        return access_request
+    complete_request(access_request, actor=actor, now=now)
     return access_request
 
 
 def deny(*, request_id: int, actor, comment: str = "", recent_mfa: bool = False) -> AccessRequest:
     """Any approver of the current stage may deny; the request ends there."""
-    comment = (comment or "").strip()
-    with transaction.atomic():
-        access_request = locked_request(request_id)
-        stage, assignment = _actors_assignment(access_request, actor)
-        now = timezone.now()
-        _vote(assignment, actor, Decision.DENIED, comment, now, recent_mfa)
-        stage.state, stage.decided_at = Approval.State.DENIED, now
-        stage.save(update_fields=["state", "decided_at"])
-        _void_open_votes([stage])
-        close_request(access_request, state=AccessRequest.State.DENIED, now=now)
-        record(
-            actor=actor,
-            action="request.denied",
-            obj=access_request,
-            before={"state": "pending"},
-            after={"state": "denied", "stage": stage.step, "comment": comment, "recent_mfa": recent_mfa},
-        )
-        outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
+    return _deny(request_id, actor, (comment or "").strip(), recent_mfa)
+
+
+@atomic_change
+def _deny(request_id: int, actor, comment: str, recent_mfa: bool) -> AccessRequest:
+    access_request = locked_request(request_id)
+    stage, assignment = _actors_assignment(access_request, actor)
+    now = timezone.now()
+    _vote(assignment, actor, Decision.DENIED, comment, now, recent_mfa)
+    stage.state, stage.decided_at = Approval.State.DENIED, now
+    stage.save(update_fields=["state", "decided_at"])
+    _void_open_votes([stage])
+    close_request(access_request, state=AccessRequest.State.DENIED, now=now)
+    record(
+        actor=actor,
+        action="request.denied",
+        obj=access_request,
+        before={"state": "pending"},
+        after={"state": "denied", "stage": stage.step, "comment": comment, "recent_mfa": recent_mfa},
+    )
+    outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
     return access_request
 
 
@@ -181,7 +191,8 @@ def complete_request(access_request: AccessRequest, *, actor, now) -> Grant:
 
 
 def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
-    grant, created = Grant.objects.select_for_update().get_or_create(
+    # Already locked by the caller, before its first audit event (access.services.locking).
+    grant, created = Grant.objects.select_for_update(no_key=True, of=("self",)).get_or_create(
         user_id=access_request.beneficiary_id,
         entitlement_id=access_request.entitlement_id,
         defaults={
@@ -221,7 +232,7 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
 
 
 def _extend_grant(access_request: AccessRequest, actor, now) -> Grant:
-    grant = Grant.objects.select_for_update().get(
+    grant = Grant.objects.select_for_update(no_key=True, of=("self",)).get(
         user_id=access_request.beneficiary_id, entitlement_id=access_request.entitlement_id
     )
     before = {"expires_at": grant.expires_at.isoformat() if grant.expires_at else None}

@@ -3,13 +3,13 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from access.models import AccessRequest, Approval, ApprovalAssignment
 from access.routing import ADMINS, eligible, policy_for
 from access.services import outbox
 from access.services.decisions import locked_request
+from access.services.locking import atomic_change
 from audit.services import record
 
 
@@ -20,29 +20,30 @@ def escalate_overdue_approvals(now=None) -> int:
     candidates = Approval.objects.filter(
         state=Approval.State.PENDING, request__state=AccessRequest.State.PENDING, activated_at__lt=now - interval
     ).values_list("pk", "request_id")[:1000]
-    escalated = 0
-    for stage_id, request_id in list(candidates):
-        with transaction.atomic():
-            locked_request(request_id)
-            stage = Approval.objects.select_related("request__beneficiary", "request__entitlement").get(pk=stage_id)
-            due = stage.activated_at + interval * (stage.escalations + 1)
-            if stage.state != Approval.State.PENDING or due > now:
-                continue
-            target, reason = _next_in_chain(stage)
-            if target is not None or not stage.assignments.filter(approver__isnull=True).exists():
-                ApprovalAssignment.objects.create(approval=stage, approver=target, reason=reason)
-            stage.escalations += 1
-            stage.save(update_fields=["escalations"])
-            record(
-                actor=None,
-                actor_label="system:escalation",
-                action="approval.escalated",
-                obj=stage,
-                after={"request": request_id, "to": target.pk if target else "governance admins", "reason": reason},
-            )
-            outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
-            escalated += 1
-    return escalated
+    return sum(_escalate(stage_id, request_id, now, interval) for stage_id, request_id in list(candidates))
+
+
+@atomic_change
+def _escalate(stage_id: int, request_id: int, now, interval) -> bool:
+    locked_request(request_id)
+    stage = Approval.objects.select_related("request__beneficiary", "request__entitlement").get(pk=stage_id)
+    due = stage.activated_at + interval * (stage.escalations + 1)
+    if stage.state != Approval.State.PENDING or due > now:
+        return False
+    target, reason = _next_in_chain(stage)
+    if target is not None or not stage.assignments.filter(approver__isnull=True).exists():
+        ApprovalAssignment.objects.create(approval=stage, approver=target, reason=reason)
+    stage.escalations += 1
+    stage.save(update_fields=["escalations"])
+    record(
+        actor=None,
+        actor_label="system:escalation",
+        action="approval.escalated",
+        obj=stage,
+        after={"request": request_id, "to": target.pk if target else "governance admins", "reason": reason},
+    )
+    outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
+    return True
 
 
 def _next_in_chain(stage: Approval):

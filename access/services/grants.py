@@ -18,6 +18,7 @@ from django.utils import timezone
 from access.errors import InvalidInput, NotFound
 from access.models import Grant
 from access.services import outbox
+from access.services.locking import atomic_change
 from audit.services import record
 
 SYSTEM_ACTOR = "system:iam-sync"
@@ -159,20 +160,25 @@ def end_grant(grant: Grant, *, actor, actor_label: str | None, reason: str, acti
 
 def give_back(*, grant_id: int, actor) -> Grant:
     """The holder gives access back before it ends."""
-    with transaction.atomic():
-        grant = Grant.objects.select_for_update().select_related("entitlement").filter(pk=grant_id).first()
-        if grant is None or grant.user_id != actor.pk:
-            raise NotFound("That access does not exist.")
-        if grant.desired != Grant.Desired.PRESENT:
-            raise InvalidInput(f"{grant.entitlement.name} is already being removed.")
-        end_grant(
-            grant,
-            actor=actor,
-            actor_label=None,
-            reason=f"Given back by {actor}",
-            action="grant.given_back",
-            now=timezone.now(),
-        )
+    return _give_back(grant_id, actor)
+
+
+@atomic_change
+def _give_back(grant_id: int, actor) -> Grant:
+    locked = Grant.objects.select_for_update(no_key=True, of=("self",)).select_related("entitlement")
+    grant = locked.filter(pk=grant_id).first()
+    if grant is None or grant.user_id != actor.pk:
+        raise NotFound("That access does not exist.")
+    if grant.desired != Grant.Desired.PRESENT:
+        raise InvalidInput(f"{grant.entitlement.name} is already being removed.")
+    end_grant(
+        grant,
+        actor=actor,
+        actor_label=None,
+        reason=f"Given back by {actor}",
+        action="grant.given_back",
+        now=timezone.now(),
+    )
     return grant
 
 
@@ -183,12 +189,17 @@ def expire_grants(now=None, batch: int = 500) -> int:
         Grant.objects.filter(desired=Grant.Desired.PRESENT, expires_at__lte=now).values_list("pk", flat=True)[:batch]
     )
     for grant_id in due:
-        with transaction.atomic():
-            grant = Grant.objects.select_for_update().get(pk=grant_id)
-            if grant.desired != Grant.Desired.PRESENT or grant.expires_at is None or grant.expires_at > now:
-                continue  # extended or ended meanwhile
-            end_grant(grant, actor=None, actor_label="system:expiry", reason="Expired", action="grant.expired", now=now)
+        _expire(grant_id, now)
     return len(due)
+
+
+@atomic_change
+def _expire(grant_id: int, now) -> None:
+    # The grant alone, then the audit head: an extension being approved locks the grant before the head too.
+    grant = Grant.objects.select_for_update(no_key=True).get(pk=grant_id)
+    if grant.desired != Grant.Desired.PRESENT or grant.expires_at is None or grant.expires_at > now:
+        return  # extended or ended meanwhile
+    end_grant(grant, actor=None, actor_label="system:expiry", reason="Expired", action="grant.expired", now=now)
 
 
 # Nearest first: a grant with less than a day left gets only the one-day reminder, not both at once.

@@ -11,6 +11,7 @@ from access.errors import InvalidInput, StaleState
 from access.models import Grant
 from access.services import outbox
 from access.services.administration import require_governance_admin
+from access.services.locking import atomic_change, lock_grants, lock_person
 from access.services.sod_checks import findings_for
 from audit.services import record
 
@@ -24,7 +25,7 @@ def reapply_missing_grant(grant_id: int, *, read_at, evidence: str) -> Grant:
     longer desired present and applied, or it was read back from AWS at or after `read_at`.
     """
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().get(pk=grant_id)
+        grant = Grant.objects.select_for_update(no_key=True).get(pk=grant_id)
         if grant.desired != Grant.Desired.PRESENT or grant.sync_state != Grant.SyncState.APPLIED:
             raise StaleState(f"Grant {grant_id} is no longer present and applied.")
         if grant.verified_at is not None and grant.verified_at >= read_at:
@@ -54,7 +55,7 @@ def requeue_absent_grant(grant_id: int, *, read_at, evidence: str) -> bool:
     or was read back from AWS at or after `read_at`.
     """
     with transaction.atomic():
-        grant = Grant.objects.select_for_update().get(pk=grant_id)
+        grant = Grant.objects.select_for_update(no_key=True).get(pk=grant_id)
         if grant.desired != Grant.Desired.ABSENT or grant.sync_state not in (
             Grant.SyncState.REVOKED,
             Grant.SyncState.PENDING,
@@ -89,31 +90,36 @@ def adopt_grant(*, person, entitlement, actor, seen_at, evidence: str) -> Grant:
     grant for it that is present or still being removed.
     """
     require_governance_admin(actor, "adopt access found in AWS")
+    return _adopt(person, entitlement, actor, seen_at, evidence)
+
+
+@atomic_change
+def _adopt(person, entitlement, actor, seen_at, evidence: str) -> Grant:
+    person = lock_person(person.pk)  # first: whether they left and what they hold cannot change meanwhile
     if not person.is_active or person.is_leaver:
         raise InvalidInput(f"{person} has left: remove the access instead of adopting it.")
+    grant = lock_grants(person.pk, [entitlement.pk]).get(entitlement.pk)
+    if grant is not None and not (
+        grant.desired == Grant.Desired.ABSENT and grant.sync_state == Grant.SyncState.REVOKED
+    ):
+        raise StaleState(
+            f"{person} already has a grant for {entitlement.name} "
+            f"({grant.get_desired_display().lower()}, {grant.get_sync_state_display().lower()})."
+        )
     findings_for(person, entitlement)  # a `block` rule refuses adoption (SodBlocked); others become violations
     now = timezone.now()
-    with transaction.atomic():
-        grant = Grant.objects.select_for_update().filter(user=person, entitlement=entitlement).first()
-        if grant is not None and not (
-            grant.desired == Grant.Desired.ABSENT and grant.sync_state == Grant.SyncState.REVOKED
-        ):
-            raise StaleState(
-                f"{person} already has a grant for {entitlement.name} "
-                f"({grant.get_desired_display().lower()}, {grant.get_sync_state_display().lower()})."
-            )
-        before = None if grant is None else {"desired": grant.desired, "sync_state": grant.sync_state}
-        grant = grant or Grant(user=person, entitlement=entitlement)
-        _make_adopted(grant, verified_at=seen_at, now=now)
-        grant.save()
-        record(
-            actor=actor,
-            action="grant.adopted",
-            obj=grant,
-            before=before,
-            after={"source": "import", "desired": "present", "sync_state": "applied", "evidence": evidence},
-        )
-        outbox.send_after_commit(outbox.SOD_RECHECK, person.pk)
+    before = None if grant is None else {"desired": grant.desired, "sync_state": grant.sync_state}
+    grant = grant or Grant(user=person, entitlement=entitlement)
+    _make_adopted(grant, verified_at=seen_at, now=now)
+    grant.save()
+    record(
+        actor=actor,
+        action="grant.adopted",
+        obj=grant,
+        before=before,
+        after={"source": "import", "desired": "present", "sync_state": "applied", "evidence": evidence},
+    )
+    outbox.send_after_commit(outbox.SOD_RECHECK, person.pk)
     return grant
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
@@ -13,6 +13,7 @@ from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import plan_approvals
 from access.services import outbox
 from access.services.decisions import activate_stage, complete_request
+from access.services.locking import atomic_change, lock_grants, lock_person, lock_request
 from access.services.sod_checks import findings_for, sod_stages_for
 from access.services.stages import close_request, create_stage
 from audit.services import record
@@ -166,29 +167,9 @@ def submit_cart(*, requester, beneficiary, justification: str, items: list[CartI
         raise InvalidInput("Add at least one entitlement to the request.")
     if len({item.entitlement.pk for item in items}) != len(items):
         raise InvalidInput("The same entitlement is in the request twice.")
-    for item in items:
-        _check_request(requester, beneficiary, item.entitlement, item.duration_days)
-    findings = {
-        item.entitlement.pk: findings_for(
-            beneficiary, item.entitlement, also={other.entitlement.pk for other in items if other is not item}
-        )
-        for item in items
-    }
     cart = uuid.uuid4() if len(items) > 1 else None
     try:
-        with transaction.atomic():
-            return [
-                _create(
-                    requester,
-                    beneficiary,
-                    item.entitlement,
-                    justification,
-                    item.duration_days,
-                    findings=findings[item.entitlement.pk],
-                    cart=cart,
-                )
-                for item in items
-            ]
+        return _submit(requester, beneficiary, justification, items, cart)
     except IntegrityError:
         pending = (
             AccessRequest.objects.filter(
@@ -204,11 +185,54 @@ def submit_cart(*, requester, beneficiary, justification: str, items: list[CartI
         raise Duplicate(f"{who} a pending request for {name}.") from None
 
 
+@atomic_change
+def _submit(requester, beneficiary, justification: str, items: list[CartItem], cart) -> list[AccessRequest]:
+    """Check and create under the beneficiary's lock: separation of duties is judged on what they hold
+    now, and nothing they hold can change before this commits (a conflicting request being approved
+    meanwhile waits, then sees these)."""
+    beneficiary = lock_person(beneficiary.pk)
+    for item in items:
+        _check_request(requester, beneficiary, item.entitlement, item.duration_days)
+    findings = {
+        item.entitlement.pk: findings_for(
+            beneficiary, item.entitlement, also={other.entitlement.pk for other in items if other is not item}
+        )
+        for item in items
+    }
+    # An automatic approval revives an ended grant: lock it now, before the first audit event.
+    lock_grants(beneficiary.pk, findings)
+    return [
+        _create(
+            requester,
+            beneficiary,
+            item.entitlement,
+            justification,
+            item.duration_days,
+            findings=findings[item.entitlement.pk],
+            cart=cart,
+        )
+        for item in items
+    ]
+
+
 def request_extension(*, requester, grant_id: int, duration_days: int, justification: str) -> AccessRequest:
     """Ask to extend an active time-bound grant; it goes through approval again."""
     justification = clean_justification(justification)
-    grant = Grant.objects.select_related("entitlement", "user").filter(pk=grant_id).first()
-    if grant is None or not may_request_for(requester, grant.user):
+    try:
+        return _request_extension(requester, grant_id, duration_days, justification)
+    except IntegrityError:
+        name = Grant.objects.filter(pk=grant_id).values_list("entitlement__name", flat=True).first()
+        raise Duplicate(f"There is already a pending request for {name}.") from None
+
+
+@atomic_change
+def _request_extension(requester, grant_id: int, duration_days: int, justification: str) -> AccessRequest:
+    holder_id = Grant.objects.filter(pk=grant_id).values_list("user_id", flat=True).first()
+    if holder_id is None:
+        raise NotFound("That access does not exist.")
+    holder = lock_person(holder_id)
+    grant = Grant.objects.select_for_update(no_key=True, of=("self",)).select_related("entitlement").get(pk=grant_id)
+    if not may_request_for(requester, holder):
         raise NotFound("That access does not exist.")
     if grant.desired != Grant.Desired.PRESENT or grant.expires_at is None:
         raise InvalidInput("Only active access with an end date can be extended.")
@@ -216,31 +240,39 @@ def request_extension(*, requester, grant_id: int, duration_days: int, justifica
     if not entitlement.requestable:
         raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.", field="entitlement")
     check_duration(entitlement, duration_days)
-    try:
-        with transaction.atomic():
-            return _create(
-                requester, grant.user, entitlement, justification, duration_days, kind=AccessRequest.Kind.EXTENSION
-            )
-    except IntegrityError:
-        raise Duplicate(f"There is already a pending request for {entitlement.name}.") from None
+    # Keeping access longer is checked like getting it: a `block` rule broken since refuses it.
+    findings = findings_for(holder, entitlement)
+    return _create(
+        requester,
+        holder,
+        entitlement,
+        justification,
+        duration_days,
+        findings=findings,
+        kind=AccessRequest.Kind.EXTENSION,
+    )
 
 
 def cancel_request(*, request_id: int, actor) -> AccessRequest:
     """The requester (or the beneficiary) withdraws a pending request."""
-    with transaction.atomic():
-        access_request = AccessRequest.objects.select_for_update().filter(pk=request_id).first()
-        if access_request is None or actor.pk not in (access_request.requester_id, access_request.beneficiary_id):
-            raise NotFound("That request does not exist.")
-        if access_request.state != AccessRequest.State.PENDING:
-            raise StaleState(f"This request is already {access_request.get_state_display().lower()}.")
-        close_request(access_request, state=AccessRequest.State.CANCELLED, now=timezone.now())
-        record(
-            actor=actor,
-            action="request.cancelled",
-            obj=access_request,
-            before={"state": "pending"},
-            after={"state": "cancelled"},
-        )
+    return _cancel(request_id, actor)
+
+
+@atomic_change
+def _cancel(request_id: int, actor) -> AccessRequest:
+    access_request = lock_request(request_id)
+    if actor.pk not in (access_request.requester_id, access_request.beneficiary_id):
+        raise NotFound("That request does not exist.")
+    if access_request.state != AccessRequest.State.PENDING:
+        raise StaleState(f"This request is already {access_request.get_state_display().lower()}.")
+    close_request(access_request, state=AccessRequest.State.CANCELLED, now=timezone.now())
+    record(
+        actor=actor,
+        action="request.cancelled",
+        obj=access_request,
+        before={"state": "pending"},
+        after={"state": "cancelled"},
+    )
     return access_request
 
 
@@ -253,21 +285,22 @@ def expire_stale_requests(now=None) -> int:
             "pk", flat=True
         )[:1000]
     )
-    expired = 0
-    for request_id in stale_ids:
-        with transaction.atomic():
-            access_request = AccessRequest.objects.select_for_update().get(pk=request_id)
-            if access_request.state != AccessRequest.State.PENDING:
-                continue  # decided meanwhile
-            close_request(access_request, state=AccessRequest.State.EXPIRED, now=now)
-            record(
-                actor=None,
-                actor_label=SYSTEM_ACTOR,
-                action="request.expired",
-                obj=access_request,
-                before={"state": "pending"},
-                after={"state": "expired", "after_days": settings.REQUEST_EXPIRY_DAYS},
-            )
-            outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
-            expired += 1
-    return expired
+    return sum(_expire_request(request_id, now) for request_id in stale_ids)
+
+
+@atomic_change
+def _expire_request(request_id: int, now) -> bool:
+    access_request = lock_request(request_id)
+    if access_request.state != AccessRequest.State.PENDING:
+        return False  # decided meanwhile
+    close_request(access_request, state=AccessRequest.State.EXPIRED, now=now)
+    record(
+        actor=None,
+        actor_label=SYSTEM_ACTOR,
+        action="request.expired",
+        obj=access_request,
+        before={"state": "pending"},
+        after={"state": "expired", "after_days": settings.REQUEST_EXPIRY_DAYS},
+    )
+    outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
+    return True

@@ -11,6 +11,7 @@ the next campaign until someone adopts it or maps the principal to a person.
 """
 
 from celery import current_app
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
@@ -18,6 +19,7 @@ from django.utils import timezone
 from access.errors import AccessError, NotAllowed, StaleState
 from access.models import Grant
 from access.services.grants import end_grant
+from access.services.locking import atomic_change
 from audit.services import record
 from iam import drift
 from iam.models import UnmanagedAccess
@@ -33,22 +35,25 @@ def sign_off(*, campaign_id: int, actor) -> Campaign:
     kept or revoked by the campaign's rule, or escalated to the owner (who must decide them, for both
     stages, before signing off). Revoked access is removed from AWS; each item then shows its remediation."""
     refuse_auditors(actor)
-    now = timezone.now()
-    with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-        if actor.pk != campaign.owner_id:
-            raise NotAllowed("Only the campaign's owner signs it off.")
-        if campaign.state != Campaign.State.ACTIVE:
-            raise StaleState(f"This campaign is {campaign.get_state_display().lower()}.")
-        undecided = ReviewItem.objects.filter(campaign=campaign, decision=ReviewItem.Decision.UNDECIDED)
-        escalated = None
-        if campaign.undecided == Campaign.Undecided.ESCALATE and undecided.exists():
-            escalated = _escalate(campaign, undecided, actor)
-        else:
-            _close(campaign, undecided, actor, now)
+    campaign, escalated = _sign_off(campaign_id, actor)
     if escalated is not None:  # committed: the owner decides them, then signs off again
         raise StaleState(f"{escalated} undecided items were escalated to you: decide them, then sign off.")
     return campaign
+
+
+@atomic_change
+def _sign_off(campaign_id: int, actor) -> tuple[Campaign, int | None]:
+    now = timezone.now()
+    campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
+    if actor.pk != campaign.owner_id:
+        raise NotAllowed("Only the campaign's owner signs it off.")
+    if campaign.state != Campaign.State.ACTIVE:
+        raise StaleState(f"This campaign is {campaign.get_state_display().lower()}.")
+    undecided = ReviewItem.objects.filter(campaign=campaign, decision=ReviewItem.Decision.UNDECIDED)
+    if campaign.undecided == Campaign.Undecided.ESCALATE and undecided.exists():
+        return campaign, _escalate(campaign, undecided, actor)
+    _close(campaign, undecided, actor, now)
+    return campaign, None
 
 
 def _escalate(campaign: Campaign, undecided, actor) -> int:
@@ -73,12 +78,11 @@ def _close(campaign: Campaign, undecided, actor, now) -> None:
         comment=f"Undecided at sign-off: the campaign's rule is to {campaign.undecided}",
     )
     lines = ReviewItem.objects.filter(campaign=campaign)
-    unmanaged = _settle_unmanaged(campaign, lines, actor)
     revoked = lines.filter(decision=ReviewItem.Decision.REVOKE)
+    grants = _lock_what_changes(lines, revoked, actor)
+    unmanaged = _settle_unmanaged(campaign, lines, actor)
     label = f"Access review: {campaign.name}"
-    for grant in Grant.objects.select_for_update().filter(
-        pk__in=revoked.filter(grant__isnull=False).values("grant_id"), desired=Grant.Desired.PRESENT
-    ):
+    for grant in grants:
         end_grant(grant, actor=actor, actor_label=None, reason=label, action="grant.review_revoked", now=now)
     revoked.update(remediation=ReviewItem.Remediation.PENDING)
     campaign.state, campaign.closed_at, campaign.signed_off_by = Campaign.State.CLOSED, now, actor
@@ -89,6 +93,31 @@ def _close(campaign: Campaign, undecided, actor, now) -> None:
         obj=campaign,
         after={"revoked": revoked.count(), "undecided_rule": campaign.undecided, **unmanaged},
     )
+
+
+def _lock_what_changes(lines, revoked, actor) -> list[Grant]:
+    """Before anything is audited, in the lock order of docs/architecture.md: the unmanaged access to adopt,
+    the people whose access changes, then the grants to end (returned), each in id order."""
+    if actor.is_governance_admin:
+        to_adopt = lines.filter(
+            decision=ReviewItem.Decision.KEEP,
+            grant__isnull=True,
+            holder__isnull=False,
+            unmanaged__state=UnmanagedAccess.State.OPEN,
+        )
+        list(
+            UnmanagedAccess.objects.select_for_update(no_key=True)
+            .filter(pk__in=to_adopt.values("unmanaged_id"))
+            .order_by("pk")
+        )
+    else:
+        to_adopt = lines.none()
+    to_end = Grant.objects.filter(
+        pk__in=revoked.filter(grant__isnull=False).values("grant_id"), desired=Grant.Desired.PRESENT
+    )
+    holders = Q(pk__in=to_end.values("user_id")) | Q(pk__in=to_adopt.values("holder_id"))
+    list(get_user_model().objects.select_for_update(no_key=True).filter(holders).order_by("pk"))
+    return list(to_end.select_for_update(no_key=True).order_by("pk"))
 
 
 def _settle_unmanaged(campaign: Campaign, lines, actor) -> dict:

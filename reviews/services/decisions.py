@@ -12,6 +12,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from access.errors import InvalidInput, NotAllowed, StaleState
+from access.services.locking import atomic_change
 from audit.services import record
 from reviews.models import Campaign, ReviewItem
 from reviews.services.roles import refuse_auditors
@@ -22,6 +23,7 @@ AUDITED_IDS = 100  # larger selections are audited by their count
 HANDED_ON_BY_KEEP = Q(stage=ReviewItem.Stage.FIRST, second_reviewer__isnull=False)
 
 
+@atomic_change
 def decide(*, campaign_id: int, item_ids: list[int], actor, decision: str, comment: str = "") -> int:
     """Record `decision` on the actor's items, changing a previous decision while the campaign is open.
 
@@ -55,6 +57,7 @@ def decide(*, campaign_id: int, item_ids: list[int], actor, decision: str, comme
     return changed
 
 
+@atomic_change
 def accept_recommendations(*, campaign_id: int, item_ids: list[int], actor) -> int:
     """Decide the selected items as their recommendation says (keep or revoke), each with its reason
     as the comment; items without a recommendation are left alone. A statement per decision (and one
@@ -85,7 +88,7 @@ def accept_recommendations(*, campaign_id: int, item_ids: list[int], actor) -> i
 
 
 def _active(campaign_id: int) -> Campaign:
-    campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+    campaign = Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
     if campaign is None:
         raise NotAllowed("That campaign does not exist.")
     if campaign.state != Campaign.State.ACTIVE:
@@ -129,6 +132,7 @@ def _audited(ids: list[int]) -> list[int] | int:
     return ids if len(ids) <= AUDITED_IDS else len(ids)
 
 
+@atomic_change
 def reassign(*, item_id: int, actor, to, reason: str) -> ReviewItem:
     """The reviewer (or the campaign owner) hands an item to someone else, with a reason; never to its holder.
 
@@ -139,7 +143,10 @@ def reassign(*, item_id: int, actor, to, reason: str) -> ReviewItem:
     if not reason:
         raise InvalidInput("Say why you reassign this item.", field="reason")
     with transaction.atomic():
-        item = ReviewItem.objects.select_for_update().select_related("campaign").filter(pk=item_id).first()
+        # The campaign first, then the line, as decisions and sign-off do (docs/architecture.md, locks).
+        campaign_id = ReviewItem.objects.filter(pk=item_id).values_list("campaign_id", flat=True).first()
+        Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
+        item = ReviewItem.objects.select_for_update(of=("self",)).select_related("campaign").filter(pk=item_id).first()
         if item is None or actor.pk not in (item.reviewer_id, item.campaign.owner_id):
             raise NotAllowed("That item is not yours to reassign.")
         if item.campaign.state != Campaign.State.ACTIVE:

@@ -340,7 +340,9 @@ def launch(*, campaign_id: int, actor) -> Campaign:
     """Snapshot the population into review items and start the campaign; audited with scope, count and hash."""
     refuse_auditors(actor)
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().select_related("owner").get(pk=campaign_id)
+        campaign = (
+            Campaign.objects.select_for_update(no_key=True, of=("self",)).select_related("owner").get(pk=campaign_id)
+        )
         if actor.pk != campaign.owner_id and not actor.is_governance_admin:
             raise NotAllowed("Only the campaign's owner or a governance admin can launch it.")
         if campaign.state != Campaign.State.DRAFT:

@@ -32,7 +32,7 @@ def _add_months(moment, months: int):
 def copy_template(template: Campaign, now) -> Campaign:
     """A new draft with the template's scope and reviewers; the template moves to its next date."""
     with transaction.atomic():
-        template = Campaign.objects.select_for_update().get(pk=template.pk)
+        template = Campaign.objects.select_for_update(no_key=True).get(pk=template.pk)
         run = Campaign.objects.create(
             name=f"{template.name} {now:%Y-%m}",
             due_at=now + timedelta(days=template.review_days),
