@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import roles
-from accounts.models import User
+from accounts.models import LastGovernanceAdmin, User
 from accounts.signals import person_left
 from audit.services import record
 
@@ -22,10 +22,14 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
 
     The person is also deactivated, so no way into the portal stays open: password sign-in, their
     sessions and their API token all end (single sign-on refuses leavers too).
-    By a governance admin, or by the system (no actor: the HR feed, named by `actor_label`).
+    By a governance admin, or by the system (no actor: the HR feed, named by `actor_label`). Nobody
+    marks themself (an admin would end their own access, and their own accountability, unseen), and
+    the last active governance admin is never marked (409): someone must stay to govern the portal.
     """
     if actor is not None and not roles.is_governance_admin(actor):
         raise PeopleError("Only governance admins may mark leavers.", status=403)
+    if actor is not None and actor.pk == person.pk:
+        raise PeopleError("You cannot mark yourself a leaver: another governance admin or the HR feed does.", 403)
     with transaction.atomic():
         person = User.objects.select_for_update().get(pk=person.pk)
         if person.is_leaver:
@@ -33,7 +37,10 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
         now = timezone.now()
         was_active = person.is_active
         person.employment_status, person.left_at, person.is_active = User.EmploymentStatus.LEAVER, now, False
-        person.save(update_fields=["employment_status", "left_at", "is_active"])
+        try:
+            person.save(update_fields=["employment_status", "left_at", "is_active"])
+        except LastGovernanceAdmin as exc:
+            raise PeopleError(exc.message, status=409) from None
         record(
             actor=actor,
             actor_label=actor_label,
