@@ -16,9 +16,11 @@ from access.routing import may_decide
 from access.services import outbox
 from access.services.sod_checks import ExceptionTerms, recheck_separation_of_duties, record_exception
 from access.services.stages import close_request
+from accounts.roles import is_auditor
 from audit.services import record
 
 Decision = ApprovalAssignment.Decision
+MISSING = "That request does not exist."
 
 
 def activate_stage(stage: Approval, now=None) -> None:
@@ -35,18 +37,25 @@ def locked_request(request_id: int) -> AccessRequest:
         .first()
     )
     if access_request is None:
-        raise NotFound("That request does not exist.")
+        raise NotFound(MISSING)
     return access_request
 
 
 def _actors_assignment(access_request: AccessRequest, actor) -> tuple[Approval, ApprovalAssignment]:
-    """The stage being decided and the actor's undecided vote in it, or the right refusal."""
+    """The stage being decided and the actor's undecided vote in it, or the right refusal.
+
+    A request the actor may not see (not theirs, no vote of theirs on it: selectors.requests_visible_to)
+    is NotFound, as a missing one is, so ids tell nothing. One they may see but not decide is
+    NotAllowed: their own, or, for an auditor, one they were asked to decide before becoming one.
+    """
     if actor.pk in (access_request.requester_id, access_request.beneficiary_id):
         raise NotAllowed("You cannot decide a request for your own access.")
     assignments = list(ApprovalAssignment.objects.filter(approval__request=access_request).select_related("approval"))
     mine = [assignment for assignment in assignments if may_decide(assignment, actor)]
     if not mine:
-        raise NotAllowed("You are not an approver of this request.")
+        raise NotFound(MISSING)
+    if is_auditor(actor):
+        raise NotAllowed("Auditors read requests and decide none: ask the next approver in the chain to decide.")
     if access_request.state != AccessRequest.State.PENDING:
         raise StaleState(
             f"This request was already {access_request.get_state_display().lower()}; your decision was not recorded."
