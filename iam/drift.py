@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotFound, StaleState
+from access.errors import InvalidInput, NotAllowed, NotFound, StaleState
 from access.models import Grant
 from access.services.administration import require_governance_admin
 from access.services.reconciliation import adopt_grant
@@ -122,8 +122,8 @@ def connect_account(account_id: int, actor_id: int) -> ConnectResult:
     for row_id in open_rows.values_list("pk", flat=True):
         try:
             adopt(row_id, actor)
-        except (InvalidInput, StaleState):
-            continue  # a leaver, or the ledger took it meanwhile: stays for an admin to look at
+        except (InvalidInput, NotAllowed, StaleState):
+            continue  # a leaver, the admin's own access, or the ledger took it meanwhile: stays for an admin
         adopted += 1
     left_open = UnmanagedAccess.objects.filter(account=account, state=UnmanagedAccess.State.OPEN).count()
     return ConnectResult(imported.created, run.pk, run.drift_found, adopted, left_open)
