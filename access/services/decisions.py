@@ -5,7 +5,6 @@ two approvers clicking at once produce one decision, and the loser is told (Stal
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +13,7 @@ from access.errors import AccessError, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import may_decide
 from access.services import outbox
+from access.services.extensions import check_extension, new_end
 from access.services.sod_checks import ExceptionTerms, recheck_separation_of_duties, record_exception
 from access.services.stages import close_request
 from accounts.roles import is_auditor
@@ -102,6 +102,8 @@ def approve(
         now = timezone.now()
         if access_request.kind == AccessRequest.Kind.NEW:
             recheck_separation_of_duties(access_request, now)
+        else:
+            _recheck_extension(access_request, now)
         if stage.sod_rule_id:
             record_exception(access_request, stage, actor, exception, now)
         _vote(assignment, actor, Decision.APPROVED, comment, now, recent_mfa)
@@ -229,13 +231,23 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
     return grant
 
 
-def _extend_grant(access_request: AccessRequest, actor, now) -> Grant:
-    grant = Grant.objects.select_for_update().get(
-        user_id=access_request.beneficiary_id, entitlement_id=access_request.entitlement_id
+def _extended_grant(access_request: AccessRequest) -> Grant:
+    return (
+        Grant.objects.select_for_update()
+        .select_related("entitlement")
+        .get(user_id=access_request.beneficiary_id, entitlement_id=access_request.entitlement_id)
     )
+
+
+def _recheck_extension(access_request: AccessRequest, now) -> None:
+    """At every vote, as at the request: the grant still active, the extension within the maximum."""
+    check_extension(_extended_grant(access_request), access_request.duration_days, now)
+
+
+def _extend_grant(access_request: AccessRequest, actor, now) -> Grant:
+    grant = _extended_grant(access_request)
     before = {"expires_at": grant.expires_at.isoformat() if grant.expires_at else None}
-    base = max(grant.expires_at or now, now)
-    grant.expires_at = base + timedelta(days=access_request.duration_days)
+    grant.expires_at = new_end(grant, access_request.duration_days, now)
     grant.expiry_reminded_days = None
     grant.save(update_fields=["expires_at", "expiry_reminded_days"])
     record(

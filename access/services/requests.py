@@ -13,6 +13,7 @@ from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import plan_approvals
 from access.services import outbox
 from access.services.decisions import activate_stage, complete_request
+from access.services.extensions import check_extension
 from access.services.sod_checks import findings_for, sod_stages_for
 from access.services.stages import close_request, create_stage
 from audit.services import record
@@ -205,7 +206,8 @@ def submit_cart(*, requester, beneficiary, justification: str, items: list[CartI
 
 
 def request_extension(*, requester, grant_id: int, duration_days: int, justification: str) -> AccessRequest:
-    """Ask to extend an active time-bound grant; it goes through approval again."""
+    """Ask to extend an active time-bound grant; it goes through approval again. Never past the
+    entitlement's maximum duration counted from the grant's first activation (access.services.extensions)."""
     justification = clean_justification(justification)
     grant = Grant.objects.select_related("entitlement", "user").filter(pk=grant_id).first()
     if grant is None or not may_request_for(requester, grant.user):
@@ -216,6 +218,7 @@ def request_extension(*, requester, grant_id: int, duration_days: int, justifica
     if not entitlement.requestable:
         raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.", field="entitlement")
     check_duration(entitlement, duration_days)
+    check_extension(grant, duration_days, timezone.now())
     try:
         with transaction.atomic():
             return _create(
