@@ -132,7 +132,7 @@ def connect_account(account_id: int, actor_id: int) -> ConnectResult:
 def _person(row: UnmanagedAccess):
     if row.person_id is None and row.kind != Entitlement.Kind.SSO_PERMISSION_SET:
         # The IAM user may have been mapped to a person (an IAM user name override) since.
-        person_id = people_by_iam_user_name([row.aws_principal]).get(row.aws_principal)
+        person_id = people_by_iam_user_name([row.aws_principal], row.account).get(row.aws_principal)
         row.person = get_user_model().objects.filter(pk=person_id).first() if person_id else None
     if row.person is None:
         raise InvalidInput(

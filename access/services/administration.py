@@ -8,6 +8,7 @@ from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBloc
 from access.models import AccessRequest, Grant
 from access.services import outbox
 from access.services.grants import end_grant
+from access.services.naming import refuse_shared_iam_name
 from access.services.requests import check_duration, clean_justification
 from access.services.sod_checks import findings_for
 from access.services.stages import close_request
@@ -80,6 +81,7 @@ def grant_by_admin(*, actor, user, entitlement, justification: str, duration_day
         raise InvalidInput(f"{user} has left: access cannot be granted to them.")
     justification = clean_justification(justification)
     check_duration(entitlement, duration_days)
+    refuse_shared_iam_name(user, entitlement)
     findings = findings_for(user, entitlement)  # raises SodBlocked
     if any(finding.needs_exception for finding in findings):
         needing = next(finding for finding in findings if finding.needs_exception)

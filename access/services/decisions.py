@@ -14,6 +14,7 @@ from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import may_decide
 from access.services import outbox
 from access.services.extensions import check_extension, new_end
+from access.services.naming import refuse_shared_iam_name
 from access.services.sod_checks import ExceptionTerms, recheck_separation_of_duties, record_exception
 from access.services.stages import close_request
 from accounts.roles import is_auditor
@@ -101,6 +102,7 @@ def approve(
         stage, assignment = _actors_assignment(access_request, actor)
         now = timezone.now()
         if access_request.kind == AccessRequest.Kind.NEW:
+            refuse_shared_iam_name(access_request.beneficiary, access_request.entitlement)
             recheck_separation_of_duties(access_request, now)
         else:
             _recheck_extension(access_request, now)

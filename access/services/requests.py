@@ -14,6 +14,7 @@ from access.routing import plan_approvals
 from access.services import outbox
 from access.services.decisions import activate_stage, complete_request
 from access.services.extensions import check_extension
+from access.services.naming import refuse_shared_iam_name
 from access.services.sod_checks import findings_for, sod_stages_for
 from access.services.stages import close_request, create_stage
 from audit.services import record
@@ -71,6 +72,7 @@ def _check_request(requester, beneficiary, entitlement, duration_days) -> None:
     if Grant.objects.filter(user=beneficiary, entitlement=entitlement, desired=Grant.Desired.PRESENT).exists():
         who = "You already have" if beneficiary.pk == requester.pk else f"{beneficiary} already has"
         raise Duplicate(f"{who} {entitlement.name}.")
+    refuse_shared_iam_name(beneficiary, entitlement)
 
 
 def _create(
