@@ -184,6 +184,9 @@ class Grant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     granted_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField("read back from AWS at", null=True, blank=True)
+    # When this life of the grant was first read back active in AWS: extensions are capped by the
+    # entitlement's maximum duration counted from here (access.services.extensions).
+    activated_at = models.DateTimeField("first active in AWS at", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -217,6 +220,7 @@ class Grant(models.Model):
         self.source, self.request, self.granted_at, self.duration_days = source, request, granted_at, duration_days
         self.desired, self.sync_state, self.last_error = self.Desired.PRESENT, sync_state, ""
         self.expires_at = self.expiry_reminded_days = self.ended_at = None
+        self.activated_at = verified_at if sync_state == self.SyncState.APPLIED else None
         self.end_reason = ""
         self.sync_claim = self.claimed_at = None
         if verified_at is not None:

@@ -1,8 +1,8 @@
 """Who decides a request: the approval plan drawn from the entitlement's policy.
 
 Pure planning, no writes: the services turn a plan into Approval and ApprovalAssignment
-rows. Nobody is ever planned to decide their own request: where a stage's approvers
-are the requester or the beneficiary, the stage passes to the next eligible person
+rows. Nobody is ever planned to decide their own request, and auditors decide nothing: where a
+stage's approvers are the requester, the beneficiary or auditors, the stage passes to the next eligible person
 (manager's manager, another owner, the policy's fallback approver, governance admins, in
 that order), and the reason is kept with the assignment.
 """
@@ -58,8 +58,20 @@ class Plan:
 
 
 def eligible(person, excluded: set[int]) -> bool:
-    """Whether `person` may be asked to decide: active, not a leaver, and not one of `excluded`."""
-    return person is not None and person.is_active and not person.is_leaver and person.pk not in excluded
+    """Whether `person` may be asked to decide: active, not a leaver, not an auditor, not one of `excluded`.
+
+    Auditors are skipped like the requester: who checks the governance does not take part in it, even
+    when they manage someone or own an entitlement (HR makes auditors managers; refusing the
+    combination would refuse the organisation chart). The stage passes up the chain instead, and the
+    service refuses an auditor's decision on a vote made before they became one.
+    """
+    return (
+        person is not None
+        and person.is_active
+        and not person.is_leaver
+        and not person.is_auditor
+        and person.pk not in excluded
+    )
 
 
 def policy_for(entitlement: Entitlement) -> ApprovalPolicy | None:

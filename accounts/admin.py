@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 
-from accounts.models import User
+from accounts import roles
+from accounts.models import LastGovernanceAdmin, User
 from accounts.services import PeopleError, mark_leaver
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.services import record
@@ -34,6 +35,21 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]}),
     ]
+
+    def get_actions(self, request):
+        # People are deleted one at a time (a bulk delete is a queryset delete, which would skip the
+        # model's guard that the last governance admin stays; accounts.models.User.keep_a_governance_admin).
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and roles.is_governance_admin(obj):
+            try:
+                obj.keep_a_governance_admin(deleting=True)
+            except LastGovernanceAdmin:
+                return False
+        return super().has_delete_permission(request, obj)
 
     def user_change_password(self, request, id, form_url=""):
         with transaction.atomic():

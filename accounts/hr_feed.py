@@ -8,7 +8,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts.models import User
-from accounts.services import PersonRecord, mark_leaver, upsert_person
+from accounts.services import PeopleError, PersonRecord, mark_leaver, upsert_person
 
 COLUMNS = ["email", "full_name", "title", "department", "manager_email", "status"]
 STATUSES = {"active", "leaver"}
@@ -99,7 +99,10 @@ def apply(records: list[PersonRecord]) -> FeedResult:
             )
             person, outcome = upsert_person(data=record_, manager=manager, actor=None, actor_label=ACTOR_LABEL)
             if record_.status == "leaver" and not person.is_leaver:
-                mark_leaver(person=person, actor=None, actor_label=ACTOR_LABEL)
+                try:
+                    mark_leaver(person=person, actor=None, actor_label=ACTOR_LABEL)
+                except PeopleError as exc:  # the last governance admin: the whole file is refused
+                    raise FeedError([f"{record_.email}: {exc.message}"]) from None
                 result.left.append(record_.email)
             elif outcome == "joined":
                 result.joined.append(record_.email)

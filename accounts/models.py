@@ -1,12 +1,24 @@
 """People: who they are, who they report to, whether they still work here."""
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
 from accounts import roles
+
+LAST_ADMIN_MESSAGE = (
+    "{person} is the last active governance admin: make someone else a governance admin first, "
+    "or the portal would have nobody to govern it."
+)
+# The fields whose change can take away someone's governance admin role (accounts.roles.is_governance_admin).
+ADMIN_FIELDS = frozenset({"is_superuser", "is_active", "employment_status"})
+
+
+class LastGovernanceAdmin(ValidationError):
+    """Refused: the change would leave the portal without an active governance admin."""
 
 
 class UserManager(BaseUserManager):
@@ -96,6 +108,50 @@ class User(AbstractUser):
 
     def get_short_name(self):
         return (self.full_name or self.email).split(" ")[0]
+
+    def clean(self):
+        super().clean()
+        self.keep_a_governance_admin()
+
+    def save(self, *args, **kwargs):
+        # Checked on every save that can take the role away, whoever saves (the admin, a service, a
+        # script), so no door leaves the portal without a governance admin. Querysets' update() and
+        # raw SQL are not model saves; nothing in the portal changes these fields that way.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not ADMIN_FIELDS & set(update_fields):
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            self.keep_a_governance_admin()
+            return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic():
+            self.keep_a_governance_admin(deleting=True)
+            return super().delete(*args, **kwargs)
+
+    def keep_a_governance_admin(self, *, deleting: bool = False) -> None:
+        """Raise LastGovernanceAdmin if this change takes the role from the last active governance admin.
+
+        The active governance admins' rows are locked (till the caller's transaction ends) before they are
+        counted: two admins taking the role from each other at once are serialised, and the second
+        sees that the first is no longer one.
+        """
+        if self.pk is None:
+            return
+        stays_admin = self.is_superuser and self.is_active and not self.is_leaver
+        if stays_admin and not deleting:
+            return
+        with transaction.atomic():  # the lock lasts as long as the caller's transaction, if it has one
+            admins = list(
+                type(self)
+                .objects.select_for_update()
+                .filter(is_superuser=True, is_active=True)
+                .exclude(employment_status=self.EmploymentStatus.LEAVER)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+        if admins == [self.pk]:
+            raise LastGovernanceAdmin(LAST_ADMIN_MESSAGE.format(person=self), code="last_governance_admin")
 
     @property
     def is_leaver(self) -> bool:

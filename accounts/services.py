@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import roles
-from accounts.models import User
+from accounts.models import LastGovernanceAdmin, User
 from accounts.signals import person_left
 from accounts.tokens import revoke_all_tokens
 from audit.services import record
@@ -27,10 +27,14 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
     The person is also deactivated, so no way into the portal stays open: password sign-in, their
     sessions and their API tokens all end (single sign-on refuses leavers too). The tokens are deleted,
     so reactivating the person brings none back.
-    By a governance admin, or by the system (no actor: the HR feed, named by `actor_label`).
+    By a governance admin, or by the system (no actor: the HR feed, named by `actor_label`). Nobody
+    marks themself (an admin would end their own access, and their own accountability, unseen), and
+    the last active governance admin is never marked (409): someone must stay to govern the portal.
     """
     if actor is not None and not roles.is_governance_admin(actor):
         raise PeopleError("Only governance admins may mark leavers.", status=403)
+    if actor is not None and actor.pk == person.pk:
+        raise PeopleError("You cannot mark yourself a leaver: another governance admin or the HR feed does.", 403)
     with transaction.atomic():
         # FOR NO KEY UPDATE: rows referring to the person may still be written meanwhile (access lock order).
         person = User.objects.select_for_update(no_key=True).get(pk=person.pk)
@@ -38,12 +42,18 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
             raise PeopleError(f"{person} is already a leaver.")
         now = timezone.now()
         was_active = person.is_active
-        # Here rather than by the deactivation's signal (accounts.tokens), so the audit names who did it.
-        revoke_all_tokens(person=person, actor=actor, actor_label=actor_label, reason="left")
         person.employment_status, person.left_at, person.is_active = User.EmploymentStatus.LEAVER, now, False
-        person.save(update_fields=["employment_status", "left_at", "is_active"])
+        try:
+            # People are locked first (docs/architecture.md, locks): the governance admins' rows it counts,
+            # before any request, grant or the audit head.
+            person.keep_a_governance_admin()
+        except LastGovernanceAdmin as exc:
+            raise PeopleError(exc.message, status=409) from None
         # Receivers lock the person's requests and grants: before the audit chain head, which `record` locks.
         person_left.send(sender=User, person=person, actor=actor, left_at=now)
+        # Here rather than by the deactivation's signal (accounts.tokens), so the audit names who did it.
+        revoke_all_tokens(person=person, actor=actor, actor_label=actor_label, reason="left")
+        person.save(update_fields=["employment_status", "left_at", "is_active"])
         record(
             actor=actor,
             actor_label=actor_label,

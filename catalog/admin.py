@@ -2,7 +2,7 @@ from celery import current_app
 from django.contrib import admin, messages
 
 from audit.admin import AuditedAdmin
-from catalog.models import ApprovalPolicy, ApprovalStage, AwsAccount, Entitlement
+from catalog.models import ApprovalPolicy, ApprovalStage, AwsAccount, Entitlement, IamUserName
 
 IMPORT_TASK = "iam.import_entitlements"
 CONNECT_TASK = "iam.connect_account"
@@ -73,3 +73,30 @@ class EntitlementAdmin(AuditedAdmin):
     search_fields = ["name", "aws_name", "description"]
     autocomplete_fields = ["owners"]
     list_select_related = ["account", "approval_policy"]
+
+
+@admin.register(IamUserName)
+class IamUserNameAdmin(AuditedAdmin):
+    """A person's IAM user name in one account (two people whose emails share the local part). Governance
+    admins only: the name decides whose AWS access a user's is."""
+
+    list_display = ["name", "person", "account"]
+    list_filter = ["account"]
+    search_fields = ["name", "person__email", "person__full_name"]
+    autocomplete_fields = ["person"]
+    list_select_related = ["person", "account"]
+
+    def has_module_permission(self, request):
+        return request.user.is_governance_admin
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_governance_admin
+
+    def has_add_permission(self, request):
+        return request.user.is_governance_admin
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_governance_admin
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_governance_admin

@@ -1,6 +1,7 @@
 """What can be granted: AWS accounts and the entitlements in them."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -172,3 +173,39 @@ class Entitlement(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.account.name})"
+
+
+class IamUserName(models.Model):
+    """A person's IAM user name in one account, where the convention (the global override on the
+    person, else their email's local part) would not do: two people whose emails share the local part
+    (alice@a.example, alice@b.example), or a name the account already uses. Set by governance admins
+    (audited); the sync engine and the reconciler name the person's IAM user by it in this account
+    (catalog.iam_names)."""
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="iam_user_names")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="iam_user_names")
+    name = models.CharField(
+        "IAM user name",
+        max_length=64,
+        validators=[RegexValidator(r"^[\w+=,.@-]{1,64}$", "IAM user names use letters, digits and +=,.@_- only.")],
+    )
+
+    class Meta:
+        ordering = ["account__name", "name"]
+        verbose_name = "IAM user name"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="iam_user_name_unique_in_account"),
+            models.UniqueConstraint(fields=["account", "person"], name="one_iam_user_name_per_person_and_account"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} in {self.account.name}"
+
+    def clean(self):
+        super().clean()
+        from catalog.iam_names import other_people_named  # it reads this model: imported when asked
+
+        filled = self.account_id and self.person_id and self.name
+        if filled and other_people_named(self.name, self.account, exclude=self.person_id):
+            # The unique constraint covers other overrides; this covers the names people have by convention.
+            raise ValidationError({"name": f"Another person is already known as {self.name} in {self.account.name}."})

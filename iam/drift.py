@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotFound, StaleState
+from access.errors import InvalidInput, NotAllowed, NotFound, StaleState
 from access.models import Grant
 from access.services.administration import require_governance_admin
 from access.services.reconciliation import adopt_grant
@@ -124,8 +124,8 @@ def connect_account(account_id: int, actor_id: int) -> ConnectResult:
     for row_id in open_rows.values_list("pk", flat=True):
         try:
             adopt(row_id, actor)
-        except (InvalidInput, StaleState):
-            continue  # a leaver, or the ledger took it meanwhile: stays for an admin to look at
+        except (InvalidInput, NotAllowed, StaleState):
+            continue  # a leaver, the admin's own access, or the ledger took it meanwhile: stays for an admin
         adopted += 1
     left_open = UnmanagedAccess.objects.filter(account=account, state=UnmanagedAccess.State.OPEN).count()
     return ConnectResult(imported.created, run.pk, run.drift_found, adopted, left_open)
@@ -134,7 +134,7 @@ def connect_account(account_id: int, actor_id: int) -> ConnectResult:
 def _person(row: UnmanagedAccess):
     if row.person_id is None and row.kind != Entitlement.Kind.SSO_PERMISSION_SET:
         # The IAM user may have been mapped to a person (an IAM user name override) since.
-        person_id = people_by_iam_user_name([row.aws_principal]).get(row.aws_principal)
+        person_id = people_by_iam_user_name([row.aws_principal], row.account).get(row.aws_principal)
         row.person = get_user_model().objects.filter(pk=person_id).first() if person_id else None
     if row.person is None:
         raise InvalidInput(

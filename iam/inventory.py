@@ -65,7 +65,7 @@ def read_account(account: AwsAccount) -> Inventory:
     access = account_access(account)
     read_at = timezone.now()
     held, iam_users = _iam_holdings(access)
-    people = people_by_iam_user_name({item.principal for item in held})
+    people = people_by_iam_user_name({item.principal for item in held}, account)
     held = [Held(item.kind, item.principal, item.aws_name, people.get(item.principal)) for item in held]
     center_users = 0
     if account.sso_instance_arn:
@@ -116,7 +116,7 @@ def _identity_center_holdings(account: AwsAccount, access: gateway.AccountAccess
     )
     assigned = [(arn, user_id) for arn in sorted(permission_sets) for user_id in _assigned_users(access, account, arn)]
     users = {user_id: _describe_user(access, store_id, user_id) for user_id in sorted({pair[1] for pair in assigned})}
-    by_name = people_by_iam_user_name(name for name, _ in users.values())
+    by_name = people_by_iam_user_name((name for name, _ in users.values()), account)
     by_email = people_by_email(email for _, email in users.values() if email)
     held = []
     for arn, user_id in assigned:

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from access.errors import StaleState
 from access.models import Grant
 from access.services.reconciliation import reapply_missing_grant, requeue_absent_grant
-from catalog.models import AwsAccount, Entitlement
+from catalog.models import AwsAccount, Entitlement, IamUserName
 from iam import gateway, unmanaged
 from iam.errors import AwsError
 from iam.identity import user_name_for
@@ -112,20 +113,28 @@ def match_key(kind: str, aws_name: str, *, principal: str, person_id: int | None
 
 def ledger_grants(account: AwsAccount) -> list[LedgerGrant]:
     """Every grant of the account's entitlements, in one query."""
-    rows = Grant.objects.filter(entitlement__account=account).values_list(
-        "pk",
-        "user_id",
-        "user__email",
-        "user__iam_user_name",
-        "entitlement__kind",
-        "entitlement__aws_name",
-        "desired",
-        "sync_state",
-        "verified_at",
+    # The person's IAM user name in this account (catalog.iam_names), read with the grant.
+    named_here = IamUserName.objects.filter(account=account, person=OuterRef("user_id")).values("name")[:1]
+    rows = (
+        Grant.objects.filter(entitlement__account=account)
+        .annotate(name_here=Subquery(named_here))
+        .values_list(
+            "pk",
+            "user_id",
+            "user__email",
+            "user__iam_user_name",
+            "name_here",
+            "entitlement__kind",
+            "entitlement__aws_name",
+            "desired",
+            "sync_state",
+            "verified_at",
+        )
     )
     grants = []
-    for pk, person_id, email, override, kind, aws_name, desired, sync_state, verified_at in rows.iterator(2000):
-        principal = user_name_for(email, override)
+    for row in rows.iterator(2000):
+        pk, person_id, email, override, name_here, kind, aws_name, desired, sync_state, verified_at = row
+        principal = name_here or user_name_for(email, override)
         key = match_key(kind, aws_name, principal=principal, person_id=person_id)
         grants.append(LedgerGrant(pk, key, principal, desired, sync_state, verified_at))
     return grants

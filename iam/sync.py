@@ -92,7 +92,7 @@ def _target(person, entitlement) -> operations.Target:
     account = entitlement.account
     return operations.Target(
         account=account_access(account),
-        user_name=iam_user_name(person),
+        user_name=iam_user_name(person, account),
         email=person.email,
         aws_name=entitlement.aws_name,
         sso_instance_arn=account.sso_instance_arn,

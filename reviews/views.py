@@ -181,17 +181,28 @@ def _handed_on(request, campaign: Campaign, ids: list[int]) -> str:
     return f" {moved} went on to the entitlement's owner for the second stage." if moved else ""
 
 
+def _visible(request, campaign_id, campaigns=Campaign.objects) -> Campaign:
+    """A campaign the person may see: its owner, its reviewers, governance admins and auditors. Anyone
+    else gets 404, as for a campaign that does not exist, so ids tell nothing."""
+    campaign = get_object_or_404(campaigns, pk=campaign_id)
+    user = request.user
+    if user.pk != campaign.owner_id and not reads_everything(user) and not selectors.reviews_in(campaign, user):
+        raise Http404
+    return campaign
+
+
 def _owned(request, campaign_id) -> Campaign:
-    """For changes: the campaign's owner or a governance admin; anyone else 403."""
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    """For changes: the campaign's owner or a governance admin; its reviewers 403, anyone else 404."""
+    campaign = _visible(request, campaign_id)
     if request.user.pk != campaign.owner_id and not request.user.is_governance_admin:
         raise PermissionDenied
     return campaign
 
 
 def readable(request, campaign_id, campaigns=Campaign.objects) -> Campaign:
-    """For reading: the campaign's owner, governance admins and auditors; anyone else 403, none 404."""
-    campaign = get_object_or_404(campaigns, pk=campaign_id)
+    """For reading the whole campaign: its owner, governance admins and auditors; its reviewers (who see
+    their own queue) 403, anyone else 404."""
+    campaign = _visible(request, campaign_id, campaigns)
     if request.user.pk != campaign.owner_id and not reads_everything(request.user):
         raise PermissionDenied
     return campaign

@@ -8,6 +8,7 @@ from access.models import AccessRequest, Grant
 from access.services import outbox
 from access.services.grants import end_grant
 from access.services.locking import atomic_change, lock_grants, lock_person
+from access.services.naming import refuse_shared_iam_name
 from access.services.requests import check_duration, clean_justification
 from access.services.sod_checks import findings_for
 from access.services.stages import close_request
@@ -103,6 +104,7 @@ def _grant_by_admin(actor, user, entitlement, justification: str, duration_days:
     grant = lock_grants(user.pk, [entitlement.pk]).get(entitlement.pk)
     if grant is not None and grant.desired == Grant.Desired.PRESENT:
         raise Duplicate(f"{user} already has {entitlement.name}.")
+    refuse_shared_iam_name(user, entitlement)
     findings = findings_for(user, entitlement)  # raises SodBlocked
     if any(finding.needs_exception for finding in findings):
         needing = next(finding for finding in findings if finding.needs_exception)

@@ -6,20 +6,23 @@ told (StaleState).
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.utils import timezone
 
-from access.errors import AccessError, NotAllowed, StaleState
+from access.errors import AccessError, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import may_decide
 from access.services import outbox
+from access.services.extensions import check_extension, new_end
 from access.services.locking import atomic_change, lock_grants, lock_request
+from access.services.naming import refuse_shared_iam_name
 from access.services.sod_checks import ExceptionTerms, recheck_separation_of_duties, record_exception
 from access.services.stages import close_request
+from accounts.roles import is_auditor
 from audit.services import record
 
 Decision = ApprovalAssignment.Decision
+MISSING = "That request does not exist."
 
 
 def activate_stage(stage: Approval, now=None) -> None:
@@ -34,13 +37,20 @@ def locked_request(request_id: int) -> AccessRequest:
 
 
 def _actors_assignment(access_request: AccessRequest, actor) -> tuple[Approval, ApprovalAssignment]:
-    """The stage being decided and the actor's undecided vote in it, or the right refusal."""
+    """The stage being decided and the actor's undecided vote in it, or the right refusal.
+
+    A request the actor may not see (not theirs, no vote of theirs on it: selectors.requests_visible_to)
+    is NotFound, as a missing one is, so ids tell nothing. One they may see but not decide is
+    NotAllowed: their own, or, for an auditor, one they were asked to decide before becoming one.
+    """
     if actor.pk in (access_request.requester_id, access_request.beneficiary_id):
         raise NotAllowed("You cannot decide a request for your own access.")
     assignments = list(ApprovalAssignment.objects.filter(approval__request=access_request).select_related("approval"))
     mine = [assignment for assignment in assignments if may_decide(assignment, actor)]
     if not mine:
-        raise NotAllowed("You are not an approver of this request.")
+        raise NotFound(MISSING)
+    if is_auditor(actor):
+        raise NotAllowed("Auditors read requests and decide none: ask the next approver in the chain to decide.")
     if access_request.state != AccessRequest.State.PENDING:
         raise StaleState(
             f"This request was already {access_request.get_state_display().lower()}; your decision was not recorded."
@@ -98,6 +108,10 @@ def _approve(request_id: int, actor, comment: str, exception: ExceptionTerms | N
             "your decision was not recorded."
         )
     now = timezone.now()
+    if access_request.kind == AccessRequest.Kind.EXTENSION:
+        check_extension(grant, access_request.duration_days, now)  # still within the maximum
+    else:
+        refuse_shared_iam_name(access_request.beneficiary, access_request.entitlement)
     # Under the beneficiary's lock: what they hold cannot change until this commits.
     recheck_separation_of_duties(access_request, now)
     if stage.sod_rule_id:
@@ -231,13 +245,18 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
     return grant
 
 
-def _extend_grant(access_request: AccessRequest, actor, now) -> Grant:
-    grant = Grant.objects.select_for_update(no_key=True, of=("self",)).get(
-        user_id=access_request.beneficiary_id, entitlement_id=access_request.entitlement_id
+def _extended_grant(access_request: AccessRequest) -> Grant:
+    return (
+        Grant.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("entitlement")
+        .get(user_id=access_request.beneficiary_id, entitlement_id=access_request.entitlement_id)
     )
+
+
+def _extend_grant(access_request: AccessRequest, actor, now) -> Grant:
+    grant = _extended_grant(access_request)
     before = {"expires_at": grant.expires_at.isoformat() if grant.expires_at else None}
-    base = max(grant.expires_at or now, now)
-    grant.expires_at = base + timedelta(days=access_request.duration_days)
+    grant.expires_at = new_end(grant, access_request.duration_days, now)
     grant.expiry_reminded_days = None
     grant.save(update_fields=["expires_at", "expiry_reminded_days"])
     record(

@@ -88,6 +88,9 @@ def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, detail
         if sync_state in (Grant.SyncState.APPLIED, Grant.SyncState.REVOKED):
             grant.verified_at = now
             fields.append("verified_at")
+        if sync_state == Grant.SyncState.APPLIED and grant.activated_at is None:
+            grant.activated_at = now
+            fields.append("activated_at")
         if sync_state == Grant.SyncState.APPLIED and grant.duration_days and grant.expires_at is None:
             # Time-bound access is counted from when it is active in AWS, not from the request.
             grant.expires_at = now + timedelta(days=grant.duration_days)

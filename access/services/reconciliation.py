@@ -7,7 +7,7 @@ queues the sync (by task name, on commit) when AWS has to change.
 from django.db import transaction
 from django.utils import timezone
 
-from access.errors import InvalidInput, StaleState
+from access.errors import InvalidInput, NotAllowed, StaleState
 from access.models import Grant
 from access.services import outbox
 from access.services.administration import require_governance_admin
@@ -85,11 +85,15 @@ def adopt_grant(*, person, entitlement, actor, seen_at, evidence: str) -> Grant:
     Creates the person's grant for the entitlement, or revives their ended one (revoked),
     audited `grant.adopted` by the admin. `verified_at` is `seen_at`, when AWS was last read
     showing the access. Nothing is queued for AWS (it already matches); separation of duties is
-    re-checked. Raises NotAllowed for anyone but a governance admin, InvalidInput for a leaver,
+    re-checked. Raises NotAllowed for anyone but a governance admin and for the admin's own access,
+    InvalidInput for a leaver,
     SodBlocked when a `block` rule forbids the combination, and StaleState if the person has a
     grant for it that is present or still being removed.
     """
     require_governance_admin(actor, "adopt access found in AWS")
+    if person.pk == actor.pk:
+        # Adopting is approving access after the fact: nobody approves their own, by this door either.
+        raise NotAllowed("You cannot adopt your own access found in AWS: another governance admin decides on it.")
     return _adopt(person, entitlement, actor, seen_at, evidence)
 
 

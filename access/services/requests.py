@@ -13,7 +13,9 @@ from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import plan_approvals
 from access.services import outbox
 from access.services.decisions import activate_stage, complete_request
+from access.services.extensions import check_extension
 from access.services.locking import atomic_change, lock_grants, lock_person, lock_request
+from access.services.naming import refuse_shared_iam_name
 from access.services.sod_checks import findings_for, sod_stages_for
 from access.services.stages import close_request, create_stage
 from audit.services import record
@@ -71,6 +73,7 @@ def _check_request(requester, beneficiary, entitlement, duration_days) -> None:
     if Grant.objects.filter(user=beneficiary, entitlement=entitlement, desired=Grant.Desired.PRESENT).exists():
         who = "You already have" if beneficiary.pk == requester.pk else f"{beneficiary} already has"
         raise Duplicate(f"{who} {entitlement.name}.")
+    refuse_shared_iam_name(beneficiary, entitlement)
 
 
 def _create(
@@ -216,7 +219,8 @@ def _submit(requester, beneficiary, justification: str, items: list[CartItem], c
 
 
 def request_extension(*, requester, grant_id: int, duration_days: int, justification: str) -> AccessRequest:
-    """Ask to extend an active time-bound grant; it goes through approval again."""
+    """Ask to extend an active time-bound grant; it goes through approval again. Never past the
+    entitlement's maximum duration counted from the grant's first activation (access.services.extensions)."""
     justification = clean_justification(justification)
     try:
         return _request_extension(requester, grant_id, duration_days, justification)
@@ -240,6 +244,7 @@ def _request_extension(requester, grant_id: int, duration_days: int, justificati
     if not entitlement.requestable:
         raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.", field="entitlement")
     check_duration(entitlement, duration_days)
+    check_extension(grant, duration_days, timezone.now())
     # Keeping access longer is checked like getting it: a `block` rule broken since refuses it.
     findings = findings_for(holder, entitlement)
     return _create(

@@ -1,6 +1,7 @@
 """Access requests: what callers send to ask for access, and what they get back."""
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from rest_framework import serializers
 
 from access.models import AccessRequest, Approval, ApprovalAssignment
@@ -23,12 +24,23 @@ def _justification():
     return serializers.CharField(max_length=LONGEST_TEXT, allow_blank=True)
 
 
+class BeneficiaryField(serializers.PrimaryKeyRelatedField):
+    """Finds only the people the caller may ask for (access.services.may_request_for): themselves, their
+    direct reports, anyone for governance admins. Anyone else's id answers like one that does not exist."""
+
+    def get_queryset(self):
+        people = get_user_model().objects.all()
+        request = self.context.get("request")
+        if request is None or request.user.is_governance_admin:  # no caller: the schema is being drawn
+            return people
+        return people.filter(Q(pk=request.user.pk) | Q(manager=request.user))
+
+
 def _beneficiary():
-    return serializers.PrimaryKeyRelatedField(
-        queryset=get_user_model().objects.all(),
+    return BeneficiaryField(
         required=False,
         allow_null=True,
-        help_text="Whom the access is for; the caller when left out.",
+        help_text="Whom the access is for: yourself (when left out), a direct report, anyone for governance admins.",
     )
 
 

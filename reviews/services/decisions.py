@@ -11,7 +11,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed, StaleState
+from access.errors import InvalidInput, NotAllowed, NotFound, StaleState
 from access.services.locking import atomic_change
 from audit.services import record
 from reviews.models import Campaign, ReviewItem
@@ -90,7 +90,7 @@ def accept_recommendations(*, campaign_id: int, item_ids: list[int], actor) -> i
 def _active(campaign_id: int) -> Campaign:
     campaign = Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
     if campaign is None:
-        raise NotAllowed("That campaign does not exist.")
+        raise NotFound("That campaign does not exist.")
     if campaign.state != Campaign.State.ACTIVE:
         raise StaleState(f"The campaign is {campaign.get_state_display().lower()}: decisions can no longer change.")
     return campaign
@@ -148,7 +148,7 @@ def reassign(*, item_id: int, actor, to, reason: str) -> ReviewItem:
         Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
         item = ReviewItem.objects.select_for_update(of=("self",)).select_related("campaign").filter(pk=item_id).first()
         if item is None or actor.pk not in (item.reviewer_id, item.campaign.owner_id):
-            raise NotAllowed("That item is not yours to reassign.")
+            raise NotFound("That item does not exist.")  # as for a missing one: ids tell nothing
         if item.campaign.state != Campaign.State.ACTIVE:
             raise StaleState("The campaign is not active.")
         if to is None:

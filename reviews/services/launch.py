@@ -9,6 +9,7 @@ in either stage (a database constraint holds it).
 import hashlib
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf
@@ -121,12 +122,19 @@ def _fallbacks(campaign: Campaign) -> tuple[int, int]:
             "someone must review the owner's own access.",
             field="fallback_reviewer",
         )
+    if get_user_model().objects.filter(pk__in=[fallback, second], is_auditor=True).exists():
+        raise InvalidInput(
+            "Auditors review nothing: choose a fallback reviewer and campaign owner who are not auditors.",
+            field="fallback_reviewer",
+        )
     return fallback, second
 
 
 def _other_owner(holder: str):
-    """The entitlement's first owner who is not the holder (an unknown holder excludes nobody)."""
-    owners = Entitlement.owners.through.objects.filter(entitlement_id=OuterRef("entitlement_id"))
+    """The entitlement's first owner who is not the holder (an unknown holder excludes nobody) nor an auditor."""
+    owners = Entitlement.owners.through.objects.filter(
+        entitlement_id=OuterRef("entitlement_id"), user__is_auditor=False
+    )
     other = owners.exclude(user_id=Coalesce(OuterRef(f"{holder}_id"), 0)).order_by("user_id").values("user_id")[:1]
     return Subquery(other, output_field=IntegerField())
 
@@ -136,12 +144,19 @@ def _primary(campaign: Campaign, holder: str):
     person field: `user` on grants, `person` on unmanaged access."""
     kinds = Campaign.ReviewerType
     if campaign.reviewer_type == kinds.MANAGER:
-        active = Q(**{f"{holder}__manager__is_active": True, f"{holder}__manager__employment_status": "active"})
+        # Auditors review nothing (reviews.services.roles): their reports' lines go to the fallback.
+        active = Q(
+            **{
+                f"{holder}__manager__is_active": True,
+                f"{holder}__manager__employment_status": "active",
+                f"{holder}__manager__is_auditor": False,
+            }
+        )
         manager = Case(When(active, then=F(f"{holder}__manager_id")), default=None, output_field=IntegerField())
         return manager, "Manager"
     if campaign.reviewer_type == kinds.OWNER:
         return _other_owner(holder), "Owner of the entitlement"
-    named = Campaign.named_reviewers.through.objects.filter(campaign_id=campaign.pk)
+    named = Campaign.named_reviewers.through.objects.filter(campaign_id=campaign.pk, user__is_auditor=False)
     other = named.exclude(user_id=Coalesce(OuterRef(f"{holder}_id"), 0)).order_by("user_id").values("user_id")[:1]
     return Subquery(other, output_field=IntegerField()), "Named reviewer"
 

@@ -189,6 +189,57 @@ class TestExtendAndGiveBack:
                 requester=cast.alice, grant_id=grant.pk, duration_days=7, justification=GOOD_REASON
             )
 
+    def test_extension_capped_by_maximum_from_first_activation(self, cast, readonly):
+        """Read-only may be held 30 days: 20 approved, then extensions stack up to 30 from the first
+        activation in AWS and no further, checked when asked and again when approved."""
+        from rest_framework.test import APIClient
+
+        from access.services.reconciliation import reapply_missing_grant
+
+        grant = applied(approved_grant(cast, readonly, duration_days=20))
+        first_active = grant.activated_at
+        assert grant.expires_at == first_active + timedelta(days=20)
+        # The reconciler finds it missing and the sync engine re-applies it: still counted from the first time.
+        reapply_missing_grant(grant.pk, read_at=timezone.now() + timedelta(seconds=1), evidence="missing in AWS")
+        grant = applied(grant)
+        assert grant.activated_at == first_active
+
+        def extend(days):
+            return services.request_extension(
+                requester=cast.alice, grant_id=grant.pk, duration_days=days, justification=GOOD_REASON
+            )
+
+        with pytest.raises(InvalidInput, match="at most 30 days from when it was first active") as too_long:
+            extend(11)
+        assert too_long.value.field == "duration_days"
+        api = APIClient()
+        api.force_authenticate(cast.alice)
+        answer = api.post(f"/api/grants/{grant.pk}/extend/", {"duration_days": 11, "justification": GOOD_REASON})
+        assert (answer.status_code, answer.json()["field"]) == (400, "duration_days")
+
+        services.approve(request_id=extend(6).pk, actor=cast.bob)
+        with pytest.raises(InvalidInput, match="extended at most 4 more days"):
+            extend(5)
+        services.approve(request_id=extend(4).pk, actor=cast.bob)
+        grant.refresh_from_db()
+        assert grant.expires_at == first_active + timedelta(days=30)
+        with pytest.raises(InvalidInput, match="no further"):
+            extend(1)
+
+        # Asked within the maximum, approved after it was lowered: refused at approval, nothing changes.
+        readonly.max_duration_days = 40
+        readonly.save(update_fields=["max_duration_days"])
+        pending = extend(10)
+        readonly.max_duration_days = 35
+        readonly.save(update_fields=["max_duration_days"])
+        with pytest.raises(InvalidInput, match="at most 35 days"):
+            services.approve(request_id=pending.pk, actor=cast.bob)
+        pending.refresh_from_db()
+        grant.refresh_from_db()
+        assert pending.state == AccessRequest.State.PENDING
+        assert grant.expires_at == first_active + timedelta(days=30)
+        assert AuditEvent.objects.filter(action="grant.extended").count() == 2
+
     def test_holder_gives_access_back_and_it_is_queued_for_removal(
         self, cast, sandbox, django_capture_on_commit_callbacks
     ):

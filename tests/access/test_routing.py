@@ -175,3 +175,42 @@ def test_escalation_skips_a_leaver_fallback_approver(cast, sandbox, policy, sett
 
     votes = access_request.approvals.get().assignments.order_by("id")
     assert [vote.approver for vote in votes] == [cast.bob, None], "a leaver is never asked: governance admins are"
+
+
+def test_auditor_cannot_approve_as_manager(cast, sandbox, django_user_model):
+    """Grace reports to Frank the auditor, who also owns Developers: the stages pass him by, up to Dave,
+    and a vote given to him before he became an auditor is refused when he casts it."""
+    from rest_framework.test import APIClient
+
+    from access.errors import NotAllowed
+    from access.models import ApprovalAssignment
+    from access.routing import plan_sod_stage
+
+    grace = django_user_model.objects.create_user(email="grace@example.com", full_name="Grace", manager=cast.frank)
+    sandbox.developers.owners.set([cast.frank, cast.carol])
+    sandbox.developers.risk = Entitlement.Risk.MEDIUM
+    sandbox.developers.save(update_fields=["risk"])
+
+    access_request = services.submit_request(requester=grace, entitlement=sandbox.developers, justification=GOOD_REASON)
+
+    manager, owners = access_request.approvals.order_by("step")
+    assert [(a.approver, a.reason) for a in manager.assignments.all()] == [
+        (cast.dave, "Manager higher up: Frank Finance may not decide")
+    ]
+    assert [a.approver for a in owners.assignments.all()] == [cast.carol]
+    sod_stage = plan_sod_stage("Pay and approve", cast.frank, sandbox.developers, grace, grace)
+    assert [a.approver for a in sod_stage.assignments] == [None], "an auditor owning an SoD rule grants no exception"
+
+    # A vote from before Frank became an auditor: he may see the request, and may not decide it.
+    ApprovalAssignment.objects.filter(approval=manager).update(approver=cast.frank)
+    with pytest.raises(NotAllowed, match="Auditors read requests and decide none"):
+        services.approve(request_id=access_request.pk, actor=cast.frank)
+    api = APIClient()
+    api.force_authenticate(cast.frank)
+    answer = api.post(f"/api/requests/{access_request.pk}/approve/", {}, format="json")
+    assert answer.status_code == 403 and "Auditors" in answer.json()["detail"]
+    with pytest.raises(NotAllowed):
+        services.deny(request_id=access_request.pk, actor=cast.frank)
+    access_request.refresh_from_db()
+    assert access_request.state == AccessRequest.State.PENDING
+    assert not AuditEvent.objects.filter(action__in=["approval.approved", "request.denied"]).exists()

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from access import services
 from access.models import AccessRequest, Grant
-from accounts.models import User
+from accounts.models import LastGovernanceAdmin, User
 from accounts.services import PeopleError, mark_leaver
 from audit.models import AuditEvent
 from catalog.models import Entitlement
@@ -151,3 +151,87 @@ def test_leavers_cannot_be_set_by_editing_the_status_field(client_for, cast):
     page = client_for(cast.erin).get(reverse("admin:accounts_user_change", args=[cast.alice.pk])).content.decode()
 
     assert 'name="employment_status"' not in page
+
+
+def test_nobody_marks_themself_a_leaver(client_for, cast, django_user_model):
+    """Not even with another governance admin around: leaving ends one's own access and accountability unseen."""
+    django_user_model.objects.create_user(email="grace@example.com", full_name="Grace Admin", is_superuser=True)
+
+    with pytest.raises(PeopleError, match="cannot mark yourself") as refusal:
+        mark_leaver(person=cast.erin, actor=cast.erin)
+    response = client_for(cast.erin).post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "mark_leavers", "_selected_action": [cast.erin.pk]},
+        follow=True,
+    )
+
+    assert refusal.value.status == 403
+    assert "cannot mark yourself a leaver" in response.content.decode()
+    cast.erin.refresh_from_db()
+    assert not cast.erin.is_leaver and cast.erin.is_active
+    assert not AuditEvent.objects.filter(action="person.left").exists()
+
+
+def admin_form(person, **changes) -> dict:
+    """The admin's change form for `person` as it is, with `changes` (False unticks a box)."""
+    data = {
+        "email": person.email,
+        "full_name": person.full_name,
+        "title": person.title,
+        "department": person.department,
+        "manager": person.manager_id or "",
+        "iam_user_name": person.iam_user_name,
+        "is_active": "on",
+        "is_staff": "on",
+        "is_superuser": "on",
+        "_save": "Save",
+    }
+    for name, value in changes.items():
+        if value is False:
+            data.pop(name)
+    return data
+
+
+def test_last_governance_admin_stays(tmp_path, client_for, cast, django_user_model):
+    """Erin is the cast's only governance admin: no door takes the role from her while she is."""
+    admin = client_for(cast.erin)
+    change = reverse("admin:accounts_user_change", args=[cast.erin.pk])
+    events = AuditEvent.objects.count()
+
+    unticked = {
+        name: admin.post(change, admin_form(cast.erin, **{name: False})) for name in ("is_superuser", "is_active")
+    }
+    deleting = admin.get(reverse("admin:accounts_user_delete", args=[cast.erin.pk]))
+    cast.erin.is_superuser = False
+    with pytest.raises(LastGovernanceAdmin):
+        cast.erin.save()
+    cast.erin.refresh_from_db()
+    with pytest.raises(LastGovernanceAdmin):
+        cast.erin.delete()
+    with pytest.raises(PeopleError, match="last active governance admin") as by_the_system:
+        mark_leaver(person=cast.erin, actor=None, actor_label="system:hr-feed")
+    with pytest.raises(CommandError, match="last active governance admin"):
+        run_feed(
+            tmp_path,
+            FEED.replace(
+                "dave@example.com,Dave Othermanager,Finance Manager,Finance", "erin@example.com,Erin Admin,,Security"
+            ),
+        )
+
+    assert {name: response.status_code for name, response in unticked.items()} == {
+        "is_superuser": 200,
+        "is_active": 200,
+    }, "the form comes back with the refusal"
+    assert all("last active governance admin" in r.content.decode() for r in unticked.values())
+    assert deleting.status_code == 403
+    assert by_the_system.value.status == 409
+    cast.erin.refresh_from_db()
+    assert cast.erin.is_superuser and cast.erin.is_active and not cast.erin.is_leaver
+    assert AuditEvent.objects.count() == events
+
+    # With a second governance admin, either may step down (but not both).
+    grace = django_user_model.objects.create_user(email="grace@example.com", full_name="Grace Admin", is_superuser=True)
+    assert admin.post(change, admin_form(cast.erin, is_superuser=False)).status_code == 302
+    grace.is_active = False
+    with pytest.raises(LastGovernanceAdmin):
+        grace.save()

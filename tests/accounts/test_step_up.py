@@ -176,8 +176,8 @@ def test_someone_who_cannot_decide_is_refused_without_being_asked_for_a_code(cli
 
     response = client.post(reverse("access:approve", args=[risky.pk]), follow=True)
 
-    assert response.status_code == 403
-    assert flashes(response) == ["You are not an approver of this request."]
+    assert response.status_code == 404
+    assert flashes(response) == ["That request does not exist."]
 
 
 def test_the_inbox_says_which_approvals_ask_for_a_code(client_for, cast, risky, harmless):

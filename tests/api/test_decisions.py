@@ -61,11 +61,11 @@ def test_beneficiary_cannot_approve_own_request(cast, api_for, alices_request):
 
 @pytest.mark.parametrize("who", ["carol", "dave", "erin"])
 @pytest.mark.parametrize("decide", [approve, deny])
-def test_someone_who_is_not_the_approver_is_forbidden(cast, api_for, alices_request, who, decide):
+def test_someone_who_is_not_the_approver_is_told_it_does_not_exist(cast, api_for, alices_request, who, decide):
     response = decide(api_for(getattr(cast, who)), alices_request.pk)
 
-    assert response.status_code == 403
-    assert response.json()["detail"] == "You are not an approver of this request."
+    assert response.status_code == 404
+    assert response.json()["detail"] == "That request does not exist."
     alices_request.refresh_from_db()
     assert alices_request.state == AccessRequest.State.PENDING
 

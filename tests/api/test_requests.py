@@ -40,12 +40,15 @@ def test_manager_asks_for_a_report(cast, sandbox, api_for):
 
 
 def test_employee_cannot_ask_for_someone_outside_their_reports(cast, sandbox, api_for):
+    """Carol's id answers as an id nobody has: it tells Alice nothing about who is in the portal."""
     response = ask(
         api_for(cast.alice), entitlement=sandbox.developers.pk, justification=GOOD_REASON, beneficiary=cast.carol.pk
     )
+    nobody = ask(api_for(cast.alice), entitlement=sandbox.developers.pk, justification=GOOD_REASON, beneficiary=987654)
 
-    assert response.status_code == 403
-    assert response.json()["detail"].startswith("You may request access for yourself and your direct reports only")
+    assert response.status_code == nobody.status_code == 400
+    assert response.json()["beneficiary"] == [f'Invalid pk "{cast.carol.pk}" - object does not exist.']
+    assert nobody.json()["beneficiary"] == ['Invalid pk "987654" - object does not exist.']
     assert not AccessRequest.objects.exists()
 
 

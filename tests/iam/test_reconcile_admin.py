@@ -33,3 +33,38 @@ def test_people_who_are_not_staff_cannot_reach_the_register(aws, sandbox, cast, 
     response = client_for(cast.alice).get(reverse("admin:iam_unmanagedaccess_changelist"))
 
     assert response.status_code == 302 and "/login/" in response.url
+
+
+def test_admin_cannot_adopt_own_unmanaged_access(aws, aws_direct, sandbox, cast, client_for, django_user_model):
+    """Erin put herself in Developers directly in AWS: adopting it would be approving her own access."""
+    import pytest
+
+    from access.errors import NotAllowed
+    from audit.models import AuditEvent
+    from iam import drift
+
+    aws_direct("iam").add_user_to_group(GroupName="Developers", UserName="erin")
+    reconcile.reconcile_account(sandbox.account.pk)
+    row = UnmanagedAccess.objects.get()
+    assert row.person == cast.erin
+    events = AuditEvent.objects.count()
+    client = client_for(cast.erin)
+
+    page = client.post(reverse("iam:adopt", args=[row.pk]))
+    admin = client.post(
+        reverse("admin:iam_unmanagedaccess_changelist"), {"action": "adopt", "_selected_action": [row.pk]}, follow=True
+    )
+    with pytest.raises(NotAllowed, match="cannot adopt your own access"):
+        drift.adopt(row.pk, cast.erin)
+    connected = drift.connect_account(sandbox.account.pk, cast.erin.pk)
+
+    assert page.status_code == 403
+    assert "cannot adopt your own access" in admin.content.decode()
+    assert (connected.adopted, connected.left_open) == (0, 1)
+    row.refresh_from_db()
+    assert row.state == "open" and not Grant.objects.exists()
+    assert not AuditEvent.objects.filter(pk__gt=events, action__in=["grant.adopted", "drift.adopted"]).exists()
+
+    grace = django_user_model.objects.create_user(email="grace@example.com", full_name="Grace Admin", is_superuser=True)
+    drift.adopt(row.pk, grace)
+    assert Grant.objects.get().user == cast.erin, "another governance admin decides on it"

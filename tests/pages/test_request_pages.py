@@ -132,8 +132,8 @@ def test_other_teams_manager_is_refused_and_nothing_changes(client_for, cast, al
 
     response = client_for(cast.dave).post(reverse("access:approve", args=[alices_request.pk]))
 
-    assert response.status_code == 403
-    assert flashes(response) == ["You are not an approver of this request."]
+    assert response.status_code == 404
+    assert flashes(response) == ["That request does not exist."]
     assert AccessRequest.objects.get().state == AccessRequest.State.PENDING
     assert AuditEvent.objects.count() == events
     assert GOOD_REASON not in client_for(cast.dave).get(reverse("access:inbox")).content.decode()

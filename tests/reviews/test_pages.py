@@ -189,7 +189,8 @@ def test_someone_else_cannot_reassign_a_line_nor_learn_who_is_in_the_portal(cast
 
     response = as_person(cast.dave).post(reverse("reviews:reassign", args=[item.pk]), {"to": to, "reason": "mine"})
 
-    assert response.status_code == 403 and "email address" not in response.content.decode()
+    # Not his line: answered as a line that does not exist.
+    assert response.status_code == 404 and "email address" not in response.content.decode()
     assert ReviewItem.objects.get(pk=item.pk).reviewer == cast.bob
 
 
@@ -212,7 +213,7 @@ def test_only_the_owner_or_a_governance_admin_launches(cast, monkeypatch):
 
     response = as_person(cast.bob).post(reverse("reviews:launch", args=[draft.pk]))
 
-    assert response.status_code == 403 and sent == []
+    assert response.status_code == 404 and sent == [], "Bob has no part in the draft: as if it did not exist"
     assert Campaign.objects.get(pk=draft.pk).state == "draft"
 
 

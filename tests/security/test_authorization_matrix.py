@@ -25,6 +25,7 @@ API = (401, 200, 200, 200, 200, 200)
 API_POST_ONLY = (401, 405, 405, 405, 405, 405)
 API_READERS_ONLY = (401, 403, 403, 403, 200, 200)
 PUBLIC = (200, 200, 200, 200, 200, 200)
+CAMPAIGN_READERS = (302, 404, 404, 403, 200, 200)  # the fixture's campaign: Carol reviews in it
 
 EXPECTED = {
     "home": PAGE,
@@ -149,11 +150,13 @@ EXPECTED = {
     "reviews:queue": (302, 404, 404, 200, 200, 200),  # Carol reviews the items of what she owns; readers see all
     "reviews:decide": POST_ONLY,
     "reviews:reassign": POST_ONLY,
-    "reviews:campaign": READERS_ONLY,  # its owner is Erin
+    # Its owner is Erin; Carol reviews in it, so she may see it but not these pages (403); to anyone
+    # else it is as if it did not exist (404).
+    "reviews:campaign": CAMPAIGN_READERS,
     "reviews:launch": POST_ONLY,
     "reviews:sign_off": POST_ONLY,
-    "reviews:evidence": READERS_ONLY,
-    "reviews:evidence_pdf": READERS_ONLY,
+    "reviews:evidence": CAMPAIGN_READERS,
+    "reviews:evidence_pdf": CAMPAIGN_READERS,
     "audit:events": READERS_ONLY,
     "audit:event": READERS_ONLY,
     "audit:export": READERS_ONLY,

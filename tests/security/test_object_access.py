@@ -148,3 +148,58 @@ def test_nobody_decides_a_review_line_about_their_own_access(client_for, cast, w
     assert response.status_code == 404
     line.refresh_from_db()
     assert line.decision == ReviewItem.Decision.UNDECIDED
+
+
+def test_other_peoples_objects_are_404_like_missing_ones(cast, world):
+    """Dave manages another team: Alice's request, and a campaign he neither owns nor reviews in, answer
+    him exactly as ids nobody has, on the pages and in the API. 403 stays for what a person may see
+    but not do: Carol reviews in the campaign, so its owner's page and sign-off refuse her with 403."""
+    from rest_framework.test import APIClient
+
+    ids, _ = world
+    request_id, campaign_id, item_id = ids["request_id"], ids["campaign_id"], ids["item_id"]
+    page = Client()
+    page.force_login(cast.dave)
+    api = APIClient()
+    api.force_authenticate(cast.dave)
+    events_before = AuditEvent.objects.count()
+
+    def pages(request_id, campaign_id, item_id):
+        return {
+            "approve": page.post(reverse("access:approve", args=[request_id])).status_code,
+            "deny": page.post(reverse("access:deny", args=[request_id]), {"comment": "No"}).status_code,
+            "campaign": page.get(reverse("reviews:campaign", args=[campaign_id])).status_code,
+            "evidence": page.get(reverse("reviews:evidence", args=[campaign_id])).status_code,
+            "evidence pdf": page.get(reverse("reviews:evidence_pdf", args=[campaign_id])).status_code,
+            "launch": page.post(reverse("reviews:launch", args=[campaign_id])).status_code,
+            "sign off": page.post(reverse("reviews:sign_off", args=[campaign_id])).status_code,
+            "reassign": page.post(
+                reverse("reviews:reassign", args=[item_id]), {"to": "dave@example.com", "reason": "mine now"}
+            ).status_code,
+        }
+
+    def api_calls(request_id, person_id):
+        asked = api.post(
+            reverse("api:request-list"),
+            {"entitlement": ids["entitlement_id"], "justification": "For my team's deploys", "beneficiary": person_id},
+            format="json",
+        )
+        return {
+            "detail": api.get(reverse("api:request-detail", args=[request_id])).status_code,
+            "approve": api.post(reverse("api:request-approve", args=[request_id]), {}, format="json").status_code,
+            "deny": api.post(reverse("api:request-deny", args=[request_id]), {}, format="json").status_code,
+            "ask for someone": (asked.status_code, list(asked.json())),
+        }
+
+    others = pages(request_id, campaign_id, item_id), api_calls(request_id, cast.alice.pk)
+    missing = pages(MISSING_ID, MISSING_ID, MISSING_ID), api_calls(MISSING_ID, MISSING_ID)
+
+    assert others == missing
+    assert set(others[0].values()) == {404}
+    assert others[1] == {"detail": 404, "approve": 404, "deny": 404, "ask for someone": (400, ["beneficiary"])}
+    assert AccessRequest.objects.get(pk=request_id).state == AccessRequest.State.PENDING
+    assert AuditEvent.objects.count() == events_before
+    reviewer = Client()
+    reviewer.force_login(cast.carol)
+    assert reviewer.get(reverse("reviews:campaign", args=[campaign_id])).status_code == 403
+    assert reviewer.post(reverse("reviews:sign_off", args=[campaign_id])).status_code == 403
