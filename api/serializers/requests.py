@@ -2,6 +2,8 @@
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from access.models import AccessRequest, Approval, ApprovalAssignment
@@ -24,6 +26,7 @@ def _justification():
     return serializers.CharField(max_length=LONGEST_TEXT, allow_blank=True)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class BeneficiaryField(serializers.PrimaryKeyRelatedField):
     """Finds only the people the caller may ask for (access.services.may_request_for): themselves, their
     direct reports, anyone for governance admins. Anyone else's id answers like one that does not exist."""
