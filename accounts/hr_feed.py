@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 
 from accounts.models import User
 from accounts.services import PeopleError, PersonRecord, mark_leaver, upsert_person
+from audit.transactions import atomic_with_retries
 
 COLUMNS = ["email", "full_name", "title", "department", "manager_email", "status"]
 STATUSES = {"active", "leaver"}
@@ -89,10 +91,19 @@ def _managers_first(records: list[PersonRecord]) -> list[PersonRecord]:
     return ordered
 
 
+@atomic_with_retries(lambda message: FeedError([message]))
 def apply(records: list[PersonRecord]) -> FeedResult:
     """Joiners and movers (managers before their reports), then leavers: one transaction, all or none."""
     result = FeedResult()
     with transaction.atomic():
+        # Everyone the feed changes, in id order, before its first audit event (docs/architecture.md, locks).
+        emails = [record_.email.lower() for record_ in records]
+        list(
+            User.objects.select_for_update(no_key=True)
+            .alias(lowered=Lower("email"))
+            .filter(lowered__in=emails)
+            .order_by("pk")
+        )
         for record_ in _managers_first(records):
             manager = (
                 User.objects.filter(email__iexact=record_.manager_email).first() if record_.manager_email else None

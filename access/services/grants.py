@@ -74,6 +74,7 @@ def claim_grant_for_sync(grant_id: int) -> GrantWork | None:
     )
 
 
+@atomic_change  # retried should it lose a deadlock: only the claim holder's outcome is written anyway
 def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, details: dict) -> bool:
     now = timezone.now()
     with transaction.atomic():

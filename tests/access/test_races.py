@@ -124,6 +124,12 @@ def holds_both(person, first, second) -> bool:
     return present.count() == 2
 
 
+def holds(person, entitlement, **fields) -> Grant:
+    """Access the person already has (applied in AWS unless said otherwise)."""
+    values = {"source": Grant.Source.ADMIN, "granted_at": timezone.now(), "sync_state": Grant.SyncState.APPLIED}
+    return Grant.objects.create(user=person, entitlement=entitlement, **(values | fields))
+
+
 def ask(person, entitlement, **extra):
     return services.submit_request(requester=person, entitlement=entitlement, justification=REASON, **extra)
 
@@ -204,9 +210,7 @@ def test_approving_while_the_worker_records_a_sync_of_the_same_person(cast, sand
     wrong = []
     for _ in range(ROUNDS):
         person = newcomer()
-        first = ask(person, sandbox.developers)
-        services.approve(request_id=first.pk, actor=cast.bob)
-        grant = Grant.objects.get(user=person, entitlement=sandbox.developers)
+        grant = holds(person, sandbox.developers, sync_state=Grant.SyncState.PENDING)
         second = ask(person, create)
 
         def sync(grant_id=grant.pk):
@@ -230,10 +234,7 @@ def test_approving_an_extension_while_the_grant_expires_never_extends_ended_acce
     wrong = []
     for _ in range(ROUNDS):
         person = newcomer()
-        first = ask(person, sandbox.developers, duration_days=7)
-        services.approve(request_id=first.pk, actor=cast.bob)
-        grant = Grant.objects.get(user=person, entitlement=sandbox.developers)
-        Grant.objects.filter(pk=grant.pk).update(sync_state=Grant.SyncState.APPLIED, expires_at=timezone.now())
+        grant = holds(person, sandbox.developers, duration_days=7, expires_at=timezone.now())
         extension = services.request_extension(
             requester=person, grant_id=grant.pk, duration_days=7, justification=REASON
         )
@@ -262,13 +263,7 @@ def test_signing_off_while_a_reviewer_decides_loses_no_decision(cast, sandbox, n
         entitlement = Entitlement.objects.create(
             account=sandbox.account, aws_name=f"Reviewed{number}", name=f"Reviewed {number}", risk="low"
         )
-        grant = Grant.objects.create(
-            user=person,
-            entitlement=entitlement,
-            source=Grant.Source.ADMIN,
-            granted_at=timezone.now(),
-            sync_state=Grant.SyncState.APPLIED,
-        )
+        grant = holds(person, entitlement)
         campaign = Campaign.objects.create(
             name=f"Review {number}",
             owner=cast.erin,
