@@ -1,9 +1,9 @@
 """Grants synced in batches: claimed together, their outcomes recorded together.
 
-A sync task takes up to N grants of one AWS account in one conditional UPDATE (the lease:
-claim token and time), so one worker calls AWS for all of them with one client. Concurrent
-claimers never take the same grant: on PostgreSQL the candidates are locked with SKIP
-LOCKED, and the update re-checks that each grant is still claimable. The outcomes, their
+A sync task takes up to N grants of one AWS account in one short transaction (the lease:
+claim token and time, set by one conditional UPDATE), so one worker calls AWS for all of them
+with one client. Concurrent claimers never take the same grant: on PostgreSQL the candidates
+are locked with SKIP LOCKED, and the update re-checks that each grant is still claimable. The outcomes, their
 audit events and the notifications (one task per person) are recorded in one short
 transaction; only outcomes whose claim token still matches are written, so a worker whose
 lease ran out and was taken over cannot overwrite the newer worker's result.
@@ -57,7 +57,7 @@ def claimable(now) -> Q:
 
 
 def claim_grants_for_sync(grant_id: int, *, batch: int) -> list[GrantWork]:
-    """Take `grant_id` and up to `batch - 1` other claimable grants of its account, in one statement.
+    """Take `grant_id` and up to `batch - 1` other claimable grants of its account, in one transaction.
 
     Returns nothing if none can be taken; with `batch` 1, only `grant_id` itself.
     """
@@ -70,19 +70,20 @@ def claim_grants_for_sync(grant_id: int, *, batch: int) -> list[GrantWork]:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         if batch <= 1:
-            chosen = Grant.objects.filter(takeable, pk=grant_id)
+            chosen = [grant_id]
         else:
             account = Grant.objects.filter(pk=grant_id).values("entitlement__account_id")[:1]
             candidates = (
                 Grant.objects.filter(takeable, entitlement__account_id=Subquery(account))
-                # The grant the message named first, then the oldest; one person's grants together.
+                # The grant the message named first, then the oldest.
                 .order_by(Case(When(pk=grant_id, then=Value(0)), default=Value(1), output_field=IntegerField()), "pk")
-                .values("pk")
             )
             if connection.features.has_select_for_update_skip_locked:
                 candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-            chosen = Grant.objects.filter(takeable, pk__in=candidates[:batch])
-        taken = chosen.update(
+            # Read first, then update by id: as `pk IN (subquery LIMIT n FOR UPDATE)` PostgreSQL may
+            # rescan the subquery for each row it updates, and each rescan finds the next n.
+            chosen = list(candidates.values_list("pk", flat=True)[:batch])
+        taken = Grant.objects.filter(takeable, pk__in=chosen).update(
             sync_state=Grant.SyncState.IN_PROGRESS,
             sync_claim=claim,
             claimed_at=now,

@@ -150,7 +150,11 @@ def delete_assignment(account: gateway.AccountAccess, params: dict, *, poll_seco
 def _await(
     account: gateway.AccountAccess, instance_arn: str, status: dict, stage: str, poll_seconds: float, max_polls: int
 ) -> None:
-    """Poll the request until it leaves IN_PROGRESS; FAILED is permanent, too slow is transient."""
+    """Poll the request until it leaves IN_PROGRESS; FAILED is permanent, too slow is transient.
+
+    The first poll is at once (Identity Center often finishes within the round trip), then one
+    every `poll_seconds`.
+    """
     label = stage.capitalize()
     polls = 0
     while status["Status"] == "IN_PROGRESS":
@@ -159,7 +163,8 @@ def _await(
                 f"Identity Center is still processing assignment {stage} {status['RequestId']}; checking again later.",
                 "InProgress",
             )
-        time.sleep(poll_seconds)
+        if polls:
+            time.sleep(poll_seconds)
         answer = gateway.call(
             account,
             "sso-admin",

@@ -234,6 +234,8 @@ def process_group_cpu(pgid: int) -> float:
 
 
 def run_portal(label, moto, cast, django_user_model, tmp_path, concurrency: int) -> Figures:
+    # moto is reset for each run: an earlier run's grants would be missing there, and re-applied by the reconcile.
+    Grant.objects.all().delete()
     world = build_aws(moto, f"{label[0]}{concurrency}p")
     entitlements = portal_catalog(world, cast)
     people = {
