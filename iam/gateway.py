@@ -202,16 +202,29 @@ def collect(account: AccountAccess, service: str, operation: str, result_key: st
 
 
 def ensure_user(account: AccountAccess, user_name: str, tags: dict[str, str] | None = None) -> bool:
-    """Create the IAM user unless it exists. Returns True if it was created."""
-    iam = iam_client(account)
-    try:
-        _call(iam.get_user, UserName=user_name)
-        return False
-    except PermanentAwsError as exc:
-        if exc.code != "NoSuchEntity":
-            raise
+    """Create the IAM user unless it exists, in one call. Returns True if it was created.
+
+    CreateUser first, not GetUser: a new user costs one call, never a failed one first, and
+    EntityAlreadyExists (an existing user, or another worker's creation) means it exists.
+    """
     tag_list = [{"Key": key, "Value": value} for key, value in (tags or {}).items()]
-    _call(iam.create_user, UserName=user_name, Tags=tag_list)
+    try:
+        _call(iam_client(account).create_user, UserName=user_name, Tags=tag_list)
+    except PermanentAwsError as exc:
+        if exc.code != "EntityAlreadyExists":
+            raise
+        return False
+    return True
+
+
+def user_exists(account: AccountAccess, user_name: str) -> bool:
+    """Whether AWS shows the IAM user (GetUser)."""
+    try:
+        _call(iam_client(account).get_user, UserName=user_name)
+    except PermanentAwsError as exc:
+        if exc.code == "NoSuchEntity":
+            return False
+        raise
     return True
 
 

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.db.models.functions import Lower
 
-from catalog.iam_names import iam_user_name, people_named, user_name_for
+from catalog.iam_names import iam_user_name, iam_user_names, people_named, user_name_for
 
-__all__ = ["iam_user_name", "people_by_email", "people_by_iam_user_name", "user_name_for"]
+__all__ = ["iam_user_name", "iam_user_names", "people_by_email", "people_by_iam_user_name", "user_name_for"]
 
 
 def people_by_iam_user_name(names: Iterable[str], account=None) -> dict[str, int]:

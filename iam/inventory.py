@@ -58,6 +58,7 @@ class Inventory:
     held: list[Held]
     principals_seen: int
     identity_center_read: bool  # every user assignment on the account was read
+    iam_user_names: frozenset[str] = frozenset()  # every IAM user of the account
 
 
 def read_account(account: AwsAccount) -> Inventory:
@@ -65,6 +66,7 @@ def read_account(account: AwsAccount) -> Inventory:
     access = account_access(account)
     read_at = timezone.now()
     held, iam_users = _iam_holdings(access)
+    iam_user_names = frozenset(iam_users)
     people = people_by_iam_user_name({item.principal for item in held}, account)
     held = [Held(item.kind, item.principal, item.aws_name, people.get(item.principal)) for item in held]
     center_users = 0
@@ -72,12 +74,14 @@ def read_account(account: AwsAccount) -> Inventory:
         assignments, center_users = _identity_center_holdings(account, access)
         held += assignments
     unique = {item.key: item for item in held}
-    return Inventory(read_at, list(unique.values()), iam_users + center_users, bool(account.sso_instance_arn))
+    return Inventory(
+        read_at, list(unique.values()), len(iam_users) + center_users, bool(account.sso_instance_arn), iam_user_names
+    )
 
 
-def _iam_holdings(access: gateway.AccountAccess) -> tuple[list[Held], int]:
+def _iam_holdings(access: gateway.AccountAccess) -> tuple[list[Held], list[str]]:
     held: list[Held] = []
-    users = 0
+    users: list[str] = []
     walk = gateway.pages(
         access,
         "iam",
@@ -87,8 +91,8 @@ def _iam_holdings(access: gateway.AccountAccess) -> tuple[list[Held], int]:
     )
     for page in walk:
         for user in page.get("UserDetailList", []):
-            users += 1
             name = user["UserName"]
+            users.append(name)
             held += [Held(Kind.IAM_GROUP, name, group) for group in user.get("GroupList", [])]
             held += [Held(Kind.IAM_POLICY, name, item["PolicyArn"]) for item in user.get("AttachedManagedPolicies", [])]
             held += [

@@ -24,6 +24,26 @@ class AwsWriteLease(models.Model):
         return f"{self.key} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
 
 
+class IamPrincipal(models.Model):
+    """An IAM user the portal knows to exist in one account: it created it, or AWS showed it.
+
+    The sync engine ensures a person's IAM user once per account, before their grants, and
+    keeps this row so later grants skip the check. A user deleted outside the portal is found
+    when a change answers NoSuchEntity: the row is dropped and the user ensured again.
+    """
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="iam_principals")
+    user_name = models.CharField(max_length=64)
+    created_by_portal = models.BooleanField(default=False)
+    ensured_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "user_name"], name="one_iam_principal_per_account")]
+
+    def __str__(self):
+        return f"{self.user_name} in {self.account_id}"
+
+
 class ReconcileRun(models.Model):
     """One full comparison of an account's access in AWS with the grant ledger, and what it did.
 

@@ -30,7 +30,7 @@ from access.errors import StaleState
 from access.models import Grant
 from access.services.reconciliation import reapply_missing_grant, requeue_absent_grant
 from catalog.models import AwsAccount, Entitlement, IamUserName
-from iam import gateway, unmanaged
+from iam import gateway, principals, unmanaged
 from iam.errors import AwsError
 from iam.identity import user_name_for
 from iam.inventory import Held, Inventory, read_account
@@ -85,6 +85,8 @@ def reconcile_account(account_id: int, *, mode: str | None = None) -> ReconcileR
     with gateway.counting_calls() as calls:
         try:
             inventory = read_account(account)
+            # The sync engine then needs no call to know these people's IAM users exist.
+            principals.remember_seen(account, inventory.iam_user_names, read_at=inventory.read_at)
             plan = compare(inventory, ledger_grants(account))
             tally = _converge(account, mode, inventory, plan)
         except BaseException as exc:

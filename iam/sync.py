@@ -1,24 +1,37 @@
-"""Applying one grant to AWS: claim it, change AWS, read AWS back, record what AWS says.
+"""Applying grants to AWS in batches: claim them, ensure their principals, change AWS, read back, record.
 
-What "applied" means depends on the entitlement's kind; iam.operations has one module per
-kind and this module dispatches to it.
+A task takes up to GRANT_SYNC_BATCH_SIZE grants of one account (iam.tasks), so one client
+for the account serves them all (an assumed role's session is reused while valid). What
+"applied" means depends on the entitlement's kind; iam.operations has one module per kind
+and this module dispatches to it.
+
+Before the first grant of a person new to an account, their IAM user is created once
+(iam.principals), so no change fails first. A NoSuchEntity just after the portal created the
+user is AWS still propagating it: retried with backoff here, then given back to the queue,
+never recorded as the entitlement's failure.
 
 No database transaction is open while AWS is called. Running this twice, or after a crash
-at any point, changes nothing more: the AWS calls are idempotent and the outcome is
-recorded only by the worker holding the current claim.
+at any point, changes nothing more: the AWS calls are idempotent and outcomes are recorded
+only for grants whose claim the worker still holds, in one transaction per batch.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
-from access import services as access_services
 from access.models import Grant
+from access.services import sync_batches
+from access.services.sync_batches import GrantWork, SyncResult
 from catalog.models import Entitlement
-from iam import gateway, operations
+from iam import gateway, operations, principals
 from iam.errors import PermanentAwsError, TransientAwsError
-from iam.identity import iam_user_name
+from iam.identity import iam_user_names
 
 log = logging.getLogger(__name__)
+
+IAM_KINDS = {Entitlement.Kind.IAM_GROUP, Entitlement.Kind.IAM_POLICY, Entitlement.Kind.IAM_ROLE}
+# Waits before trying a change again while AWS propagates a user the portal just created.
+PROPAGATION_BACKOFF = (0.2, 0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,7 @@ class SyncOutcome:
     grant_id: int
     result: str  # "applied", "failed", "retry", "skipped"
     detail: str = ""
+    attempt: int = 0
 
 
 def account_access(account) -> gateway.AccountAccess:
@@ -34,65 +48,120 @@ def account_access(account) -> gateway.AccountAccess:
 
 def sync_grant(grant_id: int) -> SyncOutcome:
     """Make AWS match one grant and record what AWS reads back; a no-op if another worker holds it."""
-    work = access_services.claim_grant_for_sync(grant_id)
-    if work is None:
+    outcomes = sync_batch(grant_id, batch=1)
+    if not outcomes:
         return SyncOutcome(grant_id, "skipped", "nothing to do, or another worker holds it")
-    entitlement = work.entitlement
-    target = _target(work.user, entitlement)
+    return outcomes[0]
+
+
+def sync_batch(grant_id: int, *, batch: int) -> list[SyncOutcome]:
+    """Claim `grant_id` and up to `batch - 1` other waiting grants of its account, apply and record them."""
+    works = sync_batches.claim_grants_for_sync(grant_id, batch=batch)
+    if not works:
+        return []
+    results: list[SyncResult] = []
+    try:
+        account = works[0].entitlement.account
+        names = iam_user_names({work.user_id: work.user for work in works}.values(), account)
+        ready = _ensure_principals(account, works, names)
+        for work in works:
+            results.append(_sync_one(account, work, ready, names[work.user_id]))
+    except Exception as exc:
+        # A bug, not AWS: record what was done and give the rest back at once rather than after a lease.
+        done = {result.work.grant_id for result in results}
+        error = f"Unexpected error in the sync engine: {type(exc).__name__}"
+        results += [SyncResult(work, "retry", error) for work in works if work.grant_id not in done]
+        sync_batches.record_sync_results(results)
+        raise
+    held = set(sync_batches.record_sync_results(results))
+    for result in results:
+        if result.result == "failed":
+            log.warning("grant %s failed permanently: %s", result.work.grant_id, result.detail)
+    return [
+        SyncOutcome(r.work.grant_id, r.result if r.work.grant_id in held else "skipped", r.detail, r.work.attempt)
+        for r in results
+    ]
+
+
+@dataclass
+class _Principals:
+    """The batch's knowledge of its people's IAM users: rows known or ensured, and errors ensuring them."""
+
+    rows: dict
+    errors: dict
+
+
+def _needs_iam_user(work: GrantWork) -> bool:
+    return work.desired == Grant.Desired.PRESENT and work.entitlement.kind in IAM_KINDS
+
+
+def _ensure_principals(account, works: list[GrantWork], user_names: dict[int, str]) -> _Principals:
+    """One query for the batch's people the portal knows in the account; one CreateUser for each other one."""
+    names = {user_names[work.user_id]: work.user.email for work in works if _needs_iam_user(work)}
+    rows = principals.known(account, names) if names else {}
+    errors: dict[str, Exception] = {}
+    if account.create_iam_users:
+        access = account_access(account)
+        for name in sorted(set(names) - set(rows)):
+            try:
+                rows[name] = principals.ensure(account, access, name, names[name])
+            except (TransientAwsError, PermanentAwsError) as exc:
+                errors[name] = exc
+    return _Principals(rows, errors)
+
+
+def _sync_one(account, work: GrantWork, ready: _Principals, user_name: str) -> SyncResult:
+    target = _target(work.user, work.entitlement, user_name)
     present = work.desired == Grant.Desired.PRESENT
     try:
-        evidence = _apply(entitlement, target, present=present)
+        if _needs_iam_user(work) and target.user_name in ready.errors:
+            raise ready.errors[target.user_name]
+        evidence = _apply(
+            account, work.entitlement, target, present=present, principal=ready.rows.get(target.user_name)
+        )
     except TransientAwsError as exc:
-        access_services.release_claim(work, error=exc.message)
-        return SyncOutcome(grant_id, "retry", exc.message)
+        return SyncResult(work, "retry", exc.message)
     except PermanentAwsError as exc:
-        access_services.record_sync_failure(work, error=exc.message)
-        log.warning("grant %s failed permanently: %s", grant_id, exc.message)
-        return SyncOutcome(grant_id, "failed", exc.message)
-    except Exception as exc:
-        # A bug, not AWS: give the grant back at once rather than leaving it claimed for a lease.
-        access_services.release_claim(work, error=f"Unexpected error in the sync engine: {type(exc).__name__}")
-        raise
-    access_services.record_sync_success(work, evidence=evidence)
-    return SyncOutcome(grant_id, "applied", evidence)
+        return SyncResult(work, "failed", exc.message)
+    return SyncResult(work, "applied", evidence)
 
 
-IAM_KINDS = {Entitlement.Kind.IAM_GROUP, Entitlement.Kind.IAM_POLICY, Entitlement.Kind.IAM_ROLE}
+def _apply(account, entitlement, target: operations.Target, *, present: bool, principal) -> str:
+    """Apply; a NoSuchEntity for the person's user is AWS propagating it, or a user deleted outside the portal."""
+    for delay in (*PROPAGATION_BACKOFF, None):
+        try:
+            return operations.apply(entitlement.kind, target, present=present)
+        except PermanentAwsError as exc:
+            if not (exc.code == "NoSuchEntity" and present and entitlement.kind in IAM_KINDS):
+                raise
+            missing = exc
+        if delay is None or not principals.recently_created(principal):
+            break
+        time.sleep(delay)
+    if principals.recently_created(principal):
+        raise TransientAwsError(
+            f"AWS does not show the new IAM user {target.user_name} yet; trying again later.", "NotYetVisible"
+        ) from missing
+    if gateway.user_exists(target.account, target.user_name):
+        raise missing  # the user is there: the group, policy or role is what is missing
+    if not account.create_iam_users:
+        raise PermanentAwsError(
+            f"{target.user_name} has no IAM user in {account.account_id}, and the account does not "
+            "let the portal create IAM users: create it there, or allow it on the account.",
+            missing.code,
+        ) from missing
+    principals.forget(account, target.user_name)
+    raise TransientAwsError(
+        f"The IAM user {target.user_name} was deleted outside the portal; it is created again on the next try.",
+        "UserDeleted",
+    ) from missing
 
 
-def _apply(entitlement, target: operations.Target, *, present: bool) -> str:
-    """Apply; where the account allows it, create a missing IAM user on the first grant and apply again."""
-    try:
-        return operations.apply(entitlement.kind, target, present=present)
-    except PermanentAwsError as exc:
-        if not (exc.code == "NoSuchEntity" and present and entitlement.kind in IAM_KINDS) or _user_exists(target):
-            raise  # not the user that is missing (a group, policy or role is)
-        if not entitlement.account.create_iam_users:
-            raise PermanentAwsError(
-                f"{target.user_name} has no IAM user in {entitlement.account.account_id}, and the account does not "
-                "let the portal create IAM users: create it there, or allow it on the account.",
-                exc.code,
-            ) from exc
-    gateway.ensure_user(target.account, target.user_name, tags={"portal-email": target.email})
-    log.info("created IAM user %s in %s", target.user_name, entitlement.account.account_id)
-    return operations.apply(entitlement.kind, target, present=present)
-
-
-def _user_exists(target: operations.Target) -> bool:
-    try:
-        gateway.call(target.account, "iam", "get_user", UserName=target.user_name)
-    except PermanentAwsError as exc:
-        if exc.code == "NoSuchEntity":
-            return False
-        raise
-    return True
-
-
-def _target(person, entitlement) -> operations.Target:
+def _target(person, entitlement, user_name: str) -> operations.Target:
     account = entitlement.account
     return operations.Target(
         account=account_access(account),
-        user_name=iam_user_name(person, account),
+        user_name=user_name,
         email=person.email,
         aws_name=entitlement.aws_name,
         sso_instance_arn=account.sso_instance_arn,

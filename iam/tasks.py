@@ -3,7 +3,11 @@
 Thin: they take ids and call iam.sync, iam.reconcile, iam.drift or iam.importer.
 """
 
+import collections
+import random
+
 from celery import shared_task
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from access.services.grants import grants_waiting_for_sync
@@ -12,29 +16,30 @@ from iam import drift, importer, permissions, reconcile, sync
 from iam.errors import TransientAwsError
 
 SWEEP_BATCH = 500
-MAX_TRANSIENT_RETRIES = 8
+# Backoff before a transiently failed grant is tried again: 2, 4, 8 ... seconds, at most 5 minutes.
+RETRY_BACKOFF_SECONDS = 2
+RETRY_BACKOFF_MAX_SECONDS = 300
 
 
-class RetryLater(Exception):
-    """Raised inside the task so Celery's autoretry applies its backoff."""
+def retry_countdown(attempt: int) -> float:
+    """Exponential backoff with full jitter, so grants that failed together do not retry together."""
+    ceiling = min(RETRY_BACKOFF_MAX_SECONDS, RETRY_BACKOFF_SECONDS * 2 ** max(attempt - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not secrecy)
 
 
-@shared_task(
-    name="iam.sync_grant",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(RetryLater,),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=MAX_TRANSIENT_RETRIES,
-)
-def sync_grant(grant_id: int) -> str:
-    """Make AWS match one grant and read it back. Safe to run any number of times."""
-    outcome = sync.sync_grant(grant_id)
-    if outcome.result == "retry":
-        raise RetryLater(outcome.detail)
-    return outcome.result
+@shared_task(name="iam.sync_grant", acks_late=True, reject_on_worker_lost=True)
+def sync_grant(grant_id: int) -> dict:
+    """Apply this grant and up to GRANT_SYNC_BATCH_SIZE - 1 others waiting in its account; read them back.
+
+    Safe to run any number of times. A message whose grant another task already took claims
+    whatever else of the account is waiting, or nothing. Grants AWS refused transiently go back
+    to the queue, each with its own message and backoff.
+    """
+    outcomes = sync.sync_batch(grant_id, batch=settings.GRANT_SYNC_BATCH_SIZE)
+    for outcome in outcomes:
+        if outcome.result == "retry":
+            sync_grant.apply_async((outcome.grant_id,), countdown=retry_countdown(outcome.attempt))
+    return dict(collections.Counter(outcome.result for outcome in outcomes))
 
 
 @shared_task(name="iam.sweep_pending_grants", acks_late=True)

@@ -27,6 +27,12 @@ def grant_synced(grant_id: int) -> int:
     return len(services.notify_grant_synced(grant_id))
 
 
+@shared_task(name="notifications.grants_synced")
+def grants_synced(grant_ids: list[int]) -> int:
+    """One person's grants from one sync batch: tell them (and, for failures, the admins) per grant."""
+    return sum(len(services.notify_grant_synced(grant_id)) for grant_id in grant_ids)
+
+
 @shared_task(name="notifications.expiry_reminder")
 def expiry_reminder(grant_id: int, days: int) -> int:
     """Tell the holder their access ends in `days` days."""

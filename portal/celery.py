@@ -2,10 +2,20 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _keep_healthy_connections(**kwargs) -> None:
+    """What Django does around each request, around each task: a connection is reused until it is
+    CONN_MAX_AGE old or unusable, and checked (CONN_HEALTH_CHECKS) before its first use in a task.
+    Celery's own fix-up would close it around every task unless CELERY_DB_REUSE_MAX is set."""
+    close_old_connections()

@@ -451,11 +451,18 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up closes the database connection around every task unless this is set;
+# with it, workers keep their connection like the web server does (CONN_MAX_AGE, health checks
+# before each task: portal.celery), and the fix-up still recycles it after this many tasks.
+CELERY_DB_REUSE_MAX = env_int("PORTAL_CELERY_DB_REUSE_MAX", 1000, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How long a worker may hold a claimed grant before another worker may take it over.
 GRANT_SYNC_LEASE_SECONDS = env_int("PORTAL_GRANT_SYNC_LEASE_SECONDS", 300)
+# How many waiting grants of one account a sync task claims and applies together (one client,
+# one transaction to record them). A batch must finish well within the lease.
+GRANT_SYNC_BATCH_SIZE = env_int("PORTAL_GRANT_SYNC_BATCH_SIZE", 25, minimum=1)
 
 # --- AWS: boto3's usual credential chain; AWS_ENDPOINT_URL points it at a simulated AWS.
 AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")

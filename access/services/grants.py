@@ -6,125 +6,43 @@ the claim token it was given: a worker whose lease ran out and was taken over ca
 overwrite the newer worker's result.
 """
 
-import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from access.errors import InvalidInput, NotFound
 from access.models import Grant
-from access.services import outbox
+from access.services import outbox, sync_batches
 from access.services.locking import atomic_change
+from access.services.sync_batches import GrantWork, SyncResult
 from audit.services import record
 
 SYSTEM_ACTOR = "system:iam-sync"
 
 
-@dataclass(frozen=True)
-class GrantWork:
-    """What a worker needs to apply one grant, read at claim time."""
-
-    grant_id: int
-    claim: uuid.UUID
-    desired: str
-    user_id: int
-    entitlement_id: int
-    attempt: int
-    # Read with the claim, so the worker needs no further query before calling AWS.
-    user: object = None
-    entitlement: object = None
-
-
-def _claimable(now) -> Q:
-    lease_start = now - timedelta(seconds=settings.GRANT_SYNC_LEASE_SECONDS)
-    return Q(sync_state=Grant.SyncState.PENDING) | Q(sync_state=Grant.SyncState.IN_PROGRESS, claimed_at__lt=lease_start)
+_claimable = sync_batches.claimable
 
 
 def claim_grant_for_sync(grant_id: int) -> GrantWork | None:
     """Take the grant for syncing, or return None if it needs no work or another worker holds it."""
-    now, claim = timezone.now(), uuid.uuid4()
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # A claim is a lease: losing it in a database crash only means another worker claims again
-            # (syncing is idempotent), so it need not wait for its commit to reach the disk.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        taken = Grant.objects.filter(_claimable(now), pk=grant_id).update(
-            sync_state=Grant.SyncState.IN_PROGRESS,
-            sync_claim=claim,
-            claimed_at=now,
-            sync_attempts=F("sync_attempts") + 1,
-        )
-        if not taken:
-            return None
-        grant = Grant.objects.select_related("user", "entitlement__account").get(pk=grant_id)
-    return GrantWork(
-        grant.pk,
-        claim,
-        grant.desired,
-        grant.user_id,
-        grant.entitlement_id,
-        grant.sync_attempts,
-        grant.user,
-        grant.entitlement,
-    )
+    taken = sync_batches.claim_grants_for_sync(grant_id, batch=1)
+    return taken[0] if taken else None
 
 
-@atomic_change  # retried should it lose a deadlock: only the claim holder's outcome is written anyway
-def _finish(work: GrantWork, *, sync_state: str, error: str, action: str, details: dict) -> bool:
-    now = timezone.now()
-    with transaction.atomic():
-        grant = Grant.objects.select_for_update().filter(pk=work.grant_id, sync_claim=work.claim).first()
-        if grant is None:
-            return False  # the lease was taken over; the newer worker's outcome stands
-        before = {"sync_state": grant.sync_state}
-        # The holder hears "live" once per grant, not again when the reconciler re-applies it.
-        newly_granted = grant.verified_at is None or (grant.granted_at and grant.verified_at < grant.granted_at)
-        grant.sync_state, grant.last_error, grant.sync_claim, grant.claimed_at = sync_state, error, None, None
-        fields = ["sync_state", "last_error", "sync_claim", "claimed_at"]
-        if sync_state in (Grant.SyncState.APPLIED, Grant.SyncState.REVOKED):
-            grant.verified_at = now
-            fields.append("verified_at")
-        if sync_state == Grant.SyncState.APPLIED and grant.activated_at is None:
-            grant.activated_at = now
-            fields.append("activated_at")
-        if sync_state == Grant.SyncState.APPLIED and grant.duration_days and grant.expires_at is None:
-            # Time-bound access is counted from when it is active in AWS, not from the request.
-            grant.expires_at = now + timedelta(days=grant.duration_days)
-            fields.append("expires_at")
-            details = {**details, "expires_at": grant.expires_at.isoformat()}
-        if sync_state == Grant.SyncState.REVOKED and grant.ended_at:
-            # How long removal took, from the decision (expiry, give-back, leaver) to AWS read back.
-            details = {**details, "seconds_to_removal": round((now - grant.ended_at).total_seconds(), 3)}
-        grant.save(update_fields=fields)
-        record(
-            actor=None,
-            actor_label=SYSTEM_ACTOR,
-            action=action,
-            obj=grant,
-            before=before,
-            after={"request": grant.request_id, "sync_state": sync_state, "attempt": work.attempt, **details},
-        )
-        if grant.desired == Grant.Desired.PRESENT and (sync_state == Grant.SyncState.FAILED or newly_granted):
-            outbox.send_after_commit(outbox.GRANT_SYNCED, grant.pk)
-    return True
+def _finish(work: GrantWork, result: str, detail: str) -> bool:
+    return bool(sync_batches.record_sync_results([SyncResult(work, result, detail)]))
 
 
 def record_sync_success(work: GrantWork, *, evidence: str) -> bool:
     """AWS was read back and matches the desired state."""
-    state = Grant.SyncState.APPLIED if work.desired == Grant.Desired.PRESENT else Grant.SyncState.REVOKED
-    return _finish(work, sync_state=state, error="", action=f"grant.{state}", details={"evidence": evidence})
+    return _finish(work, "applied", evidence)
 
 
 def record_sync_failure(work: GrantWork, *, error: str) -> bool:
     """A permanent error: shown to admins, not retried until someone fixes the cause."""
-    return _finish(
-        work, sync_state=Grant.SyncState.FAILED, error=error, action="grant.sync_failed", details={"error": error}
-    )
+    return _finish(work, "failed", error)
 
 
 def release_claim(work: GrantWork, *, error: str) -> bool:

@@ -14,6 +14,8 @@ SYNC_GRANT = "iam.sync_grant"
 APPROVAL_NEEDED = "notifications.approval_needed"
 REQUEST_DECIDED = "notifications.request_decided"
 GRANT_SYNCED = "notifications.grant_synced"
+# One task per person and sync batch: the grants of theirs the batch applied or failed.
+GRANTS_SYNCED = "notifications.grants_synced"
 EXPIRY_REMINDER = "notifications.expiry_reminder"
 SOD_RECHECK = "access.sod_recheck_user"
 

@@ -8,8 +8,9 @@ IAM user name, see iam.identity), then by email (identitystore GetUserId).
 Creating and deleting assignments is asynchronous in AWS: the request is polled, a bounded
 number of times, until SUCCEEDED or FAILED. FAILED is permanent, with AWS's reason; still
 in progress after the bound is transient, so the grant is retried and the next run finds
-the assignment in place (an assignment is created or deleted only if the listing says it is
-needed). Read back with ListAccountAssignments, every page.
+the assignment in place (an assignment is created or deleted only if the person's listing
+says it is needed, so a rerun creates no second one). Read back with the person's own assignments on the account
+(ListAccountAssignmentsForPrincipal, every page), not every holder of the permission set.
 
 Identity Center's APIs answer only in the organisation's management account or its
 delegated administrator account, so the account's access must reach that account for
@@ -24,6 +25,9 @@ from iam.operations.target import Target
 
 POLL_SECONDS = 1.0
 MAX_POLLS = 15
+
+
+_identity_stores: dict[tuple, str] = {}
 
 
 class NoIdentityCenterUser(PermanentAwsError):
@@ -45,10 +49,10 @@ def apply(target: Target, *, present: bool, poll_seconds: float = POLL_SECONDS, 
             raise
         return f"{target.user_name} has no Identity Center user in {store_id}, so no assignment of {target.aws_name}"
     params = _assignment(target, user_id)
-    if (user_id in assigned_users(target)) != present:
+    if is_assigned(target, user_id) != present:
         change = create_assignment if present else delete_assignment
         change(target.account, params, poll_seconds=poll_seconds, max_polls=max_polls)
-    if (user_id in assigned_users(target)) != present:
+    if is_assigned(target, user_id) != present:
         raise TransientAwsError(f"Identity Center finished the change for {target.user_name} but does not show it yet.")
     verb = "is assigned" if present else "is not assigned"
     return (
@@ -58,9 +62,13 @@ def apply(target: Target, *, present: bool, poll_seconds: float = POLL_SECONDS, 
 
 
 def identity_store_id(account: gateway.AccountAccess, instance_arn: str) -> str:
-    """The identity store of the Identity Center instance."""
+    """The identity store of the Identity Center instance (an instance keeps its store: read once per process)."""
+    key = (account, instance_arn)
+    if key in _identity_stores:
+        return _identity_stores[key]
     for instance in gateway.collect(account, "sso-admin", "list_instances", "Instances"):
         if instance["InstanceArn"] == instance_arn:
+            _identity_stores[key] = instance["IdentityStoreId"]
             return instance["IdentityStoreId"]
     raise PermanentAwsError(
         f"Identity Center instance {instance_arn} is not visible from account {account.account_id}.", "NoSuchInstance"
@@ -86,6 +94,28 @@ def identity_center_user_id(account: gateway.AccountAccess, store_id: str, user_
         f"{user_name} has no Identity Center user in identity store {store_id} "
         f"(looked up by user name {user_name!r} and email {email!r}).",
         "NoIdentityCenterUser",
+    )
+
+
+def is_assigned(target: Target, user_id: str) -> bool:
+    """Whether the person holds the permission set on the account: their own assignments, read from AWS.
+
+    ListAccountAssignmentsForPrincipal (all pages), filtered to the account: what it reads grows
+    with the person's assignments, not with everyone holding the permission set.
+    """
+    assignments = gateway.collect(
+        target.account,
+        "sso-admin",
+        "list_account_assignments_for_principal",
+        "AccountAssignments",
+        InstanceArn=target.sso_instance_arn,
+        PrincipalId=user_id,
+        PrincipalType="USER",
+        Filter={"AccountId": target.account.account_id},
+    )
+    return any(
+        row["PermissionSetArn"] == target.aws_name and row["AccountId"] == target.account.account_id
+        for row in assignments
     )
 
 
@@ -120,7 +150,11 @@ def delete_assignment(account: gateway.AccountAccess, params: dict, *, poll_seco
 def _await(
     account: gateway.AccountAccess, instance_arn: str, status: dict, stage: str, poll_seconds: float, max_polls: int
 ) -> None:
-    """Poll the request until it leaves IN_PROGRESS; FAILED is permanent, too slow is transient."""
+    """Poll the request until it leaves IN_PROGRESS; FAILED is permanent, too slow is transient.
+
+    The first poll is at once (Identity Center often finishes within the round trip), then one
+    every `poll_seconds`.
+    """
     label = stage.capitalize()
     polls = 0
     while status["Status"] == "IN_PROGRESS":
@@ -129,7 +163,8 @@ def _await(
                 f"Identity Center is still processing assignment {stage} {status['RequestId']}; checking again later.",
                 "InProgress",
             )
-        time.sleep(poll_seconds)
+        if polls:
+            time.sleep(poll_seconds)
         answer = gateway.call(
             account,
             "sso-admin",

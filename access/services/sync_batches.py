@@ -1,0 +1,169 @@
+"""Grants synced in batches: claimed together, their outcomes recorded together.
+
+A sync task takes up to N grants of one AWS account in one short transaction (the lease:
+claim token and time, set by one conditional UPDATE), so one worker calls AWS for all of them
+with one client. Concurrent claimers never take the same grant: on PostgreSQL the candidates
+are locked with SKIP LOCKED, and the update re-checks that each grant is still claimable. The outcomes, their
+audit events and the notifications (one task per person) are recorded in one short
+transaction; only outcomes whose claim token still matches are written, so a worker whose
+lease ran out and was taken over cannot overwrite the newer worker's result.
+"""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, F, IntegerField, Q, Subquery, Value, When
+from django.utils import timezone
+
+from access.models import Grant
+from access.services import outbox
+from access.services.locking import atomic_change
+from audit.services import record_many
+
+SYSTEM_ACTOR = "system:iam-sync"
+
+
+@dataclass(frozen=True)
+class GrantWork:
+    """What a worker needs to apply one grant, read at claim time."""
+
+    grant_id: int
+    claim: uuid.UUID
+    desired: str
+    user_id: int
+    entitlement_id: int
+    attempt: int
+    # Read with the claim, so the worker needs no further query before calling AWS.
+    user: object = None
+    entitlement: object = None
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """One grant's outcome: `applied` (AWS read back matches), `failed` (permanent) or `retry` (transient)."""
+
+    work: GrantWork
+    result: str
+    detail: str = ""
+
+
+def claimable(now) -> Q:
+    """Grants a worker may take now: pending, or claimed by a worker whose lease ran out."""
+    lease_start = now - timedelta(seconds=settings.GRANT_SYNC_LEASE_SECONDS)
+    return Q(sync_state=Grant.SyncState.PENDING) | Q(sync_state=Grant.SyncState.IN_PROGRESS, claimed_at__lt=lease_start)
+
+
+def claim_grants_for_sync(grant_id: int, *, batch: int) -> list[GrantWork]:
+    """Take `grant_id` and up to `batch - 1` other claimable grants of its account, in one transaction.
+
+    Returns nothing if none can be taken; with `batch` 1, only `grant_id` itself.
+    """
+    now, claim = timezone.now(), uuid.uuid4()
+    takeable = claimable(now)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A claim is a lease: losing it in a database crash only means another worker claims again
+            # (syncing is idempotent), so it need not wait for its commit to reach the disk.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if batch <= 1:
+            chosen = [grant_id]
+        else:
+            account = Grant.objects.filter(pk=grant_id).values("entitlement__account_id")[:1]
+            candidates = (
+                Grant.objects.filter(takeable, entitlement__account_id=Subquery(account))
+                # The grant the message named first, then the oldest.
+                .order_by(Case(When(pk=grant_id, then=Value(0)), default=Value(1), output_field=IntegerField()), "pk")
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+            # Read first, then update by id: as `pk IN (subquery LIMIT n FOR UPDATE)` PostgreSQL may
+            # rescan the subquery for each row it updates, and each rescan finds the next n.
+            chosen = list(candidates.values_list("pk", flat=True)[:batch])
+        taken = Grant.objects.filter(takeable, pk__in=chosen).update(
+            sync_state=Grant.SyncState.IN_PROGRESS,
+            sync_claim=claim,
+            claimed_at=now,
+            sync_attempts=F("sync_attempts") + 1,
+        )
+        if not taken:
+            return []
+        grants = Grant.objects.select_related("user", "entitlement__account").filter(sync_claim=claim).order_by("pk")
+        grants = list(grants)
+    return [
+        GrantWork(g.pk, claim, g.desired, g.user_id, g.entitlement_id, g.sync_attempts, g.user, g.entitlement)
+        for g in grants
+    ]
+
+
+@atomic_change  # retried should it lose a deadlock: only the claim holder's outcome is written anyway
+def record_sync_results(results: list[SyncResult]) -> list[int]:
+    """Record a batch's outcomes in one transaction; returns the ids of the grants whose claim still held.
+
+    `retry` gives the grant back to the queue (pending, with the error); `applied` and
+    `failed` are final, audited and, where the holder should hear of it, notified.
+    """
+    if not results:
+        return []
+    by_id = {result.work.grant_id: result for result in results}
+    now = timezone.now()
+    with transaction.atomic():
+        grants = Grant.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=by_id).order_by("pk")
+        held = [grant for grant in grants if grant.sync_claim == by_id[grant.pk].work.claim]
+        events, changed, fields, tell = [], [], set(), defaultdict(list)
+        for grant in held:
+            result = by_id[grant.pk]
+            if result.result == "retry":
+                grant.sync_state, grant.sync_claim, grant.claimed_at = Grant.SyncState.PENDING, None, None
+                grant.last_error = result.detail
+                fields.update(["sync_state", "sync_claim", "claimed_at", "last_error"])
+                changed.append(grant)
+                continue
+            event, newly_live = _settle(grant, result, now, fields)
+            events.append(event)
+            changed.append(grant)
+            if grant.desired == Grant.Desired.PRESENT and (grant.sync_state == Grant.SyncState.FAILED or newly_live):
+                tell[grant.user_id].append(grant.pk)
+        if changed:
+            Grant.objects.bulk_update(changed, sorted(fields))
+        record_many(events)
+        for grant_ids in tell.values():
+            outbox.send_after_commit(outbox.GRANTS_SYNCED, grant_ids)
+    return [grant.pk for grant in held]
+
+
+def _settle(grant: Grant, result: SyncResult, now, fields: set) -> tuple[dict, bool]:
+    """Move one grant to its final state; return its audit event and whether its holder hears "live"."""
+    if result.result == "applied":
+        state = Grant.SyncState.APPLIED if grant.desired == Grant.Desired.PRESENT else Grant.SyncState.REVOKED
+        action, error, details = f"grant.{state}", "", {"evidence": result.detail}
+    else:
+        state, action, error = Grant.SyncState.FAILED, "grant.sync_failed", result.detail
+        details = {"error": result.detail}
+    before = {"sync_state": grant.sync_state}
+    # The holder hears "live" once per grant, not again when the reconciler re-applies it.
+    newly_live = grant.verified_at is None or bool(grant.granted_at and grant.verified_at < grant.granted_at)
+    grant.sync_state, grant.last_error, grant.sync_claim, grant.claimed_at = state, error, None, None
+    fields.update(["sync_state", "last_error", "sync_claim", "claimed_at"])
+    if state in (Grant.SyncState.APPLIED, Grant.SyncState.REVOKED):
+        grant.verified_at = now
+        fields.add("verified_at")
+    if state == Grant.SyncState.APPLIED and grant.activated_at is None:
+        # The first activation of this life of the grant: extensions are capped from it.
+        grant.activated_at = now
+        fields.add("activated_at")
+    if state == Grant.SyncState.APPLIED and grant.duration_days and grant.expires_at is None:
+        # Time-bound access is counted from when it is active in AWS, not from the request.
+        grant.expires_at = now + timedelta(days=grant.duration_days)
+        fields.add("expires_at")
+        details = {**details, "expires_at": grant.expires_at.isoformat()}
+    if state == Grant.SyncState.REVOKED and grant.ended_at:
+        # How long removal took, from the decision (expiry, give-back, leaver) to AWS read back.
+        details = {**details, "seconds_to_removal": round((now - grant.ended_at).total_seconds(), 3)}
+    after = {"request": grant.request_id, "sync_state": state, "attempt": result.work.attempt, **details}
+    event = {"actor": None, "actor_label": SYSTEM_ACTOR, "action": action, "obj": grant, "before": before}
+    return {**event, "after": after}, newly_live and state != Grant.SyncState.FAILED
