@@ -8,6 +8,7 @@ rule "Create and approve payments" forbids holding both.
 """
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from django.utils import timezone
 from access import services
 from access.errors import AccessError, StaleState
 from access.models import AccessRequest, Grant
+from access.services.sync_batches import GrantWork
 from accounts.services import mark_leaver
 from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement
 from reviews import services as reviews
@@ -210,11 +212,22 @@ def test_approving_while_the_worker_records_a_sync_of_the_same_person(cast, sand
     wrong = []
     for _ in range(ROUNDS):
         person = newcomer()
-        grant = holds(person, sandbox.developers, sync_state=Grant.SyncState.PENDING)
+        # Claimed by the worker, which now records what AWS read back. Never left pending here: a worker
+        # already running (a full run starts one) would take it in a batch with an earlier round's grant.
+        claim = uuid.uuid4()
+        grant = holds(
+            person,
+            sandbox.developers,
+            sync_state=Grant.SyncState.IN_PROGRESS,
+            sync_claim=claim,
+            claimed_at=timezone.now(),
+            sync_attempts=1,
+        )
+        developers = sandbox.developers
+        work = GrantWork(grant.pk, claim, grant.desired, person.pk, developers.pk, 1, person, developers)
         second = ask(person, create)
 
-        def sync(grant_id=grant.pk):
-            work = services.claim_grant_for_sync(grant_id)
+        def sync(work=work):
             return services.record_sync_success(work, evidence="read back: member")
 
         approved, synced = race(
