@@ -6,11 +6,12 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from access.errors import AccessError
 from catalog.models import AwsAccount
 from iam import drift
-from iam.errors import TransientAwsError
+from iam.errors import AwsError, TransientAwsError
 from iam.reconcile import ReconcileInProgress, reconcile_account
-from reviews import reminders, services
+from reviews import notices, reminders, services
 from reviews import usage as review_usage
 from reviews.models import Campaign, ReviewItem
 from reviews.services import repeats
@@ -52,17 +53,40 @@ def remove_unmanaged(unmanaged_id: int) -> str:
 
 @shared_task(name="reviews.launch_fresh", acks_late=True)
 def launch_fresh(campaign_id: int, actor_id: int) -> int:
-    """Reconcile every account in the campaign's scope, then snapshot: the review sees AWS as it is now."""
-    campaign = Campaign.objects.get(pk=campaign_id)
-    accounts = campaign.accounts.all() if campaign.accounts.exists() else AwsAccount.objects.all()
-    for account in accounts:
-        # Another reconcile of that account running right now is as fresh as ours would be.
-        with contextlib.suppress(ReconcileInProgress):
-            reconcile_account(account.pk)
-    actor = get_user_model().objects.get(pk=actor_id)
-    count = services.launch(campaign_id=campaign.pk, actor=actor).population_count
+    """Reconcile every account in the campaign's scope, then snapshot: the review sees AWS as it is now.
+
+    A launch that fails leaves the campaign a draft with the reason on its page, its owner told and the
+    failure audited (services.record_launch_failure); an unexpected error is also raised for the log.
+    """
+    try:
+        campaign = Campaign.objects.get(pk=campaign_id)
+        accounts = campaign.accounts.all() if campaign.accounts.exists() else AwsAccount.objects.all()
+        for account in accounts:
+            # Another reconcile of that account running right now is as fresh as ours would be.
+            with contextlib.suppress(ReconcileInProgress):
+                try:
+                    reconcile_account(account.pk)
+                except AwsError as exc:
+                    raise LaunchFailed(f"Reading the account {account} from AWS failed: {exc.message}") from exc
+        actor = get_user_model().objects.get(pk=actor_id)
+        count = services.launch(campaign_id=campaign.pk, actor=actor).population_count
+    except (LaunchFailed, AccessError) as exc:
+        services.record_launch_failure(campaign_id=campaign_id, reason=str(exc.message))
+        return 0
+    except Exception:
+        services.record_launch_failure(
+            campaign_id=campaign_id, reason="The worker hit an unexpected error; the details are in its log."
+        )
+        raise
+    notices.campaign_started(campaign.pk)
     collect_usage.delay(campaign.pk)
     return count
+
+
+class LaunchFailed(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 @shared_task(name="reviews.repeat_templates")
@@ -90,3 +114,9 @@ def escalate_reviewers() -> int:
 def collect_usage(campaign_id: int) -> int:
     """After launch: Access Advisor's last-used evidence beside each line."""
     return review_usage.collect(campaign_id)
+
+
+@shared_task(name="reviews.tell_revoked_holders")
+def tell_revoked_holders(campaign_id: int) -> int:
+    """After sign-off: each holder whose access the review revoked is told, once."""
+    return len(notices.access_revoked(campaign_id))

@@ -21,7 +21,7 @@ from api.serializers.reviews import (
     ReviewItemSerializer,
 )
 from api.views.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, PortalViewSet
-from reviews import selectors, services
+from reviews import notices, selectors, services
 from reviews.models import Campaign, ReviewItem
 
 
@@ -107,6 +107,7 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
         body = ReviewDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         decided = services.decide(campaign_id=campaign.pk, actor=request.user, **body.validated_data)
+        notices.tell_owner_if_ready(campaign.pk)
         return Response({"decided": decided})
 
     @extend_schema(
@@ -122,4 +123,5 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
         decided = services.accept_recommendations(
             campaign_id=campaign.pk, actor=request.user, item_ids=body.validated_data["item_ids"]
         )
+        notices.tell_owner_if_ready(campaign.pk)
         return Response({"decided": decided})

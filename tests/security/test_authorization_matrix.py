@@ -146,6 +146,10 @@ EXPECTED = {
     "reviews:decide": POST_ONLY,
     "reviews:reassign": POST_ONLY,
     "reviews:campaign": READERS_ONLY,  # its owner is Erin
+    "reviews:campaigns": READERS_ONLY,  # Governance → Access reviews
+    "reviews:campaign_new": (302, 403, 403, 403, 403, 200),  # governance admins define campaigns
+    "reviews:campaign_edit": (302, 403, 403, 403, 403, 302),  # the fixture's campaign is launched: to its page
+    "reviews:campaign_preview": (302, 403, 403, 403, 302, 302),  # launched: to its page
     "reviews:launch": POST_ONLY,
     "reviews:sign_off": POST_ONLY,
     "reviews:evidence": READERS_ONLY,
