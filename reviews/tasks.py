@@ -110,10 +110,18 @@ def escalate_reviewers() -> int:
     return reminders.escalate_reviewers()
 
 
-@shared_task(name="reviews.collect_usage", acks_late=True)
-def collect_usage(campaign_id: int) -> int:
-    """After launch: Access Advisor's last-used evidence beside each line."""
-    return review_usage.collect(campaign_id)
+USAGE_RETRIES = 5
+
+
+@shared_task(name="reviews.collect_usage", acks_late=True, bind=True, max_retries=USAGE_RETRIES)
+def collect_usage(self, campaign_id: int) -> int:
+    """After launch: Access Advisor's last-used evidence beside each line. Holders AWS was too busy to
+    answer for are asked again with backoff; only the last attempt records that AWS was too busy."""
+    final = self.request.retries >= USAGE_RETRIES
+    try:
+        return review_usage.collect(campaign_id, final=final)
+    except TransientAwsError as exc:
+        raise self.retry(exc=exc, countdown=min(300, 2 ** (self.request.retries + 2))) from exc
 
 
 @shared_task(name="reviews.tell_revoked_holders")
