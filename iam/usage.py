@@ -36,7 +36,7 @@ PLAIN_REASONS = {
     "InvalidAction": _NOT_OFFERED,
     "UnknownOperationException": _NOT_OFFERED,
     "Unreadable": "AWS's answer could not be read (the endpoint may not offer Access Advisor)",
-    "JobFailed": "Access Advisor could not prepare its report",
+    "JobFailed": "Access Advisor could not prepare its report",  # raised with AWS's reason, below
 }
 BUSY = "AWS was too busy to answer (throttled or unavailable) each time it was asked"
 
@@ -92,8 +92,9 @@ def _last_accessed(account: gateway.AccountAccess, user_name: str, sleep) -> Usa
             used = [item["LastAuthenticated"] for item in services if item.get("LastAuthenticated")]
             return Usage(max(used) if used else None, len(used), len(services))
         if status == "FAILED":
+            # AWS's own words for a failed job are a sentence for people, not a library's text.
             reason = answer.get("Error", {}).get("Message", "no reason given")
-            raise PermanentAwsError(f"Access Advisor could not report on {user_name}: {reason}", "JobFailed")
+            raise UsageUnavailable(f"{PLAIN_REASONS['JobFailed']}: {reason}")
         sleep(POLL_SECONDS)
     raise TransientAwsError(f"Access Advisor is still preparing the report on {user_name}.", "JobInProgress")
 
