@@ -4,6 +4,8 @@ Reviewers read and decide their own lines. Governance admins and auditors read e
 every line; an auditor's POST is refused (403) whatever else they are.
 """
 
+from dataclasses import asdict
+
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
@@ -17,6 +19,8 @@ from api.serializers.reviews import (
     CampaignDetailSerializer,
     CampaignSerializer,
     DecidedSerializer,
+    LaunchRequestedSerializer,
+    PreviewSerializer,
     ReviewDecisionSerializer,
     ReviewItemSerializer,
 )
@@ -79,6 +83,33 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
         detail = annotated.get()
         detail.progress = selectors.progress(detail)
         return Response(CampaignDetailSerializer(detail).data)
+
+    @extend_schema(
+        summary="Launch a draft: refused now with the reason when it cannot succeed (400); else queued (202): "
+        "a worker reconciles the accounts in scope, then takes the snapshot (follow `state` and `launch_error`)",
+        request=None,
+        responses={202: LaunchRequestedSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def launch(self, request, pk):
+        campaign, _ = self._readable(pk, by_its_owner=True)
+        campaign = services.request_launch(campaign_id=campaign.pk, actor=request.user)
+        body = {"id": campaign.pk, "state": campaign.state, "launch_requested_at": campaign.launch_requested_at}
+        return Response(LaunchRequestedSerializer(body).data, status=202)
+
+    @extend_schema(
+        summary="What launching this draft now would snapshot: lines per reviewer, lines to the fallback, "
+        "unmanaged lines, the population's count and hash; or why it cannot launch (governance admins, auditors)",
+        responses={200: PreviewSerializer, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk):
+        campaign = Campaign.objects.filter(pk=pk).first()
+        if campaign is None or not roles.reads_everything(request.user):
+            raise Http404
+        preview = services.preview(campaign)
+        refusal = preview.refusal or services.launch_refusal(campaign)
+        return Response(PreviewSerializer({**asdict(preview), "refusal": refusal}).data)
 
     @extend_schema(
         summary="Lines of a campaign: mine to review (undecided first), or every line for admins and auditors",

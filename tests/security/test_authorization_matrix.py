@@ -109,6 +109,8 @@ EXPECTED = {
     "api:review-campaign-detail": (401, 404, 404, 200, 200, 200),
     "api:review-campaign-decide": API_POST_ONLY,
     "api:review-campaign-accept-recommendations": API_POST_ONLY,
+    "api:review-campaign-launch": API_POST_ONLY,
+    "api:review-campaign-preview": (401, 404, 404, 404, 200, 200),  # governance admins and auditors
     # Pages.
     "notifications:list": PAGE,
     "notifications:mark_all_read": POST_ONLY,
