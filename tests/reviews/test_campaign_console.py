@@ -260,3 +260,32 @@ def test_a_launch_that_cannot_read_aws_says_so_on_the_campaign_page(cast, holdin
     )
     page = as_person(cast.erin).get(reverse("reviews:campaign", args=[campaign.pk])).content.decode()
     assert "Reading the account Sandbox" in page
+
+
+def test_editing_a_draft_changes_its_scope_and_audits_before_and_after(cast, sandbox):
+    erin = as_person(cast.erin)
+    erin.post(reverse("reviews:campaign_new"), form(fallback_reviewer=cast.dave.pk))
+    campaign = Campaign.objects.get()
+
+    page = erin.get(reverse("reviews:campaign_edit", args=[campaign.pk])).content.decode()
+    response = erin.post(
+        reverse("reviews:campaign_edit", args=[campaign.pk]),
+        form(name="Q1 2027 review (Engineering)", departments=["Engineering"], fallback_reviewer=cast.dave.pk),
+    )
+
+    assert 'value="Q1 2027 review"' in page, "the form opens with the draft's values"
+    campaign.refresh_from_db()
+    assert response.status_code == 302
+    assert (campaign.name, campaign.departments) == ("Q1 2027 review (Engineering)", ["Engineering"])
+    changed = AuditEvent.objects.get(action="campaign.changed")
+    assert (changed.before["name"], changed.after["name"]) == ("Q1 2027 review", "Q1 2027 review (Engineering)")
+    assert (changed.before["departments"], changed.after["departments"]) == ([], ["Engineering"])
+
+
+def test_only_governance_admins_edit_a_draft(cast):
+    draft = Campaign.objects.create(name="Q4", owner=cast.erin, due_at=timezone.now() + timedelta(days=14))
+
+    for person in (cast.bob, cast.frank):
+        response = as_person(person).post(reverse("reviews:campaign_edit", args=[draft.pk]), form(name="Mine"))
+        assert response.status_code == 403
+    assert Campaign.objects.get(pk=draft.pk).name == "Q4"
