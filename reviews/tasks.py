@@ -91,10 +91,14 @@ class LaunchFailed(Exception):
 
 @shared_task(name="reviews.repeat_templates")
 def repeat_templates() -> int:
-    """Beat: copy each due template (quarterly, say) into a new campaign and launch it fresh."""
+    """Beat: copy each due template (quarterly, say) into a new campaign and launch it fresh (as its owner)."""
     runs = [repeats.copy_template(template, timezone.now()) for template in repeats.due_templates()]
     for run in runs:
-        launch_fresh.delay(run.pk, run.owner_id)
+        # As from the page: what cannot launch is refused now, and its owner told why on the run's page.
+        try:
+            services.request_launch(campaign_id=run.pk, actor=run.owner)
+        except AccessError as exc:
+            services.record_launch_failure(campaign_id=run.pk, reason=exc.message)
     return len(runs)
 
 

@@ -289,3 +289,41 @@ def test_only_governance_admins_edit_a_draft(cast):
         response = as_person(person).post(reverse("reviews:campaign_edit", args=[draft.pk]), form(name="Mine"))
         assert response.status_code == 403
     assert Campaign.objects.get(pk=draft.pk).name == "Q4"
+
+
+def test_a_repeat_that_cannot_launch_stays_a_draft_that_says_why_and_its_owner_is_told(cast, holdings):
+    Campaign.objects.create(
+        name="Quarterly",
+        owner=cast.erin,
+        due_at=timezone.now() - timedelta(days=80),
+        repeat_months=3,
+        next_run_at=timezone.now() - timedelta(minutes=1),
+    )
+
+    assert tasks.repeat_templates() == 1
+
+    run = Campaign.objects.get(template__isnull=False)
+    assert (run.state, run.launch_requested_at) == ("draft", None)
+    assert run.launch_error.startswith("Name a fallback reviewer other than the campaign owner")
+    assert Notification.objects.get(kind=Notification.Kind.CAMPAIGN_LAUNCH_FAILED).about_campaign == run.pk
+
+
+def test_a_repeat_that_can_launch_is_queued_like_a_launch_from_the_page(
+    cast, holdings, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr("reviews.services.campaigns.current_app.send_task", lambda *a, **k: sent.append(a))
+    Campaign.objects.create(
+        name="Quarterly",
+        owner=cast.erin,
+        fallback_reviewer=cast.dave,
+        due_at=timezone.now() - timedelta(days=80),
+        repeat_months=3,
+        next_run_at=timezone.now() - timedelta(minutes=1),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.repeat_templates()
+
+    run = Campaign.objects.get(template__isnull=False)
+    assert run.launch_requested_at is not None and sent == [("reviews.launch_fresh",)]
