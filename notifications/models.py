@@ -21,6 +21,10 @@ class Notification(models.Model):
         REVIEW_DUE = "review_due", "Access review due soon"
         REVIEW_ESCALATION = "review_escalation", "Access review escalated to you"
         REVIEW_ESCALATED = "review_escalated", "Your access review was escalated"
+        REVIEW_STARTED = "review_started", "Access review started"
+        REVIEW_REVOKED = "review_revoked", "Access removed by a review"
+        CAMPAIGN_READY = "campaign_ready", "Access review ready to sign off"
+        CAMPAIGN_LAUNCH_FAILED = "campaign_launch_failed", "Access review could not start"
 
     DECISION_KINDS = (Kind.REQUEST_APPROVED, Kind.REQUEST_DENIED, Kind.REQUEST_EXPIRED)
 

@@ -210,3 +210,39 @@ def review_escalated(campaign, undecided: int, total: int, told: str, now) -> Wo
         f"decision, so {told}. {_fate(campaign)}"
     )
     return Wording(one_line(f"Escalated: {_lines(undecided)} of yours undecided in '{campaign.name}'"), body)
+
+
+def review_started(campaign, count: int, now) -> Wording:
+    """To each reviewer when a campaign starts: one notice with their count, however many lines."""
+    stages = " Lines you keep go on to the entitlement's owner for a second look." if campaign.second_stage else ""
+    body = (
+        f"'{campaign.name}' has started: {_lines(count)} of access {'waits' if count == 1 else 'wait'} for you to "
+        f"keep or revoke; the campaign is {_due(campaign, now)}.{stages} {_fate(campaign)}"
+    )
+    return Wording(one_line(f"Access review started: {_lines(count)} for you in '{campaign.name}'"), body)
+
+
+def review_revoked(campaign, entitlements: list[str]) -> Wording:
+    """To a holder whose access a signed-off review revoked (`entitlements`: their names)."""
+    names = ", ".join(entitlements[:REMINDER_ITEMS])
+    more = f" and {len(entitlements) - REMINDER_ITEMS} more" if len(entitlements) > REMINDER_ITEMS else ""
+    body = (
+        f"The access review '{campaign.name}' revoked your access to {names}{more}; it is being removed from AWS. "
+        "If you still need it, request it again from the catalog with a reason."
+    )
+    return Wording(one_line(f"Access removed by the review '{campaign.name}': {names}{more}"), body)
+
+
+def campaign_ready(campaign, count: int) -> Wording:
+    """To the owner once every line has a final decision."""
+    body = (
+        f"Every one of the {_lines(count)} in '{campaign.name}' is decided. Sign it off to remove the revoked "
+        "access from AWS and close the evidence."
+    )
+    return Wording(one_line(f"Ready to sign off: '{campaign.name}'"), body)
+
+
+def campaign_launch_failed(campaign, reason: str) -> Wording:
+    """To the owner when a launch failed in the worker; the campaign stays a draft."""
+    body = f"'{campaign.name}' could not start and is still a draft: {Truncator(reason).chars(ERROR_CHARS)}"
+    return Wording(one_line(f"Access review could not start: '{campaign.name}'"), body)

@@ -19,12 +19,23 @@ FIXED_AT_LAUNCH = [
 
 @admin.register(Campaign)
 class CampaignAdmin(AuditedAdmin):
-    """Campaigns are defined here (audited) and launched and signed off from their page."""
+    """Break-glass edits only (audited): campaigns are defined, previewed, launched and signed off in the
+    portal (Governance → Access reviews). A run's template is set by the repeat, never picked here."""
 
     list_display = ["name", "owner", "state", "reviewer_type", "second_stage", "due_at", "population_count"]
     list_filter = ["state", "reviewer_type", "second_stage"]
     autocomplete_fields = ["owner", "fallback_reviewer", "named_reviewers", "accounts", "entitlements"]
-    readonly_fields = ["state", "snapshot_at", "population_count", "population_hash", "closed_at", "signed_off_by"]
+    readonly_fields = [
+        "template",
+        "launch_requested_at",
+        "launch_error",
+        "state",
+        "snapshot_at",
+        "population_count",
+        "population_hash",
+        "closed_at",
+        "signed_off_by",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.state != Campaign.State.DRAFT:

@@ -66,6 +66,10 @@ class Campaign(models.Model):
     snapshot_at = models.DateTimeField(null=True, blank=True)
     population_count = models.PositiveIntegerField(default=0)
     population_hash = models.CharField(max_length=64, blank=True)
+    # A launch runs in a worker (a fresh reconcile first): when it was asked for, and why it failed, in
+    # words the page shows (empty: it has not failed). Cleared when a launch is asked for again.
+    launch_requested_at = models.DateTimeField(null=True, blank=True)
+    launch_error = models.CharField(max_length=500, blank=True, default="")
     closed_at = models.DateTimeField(null=True, blank=True)
     signed_off_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -16,6 +16,11 @@ def _count(lines) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def count_of(lines) -> Coalesce:
+    """For pages that list campaigns: `_count` as a public name."""
+    return _count(lines)
+
+
 def with_my_counts(campaigns: QuerySet[Campaign], user) -> QuerySet[Campaign]:
     """`mine`: the lines `user` decides now plus those they kept and handed on to the second stage;
     `mine_decided`: of those, the decided ones and every line handed on (their part is done)."""
@@ -164,3 +169,8 @@ def decisions_per_day(campaign: Campaign) -> list[dict]:
         .order_by("day")
     )
     return [{"day": row["day"].isoformat(), "keep": row["keep"], "revoke": row["revoke"]} for row in rows]
+
+
+def waiting_count(user) -> int:
+    """The lines waiting for `user`'s decision in active campaigns: the Reviews badge, one COUNT on `review_queue`."""
+    return ReviewItem.objects.filter(UNDECIDED, reviewer=user, campaign__state=Campaign.State.ACTIVE).count()

@@ -6,11 +6,12 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from access.errors import AccessError
 from catalog.models import AwsAccount
 from iam import drift
-from iam.errors import TransientAwsError
+from iam.errors import AwsError, TransientAwsError
 from iam.reconcile import ReconcileInProgress, reconcile_account
-from reviews import reminders, services
+from reviews import notices, reminders, services
 from reviews import usage as review_usage
 from reviews.models import Campaign, ReviewItem
 from reviews.services import repeats
@@ -52,25 +53,52 @@ def remove_unmanaged(unmanaged_id: int) -> str:
 
 @shared_task(name="reviews.launch_fresh", acks_late=True)
 def launch_fresh(campaign_id: int, actor_id: int) -> int:
-    """Reconcile every account in the campaign's scope, then snapshot: the review sees AWS as it is now."""
-    campaign = Campaign.objects.get(pk=campaign_id)
-    accounts = campaign.accounts.all() if campaign.accounts.exists() else AwsAccount.objects.all()
-    for account in accounts:
-        # Another reconcile of that account running right now is as fresh as ours would be.
-        with contextlib.suppress(ReconcileInProgress):
-            reconcile_account(account.pk)
-    actor = get_user_model().objects.get(pk=actor_id)
-    count = services.launch(campaign_id=campaign.pk, actor=actor).population_count
+    """Reconcile every account in the campaign's scope, then snapshot: the review sees AWS as it is now.
+
+    A launch that fails leaves the campaign a draft with the reason on its page, its owner told and the
+    failure audited (services.record_launch_failure); an unexpected error is also raised for the log.
+    """
+    try:
+        campaign = Campaign.objects.get(pk=campaign_id)
+        accounts = campaign.accounts.all() if campaign.accounts.exists() else AwsAccount.objects.all()
+        for account in accounts:
+            # Another reconcile of that account running right now is as fresh as ours would be.
+            with contextlib.suppress(ReconcileInProgress):
+                try:
+                    reconcile_account(account.pk)
+                except AwsError as exc:
+                    raise LaunchFailed(f"Reading the account {account} from AWS failed: {exc.message}") from exc
+        actor = get_user_model().objects.get(pk=actor_id)
+        count = services.launch(campaign_id=campaign.pk, actor=actor).population_count
+    except (LaunchFailed, AccessError) as exc:
+        services.record_launch_failure(campaign_id=campaign_id, reason=str(exc.message))
+        return 0
+    except Exception:
+        services.record_launch_failure(
+            campaign_id=campaign_id, reason="The worker hit an unexpected error; the details are in its log."
+        )
+        raise
+    notices.campaign_started(campaign.pk)
     collect_usage.delay(campaign.pk)
     return count
 
 
+class LaunchFailed(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 @shared_task(name="reviews.repeat_templates")
 def repeat_templates() -> int:
-    """Beat: copy each due template (quarterly, say) into a new campaign and launch it fresh."""
+    """Beat: copy each due template (quarterly, say) into a new campaign and launch it fresh (as its owner)."""
     runs = [repeats.copy_template(template, timezone.now()) for template in repeats.due_templates()]
     for run in runs:
-        launch_fresh.delay(run.pk, run.owner_id)
+        # As from the page: what cannot launch is refused now, and its owner told why on the run's page.
+        try:
+            services.request_launch(campaign_id=run.pk, actor=run.owner)
+        except AccessError as exc:
+            services.record_launch_failure(campaign_id=run.pk, reason=exc.message)
     return len(runs)
 
 
@@ -86,7 +114,21 @@ def escalate_reviewers() -> int:
     return reminders.escalate_reviewers()
 
 
-@shared_task(name="reviews.collect_usage", acks_late=True)
-def collect_usage(campaign_id: int) -> int:
-    """After launch: Access Advisor's last-used evidence beside each line."""
-    return review_usage.collect(campaign_id)
+USAGE_RETRIES = 5
+
+
+@shared_task(name="reviews.collect_usage", acks_late=True, bind=True, max_retries=USAGE_RETRIES)
+def collect_usage(self, campaign_id: int) -> int:
+    """After launch: Access Advisor's last-used evidence beside each line. Holders AWS was too busy to
+    answer for are asked again with backoff; only the last attempt records that AWS was too busy."""
+    final = self.request.retries >= USAGE_RETRIES
+    try:
+        return review_usage.collect(campaign_id, final=final)
+    except TransientAwsError as exc:
+        raise self.retry(exc=exc, countdown=min(300, 2 ** (self.request.retries + 2))) from exc
+
+
+@shared_task(name="reviews.tell_revoked_holders")
+def tell_revoked_holders(campaign_id: int) -> int:
+    """After sign-off: each holder whose access the review revoked is told, once."""
+    return len(notices.access_revoked(campaign_id))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import evidence_views, views
+from reviews import campaign_views, evidence_views, views
 
 app_name = "reviews"
 urlpatterns = [
@@ -8,6 +8,10 @@ urlpatterns = [
     path("<int:campaign_id>/", views.review_queue, name="queue"),
     path("<int:campaign_id>/decide/", views.decide, name="decide"),
     path("items/<int:item_id>/reassign/", views.reassign, name="reassign"),
+    path("campaigns/", campaign_views.campaigns, name="campaigns"),
+    path("campaigns/new/", campaign_views.campaign_new, name="campaign_new"),
+    path("campaigns/<int:campaign_id>/edit/", campaign_views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:campaign_id>/preview/", campaign_views.campaign_preview, name="campaign_preview"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign"),
     path("campaigns/<int:campaign_id>/launch/", views.launch, name="launch"),
     path("campaigns/<int:campaign_id>/sign-off/", views.sign_off, name="sign_off"),

@@ -3,7 +3,10 @@
 Collected after launch, per holder and account (one Access Advisor job each, not one per line).
 A line whose holder never used, or has not used for STALE_DAYS, what their policies in that account
 allow gets "revoke" as its recommendation, unless a stronger reason was already given. When AWS
-cannot say (an error, a job still running), the line says so and keeps its recommendation.
+cannot say (not offered, not allowed, an unreadable answer), the line says "Usage not available" and
+why, in plain words, and keeps its recommendation. A transient error (throttling, a job still running)
+is not recorded: the lines stay empty and `collect` raises TransientAwsError so the task asks again
+later; only on its last attempt (`final`) does it record that AWS was too busy.
 """
 
 from datetime import timedelta
@@ -13,7 +16,7 @@ from django.utils import timezone
 
 from catalog.models import Entitlement
 from iam import usage
-from iam.errors import AwsError
+from iam.errors import TransientAwsError
 from iam.identity import iam_user_name
 from iam.sync import account_access
 from reviews.models import ReviewItem
@@ -22,8 +25,16 @@ STALE_DAYS = 90
 IAM_KINDS = [Entitlement.Kind.IAM_GROUP, Entitlement.Kind.IAM_POLICY, Entitlement.Kind.IAM_ROLE]
 
 
-def collect(campaign_id: int, now=None) -> int:
-    """Record usage evidence on the campaign's IAM lines; returns how many principal-account pairs were read."""
+def not_available(reason: str) -> str:
+    return f"Usage not available: {reason}"[:200]
+
+
+def collect(campaign_id: int, now=None, *, final: bool = True) -> int:
+    """Record usage evidence on the campaign's IAM lines; returns how many principal-account pairs were read.
+
+    Not `final`: lines AWS was too busy to answer for are left empty and TransientAwsError raised at the
+    end (after every other pair was read), for the caller to retry.
+    """
     now = now or timezone.now()
     lines = ReviewItem.objects.filter(
         campaign_id=campaign_id, entitlement__kind__in=IAM_KINDS, usage_evidence=""
@@ -31,14 +42,20 @@ def collect(campaign_id: int, now=None) -> int:
     pairs = {}
     for item in lines:
         pairs[(_principal(item), item.entitlement.account)] = _lines_of(item)
+    busy = 0
     for (principal, account), who in sorted(pairs.items(), key=lambda pair: (pair[0][0], pair[0][1].pk)):
         same = ReviewItem.objects.filter(
             who, campaign_id=campaign_id, entitlement__account=account, entitlement__kind__in=IAM_KINDS
         )
         try:
             found = usage.last_accessed(account_access(account), principal)
-        except AwsError as exc:
-            same.update(usage_evidence=f"Usage unknown: {exc.message}"[:200])
+        except usage.UsageUnavailable as exc:
+            same.update(usage_evidence=not_available(exc.reason))
+            continue
+        except TransientAwsError:
+            if final:
+                same.update(usage_evidence=not_available(usage.BUSY))
+            busy += 1
             continue
         if found.last_used is None:
             evidence = "Never used what these permissions allow"
@@ -50,6 +67,8 @@ def collect(campaign_id: int, now=None) -> int:
             same.filter(Q(recommendation_reason="") | Q(recommendation=ReviewItem.Decision.UNDECIDED)).exclude(
                 recommendation=ReviewItem.Decision.REVOKE
             ).update(recommendation=ReviewItem.Decision.REVOKE, recommendation_reason=evidence)
+    if busy and not final:
+        raise TransientAwsError(f"AWS was too busy to report usage for {busy} of {len(pairs)} holders.", "Busy")
     return len(pairs)
 
 

@@ -17,12 +17,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import AccessError, StaleState
+from access.errors import AccessError
 from accounts import stepup
 from accounts.roles import is_auditor, reads_everything
 from audit.csv_export import streamed_csv
 from catalog.models import AwsAccount, Risk
-from reviews import selectors, services
+from reviews import notices, selectors, services
 from reviews.evidence import HEADER
 from reviews.evidence import rows as evidence_rows
 from reviews.models import Campaign, ReviewItem
@@ -154,6 +154,7 @@ def decide(request, campaign_id):
             )
     except AccessError as exc:
         return _refused(request, exc)
+    notices.tell_owner_if_ready(campaign.pk)
     return redirect(f"{reverse('reviews:queue', args=[campaign.pk])}?{request.POST.get('query', '')}")
 
 
@@ -210,7 +211,10 @@ def readable(request, campaign_id, campaigns=Campaign.objects) -> Campaign:
 
 @require_GET
 def campaign_detail(request, campaign_id):
-    campaign = readable(request, campaign_id)
+    return _campaign_page(request, readable(request, campaign_id))
+
+
+def _campaign_page(request, campaign: Campaign, status: int = 200):
     remediation = (
         campaign.items.filter(~Q(remediation=ReviewItem.Remediation.NONE) | Q(decision=ReviewItem.Decision.REVOKE))
         .select_related("holder", "entitlement", "grant", "unmanaged")
@@ -226,19 +230,23 @@ def campaign_detail(request, campaign_id):
         "per_day": selectors.decisions_per_day(campaign),
         "revoked": Paginator(remediation, PAGE_SIZE).get_page(request.GET.get("page")),
     }
-    return render(request, "reviews/campaign.html", context)
+    response = render(request, "reviews/campaign.html", context, status=status)
+    if request.headers.get("HX-Request") and campaign.state != Campaign.State.DRAFT:
+        response["HX-Refresh"] = "true"  # the launch finished while the page polled: show the whole campaign
+    return response
 
 
 @_writes
 def launch(request, campaign_id):
     campaign = _owned(request, campaign_id)
-    if campaign.state != Campaign.State.DRAFT:
-        return _refused(request, StaleState(f"This campaign is already {campaign.get_state_display().lower()}."))
-    # The snapshot follows a fresh reconcile of the accounts in scope, so it runs in a worker.
-    current_app.send_task("reviews.launch_fresh", args=[campaign.pk, request.user.pk])
-    messages.success(
-        request, f"{campaign.name} is launching: the accounts in scope are read from AWS first. Refresh in a moment."
-    )
+    try:
+        # Refused here, with the reason, when it could not succeed; else the worker reconciles the
+        # accounts in scope and takes the snapshot, and this page follows it.
+        services.request_launch(campaign_id=campaign.pk, actor=request.user)
+    except AccessError as exc:
+        messages.error(request, exc.message)
+        return _campaign_page(request, campaign, status=exc.status)
+    messages.success(request, f"{campaign.name} is launching: the accounts in scope are read from AWS first.")
     return redirect("reviews:campaign", campaign_id=campaign.pk)
 
 
@@ -252,6 +260,7 @@ def sign_off(request, campaign_id):
         services.sign_off(campaign_id=campaign.pk, actor=request.user)
     except AccessError as exc:
         return _refused(request, exc)
+    current_app.send_task("reviews.tell_revoked_holders", args=[campaign.pk])
     messages.success(request, f"{campaign.name} is signed off; revoked access is being removed from AWS.")
     return redirect("reviews:campaign", campaign_id=campaign.pk)
 

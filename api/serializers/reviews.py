@@ -62,6 +62,8 @@ class CampaignDetailSerializer(CampaignSerializer):
             "departments",
             "closed_at",
             "signed_off_by",
+            "launch_requested_at",
+            "launch_error",
             "progress",
         ]
 
@@ -119,3 +121,27 @@ class AcceptRecommendationsSerializer(serializers.Serializer):
 
 class DecidedSerializer(serializers.Serializer):
     decided = serializers.IntegerField()
+
+
+class LaunchRequestedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.CharField(help_text="Still draft: a worker reconciles the accounts in scope, then launches.")
+    launch_requested_at = serializers.DateTimeField()
+
+
+class ReviewerLoadSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    first = serializers.IntegerField(help_text="Lines this person would review in the first stage.")
+    second = serializers.IntegerField(help_text="Lines this person would confirm in the second stage, if kept.")
+
+
+class PreviewSerializer(serializers.Serializer):
+    """What the launch would snapshot now (the launch's own statements, rolled back)."""
+
+    refusal = serializers.CharField(help_text="Why it cannot launch; empty when it can (the figures are empty then).")
+    count = serializers.IntegerField()
+    unmanaged = serializers.IntegerField()
+    to_fallback = serializers.IntegerField(help_text="Lines with no eligible reviewer, which go to the fallback.")
+    sha256 = serializers.CharField(help_text="The population hash the launch would record.")
+    reviewers = ReviewerLoadSerializer(many=True)

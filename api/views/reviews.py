@@ -4,6 +4,8 @@ Reviewers read and decide their own lines. Governance admins and auditors read e
 every line; an auditor's POST is refused (403) whatever else they are.
 """
 
+from dataclasses import asdict
+
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
@@ -17,11 +19,13 @@ from api.serializers.reviews import (
     CampaignDetailSerializer,
     CampaignSerializer,
     DecidedSerializer,
+    LaunchRequestedSerializer,
+    PreviewSerializer,
     ReviewDecisionSerializer,
     ReviewItemSerializer,
 )
 from api.views.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, PortalViewSet
-from reviews import selectors, services
+from reviews import notices, selectors, services
 from reviews.models import Campaign, ReviewItem
 
 
@@ -81,6 +85,33 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
         return Response(CampaignDetailSerializer(detail).data)
 
     @extend_schema(
+        summary="Launch a draft: refused now with the reason when it cannot succeed (400); else queued (202): "
+        "a worker reconciles the accounts in scope, then takes the snapshot (follow `state` and `launch_error`)",
+        request=None,
+        responses={202: LaunchRequestedSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def launch(self, request, pk):
+        campaign, _ = self._readable(pk, by_its_owner=True)
+        campaign = services.request_launch(campaign_id=campaign.pk, actor=request.user)
+        body = {"id": campaign.pk, "state": campaign.state, "launch_requested_at": campaign.launch_requested_at}
+        return Response(LaunchRequestedSerializer(body).data, status=202)
+
+    @extend_schema(
+        summary="What launching this draft now would snapshot: lines per reviewer, lines to the fallback, "
+        "unmanaged lines, the population's count and hash; or why it cannot launch (governance admins, auditors)",
+        responses={200: PreviewSerializer, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk):
+        campaign = Campaign.objects.filter(pk=pk).first()
+        if campaign is None or not roles.reads_everything(request.user):
+            raise Http404
+        preview = services.preview(campaign)
+        refusal = preview.refusal or services.launch_refusal(campaign)
+        return Response(PreviewSerializer({**asdict(preview), "refusal": refusal}).data)
+
+    @extend_schema(
         summary="Lines of a campaign: mine to review (undecided first), or every line for admins and auditors",
         responses={200: ReviewItemSerializer(many=True), 404: NOT_FOUND},
     )
@@ -107,6 +138,7 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
         body = ReviewDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         decided = services.decide(campaign_id=campaign.pk, actor=request.user, **body.validated_data)
+        notices.tell_owner_if_ready(campaign.pk)
         return Response({"decided": decided})
 
     @extend_schema(
@@ -122,4 +154,5 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
         decided = services.accept_recommendations(
             campaign_id=campaign.pk, actor=request.user, item_ids=body.validated_data["item_ids"]
         )
+        notices.tell_owner_if_ready(campaign.pk)
         return Response({"decided": decided})

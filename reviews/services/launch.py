@@ -351,6 +351,23 @@ def _scope(campaign: Campaign) -> dict:
     }
 
 
+def check_reviewers(campaign: Campaign) -> None:
+    """Raise InvalidInput when the launch could not give every line a reviewer (see `_fallbacks`)."""
+    _fallbacks(campaign)
+
+
+def take_snapshot(campaign: Campaign) -> tuple[int, int]:
+    """Insert the campaign's lines (grants, then unmanaged access); returns how many of each.
+
+    The caller holds the campaign's lock inside a transaction: the launch keeps the lines, the
+    preview (reviews/services/preview.py) rolls them back.
+    """
+    stage_columns = SECOND_STAGE_COLUMNS if campaign.second_stage else []
+    granted = _insert(_grant_rows(campaign), GRANT_COLUMNS + stage_columns)
+    unmanaged = _insert(_unmanaged_rows(campaign), UNMANAGED_COLUMNS + stage_columns)
+    return granted, unmanaged
+
+
 def launch(*, campaign_id: int, actor) -> Campaign:
     """Snapshot the population into review items and start the campaign; audited with scope, count and hash."""
     refuse_auditors(actor)
@@ -362,9 +379,7 @@ def launch(*, campaign_id: int, actor) -> Campaign:
             raise NotAllowed("Only the campaign's owner or a governance admin can launch it.")
         if campaign.state != Campaign.State.DRAFT:
             raise StaleState(f"This campaign is already {campaign.get_state_display().lower()}.")
-        stage_columns = SECOND_STAGE_COLUMNS if campaign.second_stage else []
-        granted = _insert(_grant_rows(campaign), GRANT_COLUMNS + stage_columns)
-        unmanaged = _insert(_unmanaged_rows(campaign), UNMANAGED_COLUMNS + stage_columns)
+        granted, unmanaged = take_snapshot(campaign)
         campaign.state, campaign.snapshot_at = Campaign.State.ACTIVE, timezone.now()
         campaign.population_count, campaign.population_hash = granted + unmanaged, population_hash(campaign.pk)
         campaign.save(update_fields=["state", "snapshot_at", "population_count", "population_hash"])

@@ -22,7 +22,7 @@ SCOPE_FIELDS = [
 ]
 
 
-def _add_months(moment, months: int):
+def add_months(moment, months: int):
     month = moment.month - 1 + months
     year, month = moment.year + month // 12, month % 12 + 1
     day = min(moment.day, 28)  # every month has a 28th
@@ -42,7 +42,7 @@ def copy_template(template: Campaign, now) -> Campaign:
         run.named_reviewers.set(template.named_reviewers.all())
         run.accounts.set(template.accounts.all())
         run.entitlements.set(template.entitlements.all())
-        template.next_run_at = _add_months(template.next_run_at or now, template.repeat_months)
+        template.next_run_at = add_months(template.next_run_at or now, template.repeat_months)
         template.save(update_fields=["next_run_at"])
         record(
             actor=None,

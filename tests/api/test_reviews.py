@@ -162,3 +162,27 @@ def test_auditors_read_every_line_and_post_nothing(api_for, cast, two_stage):
     assert (decided.status_code, accepted.status_code) == (403, 403)
     assert decided.json()["detail"] == "Auditors read review campaigns; they change nothing."
     assert set(ReviewItem.objects.values_list("decision", flat=True)) == {"undecided"}
+
+
+def test_a_script_previews_and_launches_a_draft_through_the_same_services(api_for, cast, sandbox, monkeypatch):
+    sent = []
+    monkeypatch.setattr("reviews.services.campaigns.current_app.send_task", lambda *a, **k: sent.append(a))
+    Grant.objects.create(user=cast.alice, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    draft = Campaign.objects.create(name="Q1", owner=cast.erin, due_at=timezone.now() + timedelta(days=14))
+    erin = api_for(cast.erin)
+
+    refused_preview = erin.get(f"/api/reviews/campaigns/{draft.pk}/preview/").json()
+    refused = erin.post(f"/api/reviews/campaigns/{draft.pk}/launch/")
+    Campaign.objects.filter(pk=draft.pk).update(fallback_reviewer=cast.dave)
+    preview = erin.get(f"/api/reviews/campaigns/{draft.pk}/preview/").json()
+    queued = erin.post(f"/api/reviews/campaigns/{draft.pk}/launch/")
+
+    reason = "Name a fallback reviewer other than the campaign owner"
+    assert refused_preview["refusal"].startswith(reason) and refused_preview["count"] == 0
+    assert refused.status_code == 400 and refused.json()["detail"].startswith(reason)
+    assert (preview["refusal"], preview["count"], preview["to_fallback"]) == ("", 1, 0)
+    assert preview["reviewers"] == [{"name": "Bob Manager", "email": "bob@example.com", "first": 1, "second": 0}]
+    assert queued.status_code == 202 and queued.json()["state"] == "draft"
+    assert Campaign.objects.get(pk=draft.pk).launch_requested_at is not None
+    assert api_for(cast.frank).post(f"/api/reviews/campaigns/{draft.pk}/launch/").status_code == 403
+    assert api_for(cast.bob).get(f"/api/reviews/campaigns/{draft.pk}/preview/").status_code == 404

@@ -21,6 +21,8 @@ ENDPOINTS = {
     "/api/reviews/campaigns/{id}/items/": {"get"},
     "/api/reviews/campaigns/{id}/decide/": {"post"},
     "/api/reviews/campaigns/{id}/accept_recommendations/": {"post"},
+    "/api/reviews/campaigns/{id}/launch/": {"post"},
+    "/api/reviews/campaigns/{id}/preview/": {"get"},
     "/api/grants/{id}/give_back/": {"post"},
     "/api/requests/": {"get", "post"},
     "/api/requests/cart/": {"post"},

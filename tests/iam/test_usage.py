@@ -7,7 +7,7 @@ import pytest
 from botocore.stub import Stubber
 
 from iam import gateway, usage
-from iam.errors import PermanentAwsError, TransientAwsError
+from iam.errors import TransientAwsError
 
 ACCOUNT = gateway.AccountAccess("123456789012")
 ARN = "arn:aws:iam::123456789012:user/alice"
@@ -83,9 +83,27 @@ def test_a_job_still_running_is_retried_later_not_read_as_never_used(stub):
         usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
 
 
-def test_a_failed_job_is_a_permanent_error_with_its_reason(stub):
+def test_a_failed_job_means_usage_is_not_available_with_awss_reason(stub):
     failed = report("FAILED") | {"Error": {"Message": "Rate exceeded for the account", "Code": "Throttling"}}
     stub.add_response("get_service_last_accessed_details", failed, {"JobId": JOB})
 
-    with pytest.raises(PermanentAwsError, match="Rate exceeded for the account"):
+    with pytest.raises(usage.UsageUnavailable) as refused:
         usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
+    assert refused.value.reason == "Access Advisor could not prepare its report: Rate exceeded for the account"
+
+
+def test_a_refusal_means_usage_is_not_available_in_plain_words(moto_server, fresh_clients):
+    with Stubber(gateway.iam_client(ACCOUNT)) as stubber:
+        stubber.add_client_error("get_user", service_error_code="AccessDenied", service_message="User: arn:... is not")
+
+        with pytest.raises(usage.UsageUnavailable) as refused:
+            usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
+    assert refused.value.reason.startswith("the portal may not read Access Advisor in this account")
+
+
+def test_throttling_stays_a_transient_error_to_ask_again(moto_server, fresh_clients):
+    with Stubber(gateway.iam_client(ACCOUNT)) as stubber:
+        stubber.add_client_error("get_user", service_error_code="Throttling", http_status_code=400)
+
+        with pytest.raises(TransientAwsError):
+            usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)

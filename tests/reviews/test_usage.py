@@ -1,13 +1,18 @@
 """Usage evidence beside review lines: Access Advisor through the gateway (Stubber: moto lacks it)."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.stub import Stubber
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from access.models import Grant
 from iam import gateway
+from iam.errors import TransientAwsError
 from iam.models import UnmanagedAccess
 from iam.sync import account_access
 from reviews import services
@@ -78,14 +83,81 @@ def test_recent_use_is_shown_and_never_used_access_is_recommended_for_revoking(c
     )
 
 
-def test_when_aws_cannot_say_the_line_says_so_and_keeps_its_recommendation(cast, sandbox, launched):
-    """moto has no Access Advisor: the real answer of an account without it."""
+def test_when_aws_cannot_say_the_line_says_so_in_plain_words_in_page_csv_and_pdf(cast, sandbox, aws, launched):
+    """moto has no Access Advisor: it answers an HTML error page, which botocore cannot parse."""
     gateway._clients.clear()
 
     collect(launched.pk)
 
     alice = line_of(cast.alice)
-    assert alice.usage_evidence.startswith("Usage unknown: ") and alice.recommendation == "undecided"
+    expected = "Usage not available: AWS's answer could not be read (the endpoint may not offer Access Advisor)"
+    assert alice.usage_evidence == expected and alice.recommendation == "undecided"
+    erin = Client()
+    erin.force_login(cast.erin)
+    page = erin.get(reverse("reviews:queue", args=[launched.pk])).content.decode()
+    csv_text = b"".join(erin.get(reverse("reviews:evidence", args=[launched.pk])).streaming_content).decode()
+    pdf = PdfReader(io.BytesIO(erin.get(reverse("reviews:evidence_pdf", args=[launched.pk])).content))
+    pdf_text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    assert "Usage not available: AWS&#x27;s answer could not be read" in page
+    assert expected in csv_text and "Usage not available: AWS's answer could not be read" in pdf_text
+    for text in (page, csv_text, pdf_text):
+        assert "Unable to parse" not in text and "invalid XML" not in text and "Usage unknown" not in text
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("AccessDenied", "the portal may not read Access Advisor in this account"),
+        ("NoSuchEntity", "AWS has no IAM user of that name in this account"),
+        ("SomethingNew", "AWS refused to say (its error code: SomethingNew)"),
+    ],
+)
+def test_a_refusal_is_final_and_said_in_plain_words(cast, sandbox, launched, code, reason):
+    gateway._clients.clear()
+    with Stubber(gateway.iam_client(account_access(sandbox.account))) as stubber:
+        for _ in range(2):
+            stubber.add_client_error(
+                "get_user", service_error_code=code, service_message="raw words", http_status_code=403
+            )
+
+        collect(launched.pk, final=False)
+    gateway._clients.clear()
+
+    evidence = line_of(cast.alice).usage_evidence
+    assert evidence.startswith(f"Usage not available: {reason}") and "raw words" not in evidence
+
+
+def test_a_throttled_answer_is_asked_again_not_recorded(cast, sandbox, launched):
+    gateway._clients.clear()
+    with Stubber(gateway.iam_client(account_access(sandbox.account))) as stubber:
+        stubber.add_client_error("get_user", service_error_code="Throttling", http_status_code=400)
+        advisor(stubber, "carol", [("s3", None)])
+
+        with pytest.raises(TransientAwsError):
+            collect(launched.pk, final=False)
+        assert line_of(cast.alice).usage_evidence == "", "not stored as final"
+        assert line_of(cast.carol).usage_evidence == "Never used what these permissions allow", "the others are read"
+
+        advisor(stubber, "alice", [("s3", timezone.now() - timedelta(days=3))])
+        assert collect(launched.pk, final=False) == 1, "only the line still waiting is asked again"
+        stubber.assert_no_pending_responses()
+    gateway._clients.clear()
+
+    assert line_of(cast.alice).usage_evidence == "Last used 3 days ago"
+
+
+def test_the_last_attempt_records_that_aws_was_too_busy(cast, sandbox, launched):
+    gateway._clients.clear()
+    with Stubber(gateway.iam_client(account_access(sandbox.account))) as stubber:
+        stubber.add_client_error("get_user", service_error_code="Throttling", http_status_code=400)
+        stubber.add_client_error("get_user", service_error_code="ServiceUnavailable", http_status_code=503)
+
+        collect(launched.pk, final=True)
+    gateway._clients.clear()
+
+    assert line_of(cast.alice).usage_evidence == (
+        "Usage not available: AWS was too busy to answer (throttled or unavailable) each time it was asked"
+    )
 
 
 def test_unmanaged_access_of_no_portal_person_is_read_for_its_aws_principal(cast, sandbox, moto_server):

@@ -84,5 +84,7 @@ def world(cast, sandbox):
         "api:review-campaign-items": campaign.pk,
         "api:review-campaign-decide": campaign.pk,
         "api:review-campaign-accept-recommendations": campaign.pk,
+        "api:review-campaign-launch": campaign.pk,
+        "api:review-campaign-preview": campaign.pk,
     }
     return ids, by_name

@@ -114,6 +114,8 @@ EXPECTED = {
     "api:review-campaign-detail": (401, 404, 404, 200, 200, 200),
     "api:review-campaign-decide": API_POST_ONLY,
     "api:review-campaign-accept-recommendations": API_POST_ONLY,
+    "api:review-campaign-launch": API_POST_ONLY,
+    "api:review-campaign-preview": (401, 404, 404, 404, 200, 200),  # governance admins and auditors
     # Pages.
     "notifications:list": PAGE,
     "notifications:mark_all_read": POST_ONLY,
@@ -153,6 +155,10 @@ EXPECTED = {
     # Its owner is Erin; Carol reviews in it, so she may see it but not these pages (403); to anyone
     # else it is as if it did not exist (404).
     "reviews:campaign": CAMPAIGN_READERS,
+    "reviews:campaigns": READERS_ONLY,  # Governance → Access reviews
+    "reviews:campaign_new": (302, 403, 403, 403, 403, 200),  # governance admins define campaigns
+    "reviews:campaign_edit": (302, 403, 403, 403, 403, 302),  # the fixture's campaign is launched: to its page
+    "reviews:campaign_preview": (302, 403, 403, 403, 302, 302),  # launched: to its page
     "reviews:launch": POST_ONLY,
     "reviews:sign_off": POST_ONLY,
     "reviews:evidence": CAMPAIGN_READERS,
