@@ -1,13 +1,16 @@
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts.models import User
 from accounts.services import PeopleError, mark_leaver
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.services import record
+from inputs.fields import ID_RELATIONS
 
 
 @admin.register(User)
@@ -61,6 +64,14 @@ admin.site.unregister(SocialApp)
 admin.site.unregister(SocialToken)
 admin.site.unregister(SocialAccount)
 admin.site.unregister(Authenticator)
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Django's, with permissions chosen by id only (a 20-digit one is a form error, not a 500)."""
+
+    formfield_overrides = ID_RELATIONS
 
 
 @admin.register(SocialAccount)

@@ -7,6 +7,7 @@ from django.forms.models import model_to_dict
 
 from audit.models import AuditEvent, ChainCheck
 from audit.services import record
+from inputs.fields import ID_RELATIONS
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,6 +36,9 @@ def _state(obj, secret_fields=()) -> dict:
 
 class AuditedAdmin(admin.ModelAdmin):
     """Admin edits leave an audit event with the before and after state."""
+
+    # Relations take ids only: a submitted 20-digit or non-numeric "id" is a form error, not a 500.
+    formfield_overrides = ID_RELATIONS
 
     # Fields never copied into the trail (a password hash); their own views audit changing them.
     audit_secret_fields: tuple[str, ...] = ()

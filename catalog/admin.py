@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 
 from audit.admin import AuditedAdmin
 from catalog.models import ApprovalPolicy, ApprovalStage, AwsAccount, Entitlement
+from inputs.fields import ID_RELATIONS
 
 IMPORT_TASK = "iam.import_entitlements"
 CONNECT_TASK = "iam.connect_account"
@@ -48,6 +49,7 @@ class ApprovalStageInline(admin.TabularInline):
     extra = 1
     fields = ["order", "approvers", "mode", "required", "named_approvers"]
     autocomplete_fields = ["named_approvers"]
+    formfield_overrides = ID_RELATIONS
 
 
 @admin.register(ApprovalPolicy)
