@@ -9,8 +9,8 @@ with the rule in words, as a page, or as {"detail": ...} under the API.
 """
 
 from django.conf import settings
-from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template import loader
 from django.urls import reverse
 from django.utils.http import parse_header_parameters
 
@@ -49,10 +49,12 @@ def _check_size(declared) -> None:
         raise RefusedInput(TOO_BIG)
 
 
-def refusal(request, message: str, status: int = 400):
+def refusal(request, message: str, status: int = 400) -> HttpResponse:
+    """The rule in words: {"detail": ...} under the API, else a page of its own that needs nothing from
+    the database (no session, no navigation counts), like the 500 page."""
     if request.path_info.startswith(reverse("api:api-root")):
         return JsonResponse({"detail": message}, status=status)
-    return render(request, "errors/400.html", {"message": message}, status=status)
+    return HttpResponse(loader.render_to_string("errors/400.html", {"message": message}), status=status)
 
 
 class InputGuardMiddleware:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import Http404, HttpResponseServerError
+from django.http import Http404, HttpResponseBadRequest, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.utils import timezone
@@ -59,7 +59,7 @@ def error_400(request, exception=None):
         (words for kind, words in BAD_REQUESTS.items() if isinstance(exception, kind)),
         "The request could not be understood.",
     )
-    return render(request, "errors/400.html", {"message": message}, status=400)
+    return HttpResponseBadRequest(loader.get_template("errors/400.html").render({"message": message}))
 
 
 def error_403(request, exception=None):
