@@ -10,7 +10,7 @@ from accounts.models import User
 from accounts.services import PeopleError, mark_leaver
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.services import record
-from inputs.fields import ID_RELATIONS
+from inputs.admin import IdsOnlyAdmin
 
 
 @admin.register(User)
@@ -68,10 +68,8 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(DjangoGroupAdmin):
-    """Django's, with permissions chosen by id only (a 20-digit one is a form error, not a 500)."""
-
-    formfield_overrides = ID_RELATIONS
+class GroupAdmin(IdsOnlyAdmin, DjangoGroupAdmin):
+    """Django's, with permissions and actions taking ids only (a 20-digit one is a form error, not a 500)."""
 
 
 @admin.register(SocialAccount)

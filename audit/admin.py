@@ -8,7 +8,7 @@ from django.forms.models import model_to_dict
 
 from audit.models import AuditEvent, ChainCheck
 from audit.services import record
-from inputs.fields import ID_RELATIONS
+from inputs.admin import IdsOnlyAdmin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,11 +35,9 @@ def _state(obj, secret_fields=()) -> dict:
     return json.loads(json.dumps(state, cls=DjangoJSONEncoder))
 
 
-class AuditedAdmin(admin.ModelAdmin):
-    """Admin edits leave an audit event with the before and after state."""
-
-    # Relations take ids only: a submitted 20-digit or non-numeric "id" is a form error, not a 500.
-    formfield_overrides = ID_RELATIONS
+class AuditedAdmin(IdsOnlyAdmin, admin.ModelAdmin):
+    """Admin edits leave an audit event with the before and after state. Relations and actions take
+    ids only: a submitted 20-digit or non-numeric "id" is a form error or a 400, not a 500."""
 
     # Fields never copied into the trail (a password hash); their own views audit changing them.
     audit_secret_fields: tuple[str, ...] = ()

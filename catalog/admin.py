@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 
 from audit.admin import AuditedAdmin
 from catalog.models import ApprovalPolicy, ApprovalStage, AwsAccount, Entitlement
-from inputs.fields import ID_RELATIONS
+from inputs.admin import IdsOnlyAdmin
 
 IMPORT_TASK = "iam.import_entitlements"
 CONNECT_TASK = "iam.connect_account"
@@ -44,12 +44,11 @@ class AwsAccountAdmin(AuditedAdmin):
         )
 
 
-class ApprovalStageInline(admin.TabularInline):
+class ApprovalStageInline(IdsOnlyAdmin, admin.TabularInline):
     model = ApprovalStage
     extra = 1
     fields = ["order", "approvers", "mode", "required", "named_approvers"]
     autocomplete_fields = ["named_approvers"]
-    formfield_overrides = ID_RELATIONS
 
 
 @admin.register(ApprovalPolicy)

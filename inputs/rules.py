@@ -25,6 +25,7 @@ NOT_UTF8 = "The text is not valid UTF-8."
 TOO_DEEP = "The request body is too deeply nested."
 TOO_BIG = "The request body is too large."
 BAD_LENGTH = "The request's Content-Length is not a number of bytes."
+NOT_AN_ID = "That is not an id: ids are whole numbers."
 
 _ASCII_ID = re.compile(r"[0-9]+")
 

@@ -63,9 +63,10 @@ PROJECT_APPS = ["access", "accounts", "api", "audit", "catalog", "iam", "inputs"
 PROJECT_APPS += ["posture", "reviews", "sod"]
 # Names a view reads itself: request.GET.get("page"), query_params.get("state"), POST.getlist("items").
 READS = re.compile(r"""(?:GET|POST|query_params|params)\.(?:get|getlist|pop)\(\s*["']([\w-]+)["']""")
-# Names no form or filter declares: the admin's changelist (page, order, search), forms built per
-# request (the cart's duration_<id>), the API's lists of ids.
+# Names no form or filter declares: the admin's changelist (page, order, search, action), forms built
+# per request (the cart's duration_<id>), the API's lists of ids.
 EXTRA_NAMES = {"p", "o", "q", "id__exact", "_changelist_filters", "duration_1", "request_ids", "item_ids"}
+EXTRA_NAMES |= {"_selected_action", "index", "select_across"}  # an admin action's ticked rows
 # Fields that decide which branch a view takes: a real choice, so the numbers beside them are read.
 GATES = {"decision": "approve", "action": "revoke"}
 # Path arguments that are not ids.
@@ -258,13 +259,18 @@ def payloads(target: Target, common: list[str]) -> list[Sent]:
         Sent("GET", path, "NUL in the query", query=urlencode(dict.fromkeys(names, NUL))),
         Sent("GET", path, "invalid UTF-8 in the query", query=_raw(names, "%FF%FEx%C0")),
         Sent(
-            "POST", path, "huge numbers, digits, line breaks in the form", _form(_cycle(names, junk_in_form)), deep=True
+            "POST",
+            path,
+            "huge numbers, digits, line breaks in the form, from htmx",
+            _form(_cycle(names, junk_in_form)),
+            headers={"HTTP_HX_REQUEST": "true"},
+            deep=True,
         ),
         Sent(
             "POST",
             path,
-            "huge numbers, digits, line breaks in the form, all that match",
-            _form(_cycle(names, junk_in_form, 1, all_matching="1")),
+            "huge numbers, digits, line breaks in the form, all that match, an admin action",
+            _form(_cycle(names, junk_in_form, 1, all_matching="1", action="delete_selected")),
             deep=True,
         ),
         Sent("POST", path, "NUL in the form", _form(dict.fromkeys(names, NUL))),

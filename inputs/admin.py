@@ -1,16 +1,20 @@
-"""Form fields for relations that take only what can be an id, for the forms Django builds itself
-(the admin's). Django looks the chosen ids up with `pk__in`, and the admin's autocomplete widget
-looks up whatever was submitted to show it again: a 20-digit id was an OverflowError on SQLite, and
-"²" or any other text a ValueError on every database. Here an id is 1 to 18 ASCII digits; anything
-else is refused with a message and never shown back to a widget that would look it up.
+"""The admin takes only what can be an id where it looks ids up (it registers no model of its own).
+
+Django looks chosen relations up with `pk__in`, the autocomplete widget looks up whatever was
+submitted to show it again, and an action looks up the ticked rows: a 20-digit id was an
+OverflowError on SQLite, and "²" or any other text a ValueError on every database. Here an id is 1 to
+18 ASCII digits; anything else is a form error, or a 400 for an action, and is never shown back to a
+widget that would look it up. `IdsOnlyAdmin` goes on every admin class that edits (audit.admin's
+AuditedAdmin, inlines, Django's Group).
 """
 
 import re
 
 from django import forms
+from django.contrib.admin import helpers
 from django.db import models
 
-from inputs.rules import ID_DIGITS, ID_REGEX, MAX_ID, NUMBER_TOO_LARGE
+from inputs.rules import ID_DIGITS, ID_REGEX, MAX_ID, NOT_AN_ID, NUMBER_TOO_LARGE, RefusedInput, id_or_none
 
 _ID = re.compile(ID_REGEX)
 _DIGITS = re.compile(r"[0-9]+")
@@ -70,9 +74,19 @@ class IdsChoiceField(_IdsOnly, forms.ModelMultipleChoiceField):
         return prepared if self._shown(prepared) else None
 
 
-# For a ModelAdmin's or an inline's `formfield_overrides`: every relation field it builds takes ids only.
-ID_RELATIONS = {
-    models.ForeignKey: {"form_class": IdChoiceField},
-    models.OneToOneField: {"form_class": IdChoiceField},
-    models.ManyToManyField: {"form_class": IdsChoiceField},
-}
+class IdsOnlyAdmin:
+    """Mixed into a ModelAdmin or an inline: every relation field it builds takes ids only, and an
+    action is refused (400, inputs.middleware) when a ticked row is not an id."""
+
+    formfield_overrides = {
+        models.ForeignKey: {"form_class": IdChoiceField},
+        models.OneToOneField: {"form_class": IdChoiceField},
+        models.ManyToManyField: {"form_class": IdsChoiceField},
+    }
+
+    def response_action(self, request, queryset):
+        if isinstance(self.model._meta.pk, models.IntegerField):
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                if id_or_none(value) is None:  # and one of too many digits is refused inside
+                    raise RefusedInput(NOT_AN_ID)
+        return super().response_action(request, queryset)
