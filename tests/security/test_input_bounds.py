@@ -265,6 +265,15 @@ def test_oversized_body_is_400_before_it_is_read(db):
     assert page.status_code == 400 and says(page, TOO_BIG)
 
 
+def test_a_form_with_too_many_fields_is_400_in_words(cast, world):
+    """Django's own refusal (DATA_UPLOAD_MAX_NUMBER_FIELDS) gets the portal's page and words too."""
+    fields = "&".join(f"f{number}=x" for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+    response = client_for(cast.bob).post("/approvals/bulk/", fields, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400 and says(response, "The form has too many fields.")
+
+
 def test_content_length_that_is_not_a_number_is_400(cast, world):
     ids, _ = world
 
