@@ -1,7 +1,9 @@
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts import roles
@@ -9,6 +11,7 @@ from accounts.models import LastGovernanceAdmin, User
 from accounts.services import PeopleError, mark_leaver
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.services import record
+from inputs.admin import IdsOnlyAdmin
 
 
 @admin.register(User)
@@ -77,6 +80,12 @@ admin.site.unregister(SocialApp)
 admin.site.unregister(SocialToken)
 admin.site.unregister(SocialAccount)
 admin.site.unregister(Authenticator)
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(IdsOnlyAdmin, DjangoGroupAdmin):
+    """Django's, with permissions and actions taking ids only (a 20-digit one is a form error, not a 500)."""
 
 
 @admin.register(SocialAccount)

@@ -1,12 +1,14 @@
 import json
 
+from django import forms
 from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import models, transaction
 from django.forms.models import model_to_dict
 
 from audit.models import AuditEvent, ChainCheck
 from audit.services import record
+from inputs.admin import IdsOnlyAdmin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -33,11 +35,25 @@ def _state(obj, secret_fields=()) -> dict:
     return json.loads(json.dumps(state, cls=DjangoJSONEncoder))
 
 
-class AuditedAdmin(admin.ModelAdmin):
-    """Admin edits leave an audit event with the before and after state."""
+class AuditedAdmin(IdsOnlyAdmin, admin.ModelAdmin):
+    """Admin edits leave an audit event with the before and after state. Relations and actions take
+    ids only: a submitted 20-digit or non-numeric "id" is a form error or a 400, not a 500."""
 
     # Fields never copied into the trail (a password hash); their own views audit changing them.
     audit_secret_fields: tuple[str, ...] = ()
+
+    def get_changeform_initial_data(self, request):
+        """The query string's values, less those for a date and time that are not one: the admin's
+        date-time widget cannot show text and would fail (AttributeError) rather than say so."""
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            model_field = next((f for f in self.model._meta.concrete_fields if f.name == name), None)
+            if isinstance(model_field, models.DateTimeField) and isinstance(value, str):
+                try:
+                    initial[name] = forms.DateTimeField().clean(value)
+                except forms.ValidationError:
+                    del initial[name]
+        return initial
 
     def changeform_view(self, request, *args, **kwargs):
         with transaction.atomic():

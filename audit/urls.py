@@ -5,7 +5,7 @@ from audit import views
 app_name = "audit"
 urlpatterns = [
     path("", views.events, name="events"),
-    path("events/<int:event_id>/", views.event_detail, name="event"),
+    path("events/<id:event_id>/", views.event_detail, name="event"),
     path("export.csv", views.export, name="export"),
     path("verify/", views.verify, name="verify"),
     path("checks/", views.checks, name="checks"),

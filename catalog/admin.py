@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 
 from audit.admin import AuditedAdmin
 from catalog.models import ApprovalPolicy, ApprovalStage, AwsAccount, Entitlement, IamUserName
+from inputs.admin import IdsOnlyAdmin
 
 IMPORT_TASK = "iam.import_entitlements"
 CONNECT_TASK = "iam.connect_account"
@@ -43,7 +44,7 @@ class AwsAccountAdmin(AuditedAdmin):
         )
 
 
-class ApprovalStageInline(admin.TabularInline):
+class ApprovalStageInline(IdsOnlyAdmin, admin.TabularInline):
     model = ApprovalStage
     extra = 1
     fields = ["order", "approvers", "mode", "required", "named_approvers"]

@@ -25,8 +25,11 @@ def mark_all_read(request):
         messages.success(request, f"Marked {marked} notification{'' if marked == 1 else 's'} as read.")
     else:
         messages.info(request, "You had no unread notifications.")
-    # Back to the page the button was on, but never to another site.
+    # Back to the page the button was on, but never to another site. A path only: `redirect` would take
+    # anything else for a view name to reverse, and fail on it.
     back = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(back)
     return redirect("notifications:list")

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "django_filters",
+    "inputs",
     "portal",
     "accounts",
     "catalog",
@@ -73,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Bodies too large, NUL bytes, invalid UTF-8, ids beyond 18 digits: 400 (or 404) in words (inputs/).
+    "inputs.middleware.InputGuardMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "audit.context.ClientIpMiddleware",
     # A sign-in ends after SESSION_MAX_SECONDS however busy the session (accounts/session_limits.py).
@@ -124,6 +127,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON refused past 32 levels, with a NUL in a string or a number beyond 64 bits (api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -3,7 +3,8 @@
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponseServerError
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404, HttpResponseBadRequest, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET
 from access import selectors as access_selectors
 from access.models import AccessRequest, Grant
 from accounts import roles
+from inputs.rules import TOO_BIG
 
 
 @require_GET
@@ -41,6 +43,23 @@ def email_managed_elsewhere(request):
 @login_not_required
 def healthz(request):
     return render(request, "portal/healthz.txt", content_type="text/plain")
+
+
+# Django's own refusals (SuspiciousOperation), said in words. Input the portal refuses itself comes with
+# its words already (inputs.middleware).
+BAD_REQUESTS = {
+    RequestDataTooBig: TOO_BIG,
+    TooManyFieldsSent: "The form has too many fields.",
+    TooManyFilesSent: "The form has too many files.",
+}
+
+
+def error_400(request, exception=None):
+    message = next(
+        (words for kind, words in BAD_REQUESTS.items() if isinstance(exception, kind)),
+        "The request could not be understood.",
+    )
+    return HttpResponseBadRequest(loader.get_template("errors/400.html").render({"message": message}))
 
 
 def error_403(request, exception=None):

@@ -4,6 +4,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.roles import reads_everything
+from inputs.rules import id_or_none
 from reviews.models import Campaign, ReviewItem
 
 DECIDED = ~Q(items__decision=ReviewItem.Decision.UNDECIDED)
@@ -84,8 +85,8 @@ def queue(
         items = items.filter(recommendation=recommendation)
     if risk:
         items = items.filter(entitlement__risk=risk)
-    if account.isdigit():
-        items = items.filter(entitlement__account_id=int(account))
+    if (account_id := id_or_none(account)) is not None:
+        items = items.filter(entitlement__account_id=account_id)
     if stage.isdigit():
         items = items.filter(stage=int(stage))
     if person:

@@ -22,6 +22,7 @@ from accounts import stepup
 from accounts.roles import is_auditor, reads_everything
 from audit.csv_export import streamed_csv
 from catalog.models import AwsAccount, Risk
+from inputs.rules import ids_of
 from reviews import notices, selectors, services
 from reviews.evidence import HEADER
 from reviews.evidence import rows as evidence_rows
@@ -127,7 +128,7 @@ def _selected_ids(request, campaign) -> list[int]:
     if request.POST.get("all_matching") == "1":
         matching = selectors.queue(campaign, request.user, **_filters(request.POST))
         return list(matching.values_list("pk", flat=True))
-    return [int(pk) for pk in request.POST.getlist("items") if pk.isdigit()]
+    return ids_of(request.POST.getlist("items"))
 
 
 @_writes

@@ -3,6 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from accounts import roles
+from inputs.rules import id_or_none
 from sod.models import SodException, SodViolation
 
 
@@ -19,8 +20,8 @@ def violations_for(user, *, state: str = "open", rule: str = "", person: str = "
         rows = rows.filter(resolved_at__isnull=True, exception__isnull=False)
     elif state == "resolved":
         rows = rows.filter(resolved_at__isnull=False)
-    if rule.isdigit():
-        rows = rows.filter(rule_id=int(rule))
+    if (rule_id := id_or_none(rule)) is not None:
+        rows = rows.filter(rule_id=rule_id)
     if person:
         rows = rows.filter(Q(user__full_name__icontains=person) | Q(user__email__icontains=person))
     return rows.order_by("-first_seen", "pk")

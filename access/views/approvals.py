@@ -13,8 +13,9 @@ from access import selectors, services
 from access.errors import AccessError, InvalidInput
 from access.forms import DecisionForm
 from access.step_up import step_up_needed
-from access.views.common import int_or_none, page_of
+from access.views.common import page_of
 from accounts import stepup
+from inputs.rules import ids_of
 
 
 def _inbox(request, status=200):
@@ -78,7 +79,7 @@ def decide(request, request_id, decision):
 @require_POST
 def bulk_decide(request):
     decision = request.POST.get("decision")
-    ids = [pk for pk in map(int_or_none, request.POST.getlist("request_ids")) if pk is not None]
+    ids = ids_of(request.POST.getlist("request_ids"))
     if decision not in ("approve", "deny") or not ids:
         messages.error(request, "Select at least one request, then approve or deny.")
         return _inbox(request, status=400)

@@ -19,7 +19,10 @@ from catalog.selectors import requestable_entitlements
 
 def _back(request, default: str):
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    # A path on this site only: `redirect` takes anything else for a view name to reverse, and fails on it.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(target)
     return redirect(default)
 

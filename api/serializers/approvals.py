@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from access.models import Approval
+from api.serializers.common import id_field
 from api.serializers.requests import LONGEST_TEXT, RequestSerializer
 
 # A bulk decision is one screen of the inbox; more would hold one HTTP call open for long.
@@ -27,9 +28,7 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class BulkDecisionSerializer(serializers.Serializer):
-    request_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=MOST_BULK_REQUESTS
-    )
+    request_ids = serializers.ListField(child=id_field(), allow_empty=False, max_length=MOST_BULK_REQUESTS)
     decision = serializers.ChoiceField(choices=DECISIONS)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=LONGEST_TEXT)
 

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from api.serializers.common import id_field
 from reviews.models import Campaign, ReviewItem
 
 
@@ -110,13 +111,13 @@ VERDICTS = [("keep", "Keep"), ("revoke", "Revoke")]
 
 
 class ReviewDecisionSerializer(serializers.Serializer):
-    item_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
+    item_ids = serializers.ListField(child=id_field(), min_length=1, max_length=10_000)
     decision = serializers.ChoiceField(choices=VERDICTS)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class AcceptRecommendationsSerializer(serializers.Serializer):
-    item_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000)
+    item_ids = serializers.ListField(child=id_field(), min_length=1, max_length=10_000)
 
 
 class DecidedSerializer(serializers.Serializer):

@@ -5,11 +5,12 @@ from rest_framework import viewsets
 
 from api.exceptions import DomainErrorsMixin
 from api.serializers.common import BAD_REQUEST_SCHEMA, ErrorSerializer
+from inputs.rules import ID_REGEX
 
 
 class PortalViewSet(DomainErrorsMixin, viewsets.GenericViewSet):
-    # Anything but digits never reaches a view: /requests/abc/ is a plain 404.
-    lookup_value_regex = r"\d+"
+    # Only an id's 1 to 18 digits reach a view: /requests/abc/ and /requests/<20 digits>/ are plain 404s.
+    lookup_value_regex = ID_REGEX
 
 
 BAD_REQUEST = OpenApiResponse(BAD_REQUEST_SCHEMA, description="The input was refused; nothing was changed.")

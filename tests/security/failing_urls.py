@@ -6,10 +6,10 @@ import os
 from django.conf import settings
 from django.urls import path
 
-from portal.urls import handler403, handler404, handler500
+from portal.urls import handler400, handler403, handler404, handler500
 from portal.urls import urlpatterns as portal_urlpatterns
 
-__all__ = ["handler403", "handler404", "handler500", "urlpatterns"]
+__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
 
 
 def fail_while_holding_secrets(request):

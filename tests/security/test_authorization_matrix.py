@@ -194,7 +194,7 @@ def url_for(name: str, pattern: str, ids: dict, by_name: dict) -> str:
         return reverse(name, kwargs={"key": "not-a-key"})
     if name == "account_reset_password_from_key":
         return reverse(name, kwargs={"uidb36": "1", "key": "not-a-key"})
-    kwargs = {key: value for key, value in ids.items() if f"<int:{key}>" in pattern}
+    kwargs = {key: value for key, value in ids.items() if f"<int:{key}>" in pattern or f"<id:{key}>" in pattern}
     kwargs.update({key: "idp" for key in ("provider_id", "organization_slug") if f"<{key}>" in pattern})
     return reverse(name, kwargs=kwargs)
 

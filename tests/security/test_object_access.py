@@ -55,7 +55,7 @@ def with_missing_id(name: str, pattern: str, ids: dict, by_name: dict) -> str | 
     """The URL with every id replaced by one that does not exist; None for URLs without an id."""
     if name in by_name:
         return reverse(name, kwargs={"pk": MISSING_ID})
-    kwargs = {key: MISSING_ID for key in ids if f"<int:{key}>" in pattern}
+    kwargs = {key: MISSING_ID for key in ids if f"<int:{key}>" in pattern or f"<id:{key}>" in pattern}
     return reverse(name, kwargs=kwargs) if kwargs else None
 
 
