@@ -258,6 +258,7 @@ def run_portal(label, moto, cast, django_user_model, tmp_path, concurrency: int)
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "BENCH_COUNT_DIR": str(counts),
+        "PYTHONUNBUFFERED": "1",  # the log read while the worker runs is complete
     }
     worker = WorkerProcess(
         label, env, tmp_path, concurrency, module="tests.benchmarks.bench_worker", prefetch_multiplier=1
