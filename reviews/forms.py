@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from catalog.models import AwsAccount, Entitlement, Risk
+from inputs.admin import IdChoiceField, IdsChoiceField
 from reviews.models import Campaign
 
 REPEATS = [(0, "Once"), (3, "Every quarter"), (6, "Every six months"), (12, "Every year")]
@@ -16,17 +17,17 @@ def _people():
     return get_user_model().objects.filter(is_active=True).order_by("full_name", "email")
 
 
-class PersonChoice(forms.ModelChoiceField):
+class PersonChoice(IdChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.full_name or obj.email} ({obj.email})"
 
 
-class PeopleChoice(forms.ModelMultipleChoiceField):
+class PeopleChoice(IdsChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.full_name or obj.email} ({obj.email})"
 
 
-class EntitlementsChoice(forms.ModelMultipleChoiceField):
+class EntitlementsChoice(IdsChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.name} ({obj.account.name}, {obj.get_kind_display()}, {obj.get_risk_display()} risk)"
 
@@ -38,7 +39,7 @@ class CampaignForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="Reviewers decide by then; the undecided rule applies at sign-off.",
     )
-    accounts = forms.ModelMultipleChoiceField(
+    accounts = IdsChoiceField(
         AwsAccount.objects.order_by("name"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
