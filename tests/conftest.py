@@ -19,7 +19,8 @@ import pytest
 import requests as http
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.db import connection
+from django.db import connection, connections
+from django.db.backends.signals import connection_created
 
 # Tests must never reach a real AWS account, whatever credentials the machine has.
 for _name, _value in {
@@ -94,13 +95,20 @@ def _flush_past_the_truncate_guard(execute, sql, params, many, context):
     return execute(sql, params, many, context)
 
 
+def _let_the_flush_through(sender=None, connection=None, **kwargs):
+    if connection.vendor == "postgresql" and _flush_past_the_truncate_guard not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_flush_past_the_truncate_guard)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _transactional_tests_may_flush_the_audit_trail():
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.execute_wrapper(_flush_past_the_truncate_guard):
-        yield
+    # On every connection, not only this thread's: the browser tests' flush runs on a connection of
+    # another context (Playwright's), opened after this fixture.
+    connection_created.connect(_let_the_flush_through, dispatch_uid="tests.flush_past_the_truncate_guard")
+    for each in connections.all():
+        _let_the_flush_through(connection=each)
+    yield
+    connection_created.disconnect(dispatch_uid="tests.flush_past_the_truncate_guard")
 
 
 @pytest.fixture(autouse=True)
