@@ -95,17 +95,7 @@ def env_secret_key(name: str, key_file: Path) -> str:
         if len(value) < 50:
             raise ImproperlyConfigured(f"{name} must be at least 50 characters long.")
         return value
-    if key_file.exists():
-        return key_file.read_text().strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(64)
-    try:
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process of the same installation made it first
-        return key_file.read_text().strip()
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key)
-    return key
+    return _generated_once(key_file, lambda: secrets.token_urlsafe(64))
 
 
 def env_signing_key(name: str, key_file: Path) -> str:
@@ -123,10 +113,16 @@ def env_signing_key(name: str, key_file: Path) -> str:
         if len(raw) != 32:
             raise ImproperlyConfigured(f"{name} must be 32 bytes in base64 (an Ed25519 private key).")
         return value
+    return _generated_once(key_file, lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+def _generated_once(key_file: Path, make) -> str:
+    """The key kept in `key_file` (mode 0600), made by `make` the first time; if two processes of the
+    same installation race to make it, the first one's stands."""
     if key_file.exists():
         return key_file.read_text().strip()
     key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    key = make()
     try:
         descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process of the same installation made it first
