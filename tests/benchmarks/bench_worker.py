@@ -29,7 +29,10 @@ def _install(**kwargs) -> None:
 
 @task_postrun.connect
 def _write(**kwargs) -> None:
-    (Path(os.environ["BENCH_COUNT_DIR"]) / str(os.getpid())).write_text(str(_queries["count"]))
+    # Written aside and renamed, so the benchmark never reads a file half-written.
+    folder = Path(os.environ["BENCH_COUNT_DIR"])
+    (folder / f".{os.getpid()}").write_text(str(_queries["count"]))
+    (folder / f".{os.getpid()}").replace(folder / str(os.getpid()))
 
 
 if __name__ == "__main__":

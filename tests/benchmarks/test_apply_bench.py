@@ -284,7 +284,7 @@ def run_portal(label, moto, cast, django_user_model, tmp_path, concurrency: int)
         seconds = time.perf_counter() - started
         cpu = process_group_cpu(worker.process.pid) - cpu_before
         calls, errors = moto.calls, moto.errors
-        queries = sum(int(path.read_text() or 0) for path in counts.iterdir())
+        queries = sum(int(path.read_text()) for path in counts.glob("[0-9]*"))
     finally:
         worker.kill()
         queue = settings.CELERY_TASK_DEFAULT_QUEUE

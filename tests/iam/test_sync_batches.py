@@ -16,8 +16,7 @@ def engineers(cast, django_user_model):
     ]
 
 
-# Not committed: a worker already running (a full run starts one) would take these grants in its own batches.
-@pytest.mark.django_db
+@pytest.mark.django_db  # not committed: no sync message reaches a worker to claim these grants first
 def test_a_batch_claims_at_most_its_size_of_one_account_the_named_grant_first(cast, sandbox, grant_of, engineers):
     grants = [grant_of(sandbox.developers, person) for person in engineers]
     elsewhere = AwsAccount.objects.create(account_id="210987654321", name="Elsewhere")
