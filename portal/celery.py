@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery, signals
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -17,5 +17,10 @@ app.autodiscover_tasks()
 def _keep_healthy_connections(**kwargs) -> None:
     """What Django does around each request, around each task: a connection is reused until it is
     CONN_MAX_AGE old or unusable, and checked (CONN_HEALTH_CHECKS) before its first use in a task.
-    Celery's own fix-up would close it around every task unless CELERY_DB_REUSE_MAX is set."""
+    Celery's own fix-up would close it around every task unless CELERY_DB_REUSE_MAX is set.
+
+    A task applied eagerly inside its caller's transaction (`task.apply()`, as tests do) leaves the
+    connection alone: closing it would end the caller's transaction."""
+    if any(connection.in_atomic_block for connection in connections.all(initialized_only=True)):
+        return
     close_old_connections()
