@@ -146,10 +146,10 @@ def main() -> int:
             print("The web server did not start.", file=sys.stderr)
             return 1
         print(
-            f"\n  Access Portal is running at http://127.0.0.1:{port}/\n"
+            f"\n  Access Portal is running at http://127.0.0.1:{port}/ (simulated AWS on port {moto_port})\n"
             "  Sign in as alice@example.com (employee), bob@example.com (her manager),\n"
-            "  carol@example.com (entitlement owner) or erin@example.com (admin);\n"
-            "  the password for all of them is demo-password-2026.\n"
+            "  carol@example.com (entitlement owner), erin@example.com (governance admin)\n"
+            "  or ivy@example.com (auditor); the password for all of them is demo-password-2026.\n"
             "  Press Ctrl-C to stop everything.\n",
             flush=True,
         )
