@@ -53,7 +53,9 @@ def issue_token(*, person: User, name: str, second_factor: bool) -> tuple[ApiTok
     """
     name = clean_name(name)
     with transaction.atomic():
-        person = User.objects.select_for_update().get(pk=person.pk)
+        # The person first, as every path does (docs/architecture.md, locks): a leaver marked meanwhile
+        # waits for this, then revokes what it issued; one marked before is refused here.
+        person = User.objects.select_for_update(no_key=True).get(pk=person.pk)
         if not person.is_active:
             raise TokenError("Deactivated people get no API token.", status=403)
         for old in ApiToken.objects.filter(user=person, name=name):

@@ -19,7 +19,9 @@ from access import services
 from access.errors import AccessError, StaleState
 from access.models import AccessRequest, Grant
 from access.services.sync_batches import GrantWork
+from accounts.models import ApiToken
 from accounts.services import mark_leaver
+from accounts.tokens import TokenError, issue_token
 from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement
 from reviews import services as reviews
 from reviews.models import Campaign, ReviewItem
@@ -340,3 +342,20 @@ def test_marking_a_leaver_while_their_request_is_approved_leaves_them_nothing(ca
         )
         still_holding += Grant.objects.filter(user=person, desired=Grant.Desired.PRESENT).exists()
     unexpected.check(leavers_still_holding_access=still_holding)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issuing_a_token_while_the_person_is_marked_a_leaver_leaves_no_token(cast, newcomer, unexpected):
+    left_with_a_token = 0
+    for _ in range(ROUNDS):
+        person = newcomer()
+
+        def issue(person=person):
+            try:
+                return issue_token(person=person, name="laptop", second_factor=False)
+            except TokenError as refusal:  # a typed refusal (403): the leaver came first
+                return refusal
+
+        race(issue, lambda person=person: mark_leaver(person=person, actor=cast.erin), unexpected)
+        left_with_a_token += ApiToken.objects.filter(user=person).exists()
+    unexpected.check(leavers_with_a_token=left_with_a_token)
