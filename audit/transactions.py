@@ -74,3 +74,16 @@ def atomic_with_retries(refusal: Callable[[str], Exception]):
         return run
 
     return decorate
+
+
+def commit_without_waiting_for_disk() -> None:
+    """Let the open transaction's commit return before it reaches the disk (PostgreSQL; elsewhere nothing).
+
+    Only for rows that are a cache of something else (a lease, the knowledge that an IAM user
+    exists): a database crash may lose the last such commits, which costs a repeated, idempotent
+    step, never a wrong state. The rows are visible to other sessions at commit as usual.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")

@@ -19,9 +19,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.transactions import commit_without_waiting_for_disk
 from catalog.models import AwsAccount
 from iam import gateway
 from iam.models import IamPrincipal
@@ -44,7 +45,10 @@ def ensure(account: AwsAccount, access: gateway.AccountAccess, user_name: str, e
             return row  # another worker created it (or a reconcile saw it) while this one waited
         created = gateway.ensure_user(access, user_name, tags={"portal-email": email})
         row = IamPrincipal(account=account, user_name=user_name, created_by_portal=created, ensured_at=timezone.now())
-        IamPrincipal.objects.bulk_create([row], ignore_conflicts=True)
+        with transaction.atomic():
+            # Lost in a database crash, the row only costs a CreateUser that answers "exists".
+            commit_without_waiting_for_disk()
+            IamPrincipal.objects.bulk_create([row], ignore_conflicts=True)
     return row
 
 

@@ -23,6 +23,7 @@ from access.models import Grant
 from access.services import outbox
 from access.services.locking import atomic_change
 from audit.services import record_many
+from audit.transactions import commit_without_waiting_for_disk
 
 SYSTEM_ACTOR = "system:iam-sync"
 
@@ -65,11 +66,9 @@ def claim_grants_for_sync(grant_id: int, *, batch: int) -> list[GrantWork]:
     now, claim = timezone.now(), uuid.uuid4()
     takeable = claimable(now)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # A claim is a lease: losing it in a database crash only means another worker claims again
-            # (syncing is idempotent), so it need not wait for its commit to reach the disk.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # A claim is a lease: losing it in a database crash only means another worker claims again
+        # (syncing is idempotent), so it need not wait for its commit to reach the disk.
+        commit_without_waiting_for_disk()
         if batch <= 1:
             chosen = [grant_id]
         else:
@@ -128,12 +127,23 @@ def record_sync_results(results: list[SyncResult]) -> list[int]:
             changed.append(grant)
             if grant.desired == Grant.Desired.PRESENT and (grant.sync_state == Grant.SyncState.FAILED or newly_live):
                 tell[grant.user_id].append(grant.pk)
-        if changed:
-            Grant.objects.bulk_update(changed, sorted(fields))
+        _write_outcomes(changed, sorted(fields))
         record_many(events)
         for grant_ids in tell.values():
             outbox.send_after_commit(outbox.GRANTS_SYNCED, grant_ids)
     return [grant.pk for grant in held]
+
+
+def _write_outcomes(grants: list[Grant], fields: list[str]) -> None:
+    """Save the batch's grants with one UPDATE per distinct set of values (most of a batch shares one).
+
+    Not bulk_update: its CASE per field and row costs more CPU to build than the whole AWS call.
+    """
+    alike = defaultdict(list)
+    for grant in grants:
+        alike[tuple(getattr(grant, name) for name in fields)].append(grant.pk)
+    for values, ids in alike.items():
+        Grant.objects.filter(pk__in=ids).update(**dict(zip(fields, values, strict=True)))
 
 
 def _settle(grant: Grant, result: SyncResult, now, fields: set) -> tuple[dict, bool]:

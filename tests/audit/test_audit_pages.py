@@ -263,7 +263,7 @@ def test_a_waiting_check_polls_and_shows_a_progress_bar(client_for, cast, trail)
     assert 'data-progress="250/1000"' in fragment and "250 of 1,000 events checked" in fragment
 
 
-def finished(check: ChainCheck, timeout: float = 30) -> ChainCheck:
+def finished(check: ChainCheck, timeout: float = 120) -> ChainCheck:
     deadline = time.monotonic() + timeout
     while check.running and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -94,7 +94,7 @@ def test_killed_worker_loses_nothing_and_records_nothing_twice(
             time.sleep(LEASE_SECONDS / 2)
             return False
 
-        wait_until(converged, 90, "every grant is applied", second, poll=0)
+        wait_until(converged, 180, "every grant is applied", second, poll=0)
 
     grants = Grant.objects.filter(pk__in=grant_ids)
     assert {grant.sync_state for grant in grants} == {Grant.SyncState.APPLIED}

@@ -169,7 +169,7 @@ def test_a_removal_aws_refuses_fails_the_run_and_keeps_the_drift_open_with_the_r
     assert "Developers" in {group["GroupName"] for group in iam.list_groups_for_user(UserName="bob")["Groups"]}
 
 
-def wait_until(condition, seconds: float = 30) -> None:
+def wait_until(condition, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:

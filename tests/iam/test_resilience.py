@@ -52,7 +52,7 @@ def states(grant_ids) -> list[str]:
     return list(Grant.objects.filter(pk__in=grant_ids).values_list("sync_state", flat=True))
 
 
-def wait_until_synced(grant_ids, seconds: float = 60) -> None:
+def wait_until_synced(grant_ids, seconds: float = 180) -> None:
     try:
         wait_until(lambda: not any(state in SYNCING for state in states(grant_ids)), seconds, "every grant is synced")
     except AssertionError as exc:

@@ -21,7 +21,7 @@ def groups_in_aws(moto_url: str, user_name: str) -> set[str]:
     return {group["GroupName"] for group in iam.list_groups_for_user(UserName=user_name)["Groups"]}
 
 
-def wait_for_sync(grant: Grant, seconds: float = 30) -> Grant:
+def wait_for_sync(grant: Grant, seconds: float = 120) -> Grant:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         grant.refresh_from_db()

@@ -9,7 +9,7 @@ from posture.models import PostureFinding, PostureScan
 from tests.posture.conftest import analyzer
 
 
-def wait_for_scan(account, timeout: float = 60) -> PostureScan:
+def wait_for_scan(account, timeout: float = 120) -> PostureScan:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         scan = PostureScan.objects.filter(account=account).exclude(status=PostureScan.Status.RUNNING).first()

@@ -229,7 +229,7 @@ def test_a_launch_from_the_page_runs_in_the_worker_and_tells_each_reviewer_once(
     response = as_person(cast.erin).post(reverse("reviews:launch", args=[campaign.pk]))
 
     assert response.status_code == 302
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not Notification.objects.filter(kind="review_started").exists():
         time.sleep(0.2)
     campaign.refresh_from_db()
