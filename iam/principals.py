@@ -2,9 +2,10 @@
 
 The first grant of a person new to an account creates their IAM user with one CreateUser
 (never a change that fails first); the IamPrincipal row then spares every later grant the
-check. Concurrent workers with grants of the same new person wait for that one creation on
-a PostgreSQL advisory lock keyed by account and user name (a session lock: no transaction
-is open across the AWS call, and a worker that dies releases it with its connection). On
+check. A sync batch ensures all its new people at once. Concurrent workers with grants of the
+same new person wait for that one creation on PostgreSQL advisory locks keyed by account and
+user name (session locks: no transaction is open across the AWS calls, and a worker that dies
+releases them with its connection). On
 SQLite, a single-writer database for development, there is no lock: a second CreateUser
 answers EntityAlreadyExists, which means the user exists.
 
@@ -25,6 +26,7 @@ from django.utils import timezone
 from audit.transactions import commit_without_waiting_for_disk
 from catalog.models import AwsAccount
 from iam import gateway
+from iam.errors import PermanentAwsError, TransientAwsError
 from iam.models import IamPrincipal
 
 # How long after the portal created a user a NoSuchEntity is taken for AWS still propagating it.
@@ -37,19 +39,37 @@ def known(account: AwsAccount, names: Iterable[str]) -> dict[str, IamPrincipal]:
     return {row.user_name: row for row in rows}
 
 
-def ensure(account: AwsAccount, access: gateway.AccountAccess, user_name: str, email: str) -> IamPrincipal:
-    """Create the person's IAM user unless the portal knows it exists; waits for a concurrent creation."""
-    with _creation_lock(account.pk, user_name):
-        row = IamPrincipal.objects.filter(account=account, user_name=user_name).first()
-        if row is not None:
-            return row  # another worker created it (or a reconcile saw it) while this one waited
-        created = gateway.ensure_user(access, user_name, tags={"portal-email": email})
-        row = IamPrincipal(account=account, user_name=user_name, created_by_portal=created, ensured_at=timezone.now())
-        with transaction.atomic():
-            # Lost in a database crash, the row only costs a CreateUser that answers "exists".
-            commit_without_waiting_for_disk()
-            IamPrincipal.objects.bulk_create([row], ignore_conflicts=True)
-    return row
+def ensure_all(
+    account: AwsAccount, access: gateway.AccountAccess, emails: dict[str, str]
+) -> tuple[dict[str, IamPrincipal], dict[str, Exception]]:
+    """Create the IAM users named in `emails` (name -> email) that the portal does not know to exist.
+
+    Returns the rows of every user now known, and the typed AWS error for each it could not
+    create. Concurrent workers with the same new people wait for this one's creations: the
+    locks are taken for the whole batch, in one order, and held until the rows are committed.
+    """
+    rows: dict[str, IamPrincipal] = {}
+    errors: dict[str, Exception] = {}
+    with _creation_locks(account.pk, emails):
+        rows.update(known(account, emails))  # another worker created them (or a reconcile saw them) meanwhile
+        created = []
+        for name in sorted(set(emails) - set(rows)):
+            try:
+                by_portal = gateway.ensure_user(access, name, tags={"portal-email": emails[name]})
+            except (TransientAwsError, PermanentAwsError) as exc:
+                errors[name] = exc
+                continue
+            rows[name] = IamPrincipal(account=account, user_name=name, created_by_portal=by_portal)
+            created.append(rows[name])
+        if created:
+            now = timezone.now()
+            for row in created:
+                row.ensured_at = now
+            with transaction.atomic():
+                # Lost in a database crash, these rows only cost CreateUser calls that answer "exists".
+                commit_without_waiting_for_disk()
+                IamPrincipal.objects.bulk_create(created, ignore_conflicts=True)
+    return rows, errors
 
 
 def recently_created(row: IamPrincipal | None, now: datetime | None = None) -> bool:
@@ -77,16 +97,25 @@ def remember_seen(account: AwsAccount, names: Iterable[str], *, read_at: datetim
 
 
 @contextmanager
-def _creation_lock(account_pk: int, user_name: str) -> Iterator[None]:
-    if connection.vendor != "postgresql":
+def _creation_locks(account_pk: int, names: Iterable[str]) -> Iterator[None]:
+    """Session advisory locks on (account, name) for each name, taken in ascending key order.
+
+    Every worker takes its batch's locks in the same order, so two batches sharing people wait
+    for each other but never in a circle. A session lock: no transaction stays open across the
+    AWS calls, and a worker that dies releases its locks with its connection.
+    """
+    if connection.vendor != "postgresql" or not names:
         yield
         return
     # Two 32-bit keys: the account, and the name's CRC (a collision only makes two creations queue).
-    keys = [account_pk % 2**31, zlib.crc32(user_name.encode()) - 2**31]
+    keys = sorted({zlib.crc32(name.encode()) - 2**31 for name in names})
+    account_key = account_pk % 2**31
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", keys)
+        for key in keys:  # one at a time: a single statement would not promise the order
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [account_key, key])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", keys)
+            for key in keys:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [account_key, key])

@@ -97,17 +97,13 @@ def _needs_iam_user(work: GrantWork) -> bool:
 
 def _ensure_principals(account, works: list[GrantWork], user_names: dict[int, str]) -> _Principals:
     """One query for the batch's people the portal knows in the account; one CreateUser for each other one."""
-    names = {user_names[work.user_id]: work.user.email for work in works if _needs_iam_user(work)}
-    rows = principals.known(account, names) if names else {}
-    errors: dict[str, Exception] = {}
-    if account.create_iam_users:
-        access = account_access(account)
-        for name in sorted(set(names) - set(rows)):
-            try:
-                rows[name] = principals.ensure(account, access, name, names[name])
-            except (TransientAwsError, PermanentAwsError) as exc:
-                errors[name] = exc
-    return _Principals(rows, errors)
+    emails = {user_names[work.user_id]: work.user.email for work in works if _needs_iam_user(work)}
+    rows = principals.known(account, emails) if emails else {}
+    missing = {name: email for name, email in emails.items() if name not in rows}
+    if not (missing and account.create_iam_users):
+        return _Principals(rows, {})
+    created, errors = principals.ensure_all(account, account_access(account), missing)
+    return _Principals({**rows, **created}, errors)
 
 
 def _sync_one(account, work: GrantWork, ready: _Principals, user_name: str) -> SyncResult:
