@@ -26,6 +26,8 @@ def problem_with(action: str) -> str | None:
         return None
     if ":" not in action:
         return f"“{shown}” has no service: write it as service:Action, such as iam:PassRole."
+    if action.count(":") > 1:
+        return f"“{shown}” has more than one colon: write it as service:Action, such as iam:PassRole."
     service, _, name = action.partition(":")
     if not service:
         return f"“{shown}” has no service before the colon (such as iam in iam:PassRole)."
