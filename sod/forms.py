@@ -55,7 +55,7 @@ class RuleForm(forms.Form):
         help_text="Hold Ctrl (⌘ on a Mac) to choose several.",
     )
     actions = forms.CharField(
-        label="IAM actions held together",
+        label="IAM actions, one a line",
         required=False,
         max_length=ACTIONS_TEXT_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "off"}),
