@@ -6,6 +6,8 @@ Governance admins create, change, enable and disable rules; auditors read the li
 judged by sod.scan: these views only carry the form there and show the answer.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -46,7 +48,7 @@ def rules_list(request):
     context = {
         "page": page,
         "search": search,
-        "query": f"q={search}" if search else "",
+        "query": urlencode({"q": search}) if search else "",
         "can_change": is_governance_admin(request.user),
     }
     return render(request, "sod/rules.html", context)
