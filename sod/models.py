@@ -1,11 +1,9 @@
 """Separation-of-duties rules, the permissions entitlements carry, violations and exceptions."""
 
-import re
-
 from django.conf import settings
 from django.db import models
 
-ACTION_NAME = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
+from sod.action_names import problems_with
 
 
 class SodRule(models.Model):
@@ -52,17 +50,10 @@ class SodRule(models.Model):
 
         if self.kind != self.Kind.PERMISSIONS:
             return
-        actions = self.actions if isinstance(self.actions, list) else None
-        if not actions or len(actions) < 2:
-            raise ValidationError({"actions": "List at least two IAM actions that must not be held together."})
-        bad = [a for a in actions if not isinstance(a, str) or not ACTION_NAME.fullmatch(a)]
-        if bad:
-            raise ValidationError(
-                {
-                    "actions": f"Use concrete action names like iam:PassRole, without wildcards: "
-                    f"{', '.join(map(str, bad))}."
-                }
-            )
+        actions = self.actions if isinstance(self.actions, list) else [self.actions]
+        problems = problems_with(actions)
+        if problems:
+            raise ValidationError({"actions": problems})
 
 
 class EntitlementPermissions(models.Model):

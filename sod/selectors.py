@@ -1,10 +1,10 @@
-"""Reads for the violations report and the exceptions list."""
+"""Reads for the violations report, the exceptions list and the list of rules."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts import roles
 from inputs.rules import id_or_none
-from sod.models import SodException, SodViolation
+from sod.models import SodException, SodRule, SodViolation
 
 
 def visible_rules_filter(user) -> Q:
@@ -33,3 +33,14 @@ def exceptions_for(user) -> QuerySet[SodException]:
         .select_related("rule", "user", "approved_by")
         .order_by("expired_at", "ends_at")
     )
+
+
+def rules_listed(search: str = "") -> QuerySet[SodRule]:
+    """Governance → SoD rules: every rule by name (its unique index), with its open violations counted in
+    the same query and its owner joined, searched in its name and description."""
+    rows = SodRule.objects.select_related("owner").annotate(
+        open_violations=Count("violations", filter=Q(violations__resolved_at__isnull=True))
+    )
+    if search:
+        rows = rows.filter(Q(name__icontains=search) | Q(why__icontains=search))
+    return rows.order_by("name", "pk")

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from celery import current_app
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -71,9 +70,12 @@ def documents_for(entitlement_ids) -> dict[int, list[dict]]:
     return {row.entitlement_id: [item["document"] for item in row.documents] for row in rows}
 
 
-def conflicts_of(rules: list[RuleView], held: set[int], candidate: int | None) -> list[Conflict]:
+def conflicts_of(
+    rules: list[RuleView], held: set[int], candidate: int | None, documents: dict | None = None
+) -> list[Conflict]:
     wanted = held | ({candidate} if candidate else set())
-    documents = documents_for(wanted) if any(rule.kind == SodRule.Kind.PERMISSIONS for rule in rules) else {}
+    if documents is None:
+        documents = documents_for(wanted) if any(rule.kind == SodRule.Kind.PERMISSIONS for rule in rules) else {}
     found = []
     for rule in rules:
         if rule.kind == SodRule.Kind.PERMISSIONS:
@@ -107,13 +109,32 @@ def active_exceptions(user, now: datetime | None = None) -> dict[int, SodExcepti
 def check(user, candidate: Entitlement, held: set[int]) -> list[Finding]:
     """The conflicts `user` would be in by also holding `candidate` beside `held` (entitlement ids, from the
     grant ledger, which the caller reads: sod sits below access), in words, with covering exceptions."""
-    conflicts = conflicts_of(rule_views(), held - {candidate.pk}, candidate.pk)
-    if not conflicts:
-        return []
-    ids = {pk for conflict in conflicts for pk in conflict.entitlements} | {candidate.pk}
+    return check_many(user, [candidate], held)[candidate.pk]
+
+
+def check_many(user, candidates: list[Entitlement], held: set[int]) -> dict[int, list[Finding]]:
+    """`check` for several candidates asked for together (a cart): each is judged beside `held` and the
+    other candidates, as submission judges them. A few queries, whatever the number of candidates."""
+    asked = {candidate.pk for candidate in candidates}
+    rules = rule_views()
+    documents = None
+    if any(rule.kind == SodRule.Kind.PERMISSIONS for rule in rules):
+        documents = documents_for(held | asked)
+    conflicts = {
+        candidate.pk: conflicts_of(rules, (held | asked) - {candidate.pk}, candidate.pk, documents or {})
+        for candidate in candidates
+    }
+    if not any(conflicts.values()):
+        return {pk: [] for pk in asked}
+    ids = {pk for found in conflicts.values() for conflict in found for pk in conflict.entitlements} | asked
     names = dict(Entitlement.objects.filter(pk__in=ids).values_list("pk", "name"))
     exceptions = active_exceptions(user)
-    return [Finding(c, _words(c, candidate, names), exceptions.get(c.rule.id)) for c in conflicts]
+    return {
+        candidate.pk: [
+            Finding(c, _words(c, candidate, names), exceptions.get(c.rule.id)) for c in conflicts[candidate.pk]
+        ]
+        for candidate in candidates
+    }
 
 
 def grant_exception(
@@ -219,38 +240,3 @@ def record_permissions(entitlement, documents: list[dict], error: str = "") -> E
             row.documents = documents
         row.save(update_fields=["documents", "error", "fetched_at"])
     return row
-
-
-def rule_state(rule: SodRule) -> dict:
-    return {
-        "name": rule.name,
-        "why": rule.why,
-        "kind": rule.kind,
-        "severity": rule.severity,
-        "enforcement": rule.enforcement,
-        "owner": rule.owner_id,
-        "enabled": rule.enabled,
-        "actions": list(rule.actions or []),
-        "set_a": sorted(e.pk for e in rule.set_a.all()),
-        "set_b": sorted(e.pk for e in rule.set_b.all()),
-    }
-
-
-def save_rule(*, actor, rule: SodRule | None, fields: dict, set_a=None, set_b=None) -> SodRule:
-    """Create or change a rule, validated by the model, audited with its before and after."""
-    with transaction.atomic():
-        before = rule_state(rule) if rule is not None else None
-        rule = rule or SodRule()
-        for name, value in fields.items():
-            setattr(rule, name, value)
-        rule.full_clean()
-        rule.save()
-        if set_a is not None:
-            rule.set_a.set(set_a)
-        if set_b is not None:
-            rule.set_b.set(set_b)
-        if rule.kind == SodRule.Kind.ENTITLEMENTS and not (rule.set_a.exists() and rule.set_b.exists()):
-            raise ValidationError({"set_a": "An entitlement rule needs entitlements in both sets."})
-        action = "sod.sodrule_changed" if before else "sod.sodrule_created"
-        record(actor=actor, action=action, obj=rule, before=before, after=rule_state(rule))
-    return rule

@@ -10,13 +10,12 @@ from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
-from access.routing import plan_approvals
 from access.services import outbox
 from access.services.decisions import activate_stage, complete_request
 from access.services.extensions import check_extension
 from access.services.locking import atomic_change, lock_grants, lock_person, lock_request
 from access.services.naming import refuse_shared_iam_name
-from access.services.sod_checks import findings_for, sod_stages_for
+from access.services.sod_checks import findings_for, plan_with_sod
 from access.services.stages import close_request, create_stage
 from audit.services import record
 
@@ -88,10 +87,7 @@ def _create(
     kind=AccessRequest.Kind.NEW,
 ) -> AccessRequest:
     """Create the request and its stages; activate the first, or approve at once if automatic."""
-    plan = plan_approvals(entitlement, requester, beneficiary)
-    sod_stages = sod_stages_for(findings, entitlement, requester, beneficiary)
-    if sod_stages:  # an exception needs a person: never automatic
-        plan.automatic, plan.stages = False, [*plan.stages, *sod_stages]
+    plan = plan_with_sod(entitlement, requester, beneficiary, findings)
     access_request = AccessRequest.objects.create(
         requester=requester,
         beneficiary=beneficiary,

@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 
 from access.errors import InvalidInput, SodBlocked
 from access.models import AccessRequest, Grant
-from access.routing import PlannedStage, plan_sod_stage
+from access.routing import Plan, PlannedStage, plan_approvals, plan_sod_stage
 from access.services.stages import create_stage
 from audit.services import record
+from catalog.models import Entitlement
 from sod import services as sod
 
 MAX_EXCEPTION_DAYS = 365
@@ -51,6 +52,72 @@ def sod_stages_for(findings: list[sod.Finding], entitlement, requester, benefici
         stage.sod_rule_id = finding.rule.id
         stages.append(stage)
     return stages
+
+
+def plan_with_sod(entitlement, requester, beneficiary, findings: list[sod.Finding]) -> Plan:
+    """The approval plan with the stages separation of duties adds (an exception needs a person, so such a
+    request is never approved automatically): what submission stores, and what the form shows before."""
+    plan = plan_approvals(entitlement, requester, beneficiary)
+    extra = sod_stages_for(findings, entitlement, requester, beneficiary)
+    if extra:
+        plan.automatic, plan.stages = False, [*plan.stages, *extra]
+    return plan
+
+
+@dataclass(frozen=True)
+class SodNotice:
+    """A conflict a requester sees on the form before sending, with what they can do about it."""
+
+    entitlement: str  # what is being asked for
+    rule: str
+    why: str
+    blocks: bool  # a `block` rule: submission will refuse it
+    needs_exception: bool  # an `exception` rule: the rule's owner will decide after the usual approvals
+    held: list[str]  # what the beneficiary holds that conflicts
+    in_request: list[str]  # what else in the same request conflicts
+    actions: tuple  # for a permission rule, the actions held together
+    owner: str
+    covered_until: datetime | None  # an exception already covers it
+
+
+def findings_before_sending(beneficiary, entitlements: list) -> dict[int, list[sod.Finding]]:
+    """The judgement submission will make of these entitlements asked for together (each against what the
+    beneficiary holds and the others), without refusing or recording anything. A few queries, whatever the
+    number of entitlements."""
+    return sod.check_many(beneficiary, entitlements, held_entitlement_ids(beneficiary))
+
+
+def notices_for(findings: dict[int, list[sod.Finding]], entitlements: list, beneficiary) -> dict[int, list[SodNotice]]:
+    """Findings in the words of the request form: which of what is held, which of what is asked for."""
+    found = [finding for items in findings.values() for finding in items]
+    if not found:
+        return {entitlement.pk: [] for entitlement in entitlements}
+    asked = {entitlement.pk for entitlement in entitlements}
+    held = held_entitlement_ids(beneficiary)
+    ids = {pk for finding in found for pk in finding.conflict.entitlements}
+    names = dict(Entitlement.objects.filter(pk__in=ids).values_list("pk", "name"))
+    owners = get_user_model().objects.in_bulk({finding.rule.owner_id for finding in found})
+    notices = {}
+    for entitlement in entitlements:
+        notices[entitlement.pk] = []
+        for finding in findings[entitlement.pk]:
+            others = [pk for pk in finding.conflict.entitlements if pk != entitlement.pk]
+            owner = owners.get(finding.rule.owner_id)
+            notices[entitlement.pk].append(
+                SodNotice(
+                    entitlement=entitlement.name,
+                    rule=finding.rule.name,
+                    why=finding.rule.why,
+                    blocks=finding.blocks,
+                    needs_exception=finding.needs_exception,
+                    held=sorted(names[pk] for pk in others if pk in held and pk in names),
+                    in_request=sorted(names[pk] for pk in others if pk in asked and pk not in held and pk in names),
+                    actions=finding.conflict.actions,
+                    owner=(owner.full_name or owner.email) if owner else "the rule's owner",
+                    covered_until=finding.exception.ends_at if finding.exception else None,
+                )
+            )
+    return notices
 
 
 def recheck_separation_of_duties(access_request: AccessRequest, now) -> None:

@@ -10,6 +10,7 @@ from access import selectors, services
 from access.errors import AccessError
 from access.forms import CheckoutForm, RequestForm
 from access.routing import plan_approvals
+from access.services.sod_checks import findings_before_sending, notices_for, plan_with_sod
 from access.views import cart
 from access.views.common import page_of, show_refusal
 from catalog.filters import EntitlementFilter
@@ -85,10 +86,13 @@ def request_new(request, entitlement_id):
             else:
                 messages.success(request, f"Your request for {entitlement.name} was sent for approval.")
                 return redirect("access:my_requests")
+    # What separation of duties will say, before sending: the same judgement submission makes.
+    findings = findings_before_sending(request.user, [entitlement])
     context = {
         "entitlement": entitlement,
         "form": form,
-        "plan": plan_approvals(entitlement, request.user, request.user),
+        "plan": plan_with_sod(entitlement, request.user, request.user, findings[entitlement.pk]),
+        "sod_notices": notices_for(findings, [entitlement], request.user)[entitlement.pk],
     }
     return render(request, "access/request_new.html", context, status=status)
 
@@ -135,8 +139,16 @@ def checkout(request):
                 names = ", ".join(access_request.entitlement.name for access_request in created)
                 messages.success(request, f"{len(created)} requests sent for approval: {names}.")
                 return redirect("access:my_requests")
+    # The cart's items are judged together, as submission judges them: each against the rest too.
+    findings = findings_before_sending(request.user, entitlements) if entitlements else {}
+    notices = notices_for(findings, entitlements, request.user) if entitlements else {}
     plans = [
-        (entitlement, form[f"duration_{entitlement.pk}"], plan_approvals(entitlement, request.user, request.user))
+        (
+            entitlement,
+            form[f"duration_{entitlement.pk}"],
+            plan_with_sod(entitlement, request.user, request.user, findings[entitlement.pk]),
+        )
         for entitlement in entitlements
     ]
-    return render(request, "access/checkout.html", {"form": form, "items": plans}, status=status)
+    context = {"form": form, "items": plans, "sod_notices": [n for e in entitlements for n in notices[e.pk]]}
+    return render(request, "access/checkout.html", context, status=status)

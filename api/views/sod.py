@@ -13,9 +13,8 @@ from accounts import roles
 from api.serializers.sod import DryRunSerializer, SodRuleSerializer, SodViolationSerializer
 from api.views.base import BAD_REQUEST, FORBIDDEN, NOT_FOUND, PortalViewSet
 from sod import scan, selectors
-from sod.evaluation import RuleView
 from sod.models import SodRule, SodViolation
-from sod.services import save_rule
+from sod.rules import rule_view_of, save_rule
 
 DRY_RUN_LISTED = 100
 
@@ -64,22 +63,12 @@ class SodRuleViewSet(
     def dry_run(self, request):
         serializer = SodRuleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        probe = SodRule(**{k: v for k, v in data.items() if k not in ("set_a", "set_b")})
+        data = dict(serializer.validated_data)
+        set_a, set_b = data.pop("set_a", []), data.pop("set_b", [])
         try:
-            probe.clean()
+            view = rule_view_of(data, set_a, set_b)
         except ValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from None
-        view = RuleView(
-            0,
-            probe.name,
-            probe.why,
-            probe.kind,
-            probe.enforcement,
-            frozenset(e.pk for e in data.get("set_a", [])),
-            frozenset(e.pk for e in data.get("set_b", [])),
-            tuple(data.get("actions", [])),
-        )
         flagged = scan.dry_run(view, scan.current_holdings())
         people = get_user_model().objects.filter(pk__in=list(flagged)[:DRY_RUN_LISTED]).order_by("full_name")
         body = {

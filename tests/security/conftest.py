@@ -67,6 +67,7 @@ def world(cast, sandbox):
         "account_id": sandbox.account.pk,
         "unmanaged_id": drift.pk,
         "event_id": AuditEvent.objects.order_by("seq").first().pk,
+        "rule_id": rule.pk,
     }
     by_name = {
         "api:catalog-detail": sandbox.developers.pk,

@@ -121,6 +121,14 @@ EXPECTED = {
     "notifications:mark_all_read": POST_ONLY,
     "sod:violations": (302, 403, 200, 403, 200, 200),  # Dave owns a rule
     "sod:exceptions": (302, 403, 200, 403, 200, 200),
+    # Governance → SoD rules: auditors read the list and the rules, governance admins change them.
+    "sod:rules": READERS_ONLY,
+    "sod:rule": READERS_ONLY,
+    "sod:rule_new": (302, 403, 403, 403, 403, 200),
+    "sod:rule_edit": (302, 403, 403, 403, 403, 200),
+    "sod:rule_check_actions": (302, 403, 403, 403, 403, 200),
+    "sod:rule_dry_run": POST_ONLY,
+    "sod:rule_enabled": POST_ONLY,
     "iam:operations": READERS_ONLY,
     "iam:account": READERS_ONLY,
     "iam:reconcile_now": ADMIN_POST_ONLY,
