@@ -1,18 +1,36 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.utils.html import format_html_join
 
+from accounts import roles
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from sod.models import EntitlementPermissions, SodException, SodRule, SodViolation
+from sod.rules import save_rule, sets_problem
 from sod.scan import current_holdings, dry_run
 from sod.services import rule_views
 
 DRY_RUN_SHOWN = 50
 
 
+class SodRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = SodRule
+        fields = ["name", "why", "kind", "severity", "enforcement", "owner", "enabled", "set_a", "set_b", "actions"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if problem := sets_problem(cleaned.get("kind"), cleaned.get("set_a"), cleaned.get("set_b")):
+            self.add_error("set_a", problem)
+        return cleaned
+
+
 @admin.register(SodRule)
 class SodRuleAdmin(AuditedAdmin):
-    """Every change is audited. Save a new rule disabled to see who it would flag before it takes effect."""
+    """Break-glass edits (the portal's Governance → SoD rules is the everyday page), saved by the same
+    service as that page: governance admins only, validated and audited there."""
+
+    form = SodRuleAdminForm
 
     list_display = ["name", "kind", "severity", "enforcement", "owner", "enabled"]
     list_filter = ["kind", "severity", "enforcement", "enabled"]
@@ -32,6 +50,26 @@ class SodRuleAdmin(AuditedAdmin):
         "actions",
         "would_flag_today",
     ]
+
+    def has_add_permission(self, request):
+        return roles.is_governance_admin(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return roles.is_governance_admin(request.user) and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        """Saved with its sets in save_related, by the service."""
+
+    def save_related(self, request, form, formsets, change):
+        fields = {name: value for name, value in form.cleaned_data.items() if name not in ("set_a", "set_b")}
+        rule = save_rule(
+            actor=request.user,
+            rule=form.instance if change else None,
+            fields=fields,
+            set_a=form.cleaned_data.get("set_a"),
+            set_b=form.cleaned_data.get("set_b"),
+        )
+        form.instance.pk = rule.pk
 
     @admin.display(description="Would flag today (dry run)")
     def would_flag_today(self, rule):

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -132,3 +134,44 @@ def test_a_later_exception_of_the_same_rule_and_person_is_announced_when_it_ends
     assert notify_sod_exception_expired(first.pk) == [], "a retry tells nobody twice"
     assert notify_sod_exception_expired(second.pk) == [cast.dave.pk]
     assert Notification.objects.filter(recipient=cast.dave).count() == 2
+
+
+def test_the_admin_saves_a_rule_through_the_portals_service_and_refuses_an_empty_set(
+    client_for, cast, payments, payments_rule
+):
+    rule = payments_rule(SodRule.Enforcement.BLOCK)
+    client = client_for(cast.erin)
+    form = {
+        "name": rule.name,
+        "why": rule.why,
+        "kind": "entitlements",
+        "severity": "high",
+        "enforcement": "block",
+        "owner": cast.dave.pk,
+        "set_a": [payments["PaymentsCreate"].pk],
+        "set_b": [],
+        "actions": "[]",
+    }
+
+    page = client.post(reverse("admin:sod_sodrule_change", args=[rule.pk]), form)
+
+    assert page.status_code == 200 and "needs entitlements in both sets" in page.content.decode()
+    assert rule.set_b.exists() and not AuditEvent.objects.filter(action="sod.sodrule_changed").exists()
+    form["set_b"] = [payments["PaymentsApprove"].pk]
+    assert client.post(reverse("admin:sod_sodrule_change", args=[rule.pk]), form).status_code == 302
+    assert AuditEvent.objects.filter(action="sod.sodrule_changed").count() == 1, "audited once, by the service"
+
+
+def test_staff_who_are_not_governance_admins_cannot_change_rules_in_the_admin(
+    client_for, cast, payments, payments_rule, django_user_model
+):
+    rule = payments_rule(SodRule.Enforcement.BLOCK)
+    helpdesk = django_user_model.objects.create_user(email="hd@example.com", full_name="Help Desk", is_staff=True)
+    helpdesk.user_permissions.add(*Permission.objects.filter(codename__in=["change_sodrule", "view_sodrule"]))
+    TOTP.activate(helpdesk, generate_totp_secret())
+
+    response = client_for(helpdesk).post(reverse("admin:sod_sodrule_change", args=[rule.pk]), {"name": "Renamed"})
+
+    assert response.status_code == 403
+    rule.refresh_from_db()
+    assert rule.name != "Renamed"
