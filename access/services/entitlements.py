@@ -45,28 +45,32 @@ def change_entitlement(*, entitlement_id: int, actor, terms: Terms) -> Entitleme
     if actor is None or not is_governance_admin(actor) or is_auditor(actor):
         raise NotAllowed("Only governance admins change the catalog.")
     _check_shape(terms)
-    with atomic_change():
-        entitlement = (
-            Entitlement.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("account")
-            .filter(pk=entitlement_id)
-            .first()
-        )
-        if entitlement is None:
-            raise NotFound("That entitlement does not exist.")
-        owners = _owners(terms.owner_ids)
-        policy = _policy(terms.approval_policy_id)
-        before = snapshot(entitlement, entitlement.owners.values_list("pk", flat=True))
-        entitlement.risk = terms.risk
-        entitlement.requestable = terms.requestable
-        entitlement.max_duration_days = terms.max_duration_days
-        entitlement.approval_policy = policy
-        _check_route(entitlement, owners, policy)
-        entitlement.save(update_fields=["risk", "requestable", "max_duration_days", "approval_policy"])
-        entitlement.owners.set(owners)
-        after = snapshot(entitlement, [owner.pk for owner in owners])
-        if after != before:
-            record(actor=actor, action=CHANGED_ACTION, obj=entitlement, before=before, after=after)
+    return _change(entitlement_id, actor, terms)
+
+
+@atomic_change
+def _change(entitlement_id: int, actor, terms: Terms) -> Entitlement:
+    entitlement = (
+        Entitlement.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("account")
+        .filter(pk=entitlement_id)
+        .first()
+    )
+    if entitlement is None:
+        raise NotFound("That entitlement does not exist.")
+    owners = _owners(terms.owner_ids)
+    policy = _policy(terms.approval_policy_id)
+    before = snapshot(entitlement, entitlement.owners.values_list("pk", flat=True))
+    entitlement.risk = terms.risk
+    entitlement.requestable = terms.requestable
+    entitlement.max_duration_days = terms.max_duration_days
+    entitlement.approval_policy = policy
+    _check_route(entitlement, owners, policy)
+    entitlement.save(update_fields=["risk", "requestable", "max_duration_days", "approval_policy"])
+    entitlement.owners.set(owners)
+    after = snapshot(entitlement, [owner.pk for owner in owners])
+    if after != before:
+        record(actor=actor, action=CHANGED_ACTION, obj=entitlement, before=before, after=after)
     return entitlement
 
 
