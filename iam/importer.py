@@ -50,14 +50,8 @@ class ImportResult:
     skipped: int  # AWS-owned roles, never offered
 
 
-# Told after each kind is listed: what was listed and how many of it AWS has (the console's progress bar).
+# Told after each kind is listed: which kind and how many of it AWS has (the console's progress bar).
 Progress = Callable[[str, int], None]
-LISTED = {
-    Entitlement.Kind.IAM_GROUP: "IAM groups",
-    Entitlement.Kind.IAM_POLICY: "managed policies",
-    Entitlement.Kind.IAM_ROLE: "IAM roles",
-    Entitlement.Kind.SSO_PERMISSION_SET: "permission sets",
-}
 
 
 def import_entitlements(
@@ -101,7 +95,7 @@ def list_entitlements(
             listed, skipped = listed
         found += listed
         if progress is not None:
-            progress(LISTED[kind], len(listed))
+            progress(kind, len(listed))
     return found, skipped
 
 

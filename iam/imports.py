@@ -18,7 +18,7 @@ from kombu.exceptions import KombuError
 from access.errors import InvalidInput, NotAllowed
 from accounts.roles import is_auditor, is_governance_admin
 from audit.services import record
-from catalog.models import AwsAccount
+from catalog.models import AwsAccount, Entitlement
 from iam import importer
 from iam.errors import AwsError, TransientAwsError
 from iam.models import ImportRun
@@ -29,6 +29,13 @@ RUN_TASK = "iam.run_import"
 REQUESTED_ACTION = "catalog.import_requested"
 # An import lists a few thousand things at most; one still waiting or running after this had its worker die.
 STALE_AFTER = timedelta(minutes=30)
+# What the progress line calls each kind, one and several.
+LISTED = {
+    Entitlement.Kind.IAM_GROUP: ("IAM group", "IAM groups"),
+    Entitlement.Kind.IAM_POLICY: ("managed policy", "managed policies"),
+    Entitlement.Kind.IAM_ROLE: ("IAM role", "IAM roles"),
+    Entitlement.Kind.SSO_PERMISSION_SET: ("permission set", "permission sets"),
+}
 QUEUE_UNREACHABLE = (
     "The import could not be started: the portal's task queue did not answer. Nothing was imported; "
     "try again in a minute, and tell your administrator if it keeps happening."
@@ -97,12 +104,11 @@ def run_import(run_id: int, *, last_attempt: bool = True) -> ImportRun | None:
     mine = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.RUNNING)
     progress = {"steps": 0, "found": 0}
 
-    def listed(what: str, count: int) -> None:
+    def listed(kind: str, count: int) -> None:
         progress["steps"] += 1
         progress["found"] += count
-        mine.update(
-            steps_done=progress["steps"], found=progress["found"], step=f"Listed {count} {what}; saving what is new"
-        )
+        what = LISTED[kind][0 if count == 1 else 1]
+        mine.update(steps_done=progress["steps"], found=progress["found"], step=f"Found {count} {what}")
 
     try:
         result = importer.import_entitlements(run.account, actor=run.requested_by, progress=listed)

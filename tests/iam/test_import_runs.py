@@ -102,10 +102,10 @@ def test_the_worker_imports_with_progress_and_a_summary(cast, sandbox, sent, exi
     tasks.run_import.apply(args=[run.pk]).get()
 
     assert seen == [  # what the page showed while it ran, kind by kind
-        ("running", 1, 3, "Listed 3 IAM groups; saving what is new"),
-        ("running", 2, 4, "Listed 1 managed policies; saving what is new"),
-        ("running", 3, 5, "Listed 1 IAM roles; saving what is new"),
-        ("running", 4, 6, "Listed 1 permission sets; saving what is new"),
+        ("running", 1, 3, "Found 3 IAM groups"),
+        ("running", 2, 4, "Found 1 managed policy"),
+        ("running", 3, 5, "Found 1 IAM role"),
+        ("running", 4, 6, "Found 1 permission set"),
     ]
     run.refresh_from_db()
     assert (run.status, run.steps_done, run.steps_total) == ("succeeded", 5, 5)  # four kinds, then the saving
@@ -172,7 +172,7 @@ def test_starting_an_import_leads_to_its_progress_page_which_polls_until_done(cl
 
     waiting = client.get(response.url)
     assert b"Waiting for a worker" in waiting.content and b'hx-trigger="every 1s"' in waiting.content
-    ImportRun.objects.filter(pk=run.pk).update(status="running", steps_done=2, found=4, step="Listed 1 policy")
+    ImportRun.objects.filter(pk=run.pk).update(status="running", steps_done=2, found=4, step="Found 1 managed policy")
     fragment = client.get(response.url, HTTP_HX_REQUEST="true")
     assert b'data-progress="2/4"' in fragment.content and b"4 found so far" in fragment.content
     assert b"<html" not in fragment.content
