@@ -50,7 +50,7 @@ class EntitlementTermsForm(forms.Form):
         required=False,
         empty_label="The default policy for its risk level",
         widget=forms.Select(attrs={"class": "form-select"}),
-        help_text="Who approves a request, stage by stage, as shown below.",
+        help_text="Who approves a request, stage by stage: see “What a request goes through”.",
     )
 
     def __init__(self, *args, **kwargs):

@@ -31,7 +31,7 @@ class ConsoleEntitlementFilter(EntitlementFilter):
     requestable = django_filters.ChoiceFilter(
         choices=[("yes", "Requestable"), ("no", "Not requestable")],
         method="by_requestable",
-        empty_label="Requestable or not",
+        empty_label="Requestable: any",
     )
 
     class Meta(EntitlementFilter.Meta):
