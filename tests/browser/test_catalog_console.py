@@ -119,3 +119,5 @@ def test_a_governance_admin_edits_an_entitlement_and_imports_from_aws_from_the_m
     expect(erin.get_by_test_id("entitlement-Auditors")).to_contain_text("Erin Admin")
     expect(erin.get_by_test_id("entitlement-Deployer")).to_be_visible()
     assert not [url for url in visited if "/admin/" in url], "never opened the Django admin"
+    assert not [url for url in visited if "csrfmiddlewaretoken" in url], "no CSRF token in a URL"
+    assert [url for url in visited if "/stages/?" in url], "the stages were redrawn as Erin chose"
