@@ -200,6 +200,10 @@ class Grant(models.Model):
         indexes = [
             # Serves the expiry sweep and "ending soon": present grants by end date.
             models.Index(fields=["expires_at"], condition=models.Q(desired="present"), name="grant_present_by_expiry"),
+            # Serves the catalog console's holder counts (access.selectors.holder_counts): an index-only count.
+            models.Index(
+                fields=["entitlement"], condition=models.Q(desired="present"), name="grant_present_by_entitlement"
+            ),
             # Serves the sync sweep: grants whose AWS state has not caught up yet.
             models.Index(
                 fields=["claimed_at"],

@@ -148,18 +148,33 @@ def plan_sod_stage(rule_name: str, owner, entitlement: Entitlement, requester, b
     return PlannedStage(label, 1, [_fallback(policy_for(entitlement), excluded, why)])
 
 
-def plan_approvals(entitlement: Entitlement, requester, beneficiary) -> Plan:
-    """The ordered stages and who may decide each, for this requester and beneficiary."""
+@dataclass(frozen=True)
+class Route:
+    """The policy an entitlement's requests follow and its stages (none when approved automatically)."""
+
+    policy: ApprovalPolicy | None
+    name: str
+    automatic: bool
+    specs: list[StageSpec]
+
+
+def route_for(entitlement: Entitlement) -> Route:
+    """Which policy applies to `entitlement` as it stands (saved or not) and the stages it sets."""
     policy = policy_for(entitlement)
     name = policy.name if policy else f"Built-in default for {entitlement.get_risk_display().lower()} risk"
-    automatic = bool(policy and policy.auto_approve and entitlement.risk == Risk.LOW)
-    if automatic:
-        return Plan(name, True, [])
+    if policy and policy.auto_approve and entitlement.risk == Risk.LOW:
+        return Route(policy, name, True, [])
+    return Route(policy, name, False, _stage_specs(policy, entitlement))
+
+
+def plan_approvals(entitlement: Entitlement, requester, beneficiary) -> Plan:
+    """The ordered stages and who may decide each, for this requester and beneficiary."""
+    route = route_for(entitlement)
+    if route.automatic:
+        return Plan(route.name, True, [])
     excluded = {requester.pk, beneficiary.pk}
-    stages = [
-        _plan_stage(spec, policy, entitlement, beneficiary, excluded) for spec in _stage_specs(policy, entitlement)
-    ]
-    return Plan(name, False, stages)
+    stages = [_plan_stage(spec, route.policy, entitlement, beneficiary, excluded) for spec in route.specs]
+    return Plan(route.name, False, stages)
 
 
 def may_decide(assignment, actor) -> bool:
@@ -167,3 +182,61 @@ def may_decide(assignment, actor) -> bool:
     if assignment.approver_id is not None:
         return assignment.approver_id == actor.pk
     return actor.is_governance_admin
+
+
+@dataclass(frozen=True)
+class OutlinedStage:
+    number: int
+    label: str
+    who: str  # the people, when the policy or the entitlement names them
+    rule: str  # how many of them must approve
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A policy's stages as a request for the entitlement would meet them, before anyone asks."""
+
+    policy_name: str
+    automatic: bool
+    stages: list[OutlinedStage]
+    fallback: str
+
+
+def _people(people) -> str:
+    return ", ".join(str(person) for person in people)
+
+
+def _rule(spec: StageSpec) -> str:
+    if spec.mode == ApprovalStage.Mode.ALL:
+        return "all of them"
+    if spec.mode == ApprovalStage.Mode.N_OF:
+        return f"{spec.required} of them"
+    return "any one of them"
+
+
+def outline_stages(entitlement: Entitlement, owners) -> Outline:
+    """The stages a request for `entitlement` would go through, from the same `route_for` as
+    `plan_approvals`, for the catalog console. The requester is not known yet, so their manager is
+    described; the owners are the ones given (the console shows a choice before it is saved)."""
+    route = route_for(entitlement)
+    policy = route.policy
+    fallback = str(policy.fallback_approver) if policy and policy.fallback_approver_id else "Governance admins"
+    owners = sorted(owners, key=lambda owner: owner.pk)
+    stages = []
+    for number, spec in enumerate(route.specs, 1):
+        if spec.approvers == ApprovalStage.Approvers.MANAGER:
+            label, who = "Requester's manager", "or the next one up when they may not decide"
+        elif spec.approvers == ApprovalStage.Approvers.OWNERS:
+            label, who = LABELS[spec.approvers], _people(owners) or "nobody yet: the fallback decides"
+        elif spec.approvers == ApprovalStage.Approvers.NAMED:
+            label, who = LABELS[spec.approvers], _people(spec.named) or "nobody named: the fallback decides"
+        else:
+            label, who = LABELS[spec.approvers], "any governance admin"
+        rule = "one of them" if spec.approvers == ApprovalStage.Approvers.GOVERNANCE_ADMINS else _rule(spec)
+        stages.append(OutlinedStage(number, label, who, rule))
+    return Outline(route.name, route.automatic, stages, fallback)
+
+
+def needs_owners(entitlement: Entitlement) -> bool:
+    """Whether requests for `entitlement` would have a stage its owners decide."""
+    return any(spec.approvers == ApprovalStage.Approvers.OWNERS for spec in route_for(entitlement).specs)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from access.views import approvals, catalog, grants, requests
+from access.views import approvals, catalog, entitlements, grants, requests
 
 app_name = "access"
 urlpatterns = [
@@ -19,4 +19,8 @@ urlpatterns = [
     path("approvals/bulk/", approvals.bulk_decide, name="bulk_decide"),
     path("approvals/<id:request_id>/approve/", approvals.decide, {"decision": "approve"}, name="approve"),
     path("approvals/<id:request_id>/deny/", approvals.decide, {"decision": "deny"}, name="deny"),
+    # Governance → Entitlements (the catalog console)
+    path("entitlements/", entitlements.entitlements, name="entitlements"),
+    path("entitlements/<id:entitlement_id>/", entitlements.entitlement_edit, name="entitlement_edit"),
+    path("entitlements/<id:entitlement_id>/stages/", entitlements.entitlement_stages, name="entitlement_stages"),
 ]

@@ -23,3 +23,19 @@ class EntitlementFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(name__icontains=value) | Q(description__icontains=value) | Q(aws_name__icontains=value)
         )
+
+
+class ConsoleEntitlementFilter(EntitlementFilter):
+    """The governance console's list: every entitlement, requestable or not, and that as a filter too."""
+
+    requestable = django_filters.ChoiceFilter(
+        choices=[("yes", "Requestable"), ("no", "Not requestable")],
+        method="by_requestable",
+        empty_label="Requestable: any",
+    )
+
+    class Meta(EntitlementFilter.Meta):
+        fields = [*EntitlementFilter.Meta.fields, "requestable"]
+
+    def by_requestable(self, queryset, name, value):
+        return queryset.filter(requestable=value == "yes")

@@ -170,6 +170,11 @@ class Entitlement(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "kind", "aws_name"], name="entitlement_unique_in_account"),
         ]
+        indexes = [
+            # Serve the catalog console's filters by kind and by risk; by account, the unique constraint does.
+            models.Index(fields=["kind", "name"], name="entitlement_by_kind"),
+            models.Index(fields=["risk", "name"], name="entitlement_by_risk"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.account.name})"

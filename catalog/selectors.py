@@ -12,3 +12,13 @@ def requestable_entitlements() -> QuerySet[Entitlement]:
         .prefetch_related("owners")
         .order_by("account__name", "name")
     )
+
+
+def console_entitlements() -> QuerySet[Entitlement]:
+    """Every entitlement for the governance console, with what its rows show (owners, policy) in
+    two queries a page whatever the rows."""
+    return (
+        Entitlement.objects.select_related("account", "approval_policy")
+        .prefetch_related("owners")
+        .order_by("account__name", "name", "pk")
+    )

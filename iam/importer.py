@@ -18,7 +18,7 @@ What is listed:
                       has one (ListPermissionSets, then DescribePermissionSet for name and text)
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -50,29 +50,52 @@ class ImportResult:
     skipped: int  # AWS-owned roles, never offered
 
 
-def import_entitlements(account: AwsAccount, *, actor, kinds: Iterable[str] | None = None) -> ImportResult:
+# Told after each kind is listed: which kind and how many of it AWS has (the console's progress bar).
+Progress = Callable[[str, int], None]
+
+
+def import_entitlements(
+    account: AwsAccount, *, actor, kinds: Iterable[str] | None = None, progress: Progress | None = None
+) -> ImportResult:
     """List the account's entitlements in AWS, then add the missing ones to the catalog (see module doc)."""
-    wanted = set(kinds) if kinds is not None else set(Entitlement.Kind.values)
-    found, skipped = list_entitlements(account, wanted)
+    found, skipped = list_entitlements(account, kinds_to_list(account, kinds), progress)
     created = _add_missing(account, found, actor)
     distinct = len({(item.kind, item.aws_name) for item in found})
     return ImportResult(created=created, already_present=distinct - created, skipped=skipped)
 
 
-def list_entitlements(account: AwsAccount, kinds: set[str]) -> tuple[list[Found], int]:
+def kinds_to_list(account: AwsAccount, kinds: Iterable[str] | None = None) -> list[str]:
+    """The kinds an import of `account` lists, in order: permission sets only with Identity Center."""
+    wanted = set(kinds) if kinds is not None else set(Entitlement.Kind.values)
+    return [
+        kind
+        for kind in Entitlement.Kind.values
+        if kind in wanted and (kind != Entitlement.Kind.SSO_PERMISSION_SET or account.sso_instance_arn)
+    ]
+
+
+def list_entitlements(
+    account: AwsAccount, kinds: Iterable[str], progress: Progress | None = None
+) -> tuple[list[Found], int]:
     """What AWS has of the given kinds, and how many AWS-owned roles were left out."""
     access = account_access(account)
     found: list[Found] = []
     skipped = 0
-    if Entitlement.Kind.IAM_GROUP in kinds:
-        found += list_groups(access)
-    if Entitlement.Kind.IAM_POLICY in kinds:
-        found += list_policies(access)
-    if Entitlement.Kind.IAM_ROLE in kinds:
-        roles, skipped = list_roles(access)
-        found += roles
-    if Entitlement.Kind.SSO_PERMISSION_SET in kinds and account.sso_instance_arn:
-        found += list_permission_sets(access, account.sso_instance_arn)
+    listers = {
+        Entitlement.Kind.IAM_GROUP: lambda: list_groups(access),
+        Entitlement.Kind.IAM_POLICY: lambda: list_policies(access),
+        Entitlement.Kind.IAM_ROLE: lambda: list_roles(access),
+        Entitlement.Kind.SSO_PERMISSION_SET: lambda: list_permission_sets(access, account.sso_instance_arn),
+    }
+    for kind in kinds:
+        if kind == Entitlement.Kind.SSO_PERMISSION_SET and not account.sso_instance_arn:
+            continue
+        listed = listers[kind]()
+        if kind == Entitlement.Kind.IAM_ROLE:
+            listed, skipped = listed
+        found += listed
+        if progress is not None:
+            progress(kind, len(listed))
     return found, skipped
 
 

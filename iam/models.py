@@ -151,3 +151,59 @@ class UnmanagedAccess(models.Model):
     def key(self) -> tuple[str, str, str]:
         """What a sighting is matched on (iam.inventory.Held.key)."""
         return self.kind, self.aws_principal, self.aws_name
+
+
+class ImportRun(models.Model):
+    """One import of an account's entitlements from AWS, asked for on the catalog console, and how far
+    it got: the page polls this row for its progress bar and keeps it as the record of what was found.
+
+    At most one import per account is waiting or running (the partial unique constraint, claimed with a
+    conditional insert); one left behind by a dead worker is closed as failed once older than
+    iam.imports.STALE_AFTER, so it never blocks the next.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    account = models.ForeignKey("catalog.AwsAccount", on_delete=models.CASCADE, related_name="import_runs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Progress: the kinds listed so far out of those to list, plus one for saving what was new.
+    steps_done = models.PositiveSmallIntegerField(default=0)
+    steps_total = models.PositiveSmallIntegerField(default=0)
+    step = models.CharField(max_length=200, blank=True)
+    found = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    already_present = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    # What went wrong, in words for the page (AWS's own message kept after them).
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_import_per_account",
+            ),
+        ]
+        indexes = [
+            # Serves the import page's latest import of each account.
+            models.Index(fields=["account", "-requested_at"], name="import_run_latest"),
+        ]
+
+    def __str__(self):
+        return f"Import of {self.account_id} at {self.requested_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE

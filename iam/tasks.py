@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 
 from access.services.grants import grants_waiting_for_sync
 from catalog.models import AwsAccount, Entitlement
-from iam import drift, importer, permissions, reconcile, sync
+from iam import drift, importer, imports, permissions, reconcile, sync
 from iam.errors import TransientAwsError
 
 SWEEP_BATCH = 500
@@ -67,6 +67,27 @@ def import_entitlements(account_id: int, actor_id: int) -> dict:
     for entitlement_id in account.entitlements.values_list("pk", flat=True):
         fetch_permissions.delay(entitlement_id)  # what each one allows, for separation of duties
     return {"created": result.created, "already_present": result.already_present, "skipped": result.skipped}
+
+
+@shared_task(
+    name="iam.run_import",
+    bind=True,
+    acks_late=True,
+    autoretry_for=(TransientAwsError,),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    max_retries=3,
+)
+def run_import(self, run_id: int) -> dict:
+    """An import asked for on the catalog console (iam.imports.request_import), its progress on the run row;
+    then what each entitlement allows is read, for separation of duties. Safe to rerun: a finished run is left."""
+    run = imports.run_import(run_id, last_attempt=self.request.retries >= self.max_retries)
+    if run is None:
+        return {"skipped": "already finished"}
+    if run.status == run.Status.SUCCEEDED:
+        for entitlement_id in run.account.entitlements.values_list("pk", flat=True):
+            fetch_permissions.delay(entitlement_id)
+    return {"status": run.status, "created": run.created, "found": run.found}
 
 
 @shared_task(

@@ -1,12 +1,15 @@
 from django.urls import path
 
-from iam import views
+from iam import import_views, views
 
 app_name = "iam"
 urlpatterns = [
     path("", views.operations, name="operations"),
     path("accounts/<id:account_id>/", views.account_detail, name="account"),
     path("accounts/<id:account_id>/reconcile/", views.reconcile_now, name="reconcile_now"),
+    path("imports/", import_views.import_page, name="imports"),
+    path("imports/<id:run_id>/", import_views.import_run, name="import_run"),
+    path("accounts/<id:account_id>/import/", import_views.start_import, name="start_import"),
     path("drift/<id:unmanaged_id>/adopt/", views.adopt, name="adopt"),
     path("grants/<id:grant_id>/", views.grant_history, name="grant_history"),
     path("grants/<id:grant_id>/retry/", views.retry, name="retry"),

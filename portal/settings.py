@@ -446,6 +446,7 @@ def celery_queues(default: str) -> tuple[list, dict]:
         "iam.reconcile_*": route,
         "iam.connect_account": route,
         "iam.import_entitlements": route,
+        "iam.run_import": route,
         "iam.fetch_permissions": route,
         "iam.refresh_permissions": route,
         "reviews.*": route,

@@ -8,7 +8,7 @@ from access.models import Grant
 from accounts.models import ApiToken
 from accounts.tokens import issue_token
 from audit.models import AuditEvent
-from iam.models import UnmanagedAccess
+from iam.models import ImportRun, UnmanagedAccess
 from posture.models import PostureFinding
 from reviews import services as review_services
 from reviews.models import Campaign
@@ -55,6 +55,7 @@ def world(cast, sandbox):
         account=sandbox.account, control_id="2.10", principal="alice", severity="high", person=cast.alice
     )
     issue_token(person=cast.alice, name="laptop", second_factor=False)
+    import_run = ImportRun.objects.create(account=sandbox.account, requested_by=cast.erin, steps_total=4)
     ids = {
         "token_id": ApiToken.objects.get(user=cast.alice).pk,
         "finding_id": finding.pk,
@@ -66,6 +67,7 @@ def world(cast, sandbox):
         "request_id": access_request.pk,
         "account_id": sandbox.account.pk,
         "unmanaged_id": drift.pk,
+        "run_id": import_run.pk,
         "event_id": AuditEvent.objects.order_by("seq").first().pk,
         "rule_id": rule.pk,
     }

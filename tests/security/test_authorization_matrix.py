@@ -135,6 +135,14 @@ EXPECTED = {
     "iam:adopt": ADMIN_POST_ONLY,
     "iam:grant_history": READERS_ONLY,
     "iam:retry": ADMIN_POST_ONLY,
+    # Governance → Entitlements: admins change, auditors read (the edit page without its controls).
+    "access:entitlements": READERS_ONLY,
+    "access:entitlement_edit": READERS_ONLY,
+    "access:entitlement_stages": READERS_ONLY,
+    # Import from AWS: the page and a run's progress for readers; starting one is an admin's POST.
+    "iam:imports": READERS_ONLY,
+    "iam:import_run": READERS_ONLY,
+    "iam:start_import": ADMIN_POST_ONLY,
     "access:catalog": PAGE,
     "access:entitlement": PAGE,
     "access:request_new": PAGE,
