@@ -1,6 +1,6 @@
 from django.urls import path
 
-from access.views import approvals, catalog, grants, requests
+from access.views import approvals, catalog, grants, people, requests
 
 app_name = "access"
 urlpatterns = [
@@ -19,4 +19,9 @@ urlpatterns = [
     path("approvals/bulk/", approvals.bulk_decide, name="bulk_decide"),
     path("approvals/<id:request_id>/approve/", approvals.decide, {"decision": "approve"}, name="approve"),
     path("approvals/<id:request_id>/deny/", approvals.decide, {"decision": "deny"}, name="deny"),
+    # Governance → People
+    path("people/", people.people, name="people"),
+    path("people/<id:person_id>/", people.person, name="person"),
+    path("people/<id:person_id>/leaver/", people.leaver, name="leaver"),
+    path("people/<id:person_id>/removals/<id:grant_id>/retry/", people.retry_removal, name="retry_removal"),
 ]
