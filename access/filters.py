@@ -18,7 +18,7 @@ class PeopleFilter(django_filters.FilterSet):
     )
     role = django_filters.ChoiceFilter(choices=people_selectors.ROLES, method="by_role", empty_label="Any role")
     status = django_filters.ChoiceFilter(
-        field_name="employment_status", choices=User.EmploymentStatus.choices, empty_label="Active and leavers"
+        field_name="employment_status", choices=User.EmploymentStatus.choices, empty_label="Any state"
     )
 
     class Meta:

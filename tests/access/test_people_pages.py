@@ -398,3 +398,20 @@ def test_a_leaver_who_held_nothing_has_nothing_to_remove(cast):
     page = erin.get(person_url(cast.dave)).content.decode()
 
     assert "nothing to remove from AWS" in page and 'hx-trigger="every 2s"' not in page
+    assert listed(erin.get(PEOPLE, {"status": "leaver"})) == ["dave@example.com"]
+
+
+def test_a_leavers_page_runs_the_same_queries_for_1_and_30_removals(cast, sandbox):
+    erin = signed_in(cast.erin)
+    for n in range(30):
+        entitlement = Entitlement.objects.create(account=sandbox.account, aws_name=f"G{n}", name=f"G{n:02}")
+        Grant.objects.create(user=cast.alice if n == 0 else cast.bob, entitlement=entitlement, source="admin")
+    confirm(erin, cast.alice)
+    confirm(erin, cast.bob)
+
+    def queries_for(person):
+        with CaptureQueriesContext(connection) as queries:
+            assert erin.get(person_url(person)).status_code == 200
+        return len(queries)
+
+    assert queries_for(cast.alice) == queries_for(cast.bob)
