@@ -163,3 +163,16 @@ class ExtensionForm(StyledForm):
             coerce=int,
         )
         self.fields["justification"] = JustificationField()
+
+
+class LeaverConfirmForm(forms.Form):
+    """Marking a leaver cannot be undone: the admin ticks that they understand, on the list they saw."""
+
+    understood = forms.BooleanField(
+        required=True,
+        label="I understand that this removes all of their access and cannot be undone.",
+        error_messages={"required": "Tick the box to confirm: marking a leaver cannot be undone."},
+    )
+    # What the confirmation listed (access.people_selectors.leaver_preview): if it changed meanwhile,
+    # the admin is shown the new list instead of removing what they never saw.
+    fingerprint = forms.CharField(widget=forms.HiddenInput, max_length=64, min_length=64)

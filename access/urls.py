@@ -1,6 +1,6 @@
 from django.urls import path
 
-from access.views import approvals, catalog, entitlements, grants, requests
+from access.views import approvals, catalog, entitlements, grants, people, requests
 
 app_name = "access"
 urlpatterns = [
@@ -23,4 +23,9 @@ urlpatterns = [
     path("entitlements/", entitlements.entitlements, name="entitlements"),
     path("entitlements/<id:entitlement_id>/", entitlements.entitlement_edit, name="entitlement_edit"),
     path("entitlements/<id:entitlement_id>/stages/", entitlements.entitlement_stages, name="entitlement_stages"),
+    # Governance → People
+    path("people/", people.people, name="people"),
+    path("people/<id:person_id>/", people.person, name="person"),
+    path("people/<id:person_id>/leaver/", people.leaver, name="leaver"),
+    path("people/<id:person_id>/removals/<id:grant_id>/retry/", people.retry_removal, name="retry_removal"),
 ]

@@ -99,6 +99,12 @@ class User(AbstractUser):
                 violation_error_message="An auditor cannot also be a governance admin (superuser).",
             ),
         ]
+        indexes = [
+            # Serve Governance → People (access/people_selectors.py): the list in name order, and the
+            # same within a department (its filter).
+            models.Index(fields=["full_name", "email"], name="user_by_name"),
+            models.Index(fields=["department", "full_name"], name="user_by_department"),
+        ]
 
     def __str__(self):
         return self.full_name or self.email

@@ -39,7 +39,8 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
         # FOR NO KEY UPDATE: rows referring to the person may still be written meanwhile (access lock order).
         person = User.objects.select_for_update(no_key=True).get(pk=person.pk)
         if person.is_leaver:
-            raise PeopleError(f"{person} is already a leaver.")
+            # Stale: someone (or the same admin's second click) got there first. Nothing more to do.
+            raise PeopleError(f"{person} is already a leaver.", status=409)
         now = timezone.now()
         was_active = person.is_active
         person.employment_status, person.left_at, person.is_active = User.EmploymentStatus.LEAVER, now, False

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from accounts import roles
 from accounts.services import mark_leaver
-from api.views.base import BAD_REQUEST, FORBIDDEN, NOT_FOUND, PortalViewSet
+from api.views.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, PortalViewSet
 
 
 class IsGovernanceAdmin(BasePermission):
@@ -35,7 +35,7 @@ class PeopleViewSet(PortalViewSet):
     @extend_schema(
         summary="Mark a person a leaver: all their access becomes desired-absent and is removed from AWS",
         request=None,
-        responses={200: PersonStatusSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
+        responses={200: PersonStatusSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"])
     def leaver(self, request, pk):

@@ -22,7 +22,7 @@ def test_admin_marks_a_leaver_and_their_access_goes(api_for, cast, sandbox):
     assert response.json()["employment_status"] == "leaver"
     assert Grant.objects.get().desired == Grant.Desired.ABSENT
     again = api_for(cast.erin).post(f"/api/people/{cast.alice.pk}/leaver/")
-    assert (again.status_code, again.json()["detail"]) == (400, "Alice Engineer is already a leaver.")
+    assert (again.status_code, again.json()["detail"]) == (409, "Alice Engineer is already a leaver.")
 
 
 def test_a_leavers_token_stops_working(api_for, cast):

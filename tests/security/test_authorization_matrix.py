@@ -158,6 +158,11 @@ EXPECTED = {
     "access:bulk_decide": POST_ONLY,
     "access:approve": POST_ONLY,
     "access:deny": POST_ONLY,
+    # Governance → People: governance admins and auditors read; only governance admins mark leavers.
+    "access:people": READERS_ONLY,
+    "access:person": READERS_ONLY,
+    "access:leaver": (302, 403, 403, 403, 403, 200),  # the confirmation; its POST marks the leaver
+    "access:retry_removal": ADMIN_POST_ONLY,
     "posture:index": READERS_ONLY,
     "posture:scorecard": READERS_ONLY,
     "posture:findings": READERS_ONLY,

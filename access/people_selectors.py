@@ -1,0 +1,184 @@
+"""Reads for Governance → People: who each person is, what they hold, and how a leaver's removal goes.
+
+Here rather than in `accounts` (which sits below `access` and so cannot read grants or requests). Each
+function runs a fixed number of queries whatever the number of people or grants.
+
+Roles are the same facts as `accounts.roles`, asked as subqueries so a page of people costs one
+query: a reviewer is found through the reverse relation's name (`review_items`), as `accounts.roles`
+does, so `access` imports nothing from `reviews` above it.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from access.models import AccessRequest, ApprovalAssignment, Grant
+from accounts.models import ApiToken
+from catalog.models import Entitlement
+
+User = get_user_model()
+
+# The role filter's choices, in the order badges are shown; each is an annotation of `people()`.
+ROLES = [
+    ("governance_admin", "Governance admin"),
+    ("auditor", "Auditor"),
+    ("manager", "Manager"),
+    ("owner", "Owner"),
+    ("approver", "Approver"),
+    ("reviewer", "Reviewer"),
+]
+# What the confirmation page lists of each kind before saying "and N more" (all are removed anyway).
+CONFIRM_LIST_LIMIT = 200
+
+
+def _count(rows) -> Coalesce:
+    """A correlated COUNT of a person's `rows` (filtered on OuterRef("pk")), 0 when there are none."""
+    counted = rows.order_by().values("user_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def people() -> QuerySet:
+    """Everyone, in name order, with their manager, each role as a boolean and their active grants."""
+    person = OuterRef("pk")
+    return (
+        User.objects.select_related("manager")
+        .annotate(
+            role_governance_admin=ExpressionWrapper(Q(is_superuser=True, is_active=True), BooleanField()),
+            role_auditor=ExpressionWrapper(Q(is_auditor=True, is_active=True), BooleanField()),
+            role_manager=Exists(User.objects.filter(manager=person, is_active=True)),
+            role_owner=Exists(Entitlement.owners.through.objects.filter(user_id=person)),
+            role_approver=Exists(ApprovalAssignment.objects.filter(approver=person)),
+            role_reviewer=Exists(User.objects.filter(pk=person, review_items__isnull=False)),
+            active_grants=_count(Grant.objects.filter(user=person, desired=Grant.Desired.PRESENT)),
+        )
+        .order_by("full_name", "email")
+    )
+
+
+def roles_of(person) -> list[str]:
+    """The role names of a person read through `people()`, for badges."""
+    return [label for key, label in ROLES if getattr(person, f"role_{key}", False)]
+
+
+def departments() -> list[str]:
+    """The department filter's choices: one query, served by the index on (department, full_name)."""
+    rows = User.objects.exclude(department="").order_by("department").values_list("department", flat=True)
+    return list(rows.distinct())
+
+
+def holdings_of(person) -> QuerySet[Grant]:
+    """What the person holds now (desired present), with the entitlement and account shown."""
+    return (
+        Grant.objects.filter(user=person, desired=Grant.Desired.PRESENT)
+        .select_related("entitlement__account")
+        .order_by("entitlement__name", "pk")
+    )
+
+
+def open_requests_of(person) -> QuerySet[AccessRequest]:
+    """Requests for the person still waiting for a decision, oldest first."""
+    return (
+        AccessRequest.objects.filter(beneficiary=person, state=AccessRequest.State.PENDING)
+        .select_related("entitlement__account", "requester")
+        .order_by("created_at", "pk")
+    )
+
+
+# --- marking a leaver -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeaverPreview:
+    """Exactly what `accounts.services.mark_leaver` would take from the person now."""
+
+    grants: list
+    grant_count: int
+    requests: list
+    request_count: int
+    tokens: list
+    token_count: int
+    fingerprint: str  # of every id above: the confirmation is refused if it no longer matches
+
+
+def leaver_preview(person) -> LeaverPreview:
+    grants = holdings_of(person)
+    requests = open_requests_of(person)
+    # Expired tokens are removed too, but no longer open anything: only the live ones are worth listing.
+    tokens = ApiToken.objects.filter(user=person, expiry__gt=timezone.now()).order_by("name")
+    ids = {
+        "g": sorted(grants.values_list("pk", flat=True)),
+        "r": sorted(requests.values_list("pk", flat=True)),
+        "t": sorted(tokens.values_list("pk", flat=True)),
+    }
+    fingerprint = hashlib.sha256(repr(sorted(ids.items())).encode()).hexdigest()
+    return LeaverPreview(
+        grants=list(grants[:CONFIRM_LIST_LIMIT]),
+        grant_count=len(ids["g"]),
+        requests=list(requests[:CONFIRM_LIST_LIMIT]),
+        request_count=len(ids["r"]),
+        tokens=list(tokens[:CONFIRM_LIST_LIMIT]),
+        token_count=len(ids["t"]),
+        fingerprint=fingerprint,
+    )
+
+
+# --- a leaver's removal, as read back from AWS -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Removal:
+    """How far the removal of what a leaver held has come. `verified`: read back absent from AWS."""
+
+    total: int
+    verified: int
+    failed: int
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.verified - self.failed
+
+    @property
+    def done(self) -> bool:
+        return self.verified == self.total
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the sync is still working on some (the page polls only then)."""
+        return self.pending > 0
+
+
+def removed_at_leaving(person) -> QuerySet[Grant]:
+    """The grants ended when the person was marked a leaver: `end_access_of_leaver` ends them all at
+    the leaving time itself, so they are told apart from those given back or expired before."""
+    if not person.is_leaver or person.left_at is None:
+        return Grant.objects.none()
+    return Grant.objects.filter(user=person, desired=Grant.Desired.ABSENT, ended_at=person.left_at)
+
+
+def removal_of(person) -> Removal:
+    counts = removed_at_leaving(person).aggregate(
+        total=Count("pk"),
+        verified=Count("pk", filter=Q(sync_state=Grant.SyncState.REVOKED)),
+        failed=Count("pk", filter=Q(sync_state=Grant.SyncState.FAILED)),
+    )
+    return Removal(**counts)
+
+
+def removal_lines(person) -> QuerySet[Grant]:
+    """Each grant of the removal with its state: failed first (they need someone), then waiting, then done."""
+    return removed_at_leaving(person).select_related("entitlement__account").order_by("sync_state", "entitlement__name")
