@@ -11,7 +11,7 @@ from access.errors import AccessError
 from access.forms import CheckoutForm, RequestForm
 from access.routing import plan_approvals
 from access.views import cart
-from access.views.common import page_of, show_refusal
+from access.views.common import page_of, show_refusal, submitted_message
 from catalog.filters import EntitlementFilter
 from catalog.models import Entitlement
 from catalog.selectors import requestable_entitlements
@@ -73,7 +73,7 @@ def request_new(request, entitlement_id):
         status = 400
         if form.is_valid():
             try:
-                services.submit_request(
+                created = services.submit_request(
                     requester=request.user,
                     beneficiary=_beneficiary(form),
                     entitlement=entitlement,
@@ -83,7 +83,7 @@ def request_new(request, entitlement_id):
             except AccessError as exc:
                 status = show_refusal(form, exc)
             else:
-                messages.success(request, f"Your request for {entitlement.name} was sent for approval.")
+                messages.success(request, submitted_message([created]))
                 return redirect("access:my_requests")
     context = {
         "entitlement": entitlement,
@@ -132,8 +132,7 @@ def checkout(request):
                 status = show_refusal(form, exc)
             else:
                 cart.clear(request)
-                names = ", ".join(access_request.entitlement.name for access_request in created)
-                messages.success(request, f"{len(created)} requests sent for approval: {names}.")
+                messages.success(request, submitted_message(created))
                 return redirect("access:my_requests")
     plans = [
         (entitlement, form[f"duration_{entitlement.pk}"], plan_approvals(entitlement, request.user, request.user))
