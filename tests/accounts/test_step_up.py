@@ -147,9 +147,7 @@ def test_every_stage_of_a_high_risk_request_asks(client_for, cast, risky):
     assert AccessRequest.objects.get(pk=risky.pk).state == "pending"
 
 
-def test_inline_htmx_approval_asks_for_the_code_then_completes_the_decision_with_its_comment(
-    client_for, cast, risky
-):
+def test_inline_htmx_approval_asks_for_the_code_then_completes_the_decision_with_its_comment(client_for, cast, risky):
     client = proof_aged(client_for(cast.bob), STALE)
     approve = reverse("access:approve", args=[risky.pk])
 
@@ -164,7 +162,9 @@ def test_inline_htmx_approval_asks_for_the_code_then_completes_the_decision_with
     vote = ApprovalAssignment.objects.get(approval__request=risky, approver=cast.bob)
     assert (vote.decision, vote.comment) == ("approved", "Checked with the DBA")
     assert back.redirect_chain[-1][0] == reverse("access:inbox")
-    assert flashes(back)[-1] == f"You approved Production admins for {cast.alice}. It now goes to the next approval stage."
+    assert flashes(back)[-1] == (
+        f"You approved Production admins for {cast.alice}. It now goes to the next approval stage."
+    )
 
 
 def test_a_bulk_approval_with_one_high_risk_request_waits_for_the_code(client_for, cast, risky, harmless):
