@@ -18,7 +18,7 @@ class AuditEventFilter(django_filters.FilterSet):
     object_type = django_filters.CharFilter(field_name="object_type", lookup_expr="exact", label="Object type")
     object_id = django_filters.CharFilter(field_name="object_id", lookup_expr="exact", label="Object id")
     # Picked from a searchable list (an email; an entitlement as "#7 Developers (…)"). Each is a few
-    # branches on indexes: the actor's (actor, seq), and (object_type, object_id, seq) with a subquery
+    # branches on indexes: the actor's (actor, seq), and (object_type, object_id, seq) with the ids
     # of the person's or entitlement's grants, requests, stages and votes (audit.subjects).
     person = django_filters.CharFilter(method="about_person", label="Person")
     entitlement = django_filters.CharFilter(method="about_entitlement", label="Entitlement")

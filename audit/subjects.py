@@ -82,18 +82,24 @@ def describe_events(events: Iterable) -> list:
 
 
 def _about(pk: int, finder_of: Callable[[_Registration], Finder | None]) -> Q:
+    """The ids are read first, one small query per type: PostgreSQL cannot turn `object_id IN
+    (subquery) OR …` into index scans (it filters a scan of the whole trail), but it does combine
+    `object_type = t AND object_id IN (list)` branches as a bitmap OR over `audit_object_history`."""
     condition = Q(pk__in=[])
     for object_type, registration in _registry.items():
         finder = finder_of(registration)
-        if finder is not None:
-            condition |= Q(object_type=object_type, object_id__in=finder(pk))
+        if finder is None:
+            continue
+        ids = [str(value) for value in finder(pk).values_list("audited_id", flat=True)]
+        if ids:
+            condition |= Q(object_type=object_type, object_id__in=ids)
     return condition
 
 
 def about_person(person_id: int) -> Q:
-    """Events by the person, or about them, their grants, requests, votes and review lines.
+    """Events by the person, or about them, their grants, requests and votes.
 
-    Each branch is the (object_type, object_id) index with a subquery of ids, or the actor's index."""
+    Each branch is an index: the actor's (actor, seq), or (object_type, object_id, seq) with a list of ids."""
     return Q(actor_id=person_id) | _about(person_id, lambda registration: registration.about_person)
 
 
