@@ -204,3 +204,17 @@ def test_naming_costs_the_same_queries_for_5_and_500_events(client_for, cast, sa
     with CaptureQueriesContext(connection) as many:
         assert visit().status_code == 200
     assert len(many) == len(few)
+
+
+@pytest.mark.parametrize(
+    "value", ["#99999999999999999999999", "' OR 1=1 --", "%", "#-1", "x" * 5000, "<script>alert(1)</script>"]
+)
+def test_hostile_filter_values_list_nothing_and_never_fail(client_for, cast, approved, value):
+    client = client_for(cast.frank)
+
+    for name in ("person", "entitlement"):
+        response = client.get(reverse("audit:events"), {name: value})
+        assert response.status_code == 200 and list(response.context["page"]) == []
+        assert "<script>alert(1)</script>" not in response.content.decode()
+    for picker in ("audit:pick_people", "audit:pick_entitlements"):
+        assert client.get(reverse(picker), {"q": value}).status_code == 200
