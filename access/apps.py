@@ -6,11 +6,13 @@ class AccessConfig(AppConfig):
     verbose_name = "Access requests and grants"
 
     def ready(self):
+        from access.audit_names import register_names
         from accounts.signals import person_left
         from sod.scan import provide_holdings
 
         person_left.connect(_end_access_of_leaver, dispatch_uid="access.end_access_of_leaver")
         provide_holdings(_present_grant_pairs)
+        register_names()
 
 
 def _present_grant_pairs():

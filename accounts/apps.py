@@ -11,3 +11,6 @@ class AccountsConfig(AppConfig):
         # that revoke a person's API tokens when they are deactivated or lose a role, and those that write
         # sign-ins and second-factor changes to the audit trail.
         from accounts import auth_events, mfa, tokens  # noqa: F401
+        from accounts.audit_names import register_names
+
+        register_names()  # how the audit log names people

@@ -56,3 +56,31 @@ def is_auditor(user) -> bool:
 def reads_everything(user) -> bool:
     """Governance admins and auditors may read every campaign, report and log."""
     return is_governance_admin(user) or is_auditor(user)
+
+
+def menus_of(user) -> tuple[bool, bool]:
+    """(may approve, takes part in reviews): whether the navigation shows Approvals and Reviews.
+
+    Approvals: managers, owners, anyone ever given an approval step, governance admins. Reviews: anyone
+    given review lines, or who runs a campaign. One query of EXISTS on indexes, whatever the data."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists
+
+    if not user.is_authenticated:
+        return False, False
+    found = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .values_list(
+            Exists(user.reports.filter(is_active=True)),
+            Exists(user.owned_entitlements.all()),
+            Exists(user.approval_assignments.all()),
+            Exists(user.review_items.all()),
+            Exists(user.owned_campaigns.all()),
+        )
+        .first()
+    )
+    if found is None:
+        return is_governance_admin(user), False
+    manager, owner, approver, reviewer, runs_campaigns = found
+    return manager or owner or approver or is_governance_admin(user), reviewer or runs_campaigns

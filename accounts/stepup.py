@@ -68,9 +68,11 @@ def reauthentication_url(user) -> str:
 def ask_in_page(request, doing: str, *, back_to: str) -> HttpResponse:
     """Send a page's user to prove their second factor, then on to what they were doing.
 
-    A plain form post is kept and replayed by allauth once the code is accepted, so the decision
-    is made without a second click. An htmx request cannot be replayed into the fragment it came
-    from: the browser goes to the check, then back to `back_to`.
+    A form post, plain or htmx, is kept and replayed by allauth once the code is accepted, so the
+    decision the person made (and their comment) is carried out without a second click. An htmx
+    post is kept as a plain one: its answer is then a whole page (the view's redirect back, with
+    its message), not the fragment the page that asked has left behind. A GET just comes back to
+    `back_to` after the check.
     """
     url = reauthentication_url(request.user)
     messages.info(
@@ -78,12 +80,20 @@ def ask_in_page(request, doing: str, *, back_to: str) -> HttpResponse:
         f"{doing} needs a second factor from the last {window_minutes()} minutes: enter a code from your "
         "authenticator app (or use your security key).",
     )
+    if request.method == "POST":
+        htmx = bool(request.headers.get("HX-Request"))
+        if htmx:
+            request.META = {name: value for name, value in request.META.items() if not name.startswith("HTTP_HX_")}
+        kept = suspend_request(request, url)
+        if not htmx:
+            return kept
+        response = HttpResponse(status=status.HTTP_403_FORBIDDEN)
+        response["HX-Redirect"] = kept["Location"]
+        return response
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=status.HTTP_403_FORBIDDEN)
         response["HX-Redirect"] = f"{url}?{urlencode({'next': back_to})}"
         return response
-    if request.method == "POST":
-        return suspend_request(request, url)
     return HttpResponseRedirect(f"{url}?{urlencode({'next': back_to})}")
 
 

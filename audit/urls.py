@@ -9,4 +9,6 @@ urlpatterns = [
     path("export.csv", views.export, name="export"),
     path("verify/", views.verify, name="verify"),
     path("checks/", views.checks, name="checks"),
+    path("pick/people/", views.pick, {"kind": "person"}, name="pick_people"),
+    path("pick/entitlements/", views.pick, {"kind": "entitlement"}, name="pick_entitlements"),
 ]

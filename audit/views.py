@@ -12,7 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from audit import selectors
+from audit import selectors, subjects
 from audit.csv_export import streamed_csv
 from audit.filters import AuditEventFilter
 from audit.verification import request_check
@@ -39,9 +39,11 @@ def events(request):
     # everything: an auditor must never mistake an unfiltered list for a filtered one.
     valid = filters.is_valid()
     rows = filters.qs if valid else filters.queryset.none()
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = subjects.describe_events(page.object_list)  # one batch per object type on the page
     context = {
         "filters": filters,
-        "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": page,
         "query": _query_without_page(request),
         "checks": selectors.latest_checks(),
     }
@@ -63,7 +65,7 @@ def export(request):
     if not filters.is_valid():
         problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filters.errors.items())
         return HttpResponse(f"The filters could not be read ({problems}).", status=400, content_type="text/plain")
-    return streamed_csv(selectors.EXPORT_COLUMNS, selectors.export_rows(filters.qs), "audit-events.csv")
+    return streamed_csv(selectors.EXPORT_HEADER, selectors.export_rows(filters.qs), "audit-events.csv")
 
 
 @require_POST
@@ -83,3 +85,13 @@ def checks(request):
     """The latest checks (a fragment the events page polls while one is running)."""
     _readers_only(request)
     return render(request, "audit/_checks.html", {"checks": selectors.latest_checks()})
+
+
+@require_GET
+def pick(request, kind):
+    """Options for a filter's searchable list (a `<datalist>` the page refreshes as the person types)."""
+    _readers_only(request)
+    found = subjects.picker(kind)
+    text = request.GET.get("q", request.GET.get(kind, ""))[:100]  # the input sends its own name
+    options = found.options(text) if found is not None else []
+    return render(request, "audit/_options.html", {"options": options})

@@ -1,18 +1,25 @@
 from access.selectors import pending_assignments_for
 from access.views.cart import cart_ids
+from accounts.roles import menus_of
 from notifications import selectors as notification_selectors
 from reviews import selectors as review_selectors
 
 
 def navigation(request):
     """Badges in the navigation bar: approvals waiting, review lines waiting and unread notifications
-    (one COUNT query each) and the cart size (from the session)."""
+    (one COUNT query each) and the cart size (from the session); and whether Approvals and Reviews are
+    shown at all (one query), so an employee who decides nothing is not offered empty pages."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    approvals_waiting = pending_assignments_for(user).values("approval__request").distinct().count()
+    reviews_waiting = review_selectors.waiting_count(user)
+    approves, reviews = menus_of(user)
     return {
-        "nav_approvals_waiting": pending_assignments_for(user).values("approval__request").distinct().count(),
-        "nav_reviews_waiting": review_selectors.waiting_count(user),
+        "nav_approvals_waiting": approvals_waiting,
+        "nav_reviews_waiting": reviews_waiting,
+        "nav_shows_approvals": approves or approvals_waiting > 0,
+        "nav_shows_reviews": reviews or reviews_waiting > 0,
         "nav_cart_size": len(cart_ids(request)) if hasattr(request, "session") else 0,
         "nav_notifications_unread": notification_selectors.unread_count(user),
     }

@@ -4,6 +4,8 @@ approval vote (the grant may have ended, or the maximum been lowered, meanwhile)
 
 from datetime import timedelta
 
+from django.template.defaultfilters import pluralize
+
 from access.errors import InvalidInput, StaleState
 from access.models import Grant
 
@@ -34,9 +36,9 @@ def check_extension(grant: Grant, duration_days: int, now) -> None:
     if new_end(grant, duration_days, now) <= limit:
         return
     left = (limit - max(grant.expires_at, now)).days
-    room = f"at most {left} more days" if left >= 1 else "no further: ask for it again once it ends"
+    room = f"at most {left} more day{pluralize(left)}" if left >= 1 else "no further: ask for it again once it ends"
     raise InvalidInput(
-        f"{grant.entitlement.name} can be held for at most {maximum} days from when it was first active "
-        f"({started:%Y-%m-%d}), so it can be extended {room}.",
+        f"{grant.entitlement.name} can be held for at most {maximum} day{pluralize(maximum)} from when it was first "
+        f"active ({started:%Y-%m-%d}), so it can be extended {room}.",
         field="duration_days",
     )

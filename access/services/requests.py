@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
@@ -52,10 +53,13 @@ def check_duration(entitlement, duration_days: int | None) -> None:
         return
     if duration_days is None:
         raise InvalidInput(
-            f"{entitlement.name} is time-bound: choose a duration of up to {maximum} days.", field="duration_days"
+            f"{entitlement.name} is time-bound: choose a duration of up to {maximum} day{pluralize(maximum)}.",
+            field="duration_days",
         )
     if duration_days > maximum:
-        raise InvalidInput(f"{entitlement.name} can be held for at most {maximum} days.", field="duration_days")
+        raise InvalidInput(
+            f"{entitlement.name} can be held for at most {maximum} day{pluralize(maximum)}.", field="duration_days"
+        )
 
 
 def _check_request(requester, beneficiary, entitlement, duration_days) -> None:

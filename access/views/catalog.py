@@ -12,7 +12,7 @@ from access.forms import CheckoutForm, RequestForm
 from access.routing import plan_approvals
 from access.services.sod_checks import findings_before_sending, notices_for, plan_with_sod
 from access.views import cart
-from access.views.common import page_of, show_refusal
+from access.views.common import page_of, show_refusal, submitted_message
 from catalog.filters import EntitlementFilter
 from catalog.models import Entitlement
 from catalog.selectors import requestable_entitlements
@@ -74,7 +74,7 @@ def request_new(request, entitlement_id):
         status = 400
         if form.is_valid():
             try:
-                services.submit_request(
+                created = services.submit_request(
                     requester=request.user,
                     beneficiary=_beneficiary(form),
                     entitlement=entitlement,
@@ -84,7 +84,7 @@ def request_new(request, entitlement_id):
             except AccessError as exc:
                 status = show_refusal(form, exc)
             else:
-                messages.success(request, f"Your request for {entitlement.name} was sent for approval.")
+                messages.success(request, submitted_message([created]))
                 return redirect("access:my_requests")
     # What separation of duties will say, before sending: the same judgement submission makes.
     findings = findings_before_sending(request.user, [entitlement])
@@ -136,8 +136,7 @@ def checkout(request):
                 status = show_refusal(form, exc)
             else:
                 cart.clear(request)
-                names = ", ".join(access_request.entitlement.name for access_request in created)
-                messages.success(request, f"{len(created)} requests sent for approval: {names}.")
+                messages.success(request, submitted_message(created))
                 return redirect("access:my_requests")
     # The cart's items are judged together, as submission judges them: each against the rest too.
     findings = findings_before_sending(request.user, entitlements) if entitlements else {}

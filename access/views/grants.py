@@ -8,7 +8,7 @@ from access import selectors, services
 from access.errors import AccessError
 from access.forms import ExtensionForm
 from access.models import Grant
-from access.views.common import page_of, show_refusal
+from access.views.common import page_of, show_refusal, submitted_message
 
 
 @require_GET
@@ -46,7 +46,7 @@ def extend(request, grant_id):
         status = 400
         if form.is_valid():
             try:
-                services.request_extension(
+                created = services.request_extension(
                     requester=request.user,
                     grant_id=grant.pk,
                     duration_days=form.cleaned_data["duration_days"],
@@ -55,6 +55,6 @@ def extend(request, grant_id):
             except AccessError as exc:
                 status = show_refusal(form, exc)
             else:
-                messages.success(request, f"Your request to extend {grant.entitlement.name} was sent for approval.")
+                messages.success(request, submitted_message([created], extension=True))
                 return redirect("access:my_requests")
     return render(request, "access/extend.html", {"grant": grant, "form": form}, status=status)

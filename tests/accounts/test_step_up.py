@@ -147,14 +147,24 @@ def test_every_stage_of_a_high_risk_request_asks(client_for, cast, risky):
     assert AccessRequest.objects.get(pk=risky.pk).state == "pending"
 
 
-def test_inline_htmx_approval_moves_the_page_to_the_code_and_back_to_the_inbox(client_for, cast, risky):
+def test_inline_htmx_approval_asks_for_the_code_then_completes_the_decision_with_its_comment(client_for, cast, risky):
     client = proof_aged(client_for(cast.bob), STALE)
+    approve = reverse("access:approve", args=[risky.pk])
 
-    response = client.post(reverse("access:approve", args=[risky.pk]), headers={"HX-Request": "true"})
+    response = client.post(approve, {"comment": "Checked with the DBA"}, headers={"HX-Request": "true"})
 
     assert response.status_code == 403
-    assert response["HX-Redirect"] == f"{REAUTHENTICATE}?next=%2Fapprovals%2F"
+    assert response["HX-Redirect"] == f"{REAUTHENTICATE}?next={approve.replace('/', '%2F')}"
     assert bobs_vote(risky) == "pending"
+
+    back = client.post(response["HX-Redirect"], {"code": totp_code(cast.bob)}, follow=True)
+
+    vote = ApprovalAssignment.objects.get(approval__request=risky, approver=cast.bob)
+    assert (vote.decision, vote.comment) == ("approved", "Checked with the DBA")
+    assert back.redirect_chain[-1][0] == reverse("access:inbox")
+    assert flashes(back)[-1] == (
+        f"You approved Production admins for {cast.alice}. It now goes to the next approval stage."
+    )
 
 
 def test_a_bulk_approval_with_one_high_risk_request_waits_for_the_code(client_for, cast, risky, harmless):

@@ -169,7 +169,7 @@ def test_unmanaged_access_of_no_portal_person_is_a_line_like_the_others(cast, sa
 
     summary = as_person(cast.erin).get(reverse("reviews:campaign", args=[campaign.pk])).content.decode()
     assert 'data-testid="revoked-mallory"' in summary and "Removal pending" in summary
-    assert "1 items (1 unmanaged: in AWS with no grant)" in summary
+    assert "1 item (1 unmanaged: in AWS with no grant)" in summary
 
 
 def test_someone_with_no_lines_decides_nothing(cast, launched):

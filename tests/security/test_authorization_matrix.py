@@ -188,6 +188,8 @@ EXPECTED = {
     "audit:event": READERS_ONLY,
     "audit:export": READERS_ONLY,
     "audit:checks": READERS_ONLY,
+    "audit:pick_people": READERS_ONLY,
+    "audit:pick_entitlements": READERS_ONLY,
     "audit:verify": POST_ONLY,  # and 403 to a POST by anyone but auditors and governance admins
 }
 

@@ -1,0 +1,88 @@
+"""In the browser: the Approvals badge follows an inline decision, and an auditor reads the audit log
+in words and filters it by person and entitlement with the pickers (photographed at 1280 and 390 px)."""
+
+import re
+
+import pytest
+from django.db import transaction
+from playwright.sync_api import expect
+
+from access import services
+from audit.services import record
+from catalog.models import Entitlement
+from tests.browser.signing_in import sign_in
+from tests.browser.test_governance_console import photograph
+
+REASON = "Deploying the billing service for the Q4 release"
+
+
+@pytest.fixture
+def two_requests(cast, sandbox):
+    read_only = Entitlement.objects.create(account=sandbox.account, aws_name="ReadOnly", name="Read-only", risk="low")
+    return [
+        services.submit_request(requester=cast.alice, entitlement=entitlement, justification=REASON)
+        for entitlement in (sandbox.developers, read_only)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_approvals_badge_counts_down_after_an_inline_decision(browser, live_server, cast, two_requests):
+    bob = sign_in(browser, live_server, "bob@example.com")
+    menu = bob.get_by_role("navigation", name="Main")
+    menu.get_by_role("link", name=re.compile("Approvals")).click()
+    badge = menu.locator("#nav-approvals-badge")
+    expect(badge).to_have_text("2")
+
+    bob.locator("tr", has_text="Developers").get_by_role("button", name="Approve").click()
+
+    expect(bob.locator("tr", has_text="Developers")).to_contain_text("You approved Developers")
+    expect(badge).to_have_text("1")
+    bob.locator("tr", has_text="Read-only").get_by_role("button", name="Approve").click()
+    expect(badge).to_have_text("")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_employee_sees_no_approvals_or_reviews_menu(browser, live_server, cast, sandbox):
+    alice = sign_in(browser, live_server, "alice@example.com")
+    menu = alice.get_by_role("navigation", name="Main")
+
+    expect(menu.get_by_role("link", name="My access")).to_be_visible()
+    expect(menu.get_by_role("link", name=re.compile("Approvals"))).to_have_count(0)
+    expect(menu.get_by_role("link", name=re.compile("Reviews"))).to_have_count(0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_auditor_reads_the_log_in_words_and_filters_it_by_person_and_entitlement(
+    browser, live_server, cast, sandbox, two_requests
+):
+    services.approve(request_id=two_requests[0].pk, actor=cast.bob)
+    with transaction.atomic():
+        record(actor=cast.erin, action="catalog.entitlement_changed", obj=sandbox.breakglass, after={"risk": "high"})
+    frank = sign_in(browser, live_server, "frank@example.com")
+    menu = frank.get_by_role("navigation", name="Main")
+    menu.get_by_role("button", name="Governance").click()
+    menu.get_by_role("link", name="Audit log").click()
+    expect(frank.get_by_role("heading", name="Audit log")).to_be_visible()
+    expect(frank.locator("main")).to_contain_text("Alice Engineer — Developers (IAM group, 123456789012)")
+
+    person = frank.get_by_label("Person")
+    person.press_sequentially("alic")
+    expect(frank.locator("#person-options option")).to_have_count(1)  # the picker offers Alice
+    person.fill("alice@example.com")
+    frank.get_by_role("button", name="Filter").click()
+
+    expect(frank.get_by_test_id("count")).to_contain_text("events")
+    expect(frank.locator("main")).not_to_contain_text("Break-glass admins")
+    expect(frank.locator("main table")).to_contain_text("Request #")
+    photograph(frank, "audit-log")
+
+    frank.get_by_role("link", name="Clear").click()
+    entitlement = frank.get_by_label("Entitlement")
+    entitlement.press_sequentially("break")
+    option = frank.locator("#entitlement-options option")
+    expect(option).to_have_count(1)
+    entitlement.fill(option.get_attribute("value"))
+    frank.get_by_role("button", name="Filter").click()
+    expect(frank.get_by_test_id("count")).to_have_text("1 event, newest first.")
+    link = frank.get_by_role("link", name="Break-glass admins (IAM group, 123456789012)")
+    expect(link).to_be_visible()
