@@ -105,6 +105,7 @@ def rule_enabled(request, rule_id):
     _admins_only(request)
     wanted = request.POST.get("enabled")
     if wanted not in ("true", "false"):
+        get_object_or_404(SodRule, pk=rule_id)  # an unknown rule is not found, whatever was posted
         messages.error(request, "Say whether the rule is to be enabled or disabled.")
         return redirect("sod:rule", rule_id=rule_id)
     try:
