@@ -5,6 +5,21 @@ from notifications import selectors as notification_selectors
 from reviews import selectors as review_selectors
 
 
+# The pages under the Governance menu: whole apps, and the governance pages of the apps everyone uses.
+GOVERNANCE_APPS = {"sod", "iam", "posture", "audit"}
+GOVERNANCE_PAGES = {
+    "reviews": {"campaigns", "campaign_new", "campaign_edit", "campaign_preview", "campaign"},
+    "access": {"entitlements", "entitlement_edit", "people", "person", "leaver"},
+}
+
+
+def in_governance(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return False
+    return match.app_name in GOVERNANCE_APPS or match.url_name in GOVERNANCE_PAGES.get(match.app_name, ())
+
+
 def navigation(request):
     """Badges in the navigation bar: approvals waiting, review lines waiting and unread notifications
     (one COUNT query each) and the cart size (from the session); and whether Approvals and Reviews are
@@ -20,6 +35,7 @@ def navigation(request):
         "nav_reviews_waiting": reviews_waiting,
         "nav_shows_approvals": approves or approvals_waiting > 0,
         "nav_shows_reviews": reviews or reviews_waiting > 0,
+        "nav_in_governance": in_governance(request),
         "nav_cart_size": len(cart_ids(request)) if hasattr(request, "session") else 0,
         "nav_notifications_unread": notification_selectors.unread_count(user),
     }

@@ -51,3 +51,22 @@ def test_error_pages(cast):
     server_error = views.error_500(request)
     assert server_error.status_code == 500
     assert b"Nothing you did caused this" in server_error.content
+
+
+@pytest.mark.parametrize(
+    ("url_name", "args", "governance"),
+    [
+        ("access:people", [], True),
+        ("access:entitlements", [], True),
+        ("reviews:campaigns", [], True),
+        ("sod:rules", [], True),
+        ("audit:events", [], True),
+        ("access:catalog", [], False),
+        ("access:my_access", [], False),
+    ],
+)
+def test_the_governance_menu_is_marked_current_on_its_pages_only(client_for, cast, url_name, args, governance):
+    page = client_for(cast.erin).get(reverse(url_name, args=args)).content.decode()
+
+    toggle = re.search(r'<a class="nav-link dropdown-toggle([^"]*)"[^>]*>Governance</a>', page)
+    assert toggle is not None and ("active" in toggle.group(1)) is governance
