@@ -4,7 +4,6 @@ from accounts.roles import menus_of
 from notifications import selectors as notification_selectors
 from reviews import selectors as review_selectors
 
-
 # The pages under the Governance menu: whole apps, and the governance pages of the apps everyone uses.
 GOVERNANCE_APPS = {"sod", "iam", "posture", "audit"}
 GOVERNANCE_PAGES = {
