@@ -5,13 +5,17 @@ payload (and, since the log names them, each line's holder and entitlement ids);
 lines back to say whose access was decided. Lines are never deleted, so old events are named too.
 Lines are not indexed by holder (a launch copies millions of them), so the person and entitlement
 filters do not reach review lines: they find the reviewer's decisions through the actor.
+An escalation (`campaign.reviewer_escalated`, by beat) is named by its reviewer, the lines still
+waiting and the people told, read back by id: renaming a person never touches a hashed row.
 """
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from audit.subjects import Subject, register
 from catalog.audit_names import entitlement_words
 from reviews.models import Campaign, ReviewItem
+from reviews.reminders import ESCALATED_ACTION
 
 DECISIONS = ("review.keep", "review.revoke", "review.recommendations_accepted")
 NAMED_LINES = 3  # a selection of more lines is named by its first three and its count
@@ -42,6 +46,26 @@ def _decided(event, campaign: Campaign, lines: dict[int, ReviewItem]) -> Subject
     return Subject(f"{len(found)} review lines in {campaign.name}: {named}{more}", url)
 
 
+def _people_of(event) -> list[int]:
+    """The reviewer and the people told, as an escalation's payload names them (ids only)."""
+    after = event.after if isinstance(event.after, dict) else {}
+    told = after.get("told") if isinstance(after.get("told"), list) else []
+    return [pk for pk in [after.get("reviewer"), *told] if isinstance(pk, int)]
+
+
+def _escalated(event, campaign: Campaign, people: dict) -> Subject | None:
+    after = event.after if isinstance(event.after, dict) else {}
+    reviewer = people.get(after.get("reviewer"))
+    if reviewer is None:
+        return None
+    told = [str(people[pk]) for pk in _people_of(event)[1:] if pk in people]
+    to = f"told {', '.join(told)} ({after.get('told_as', '')})" if told else "nobody else could be told"
+    total = after.get("total")
+    waiting = f"{after.get('undecided')} of {total} line{'' if total == 1 else 's'} undecided"
+    url = reverse("reviews:campaign", args=[campaign.pk])
+    return Subject(f"Reviewer {reviewer} escalated in {campaign.name}: {waiting}; {to}", url)
+
+
 def _describe_campaigns(ids, events):
     campaigns = {campaign.pk: campaign for campaign in Campaign.objects.filter(pk__in=ids).only("name")}
     wanted = {item for event in events if event.action in DECISIONS for item in _items_of(event)}
@@ -53,15 +77,22 @@ def _describe_campaigns(ids, events):
         if wanted
         else {}
     )
+    mentioned = {pk for event in events if event.action == ESCALATED_ACTION for pk in _people_of(event)}
+    people = get_user_model().objects.in_bulk(mentioned) if mentioned else {}
     named: dict = {
         str(pk): Subject(campaign.name, reverse("reviews:campaign", args=[pk])) for pk, campaign in campaigns.items()
     }
     for event in events:
         campaign = campaigns.get(int(event.object_id)) if event.object_id.isdigit() else None
-        if campaign is not None and event.action in DECISIONS:
+        if campaign is None:
+            continue
+        subject = None
+        if event.action in DECISIONS:
             subject = _decided(event, campaign, lines)
-            if subject is not None:
-                named[event.seq] = subject
+        elif event.action == ESCALATED_ACTION:
+            subject = _escalated(event, campaign, people)
+        if subject is not None:
+            named[event.seq] = subject
     return named
 
 

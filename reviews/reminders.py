@@ -3,6 +3,8 @@ escalating them to someone accountable when it is closer still.
 
 Both run on beat every hour or so and tell each person at most once a day per campaign: the
 campaign is locked while one run decides who to tell, so two runs at once cannot both tell them.
+Each reviewer escalated is audited on the campaign (`campaign.reviewer_escalated`, in the transaction
+that writes the notifications), which is what the campaign page shows its owner.
 """
 
 from dataclasses import dataclass
@@ -14,12 +16,15 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.services import record_many
 from notifications import wording
 from notifications.models import Notification
 from notifications.services.recipients import active, create, governance_admins
 from reviews.models import Campaign, ReviewItem
 
 ONCE_A_DAY = timedelta(days=1)
+ESCALATED_ACTION = "campaign.reviewer_escalated"
+ESCALATOR = "system:review-escalation"
 UNDECIDED = Q(decision=ReviewItem.Decision.UNDECIDED)
 
 
@@ -80,31 +85,61 @@ def _escalate(campaign: Campaign, now) -> int:
     holders = _undecided_holders(campaign, progress, {campaign.owner_id, *admins})
     by_target: dict[int, list[tuple]] = {}
     links: dict[int, str] = {}
-    told_reviewer: dict[int, str] = {}
+    escalations: dict[int, Escalation] = {}
     for reviewer in reviewers:
         escalation = _escalation_for(reviewer, campaign, admins, holders.get(reviewer.pk, set()))
         undecided, total = progress[reviewer.pk]
         for target_id in escalation.target_ids:
             by_target.setdefault(target_id, []).append((reviewer, undecided, total, escalation.why))
             links.setdefault(target_id, escalation.link)
-        told_reviewer[reviewer.pk] = escalation.told
+        escalations[reviewer.pk] = escalation
     recent = _told_lately(campaign, Notification.Kind.REVIEW_ESCALATION, now)
-    people = 0
+    targets_told: set[int] = set()
     for link in set(links.values()):
         texts = {
             pk: wording.review_escalation(campaign, by_target[pk], now)
             for pk in active(by_target)
             if pk not in recent and links[pk] == link
         }
-        people += len(_tell(Notification.Kind.REVIEW_ESCALATION, link, texts, now, campaign))
+        targets_told.update(_tell(Notification.Kind.REVIEW_ESCALATION, link, texts, now, campaign))
     recent = _told_lately(campaign, Notification.Kind.REVIEW_ESCALATED, now)
     texts = {
-        pk: wording.review_escalated(campaign, *progress[pk], told_reviewer[pk], now)
-        for pk in active(told_reviewer)
+        pk: wording.review_escalated(campaign, *progress[pk], escalations[pk].told, now)
+        for pk in active(escalations)
         if pk not in recent
     }
     queue = reverse("reviews:queue", args=[campaign.pk])
-    return people + len(_tell(Notification.Kind.REVIEW_ESCALATED, queue, texts, now, campaign))
+    reviewers_told = set(_tell(Notification.Kind.REVIEW_ESCALATED, queue, texts, now, campaign))
+    _audit(campaign, escalations, progress, targets_told, reviewers_told)
+    return len(targets_told) + len(reviewers_told)
+
+
+def _audit(campaign: Campaign, escalations: dict, progress: dict, targets_told: set, reviewers_told: set) -> None:
+    """One event per reviewer this run told anyone about: whom, as what, and how many lines were waiting.
+    A run that told nobody (everyone was told within the day) records nothing."""
+    entries = []
+    for reviewer_id, escalation in sorted(escalations.items()):
+        told = sorted(pk for pk in escalation.target_ids if pk in targets_told)
+        if not told and reviewer_id not in reviewers_told:
+            continue
+        undecided, total = progress[reviewer_id]
+        entries.append(
+            {
+                "actor": None,
+                "actor_label": ESCALATOR,
+                "action": ESCALATED_ACTION,
+                "obj": campaign,
+                "after": {
+                    "reviewer": reviewer_id,
+                    "undecided": undecided,
+                    "total": total,
+                    "told": told,
+                    "told_as": escalation.why,
+                    "reviewer_told": reviewer_id in reviewers_told,
+                },
+            }
+        )
+    record_many(entries)
 
 
 def _escalation_for(reviewer, campaign: Campaign, admins: list[int], holds: set[int]) -> Escalation:

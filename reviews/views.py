@@ -229,6 +229,7 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
         "progress": selectors.progress(campaign),
         "reviewers": selectors.progress_by_reviewer(campaign),
         "per_day": selectors.decisions_per_day(campaign),
+        "follow_ups": selectors.follow_ups(campaign) if campaign.snapshot_at else [],
         "revoked": Paginator(remediation, PAGE_SIZE).get_page(request.GET.get("page")),
     }
     response = render(request, "reviews/campaign.html", context, status=status)
