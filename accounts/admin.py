@@ -5,10 +5,11 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
 from accounts import roles
 from accounts.models import LastGovernanceAdmin, User
-from accounts.services import PeopleError, mark_leaver
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.services import record
 from inputs.admin import IdsOnlyAdmin
@@ -26,7 +27,8 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     search_fields = ["full_name", "email", "department"]
     autocomplete_fields = ["manager"]
     actions = ["mark_leavers"]
-    # Leaving goes through the action (and the HR feed), which also ends all access.
+    # Leaving goes through the portal's confirmation, which the action opens (and the HR feed and the API),
+    # and which also ends all access.
     readonly_fields = ["employment_status", "left_at", "last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
@@ -61,15 +63,21 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
                 record(actor=request.user, action="accounts.user_password_set", obj=self.get_object(request, id))
         return response
 
-    @admin.action(description="Mark as leaver and remove all their access")
+    @admin.action(description="Mark as leaver… (opens the confirmation listing what they lose)")
     def mark_leavers(self, request, queryset):
-        for person in queryset:
-            try:
-                mark_leaver(person=person, actor=request.user)
-            except PeopleError as exc:
-                messages.warning(request, exc.message)
-            else:
-                messages.success(request, f"{person} is a leaver; all their access is being removed from AWS.")
+        """Never marks anyone here: the portal's confirmation (Governance → People) lists what the person
+        loses and marks them through `mark_leaver` once it is confirmed, one person at a time."""
+        if not roles.is_governance_admin(request.user):
+            messages.error(request, "Only governance admins may mark leavers.")
+            return None
+        people = list(queryset[:2])
+        if len(people) != 1:
+            messages.warning(
+                request,
+                "Tick one person: each leaver is confirmed on their own page, which lists everything they lose.",
+            )
+            return None
+        return HttpResponseRedirect(reverse("access:leaver", args=[people[0].pk]))
 
 
 # Identity providers come from the environment only (accounts/sso.py ignores rows here) and tokens

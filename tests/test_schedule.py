@@ -23,14 +23,12 @@ def test_every_scheduled_task_is_registered():
 
 def test_every_task_sent_by_name_is_registered():
     from access.services import outbox
-    from catalog.admin import CONNECT_TASK, IMPORT_TASK, RECONCILE_TASK
+    from iam.imports import RUN_TASK
     from sod.services import EXCEPTION_EXPIRED_TASK
 
     app.loader.import_default_modules()
     named = {value for name, value in vars(outbox).items() if name.isupper()} | {
-        IMPORT_TASK,
-        CONNECT_TASK,
-        RECONCILE_TASK,
+        RUN_TASK,
         EXCEPTION_EXPIRED_TASK,
     }
 

@@ -74,6 +74,15 @@ def _change(entitlement_id: int, actor, terms: Terms) -> Entitlement:
     return entitlement
 
 
+def check_terms(terms: Terms) -> None:
+    """`change_entitlement`'s checks of the terms alone, for an entitlement not created yet (the admin's add
+    form, before it creates one): raises InvalidInput with the field, and changes nothing."""
+    _check_shape(terms)
+    owners = _owners(terms.owner_ids)
+    policy = _policy(terms.approval_policy_id)
+    _check_route(Entitlement(risk=terms.risk, approval_policy=policy), owners, policy)
+
+
 def snapshot(entitlement: Entitlement, owner_ids) -> dict:
     """The audited terms, under the names the admin's `catalog.entitlement_changed` events give them."""
     return {

@@ -1,8 +1,11 @@
-"""Leavers lose all access at once, from the admin or the HR feed; joiners and movers come from the feed."""
+"""Leavers lose all access at once, from the portal's confirmation (which the admin's action opens) or the
+HR feed; joiners and movers come from the feed."""
 
 import io
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -71,15 +74,51 @@ def test_time_from_leaver_to_removal_read_back_is_recorded(cast, alice_holds_two
     assert 0 <= event.after["seconds_to_removal"] < 60
 
 
-def test_admin_action_marks_leavers(client_for, cast, alice_holds_two):
-    response = client_for(cast.erin).post(
+def tick_as_leavers(client, *people):
+    return client.post(
         reverse("admin:accounts_user_changelist"),
-        {"action": "mark_leavers", "_selected_action": [cast.alice.pk]},
-        follow=True,
+        {"action": "mark_leavers", "_selected_action": [person.pk for person in people]},
     )
 
-    assert "Alice Engineer is a leaver" in response.content.decode()
-    assert not Grant.objects.filter(user=cast.alice, desired="present").exists()
+
+def test_the_admin_action_opens_the_portals_confirmation_and_marks_nobody(client_for, cast, alice_holds_two):
+    client = client_for(cast.erin)
+
+    response = tick_as_leavers(client, cast.alice)
+
+    assert response.status_code == 302 and response.url == reverse("access:leaver", args=[cast.alice.pk])
+    cast.alice.refresh_from_db()
+    assert not cast.alice.is_leaver and alice_holds_two.filter(desired="present").count() == 2
+    assert not AuditEvent.objects.filter(action="person.left").exists()
+    confirmation = client.get(response.url).content.decode()
+    assert "This cannot be undone." in confirmation and "What will be removed" in confirmation
+
+
+def test_the_admin_action_takes_one_person_at_a_time(client_for, cast, alice_holds_two):
+    client = client_for(cast.erin)
+
+    response = tick_as_leavers(client, cast.alice, cast.dave)
+
+    assert response.status_code == 302 and response.url == reverse("admin:accounts_user_changelist")
+    assert "Tick one person" in client.get(response.url).content.decode()
+    assert not User.objects.filter(employment_status=User.EmploymentStatus.LEAVER).exists()
+
+
+def test_staff_who_are_not_governance_admins_are_refused_the_leaver_action(
+    client_for, cast, alice_holds_two, django_user_model
+):
+    hugo = django_user_model.objects.create_user(email="hugo@example.com", full_name="Hugo Helpdesk", is_staff=True)
+    hugo.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    TOTP.activate(hugo, generate_totp_secret())
+    client = client_for(hugo)
+
+    refused = tick_as_leavers(client, cast.alice)
+
+    assert refused.status_code == 302 and refused.url == reverse("admin:accounts_user_changelist")
+    assert "Only governance admins may mark leavers." in client.get(refused.url).content.decode()
+    assert client.get(reverse("access:leaver", args=[cast.alice.pk])).status_code == 403, "nor the confirmation"
+    cast.alice.refresh_from_db()
+    assert not cast.alice.is_leaver
 
 
 FEED = """email,full_name,title,department,manager_email,status
@@ -166,7 +205,7 @@ def test_nobody_marks_themself_a_leaver(client_for, cast, django_user_model):
     )
 
     assert refusal.value.status == 403
-    assert "cannot mark yourself a leaver" in response.content.decode()
+    assert "cannot mark yourself a leaver" in response.content.decode(), "the confirmation the action opens says so"
     cast.erin.refresh_from_db()
     assert not cast.erin.is_leaver and cast.erin.is_active
     assert not AuditEvent.objects.filter(action="person.left").exists()
