@@ -110,13 +110,14 @@ def _escalate(campaign: Campaign, now) -> int:
     }
     queue = reverse("reviews:queue", args=[campaign.pk])
     reviewers_told = set(_tell(Notification.Kind.REVIEW_ESCALATED, queue, texts, now, campaign))
-    _audit(campaign, escalations, progress, targets_told, reviewers_told)
+    _audit(campaign, escalations, progress, targets_told, reviewers_told, now)
     return len(targets_told) + len(reviewers_told)
 
 
-def _audit(campaign: Campaign, escalations: dict, progress: dict, targets_told: set, reviewers_told: set) -> None:
-    """One event per reviewer this run told anyone about: whom, as what, and how many lines were waiting.
-    A run that told nobody (everyone was told within the day) records nothing."""
+def _audit(campaign: Campaign, escalations: dict, progress: dict, targets_told: set, reviewers_told: set, now) -> None:
+    """One event per reviewer this run told anyone about: whom, as what, how many lines were waiting, and
+    the run's time (`at`: the clock its notifications carry and the once-a-day check counts from). A run
+    that told nobody (everyone was told within the day) records nothing."""
     entries = []
     for reviewer_id, escalation in sorted(escalations.items()):
         told = sorted(pk for pk in escalation.target_ids if pk in targets_told)
@@ -136,6 +137,7 @@ def _audit(campaign: Campaign, escalations: dict, progress: dict, targets_told: 
                     "told": told,
                     "told_as": escalation.why,
                     "reviewer_told": reviewer_id in reviewers_told,
+                    "at": now.isoformat(),
                 },
             }
         )

@@ -204,7 +204,8 @@ def follow_ups(campaign: Campaign) -> list[FollowUp]:
     the number of reviewers (their lines, their reminders, their latest escalations, then the people).
 
     Reminders are the notifications `reviews.remind_reviewers` wrote about the campaign; escalations
-    are read from the audit trail (`campaign.reviewer_escalated`, on the campaign's index)."""
+    are read from the audit trail (`campaign.reviewer_escalated`, on the campaign's index), each at its
+    run's time, the clock of the notifications it wrote."""
     lines = (
         ReviewItem.objects.filter(campaign=campaign)
         .values("reviewer_id")
@@ -221,10 +222,10 @@ def follow_ups(campaign: Campaign) -> list[FollowUp]:
     reminded = {row["recipient_id"]: row["last"] for row in reminders}
     escalated = {}
     for event in _latest_escalations(campaign):
-        reviewer_id = event.after.get("reviewer") if isinstance(event.after, dict) else None
-        if isinstance(reviewer_id, int):
-            told = event.after.get("told")
-            escalated[reviewer_id] = (event.created_at, [pk for pk in told if isinstance(pk, int)] if told else [])
+        after = event.after if isinstance(event.after, dict) else {}
+        if isinstance(after.get("reviewer"), int):
+            told = after.get("told") if isinstance(after.get("told"), list) else []
+            escalated[after["reviewer"]] = (_run_time(event), [pk for pk in told if isinstance(pk, int)])
     told_ids = {pk for _, to in escalated.values() for pk in to}
     people = get_user_model().objects.only("full_name", "email").in_bulk({*counts, *reminded, *escalated, *told_ids})
     rows = []
@@ -244,6 +245,15 @@ def follow_ups(campaign: Campaign) -> list[FollowUp]:
             )
         )
     return sorted(rows, key=lambda row: (-row.undecided, str(row.reviewer).casefold(), row.reviewer.pk))
+
+
+def _run_time(event: AuditEvent) -> datetime:
+    """When the escalation's run told people: the clock its notifications carry (the event's own time,
+    the moment it was recorded, for an event without it)."""
+    try:
+        return datetime.fromisoformat(event.after["at"])
+    except (KeyError, TypeError, ValueError):
+        return event.created_at
 
 
 def _latest_escalations(campaign: Campaign) -> QuerySet[AuditEvent]:

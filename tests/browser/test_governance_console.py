@@ -1,7 +1,8 @@
 """Erin, a governance admin, runs a quarterly access review from the portal's menus alone, in headless
-Chromium: define it with a second stage, preview it, launch it, follow it, sign it off and download the
-evidence, never opening /admin/. Each page is also photographed at 1280 and 390 px wide (into
-test-results/screenshots, or the folder SCREENS_DIR names: `SCREENS_DIR=docs/screens` refreshes the docs).
+Chromium: define it with a second stage, preview it, launch it, follow it (a lagging reviewer reminded and
+escalated), sign it off and download the evidence, never opening /admin/. Each page is also photographed at
+1280 and 390 px wide (into test-results/screenshots, or the folder SCREENS_DIR names: `SCREENS_DIR=docs/screens`
+refreshes the docs).
 """
 
 import csv
@@ -22,6 +23,7 @@ from iam import gateway, sync
 from notifications.models import Notification
 from reviews import services
 from reviews.models import Campaign
+from reviews.reminders import escalate_reviewers, remind_reviewers
 from tests.browser import signing_in
 from tests.browser.test_request_journey import RESULTS
 
@@ -99,6 +101,18 @@ def test_a_governance_admin_runs_a_quarterly_two_stage_review_from_the_menus(
     campaign = Campaign.objects.get(name="Q1 2027 access review")
     assert (campaign.state, campaign.population_hash, campaign.repeat_months) == ("active", previewed_hash, 3)
     assert Notification.objects.filter(kind="review_started", recipient=cast.bob).count() == 1
+
+    # Half a day before the due date beat reminds Bob, who has decided nothing, and escalates him: he has
+    # no manager, so Erin, the campaign's owner, is told. Her campaign page shows both.
+    near_the_due_date = campaign.due_at - timedelta(hours=12)
+    remind_reviewers(now=near_the_due_date)
+    escalate_reviewers(now=near_the_due_date)
+    erin.reload()
+    bob_followed_up = erin.get_by_test_id("follow-up-bob@example.com")
+    expect(bob_followed_up.get_by_test_id("undecided")).to_have_text("2 of 2 undecided")
+    expect(bob_followed_up.get_by_test_id("reminded")).to_contain_text("reminded ")
+    expect(bob_followed_up.get_by_test_id("escalated")).to_contain_text("escalated to Erin Admin")
+    photograph(erin, "review-campaign-escalated")
 
     # Bob keeps both lines (they go on to Carol, the owner); Carol keeps Developers and revokes Read-only.
     lines = list(campaign.items.values_list("pk", flat=True))

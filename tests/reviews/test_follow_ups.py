@@ -48,7 +48,7 @@ def page_for(person, campaign) -> str:
 def row_of(page: str, person) -> str:
     """The follow-up table's row for `person`, as text."""
     start = page.index(f'data-testid="follow-up-{person.email}"')
-    return page[start : page.index("</tr>", start)]
+    return page[start : page.index("</li>", start)]
 
 
 def escalations() -> list[AuditEvent]:
@@ -64,9 +64,9 @@ def test_the_page_shows_who_was_reminded_and_who_was_escalated_to_whom(cast, cam
 
     assert "Reminders and escalations" in page
     bob = row_of(page, cast.bob)
-    assert "1 of 1" in bob
+    assert "1 of 1 undecided" in bob
     assert f"reminded {timezone.localtime(now):%-d %b %Y %H:%M}" in bob
-    assert "escalated to Dave Othermanager " in bob
+    assert f"escalated to Dave Othermanager {timezone.localtime(now):%-d %b %Y %H:%M}" in bob
     dave = row_of(page, cast.dave)
     assert "escalated to Erin Admin " in dave, "no manager: the campaign owner was told"
 
@@ -97,6 +97,7 @@ def test_each_escalation_is_audited_once_a_day_with_whom_and_how_many(cast, camp
         "told": [cast.dave.pk],
         "told_as": "their manager",
         "reviewer_told": True,
+        "at": now.isoformat(),
     }
     assert (dave.after["told"], dave.after["told_as"]) == ([cast.erin.pk], "the campaign's owner")
 
@@ -114,7 +115,7 @@ def test_the_latest_escalation_is_shown(cast, campaign):
 
     [follow_up] = [row for row in selectors.follow_ups(campaign) if row.reviewer == cast.bob]
     assert [str(person) for person in follow_up.escalated_to] == ["Erin Admin"]
-    assert follow_up.escalated_at == escalations()[-1].created_at
+    assert follow_up.escalated_at == now + timedelta(days=1, minutes=1), "the run's time, as its notifications"
 
 
 def test_nobody_escalated_nothing_audited(cast, campaign):
