@@ -71,6 +71,7 @@ def test_a_governance_admin_runs_a_quarterly_two_stage_review_from_the_menus(
     erin.on("request", lambda request: visited.append(request.url))
 
     open_access_reviews(erin)
+    assert_accessible_at_both_widths(erin, "no campaigns yet")
     erin.get_by_role("link", name="New campaign").click()
     expect(erin.get_by_role("heading", name="New access review campaign")).to_be_visible()
     assert erin.evaluate(UNLABELLED) == []
