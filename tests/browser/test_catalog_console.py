@@ -16,6 +16,7 @@ from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement
 from iam import gateway
 from iam.models import ImportRun
 from tests.browser import signing_in
+from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths
 from tests.browser.test_governance_console import UNLABELLED, photograph
 
 TRUST_THE_ACCOUNT = {
@@ -89,6 +90,7 @@ def test_a_governance_admin_edits_an_entitlement_and_imports_from_aws_from_the_m
     erin.get_by_role("button", name="Save").click()
 
     expect(erin.get_by_role("alert").first).to_contain_text("Developers is saved.")
+    assert_accessible(erin, "an entitlement saved")
     developers = Entitlement.objects.get(pk=sandbox.developers.pk)
     assert (developers.approval_policy, developers.max_duration_days) == (security_review, 90)
     assert set(developers.owners.all()) == {cast.bob, cast.carol}
@@ -104,8 +106,10 @@ def test_a_governance_admin_edits_an_entitlement_and_imports_from_aws_from_the_m
     erin.get_by_label("Breadcrumb").get_by_role("link", name="Entitlements").click()
     erin.get_by_role("link", name="Import from AWS").click()
     expect(erin.get_by_role("heading", name="Import from AWS")).to_be_visible()
+    assert_accessible_at_both_widths(erin, "the accounts to import from")
     erin.get_by_role("button", name="Import from Sandbox").click()
     expect(erin.get_by_role("heading", name="Import from Sandbox")).to_be_visible()
+    assert_accessible(erin, "an import under way")
     progress = erin.get_by_test_id("import-progress")
     expect(progress).to_contain_text("Import finished", timeout=60_000)
     expect(erin.get_by_test_id("import-created")).to_have_text("2")
@@ -118,6 +122,7 @@ def test_a_governance_admin_edits_an_entitlement_and_imports_from_aws_from_the_m
     progress.get_by_role("link", name="Review the account's unrequestable entitlements").click()
     expect(erin.get_by_test_id("entitlement-Auditors")).to_contain_text("Erin Admin")
     expect(erin.get_by_test_id("entitlement-Deployer")).to_be_visible()
+    assert_accessible_at_both_widths(erin, "the imported entitlements, waiting for their terms")
     assert not [url for url in visited if "/admin/" in url], "never opened the Django admin"
     assert not [url for url in visited if "csrfmiddlewaretoken" in url], "no CSRF token in a URL"
     assert [url for url in visited if "/stages/?" in url], "the stages were redrawn as Erin chose"

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from access import services
 from audit.services import record
 from catalog.models import Entitlement
+from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths
 from tests.browser.signing_in import sign_in
 from tests.browser.test_governance_console import photograph
 
@@ -37,6 +38,7 @@ def test_the_approvals_badge_counts_down_after_an_inline_decision(browser, live_
 
     expect(bob.locator("tr", has_text="Developers")).to_contain_text("You approved Developers")
     expect(badge).to_have_text("1")
+    assert_accessible(bob, "the inbox and its badge after an inline approval")
     bob.locator("tr", has_text="Read-only").get_by_role("button", name="Approve").click()
     expect(badge).to_have_text("")
 
@@ -49,6 +51,15 @@ def test_an_employee_sees_no_approvals_or_reviews_menu(browser, live_server, cas
     expect(menu.get_by_role("link", name="My access")).to_be_visible()
     expect(menu.get_by_role("link", name=re.compile("Approvals"))).to_have_count(0)
     expect(menu.get_by_role("link", name=re.compile("Reviews"))).to_have_count(0)
+    assert_accessible_at_both_widths(alice, "an employee's home page")
+
+    # Typed by hand, the governance pages are refused, and a page that does not exist is not found: in words.
+    alice.goto("/people/")
+    expect(alice.get_by_role("heading", name="Not allowed")).to_be_visible()
+    assert_accessible_at_both_widths(alice, "the 403 page")
+    alice.goto("/catalog/999999/")
+    expect(alice.get_by_role("heading", name="Not found")).to_be_visible()
+    assert_accessible_at_both_widths(alice, "the 404 page")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -86,3 +97,6 @@ def test_an_auditor_reads_the_log_in_words_and_filters_it_by_person_and_entitlem
     expect(frank.get_by_test_id("count")).to_have_text("1 event, newest first.")
     link = frank.get_by_role("link", name="Break-glass admins (IAM group, 123456789012)")
     expect(link).to_be_visible()
+    frank.locator("main tbody tr").first.locator("td").first.get_by_role("link").click()  # the event itself
+    expect(frank.get_by_test_id("changes")).to_contain_text("risk")
+    assert_accessible_at_both_widths(frank, "an audit event in words")

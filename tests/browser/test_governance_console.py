@@ -25,6 +25,7 @@ from reviews import services
 from reviews.models import Campaign
 from reviews.reminders import escalate_reviewers, remind_reviewers
 from tests.browser import signing_in
+from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths
 from tests.browser.test_request_journey import RESULTS
 
 SCREENS = Path(os.environ.get("SCREENS_DIR", RESULTS))
@@ -35,12 +36,13 @@ UNLABELLED = """() => [...document.querySelectorAll('main input, main select, ma
 
 
 def photograph(page, name: str) -> None:
-    """The page as it is, at desktop and phone widths."""
+    """The page as it is, at desktop and phone widths; and every page photographed meets WCAG 2.2 AA at both."""
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / f"{name}-1280.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(SCREENS / f"{name}-390.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+    assert_accessible_at_both_widths(page, name)
 
 
 def open_access_reviews(page) -> None:
@@ -71,6 +73,7 @@ def test_a_governance_admin_runs_a_quarterly_two_stage_review_from_the_menus(
     erin.on("request", lambda request: visited.append(request.url))
 
     open_access_reviews(erin)
+    assert_accessible_at_both_widths(erin, "no campaigns yet")
     erin.get_by_role("link", name="New campaign").click()
     expect(erin.get_by_role("heading", name="New access review campaign")).to_be_visible()
     assert erin.evaluate(UNLABELLED) == []
@@ -134,6 +137,7 @@ def test_a_governance_admin_runs_a_quarterly_two_stage_review_from_the_menus(
     photograph(erin, "review-campaign-active")
     erin.get_by_role("button", name="Sign off").click()
     expect(erin.get_by_role("alert").first).to_contain_text("is signed off")
+    assert_accessible(erin, "a signed-off campaign")
 
     with erin.expect_download() as csv_download:
         erin.get_by_role("link", name="Evidence pack (CSV)").click()

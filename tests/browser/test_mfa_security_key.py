@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from access import services
 from access.models import ApprovalAssignment
 from catalog.models import Entitlement
+from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths
 from tests.conftest import PASSWORD
 
 REASON = "Month-end close needs the production ledger"
@@ -65,9 +66,12 @@ def test_a_security_key_is_enrolled_signs_in_and_steps_up(browser, live_server, 
 
     password_step(dave, "dave@example.com")
     expect(dave.get_by_test_id("mfa-required")).to_be_visible()
+    assert_accessible(dave, "the second factor asked for")
     dave.get_by_role("link", name="Add a security key").click()
     dave.get_by_label("Password").fill(PASSWORD)
     dave.get_by_role("button", name="Confirm").click()
+    expect(dave.get_by_label("Name")).to_be_visible()
+    assert_accessible_at_both_widths(dave, "adding a security key")
     dave.get_by_label("Name").fill("Desk key")
     dave.get_by_role("button", name="Add").click()
     expect(dave.get_by_role("heading", name="Recovery codes")).to_be_visible()
@@ -83,6 +87,7 @@ def test_a_security_key_is_enrolled_signs_in_and_steps_up(browser, live_server, 
         re.compile(r"/accounts/2fa/webauthn/reauthenticate/\?next=%2Fapprovals%2F\d+%2Fapprove%2F$")
     )
     expect(dave.get_by_role("link", name="Use your password")).to_have_count(0)
+    assert_accessible_at_both_widths(dave, "the security key asked for a step-up")
     dave.get_by_role("button", name="Use a security key").click()
     # The key passed, the approval Dave clicked is made: he does not click it again.
     expect(dave).to_have_url(re.compile(r"/approvals/$"))
@@ -94,5 +99,10 @@ def test_a_security_key_is_enrolled_signs_in_and_steps_up(browser, live_server, 
     dave.get_by_role("button", name="Sign out").click()
     password_step(dave, "dave@example.com")
     expect(dave.get_by_role("heading", name="Second step: your second factor")).to_be_visible()
+    assert_accessible_at_both_widths(dave, "the second step of signing in")
     dave.get_by_role("button", name="Use a security key").click()
     expect(dave.get_by_test_id("signed-in-as")).to_have_text("Dave Othermanager")
+    dave.goto("/accounts/2fa/")
+    assert_accessible_at_both_widths(dave, "two-factor authentication with a security key")
+    dave.get_by_role("link", name="Manage keys").click()
+    assert_accessible_at_both_widths(dave, "the security keys list")

@@ -15,6 +15,7 @@ from accounts.tokens import issue_token
 from catalog.models import Entitlement
 from iam import gateway, sync
 from tests.browser import signing_in
+from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths
 from tests.browser.test_governance_console import UNLABELLED, photograph
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
@@ -64,6 +65,7 @@ def test_a_governance_admin_marks_a_leaver_and_watches_the_removal_read_back_fro
     row = erin.get_by_test_id("person-alice@example.com")
     expect(row.get_by_test_id("active-grants")).to_have_text("2")
     expect(erin.get_by_test_id("count")).to_contain_text("1 person")
+    assert_accessible(erin, "people found by a search")
     row.get_by_role("link", name="Alice Engineer").click()
 
     expect(erin.get_by_role("heading", name="Alice Engineer")).to_be_visible()
@@ -86,6 +88,7 @@ def test_a_governance_admin_marks_a_leaver_and_watches_the_removal_read_back_fro
     # Sent without the box ticked: refused, and nothing changed.
     erin.get_by_role("button", name="Mark as leaver and remove all access").click()
     expect(erin.locator(".invalid-feedback")).to_contain_text("Tick the box to confirm")
+    assert_accessible_at_both_widths(erin, "a leaver refused without the box ticked")
     cast.alice.refresh_from_db()
     assert not cast.alice.is_leaver
 
@@ -93,6 +96,7 @@ def test_a_governance_admin_marks_a_leaver_and_watches_the_removal_read_back_fro
     erin.get_by_role("button", name="Mark as leaver and remove all access").click()
     expect(erin.get_by_role("alert").first).to_contain_text("Alice Engineer is a leaver")
     expect(erin.get_by_test_id("person-state")).to_have_text("Leaver")
+    assert_accessible(erin, "a leaver's removal under way")
 
     # The page polls while the worker removes each group and reads it back.
     summary = erin.get_by_test_id("removal-summary")

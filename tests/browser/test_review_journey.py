@@ -12,6 +12,7 @@ from access.models import Grant
 from iam import gateway, sync
 from reviews import services
 from reviews.models import Campaign
+from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths
 from tests.browser.test_request_journey import RESULTS
 from tests.browser.test_review_keyboard import sign_in
 
@@ -49,6 +50,7 @@ def test_reviewer_accepts_recommendations_revokes_one_and_sign_off_removes_it(
     bob.get_by_role("link", name="Reviews").click()
     bob.get_by_role("link", name="Q4 review").click()
     expect(bob.get_by_test_id("progress").first).to_have_text("0 of 3 decided")
+    assert_accessible_at_both_widths(bob, "a reviewer's queue")
 
     bob.get_by_label("Recommendation").select_option("revoke")
     bob.get_by_role("button", name="Filter").click()
@@ -56,6 +58,7 @@ def test_reviewer_accepts_recommendations_revokes_one_and_sign_off_removes_it(
     bob.get_by_label("All 1 that match").check()
     bob.get_by_role("button", name=re.compile("Accept recommendations")).click()
     expect(bob.get_by_role("alert")).to_contain_text("Accepted the recommendation on 1 items.")
+    assert_accessible(bob, "the queue after accepting recommendations")
 
     bob.get_by_label("Recommendation").select_option("")
     bob.get_by_role("button", name="Filter").click()
@@ -64,6 +67,7 @@ def test_reviewer_accepts_recommendations_revokes_one_and_sign_off_removes_it(
     bob.get_by_label("Why revoke (required)").fill("Alice moved to the data team")
     bob.get_by_role("button", name="Revoke selected").click()
     expect(bob.get_by_role("alert")).to_contain_text("Revoked 1 items.")
+    assert_accessible_at_both_widths(bob, "the queue after a revocation")
 
     erin = sign_in(browser, live_server, cast.erin)
     erin.goto(f"/reviews/campaigns/{campaign_with_items.pk}/")
@@ -82,6 +86,7 @@ def test_reviewer_accepts_recommendations_revokes_one_and_sign_off_removes_it(
     expect(erin.get_by_test_id("revoked-alice@example.com").get_by_test_id("remediation")).to_have_text(
         "Removed (read back from AWS)"
     )
+    assert_accessible_at_both_widths(erin, "a signed-off campaign with its remediation read back")
     RESULTS.mkdir(parents=True, exist_ok=True)
     erin.screenshot(path=str(RESULTS / "review-signed-off.png"), full_page=True)
     assert groups(moto_server, "alice") == {"ReadOnly"}, "kept by Bob's undecided rule: keep"

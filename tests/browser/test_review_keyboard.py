@@ -15,6 +15,7 @@ from access.models import Grant
 from reviews import services
 from reviews.models import Campaign, ReviewItem
 from tests.browser import signing_in
+from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths
 from tests.browser.test_request_journey import RESULTS
 
 
@@ -58,6 +59,7 @@ def test_reviewers_keep_revoke_and_confirm_with_the_keyboard(browser, live_serve
     expect(keys).to_be_visible()
     expect(keys).to_contain_text("Keep the line")
     expect(bob.get_by_role("button", name="Keyboard shortcuts")).to_have_attribute("aria-expanded", "true")
+    assert_accessible_at_both_widths(bob, "the queue with its keyboard shortcuts shown")
     RESULTS.mkdir(parents=True, exist_ok=True)
     bob.screenshot(path=str(RESULTS / "review-keyboard-help.png"), full_page=True)
     bob.keyboard.press("Escape")
@@ -66,6 +68,7 @@ def test_reviewers_keep_revoke_and_confirm_with_the_keyboard(browser, live_serve
     bob.keyboard.press("j")
     expect(developers).to_have_attribute("aria-current", "true")
     expect(developers).to_be_focused()
+    assert_accessible(bob, "the queue with a line chosen from the keyboard")
     bob.keyboard.press("a")
     expect(bob.get_by_role("alert")).to_contain_text(
         "Kept 1 items. 1 went on to the entitlement's owner for the second stage."
@@ -76,6 +79,7 @@ def test_reviewers_keep_revoke_and_confirm_with_the_keyboard(browser, live_serve
     bob.keyboard.press("r")
     reason = readonly.get_by_label(re.compile("Reason to revoke"))
     expect(reason).to_be_focused()
+    assert_accessible(bob, "the queue asking for a reason to revoke")
     bob.keyboard.type("Alice moved to the data team")
     bob.keyboard.press("Enter")
     expect(bob.get_by_role("alert")).to_contain_text("Revoked 1 items.")
@@ -88,12 +92,14 @@ def test_reviewers_keep_revoke_and_confirm_with_the_keyboard(browser, live_serve
     bob.keyboard.press("j")
     bob.keyboard.press("x")
     expect(bob.get_by_test_id("item-alice@example.com-ReadOnly").get_by_role("checkbox")).to_be_checked()
+    assert_accessible_at_both_widths(bob, "every line of the queue, one selected")
 
     carol = sign_in(browser, live_server, cast.carol)
     carol.goto(f"/reviews/{campaign.pk}/")
     line = carol.get_by_test_id("item-alice@example.com-Developers")
     expect(line.get_by_test_id("stage")).to_contain_text("Stage 2 of 2: owner")
     expect(line.get_by_test_id("stage")).to_contain_text("Kept by Bob Manager")
+    assert_accessible_at_both_widths(carol, "the owner's queue at the second stage")
     carol.screenshot(path=str(RESULTS / "review-second-stage.png"), full_page=True)
     carol.keyboard.press("j")
     expect(line).to_have_attribute("aria-current", "true")

@@ -14,6 +14,7 @@ from access.models import Grant
 from catalog.models import Entitlement
 from sod.models import SodRule
 from tests.browser import signing_in
+from tests.browser.accessibility import assert_accessible_at_both_widths
 from tests.browser.test_governance_console import UNLABELLED, photograph
 
 
@@ -58,6 +59,7 @@ def test_a_governance_admin_writes_tries_and_enables_a_rule_and_requesters_see_i
     actions = erin.get_by_label("IAM actions, one a line")
     actions.fill("iam::\nlambda:CreateFunction")
     expect(erin.get_by_test_id("action-problems")).to_contain_text("“iam::” has more than one colon")
+    assert_accessible_at_both_widths(erin, "a rule's IAM actions checked as typed, with a problem")
     actions.fill("iam:PassRole\nlambda:CreateFunction")
     expect(erin.get_by_test_id("action-ok")).to_contain_text("2 actions, all well formed")
 
@@ -82,6 +84,7 @@ def test_a_governance_admin_writes_tries_and_enables_a_rule_and_requesters_see_i
     erin.get_by_role("button", name="Enable").click()
     expect(erin.get_by_role("alert").first).to_contain_text("is enabled")
     expect(erin.get_by_test_id("rule-state")).to_have_text("Enabled")
+    assert_accessible_at_both_widths(erin, "an enabled rule")
 
     open_sod_rules(erin)
     expect(erin.get_by_test_id("rule-Create and approve payments")).to_contain_text("Enabled")
