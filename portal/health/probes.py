@@ -78,15 +78,17 @@ _recent_lock = threading.Lock()
 
 
 def recent(probe: str) -> Report:
-    """The probe's report, reused for HEALTH_READY_CACHE_SECONDS: the probe answers anyone without signing
-    in, and each readiness run broadcasts to every worker, so a flood of probes costs one run per interval."""
+    """The probe's report. Readiness is reused for HEALTH_READY_CACHE_SECONDS: the probe answers anyone without
+    signing in, and each run broadcasts to every worker, so a flood of probes costs one run per interval.
+    Liveness always runs, and never waits behind a readiness run."""
     keep = settings.HEALTH_READY_CACHE_SECONDS if probe == "ready" else 0
+    if keep <= 0:
+        return run(probe)
     with _recent_lock:
         at, report = _recent.get(probe, (0.0, None))
-        if report is not None and time.monotonic() - at < keep:
-            return report
-        report = run(probe)
-        _recent[probe] = (time.monotonic(), report)
+        if report is None or time.monotonic() - at >= keep:
+            report = run(probe)
+            _recent[probe] = (time.monotonic(), report)
         return report
 
 

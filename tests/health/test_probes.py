@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
-from portal.health import checks, heartbeat
+from portal.health import checks, heartbeat, probes
 from portal.tasks import beat_heartbeat
 from tests.iam.workers import no_other_worker_on
 
@@ -151,3 +151,17 @@ def test_the_command_form_exits_0_when_the_probe_passes_and_1_when_not(capsys, d
 
     assert exited.value.code == 1
     assert "no heartbeat from beat yet" in capsys.readouterr().out
+
+
+def test_a_flood_of_readiness_probes_runs_the_checks_once_per_interval(client, settings, db, monkeypatch):
+    settings.HEALTH_READY_CACHE_SECONDS = 60
+    monkeypatch.setattr(probes, "_recent", {})
+    runs, run = [], probes.run
+    monkeypatch.setattr(probes, "run", lambda probe: runs.append(probe) or run(probe))
+
+    statuses = {client.get("/health/ready", **LOAD_BALANCER).status_code for _ in range(5)}
+    for _ in range(3):
+        client.get("/health/live", **LOAD_BALANCER)
+
+    assert len(statuses) == 1, "the same answer each time"
+    assert runs == ["ready", "live", "live", "live"], "liveness always runs, and never waits for readiness"
