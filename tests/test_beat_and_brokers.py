@@ -130,7 +130,8 @@ def test_a_task_sent_through_rabbitmq_is_run_by_a_worker(processes, rabbitmq, se
         heartbeat_key = f"beat-heartbeat:{queue}"
         cache.delete(heartbeat_key)
 
-        with app.connection_for_write(rabbitmq) as connection:
+        # A connection of its own: this process's app may be set up for another transport.
+        with Connection(rabbitmq) as connection:
             app.send_task("portal.beat_heartbeat", queue=queue, connection=connection)
 
         wait_until(lambda: cache.get(heartbeat_key) is not None, 60, "the worker ran the task", worker)
