@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint install clean
+.PHONY: run serve test bench lint install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ install: $(STAMP)
 ## Start everything on this machine: simulated AWS, web, Celery worker and beat. Ctrl-C stops it all.
 run: $(STAMP)
 	$(BIN)/python -m portal.devserver
+
+## Production on this machine (README, "Running in production"): migrate, collect static files, then the Procfile's
+## web (gunicorn), a worker per queue and beat under honcho. Settings from the environment or .env.
+serve: $(STAMP)
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input -v 0
+	$(BIN)/honcho start -f Procfile
 
 ## Run the whole test suite (uses DATABASE_URL and REDIS_URL when set).
 test: $(STAMP)

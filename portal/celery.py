@@ -24,3 +24,19 @@ def _keep_healthy_connections(**kwargs) -> None:
     if any(connection.in_atomic_block for connection in connections.all(initialized_only=True)):
         return
     close_old_connections()
+
+
+@app.on_after_configure.connect
+def _redbeat_settings_under_their_own_names(sender, **kwargs) -> None:
+    """celery-redbeat checks for its settings by their bare names (`redbeat_redis_url`), which the CELERY_
+    namespace of Django's settings does not give: without this it warns, and takes the broker's transport
+    options for its own Redis connection."""
+    from django.conf import settings
+
+    sender.conf.update(
+        {
+            name.removeprefix("CELERY_").lower(): getattr(settings, name)
+            for name in dir(settings)
+            if name.startswith("CELERY_REDBEAT_")
+        }
+    )

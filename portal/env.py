@@ -130,3 +130,43 @@ def _generated_once(key_file: Path, make) -> str:
     with os.fdopen(descriptor, "w") as handle:
         handle.write(key)
     return key
+
+
+def env_url(name: str, default: str, schemes: tuple[str, ...]) -> str:
+    """A URL whose scheme is one of `schemes` (a broker's or a cache's), else the default."""
+    value = _raw(name)
+    if value is None:
+        return default
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in schemes:
+        allowed = ", ".join(f"{each}://" for each in schemes)
+        raise ImproperlyConfigured(f"{name} must be a URL starting with one of {allowed}, not {scheme or value!r}.")
+    return value
+
+
+def env_crontab(name: str, default: str):
+    """A crontab line of five fields (minute hour day-of-month month day-of-week), as celery beat runs it."""
+    from celery.schedules import crontab
+
+    value = _raw(name) or default
+    fields = value.split()
+    if len(fields) != 5:
+        raise ImproperlyConfigured(f"{name} must be five crontab fields like '30 2 * * *', not {value!r}.")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    try:
+        schedule = crontab(minute, hour, day_of_week, day_of_month, month_of_year)
+    except (ValueError, IndexError) as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid crontab line ({value!r}): {exc}") from None
+    return schedule
+
+
+def redis_url_with_next_database(url: str, name: str) -> str:
+    """The same Redis server, the database after the one `url` names (/0 -> /1): the cache's own, so
+    clearing it (tests do) or evicting from it never touches the queued tasks."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    number = parts.path.strip("/") or "0"
+    if not number.isdigit():
+        raise ImproperlyConfigured(f"{name} must name its Redis database as a number (/0), not {parts.path!r}.")
+    return urlunsplit(parts._replace(path=f"/{int(number) + 1}"))

@@ -25,7 +25,7 @@ MASK = "********"
 # logs without protecting anything a real secret has (AWS secrets are 40 characters).
 MIN_SECRET_LENGTH = 8
 SECRET_ENVIRONMENT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PORTAL_SECRET_KEY")
-URL_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL")
+URL_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "PORTAL_BROKER_URL", "PORTAL_CACHE_URL")
 # scheme://user:password@host — the password part.
 URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@/\s]+)(?P<tail>@)", re.I)
 

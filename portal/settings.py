@@ -14,7 +14,19 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_database, env_int, env_list, env_secret_key, env_signing_key, env_str
+from portal import task_limits
+from portal.env import (
+    env_bool,
+    env_crontab,
+    env_database,
+    env_int,
+    env_list,
+    env_secret_key,
+    env_signing_key,
+    env_str,
+    env_url,
+    redis_url_with_next_database,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -65,6 +77,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a load balancer's or orchestrator's probe of /health/live or /health/ready is answered on plain
+    # HTTP whatever its Host, before host validation and the redirect to HTTPS (portal/health/middleware.py).
+    "portal.health.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -407,12 +422,40 @@ EMAIL_HOST = env_str("PORTAL_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("PORTAL_EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("PORTAL_FROM_EMAIL", "Access Portal <access-portal@localhost>")
 
-# --- Celery: Redis when REDIS_URL is set, else the filesystem transport under var/.
+# --- Celery: the broker PORTAL_BROKER_URL names (redis:// or amqp:// for RabbitMQ), else Redis at REDIS_URL,
+# else the filesystem transport under var/ (the embedded set-up).
 REDIS_URL = env_str("REDIS_URL", "")
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery"
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# How long a worker may hold a claimed grant before another worker may take it over.
+GRANT_SYNC_LEASE_SECONDS = env_int("PORTAL_GRANT_SYNC_LEASE_SECONDS", 300, minimum=1)
+# Time limits (portal/task_limits.py): a soft limit raises in the task, the hard one ends its process.
+# Defaults for every task, longer ones for the tasks that walk whole accounts or tables, and grant syncs
+# ended before their lease runs out. Enforced by the prefork pool (production), not by `--pool=solo`.
+TASK_SOFT_TIME_LIMIT = env_int("PORTAL_TASK_SOFT_TIME_LIMIT", 300, minimum=10)
+TASK_TIME_LIMIT = env_int("PORTAL_TASK_TIME_LIMIT", TASK_SOFT_TIME_LIMIT + 60, minimum=TASK_SOFT_TIME_LIMIT + 1)
+LONG_TASK_SOFT_TIME_LIMIT = env_int("PORTAL_LONG_TASK_SOFT_TIME_LIMIT", 3300, minimum=TASK_SOFT_TIME_LIMIT)
+LONG_TASK_TIME_LIMIT = env_int(
+    "PORTAL_LONG_TASK_TIME_LIMIT", LONG_TASK_SOFT_TIME_LIMIT + 300, minimum=LONG_TASK_SOFT_TIME_LIMIT + 1
+)
+CELERY_TASK_SOFT_TIME_LIMIT, CELERY_TASK_TIME_LIMIT = TASK_SOFT_TIME_LIMIT, TASK_TIME_LIMIT
+CELERY_TASK_ANNOTATIONS = task_limits.annotations(
+    long_limits=(LONG_TASK_SOFT_TIME_LIMIT, LONG_TASK_TIME_LIMIT), grant_sync_lease=GRANT_SYNC_LEASE_SECONDS
+)
+# A worker process past this much memory (KiB) is replaced after its task: a leak cannot grow forever.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("PORTAL_WORKER_MAX_MEMORY_MB", 512, minimum=64) * 1024
+CELERY_BROKER_URL = env_url("PORTAL_BROKER_URL", REDIS_URL, schemes=("redis", "rediss", "amqp", "amqps"))
+if CELERY_BROKER_URL.startswith("redis"):
+    # Redis hands a message not yet acknowledged (tasks are acknowledged late) to another worker after this
+    # long: it must outlast the longest task and the longest retry countdown, or work runs twice.
+    BROKER_VISIBILITY_TIMEOUT = env_int(
+        "PORTAL_BROKER_VISIBILITY_TIMEOUT",
+        2 * LONG_TASK_TIME_LIMIT,
+        minimum=max(LONG_TASK_TIME_LIMIT, task_limits.LONGEST_COUNTDOWN_SECONDS) + 60,
+    )
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+elif CELERY_BROKER_URL:
+    # RabbitMQ confirms each message it has taken, so a task sent is not lost if the broker restarts.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 else:
     CELERY_BROKER_URL = "filesystem://"
     # kombu's own filesystem transport can hand a worker a half-written message (portal/broker.py).
@@ -468,8 +511,16 @@ CELERY_DB_REUSE_MAX = env_int("PORTAL_CELERY_DB_REUSE_MAX", 1000, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# How long a worker may hold a claimed grant before another worker may take it over.
-GRANT_SYNC_LEASE_SECONDS = env_int("PORTAL_GRANT_SYNC_LEASE_SECONDS", 300)
+if REDIS_URL:
+    # Beat keeps its schedule in Redis and runs only while it holds a lock there (celery-redbeat): a second
+    # beat started by mistake, or as a standby, waits and takes over within the lock's time if the first dies.
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_REDIS_OPTIONS = {}  # not the broker's transport options
+    CELERY_REDBEAT_KEY_PREFIX = f"{CELERY_TASK_DEFAULT_QUEUE}:beat:"  # one installation's schedule and lock
+    CELERY_REDBEAT_LOCK_TIMEOUT = env_int("PORTAL_BEAT_LOCK_SECONDS", 60, minimum=15)
+    # The beat holding the lock renews it at every wake-up, so it wakes up well within the lock's time.
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 # How many waiting grants of one account a sync task claims and applies together (one client,
 # one transaction to record them). A batch must finish well within the lease.
 GRANT_SYNC_BATCH_SIZE = env_int("PORTAL_GRANT_SYNC_BATCH_SIZE", 25, minimum=1)
@@ -512,12 +563,16 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Cache: Redis when REDIS_URL is set, else files under var/ (login rate limits need a real cache).
-if REDIS_URL:
+# --- Cache: Redis at PORTAL_CACHE_URL, else in the database after the broker's on REDIS_URL's server (its own:
+# clearing or evicting it never drops a queued task), else files under var/ (login rate limits need a real cache).
+CACHE_URL = env_url(
+    "PORTAL_CACHE_URL", redis_url_with_next_database(REDIS_URL, "REDIS_URL") if REDIS_URL else "", ("redis", "rediss")
+)
+if CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("PORTAL_CACHE_PREFIX", "portal"),
         }
     }
@@ -548,13 +603,18 @@ LOGGING = {
     "filters": {
         "redact_secrets": {"()": "portal.redaction.RedactSecrets"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "quiet_probes": {"()": "portal.health.middleware.QuietProbes"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["quiet_probes", "redact_secrets"],
+        },
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",
-            "filters": ["require_debug_false", "redact_secrets"],
+            "filters": ["require_debug_false", "quiet_probes", "redact_secrets"],
             "reporter_class": "portal.redaction.RedactingExceptionReporter",
         },
         # The development server's request lines, as Django prints them by default.
@@ -573,6 +633,8 @@ LOGGING = {
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "werkzeug": {"level": "WARNING"},  # the simulated AWS's request log
+        # A failing probe check is in the probe's answer; only an unexpected error in one is logged.
+        "health_check": {"level": "ERROR"},
     },
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsExceptionReporterFilter"
@@ -597,8 +659,26 @@ APPROVAL_REMIND_EVERY_HOURS = env_int("PORTAL_APPROVAL_REMIND_EVERY_HOURS", 24, 
 # Approvers with at least this many waiting steps get one digest instead of one email each.
 NOTIFICATION_DIGEST_THRESHOLD = env_int("PORTAL_NOTIFICATION_DIGEST_THRESHOLD", 3, minimum=2)
 
-# The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds.
+# /health/ready reuses its answer this long (it answers anyone, and each run asks every worker).
+HEALTH_READY_CACHE_SECONDS = env_int("PORTAL_READY_CACHE_SECONDS", 2)
+# Beat sends a heartbeat this often; /health/ready fails when the last one is older than twice this.
+BEAT_HEARTBEAT_SECONDS = env_int("PORTAL_BEAT_HEARTBEAT_SECONDS", 60, minimum=5)
+# The nightly jobs moved from intervals (counted from beat's start) to crontab times (in TIME_ZONE).
+for _replaced in ("PORTAL_PERMISSIONS_REFRESH_SECONDS", "PORTAL_SOD_SCAN_SECONDS", "PORTAL_POSTURE_SCAN_SECONDS"):
+    if env_str(_replaced, ""):
+        raise ImproperlyConfigured(
+            f"{_replaced} is replaced by {_replaced.removesuffix('SECONDS')}CRONTAB, a crontab line ('30 2 * * *')."
+        )
+
+# The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds; the nightly jobs
+# at crontab times.
 CELERY_BEAT_SCHEDULE = {
+    "beat-heartbeat": {
+        "task": "portal.beat_heartbeat",
+        "schedule": float(BEAT_HEARTBEAT_SECONDS),
+        # One missed while the workers are down is worth nothing later: it expires instead of piling up.
+        "options": {"expires": BEAT_HEARTBEAT_SECONDS},
+    },
     "sweep-pending-grants": {
         "task": "iam.sweep_pending_grants",
         "schedule": float(env_int("PORTAL_SWEEP_PENDING_SECONDS", 60, minimum=5)),
@@ -609,7 +689,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "refresh-entitlement-permissions": {
         "task": "iam.refresh_permissions",
-        "schedule": float(env_int("PORTAL_PERMISSIONS_REFRESH_SECONDS", 24 * 3600, minimum=300)),
+        "schedule": env_crontab("PORTAL_PERMISSIONS_REFRESH_CRONTAB", "15 1 * * *"),
     },
     "expire-grants": {
         "task": "access.expire_grants",
@@ -629,7 +709,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sod-nightly-scan": {
         "task": "access.sod_scan",
-        "schedule": float(env_int("PORTAL_SOD_SCAN_SECONDS", 24 * 3600, minimum=60)),
+        "schedule": env_crontab("PORTAL_SOD_SCAN_CRONTAB", "30 2 * * *"),  # after the permissions are read
     },
     "sod-expire-exceptions": {
         "task": "access.sod_expire_exceptions",
@@ -637,7 +717,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "posture-daily-scan": {
         "task": "posture.scan_all",
-        "schedule": float(env_int("PORTAL_POSTURE_SCAN_SECONDS", 86400, minimum=3600)),
+        "schedule": env_crontab("PORTAL_POSTURE_SCAN_CRONTAB", "0 3 * * *"),
     },
     "review-repeats": {
         "task": "reviews.repeat_templates",

@@ -21,8 +21,10 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Each test run gets its own queue so a `make run` worker on the same broker cannot steal its tasks.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PORTAL_CELERY_QUEUE") or f"portal-test-{os.getpid()}"
 CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)  # noqa: F405
+if REDIS_URL:  # noqa: F405
+    CELERY_REDBEAT_KEY_PREFIX = f"{CELERY_TASK_DEFAULT_QUEUE}:beat:"  # this run's own schedule and beat lock
 # A broker folder of its own when on the filesystem transport, away from `make run`'s worker.
-if not REDIS_URL:  # noqa: F405
+if CELERY_BROKER_URL == "filesystem://":  # noqa: F405
     _broker_dir = tempfile.mkdtemp(prefix="portal-test-broker-")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": _broker_dir,
@@ -41,11 +43,3 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"{_test_name}.sqlite3")}  # noqa: F405
 else:
     DATABASES["default"]["TEST"] = {"NAME": _test_name}  # noqa: F405
-# The suite clears the cache between tests (allauth's sign-in counters live there), and clearing a
-# Redis cache flushes its whole database: keep it off the broker's, or queued tasks would vanish.
-if REDIS_URL:  # noqa: F405
-    from urllib.parse import urlsplit, urlunsplit
-
-    _broker = urlsplit(REDIS_URL)  # noqa: F405
-    _cache_db = 1 if _broker.path in ("", "/", "/0") else 0
-    CACHES["default"]["LOCATION"] = urlunsplit(_broker._replace(path=f"/{_cache_db}"))  # noqa: F405

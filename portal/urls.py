@@ -3,13 +3,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal import views
+from portal.health import probes
 
 # The admin signs in through the portal's own login (rate limits, the second factor), never its own form.
 admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    # Answered by portal.health.middleware before host validation and the HTTPS redirect; named here for reverse().
+    path("health/live", probes.view("live"), name="health-live"),
+    path("health/ready", probes.view("ready"), name="health-ready"),
+    path("healthz", probes.view("live"), name="healthz"),
     # Before allauth's own: people do not manage their email addresses here (see the view).
     path("accounts/email/", views.email_managed_elsewhere, name="account_email"),
     path("accounts/", include("accounts.urls")),

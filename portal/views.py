@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpResponseBadRequest, HttpResponseServerError
 from django.shortcuts import render
@@ -38,11 +37,6 @@ def email_managed_elsewhere(request):
     the IAM user name follows it (accounts.models.User.iam_user_name), so it changes only through
     the HR feed, single sign-on or a governance admin, never by the person themselves."""
     raise Http404("Email addresses are managed by the HR feed and governance admins.")
-
-
-@login_not_required
-def healthz(request):
-    return render(request, "portal/healthz.txt", content_type="text/plain")
 
 
 # Django's own refusals (SuspiciousOperation), said in words. Input the portal refuses itself comes with

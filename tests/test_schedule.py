@@ -1,4 +1,5 @@
-"""The periodic schedule: every entry names a task that exists, and every interval comes from the environment."""
+"""The periodic schedule: every entry names a task that exists, intervals and the nightly jobs' crontab times
+come from the environment, and of two beats only the one holding the lock schedules."""
 
 import json
 import os
@@ -6,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.conf import settings
 
 from portal.celery import app
@@ -44,7 +46,8 @@ def test_intervals_are_read_from_the_environment():
     }
     script = (
         "import json; from django.conf import settings; "
-        "print(json.dumps({k: v['schedule'] for k, v in settings.CELERY_BEAT_SCHEDULE.items()}))"
+        "print(json.dumps({k: v['schedule'] for k, v in settings.CELERY_BEAT_SCHEDULE.items() "
+        "if isinstance(v['schedule'], float)}))"
     )
 
     result = subprocess.run(
@@ -58,3 +61,50 @@ def test_intervals_are_read_from_the_environment():
 
     schedule = json.loads(result.stdout.strip().splitlines()[-1])
     assert (schedule["expire-grants"], schedule["escalate-overdue-approvals"]) == (120.0, 600.0)
+
+
+def schedule_in_a_process(**variables: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings_test", **variables}
+    script = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps({k: repr(v['schedule']) for k, v in settings.CELERY_BEAT_SCHEDULE.items()}))"
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_nightly_jobs_run_at_crontab_times_not_intervals_from_beats_start():
+    nightly = {
+        name: entry["schedule"]
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        if isinstance(entry["schedule"], crontab)
+    }
+
+    assert {name: (schedule.hour, schedule.minute) for name, schedule in nightly.items()} == {
+        "refresh-entitlement-permissions": ({1}, {15}),
+        "sod-nightly-scan": ({2}, {30}),  # after the policies it judges are read again
+        "posture-daily-scan": ({3}, {0}),
+    }
+    intervals = [entry["schedule"] for name, entry in settings.CELERY_BEAT_SCHEDULE.items() if name not in nightly]
+    assert all(isinstance(every, float) and every <= 3600 for every in intervals), "the rest run within the hour"
+
+
+def test_a_nightly_time_is_read_from_the_environment():
+    result = schedule_in_a_process(PORTAL_SOD_SCAN_CRONTAB="45 4 * * 1-5")
+
+    schedule = json.loads(result.stdout.strip().splitlines()[-1])
+    assert schedule["sod-nightly-scan"] == "<crontab: 45 4 * * 1-5 (m/h/dM/MY/d)>"
+
+
+def test_a_malformed_crontab_or_a_replaced_interval_stops_start_up_naming_the_variable():
+    malformed = schedule_in_a_process(PORTAL_POSTURE_SCAN_CRONTAB="0 25 * * *")
+    replaced = schedule_in_a_process(PORTAL_SOD_SCAN_SECONDS="86400")
+
+    assert "PORTAL_POSTURE_SCAN_CRONTAB is not a valid crontab line ('0 25 * * *')" in malformed.stderr
+    assert "PORTAL_SOD_SCAN_SECONDS is replaced by PORTAL_SOD_SCAN_CRONTAB" in replaced.stderr

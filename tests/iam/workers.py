@@ -53,11 +53,12 @@ class WorkerProcess:
         *,
         module: str | None = None,
         prefetch_multiplier: int | None = None,
+        queues: list[str] | None = None,
     ):
         self.log = log_dir / f"{name}.log"
         # -Q as well: portal.settings_test names the default queue after the process id and
         # does not read PORTAL_CELERY_QUEUE, so without it the worker would listen elsewhere.
-        queue = env["PORTAL_CELERY_QUEUE"]
+        queue = ",".join(queues) if queues else env["PORTAL_CELERY_QUEUE"]
         pool = ["--pool=solo"] if concurrency is None else ["--pool=prefork", f"--concurrency={concurrency}"]
         program = [module] if module else ["celery", "-A", "portal", "worker"]
         command = [sys.executable, "-m", *program, *pool, "-n", f"{name}@%h"]
@@ -81,7 +82,8 @@ class WorkerProcess:
 
 @pytest.fixture
 def start_worker(redis_broker, moto_server, tmp_path):
-    """start(name, env={...}, concurrency=None): a worker process; all are killed at the end."""
+    """start(name, env={...}, concurrency=None, queues=None): a worker process (on the default queue unless
+    `queues` are named); all are killed at the end."""
     base_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings_test",
@@ -94,8 +96,10 @@ def start_worker(redis_broker, moto_server, tmp_path):
     }
     started: list[WorkerProcess] = []
 
-    def start(name: str, env: dict | None = None, concurrency: int | None = None) -> WorkerProcess:
-        started.append(WorkerProcess(name, {**base_env, **(env or {})}, tmp_path, concurrency))
+    def start(
+        name: str, env: dict | None = None, concurrency: int | None = None, queues: list[str] | None = None
+    ) -> WorkerProcess:
+        started.append(WorkerProcess(name, {**base_env, **(env or {})}, tmp_path, concurrency, queues=queues))
         return started[-1]
 
     try:

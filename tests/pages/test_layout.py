@@ -39,8 +39,10 @@ def test_sign_out_is_a_post(client_for, cast):
     assert client.get("/").status_code == 302, "signed out: sent to sign in"
 
 
-def test_healthz_answers_without_login(client, db):
-    assert client.get("/healthz").content == b"ok\n"
+def test_healthz_answers_without_login_as_the_live_probe(client, db):
+    answer = client.get("/healthz")
+
+    assert (answer.status_code, answer.json()["probe"], answer.json()["status"]) == (200, "live", "ok")
 
 
 def test_error_pages(cast):
