@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import metrics, views
 
 # The admin signs in through the portal's own login (rate limits, the second factor), never its own form.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -10,6 +10,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Before allauth's own: people do not manage their email addresses here (see the view).
     path("accounts/email/", views.email_managed_elsewhere, name="account_email"),
     path("accounts/", include("accounts.urls")),
