@@ -14,7 +14,7 @@ import logging
 from contextvars import ContextVar
 
 from celery import current_task
-from django_guid import get_guid
+from django_guid import clear_guid, get_guid
 from pythonjsonlogger.json import JsonFormatter
 
 from portal.redaction import redact
@@ -52,17 +52,21 @@ class JsonLines(JsonFormatter):
 
 
 class LogContextMiddleware:
-    """Remembers the request for its log lines' user id. Placed after authentication: the user is
-    looked up here, once, so that writing a log line never queries the database. An API call's user,
-    authenticated later by REST framework, replaces it on the same request."""
+    """Remembers the request for its log lines' user id until it is finished (`forget_request`), which
+    also covers the lines Django writes after the middleware, such as "Not Found". Placed after
+    authentication: the user is looked up here, once, so that writing a log line never queries the
+    database. An API call's user, authenticated later by REST framework, replaces it on the same request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         _ = request.user.is_authenticated
-        token = current_request.set(request)
-        try:
-            return self.get_response(request)
-        finally:
-            current_request.reset(token)
+        current_request.set(request)
+        return self.get_response(request)
+
+
+def forget_request(**kwargs) -> None:
+    """On request_finished: the thread's next lines belong to no request until another one starts."""
+    current_request.set(None)
+    clear_guid()
