@@ -4,12 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test bench lint install clean
+# Every package, transitive ones too, pinned with its hashes (docs/operations.md, "Supply chain").
+LOCK := requirements.lock
+RUNTIME_LOCK := requirements-runtime.lock
+SBOM := var/sbom.cdx.json
+# Kept out of the locks: the index and wheel folders of the machine that ran `make lock`.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 
-$(STAMP): requirements.txt requirements-dev.txt
+.PHONY: run serve test bench lint install clean lock sbom audit
+
+$(STAMP): $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,6 +44,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r . -x ./.venv,./tests,./node_modules,./var --severity-level high
+
+## Regenerate the locks from requirements*.txt. Pins already in a lock are kept, so the same inputs give the
+## same lock; only new or changed requirements are resolved. `make lock LOCK_ARGS=--upgrade` moves them all on.
+lock: $(STAMP)
+	$(PIP_COMPILE) $(LOCK_ARGS) -o $(LOCK) requirements-dev.txt
+	$(PIP_COMPILE) $(LOCK_ARGS) --constraint $(LOCK) -o $(RUNTIME_LOCK) requirements.txt
+
+## A CycloneDX SBOM of the installed environment, checked to hold every locked package at its version.
+sbom: $(STAMP)
+	mkdir -p $(dir $(SBOM))
+	$(BIN)/cyclonedx-py environment --of JSON --output-reproducible -o $(SBOM) $(BIN)/python
+	$(BIN)/python scripts/check_sbom.py $(SBOM) $(LOCK) requirements.txt requirements-dev.txt
+
+## Known vulnerabilities of the locked packages (needs the vulnerability database of PyPI or OSV on the network).
+audit: $(STAMP)
+	$(BIN)/pip-audit --strict --require-hashes --disable-pip --progress-spinner off -r $(LOCK)
 
 clean:
 	rm -rf $(VENV) var test-results

@@ -210,6 +210,8 @@ class Grant(models.Model):
                 condition=models.Q(sync_state__in=["pending", "in_progress"]),
                 name="grant_waiting_for_sync",
             ),
+            # Serves the failed-sync gauge of /metrics (portal/metrics.py): a count of the failed rows only.
+            models.Index(fields=["created_at"], condition=models.Q(sync_state="failed"), name="grant_sync_failed"),
         ]
 
     def __str__(self):

@@ -5,11 +5,21 @@ import os
 from celery import Celery, signals
 from django.db import close_old_connections, connections
 
+from portal import task_metrics  # noqa: F401 - observes every task's runtime (Celery signals)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def _refuse_misconfigured_start(**kwargs) -> None:
+    """celery runs no system checks: the settings a production worker must not start with are refused here."""
+    from portal.checks import refuse_to_start_misconfigured
+
+    refuse_to_start_misconfigured()
 
 
 @signals.task_prerun.connect

@@ -6,11 +6,15 @@ quietly becoming a default.
 """
 
 import base64
+import ipaddress
 import os
 import secrets
+from email.utils import getaddresses
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -82,6 +86,89 @@ def env_database(name: str, default: str) -> dict:
         }
         config["CONN_MAX_AGE"] = 0
     return config
+
+
+# PORTAL_EMAIL_URL's schemes. dj-email-url reads `submission` as SMTP with STARTTLS (port 587 unless given)
+# and `?ssl=true` as SMTP over TLS; `smtp+tls` and `smtp+ssl` are the names people tend to write.
+EMAIL_SCHEMES = {
+    "smtp": "smtp",
+    "smtp+tls": "submission",
+    "submission": "submission",
+    "smtp+ssl": "smtp",
+    "console": "console",
+    "file": "file",
+    "memory": "memory",
+    "dummy": "dummy",
+}
+
+
+def env_email(name: str) -> dict | None:
+    """Django's EMAIL_* settings from one URL, parsed by dj-email-url; None when the variable is unset.
+
+    `smtp+tls://user:password@host:587` (STARTTLS), `smtp+ssl://user:password@host:465` (TLS from the
+    start), `smtp://host:25` (plain), `console://`, `file:///path/to/folder`. Characters such as `@` or
+    `/` in the user or password are percent-encoded (`%40`, `%2F`). `?timeout=10` sets a timeout in seconds.
+    """
+    value = _raw(name)
+    if value is None:
+        return None
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in EMAIL_SCHEMES:
+        known = ", ".join(f"{known}://" for known in EMAIL_SCHEMES)
+        raise ImproperlyConfigured(f"{name} must start with one of {known}, not {scheme or value[:12]!r}.")
+    parts = urlsplit(value)
+    query = parts.query
+    if scheme == "smtp+ssl":
+        query = "&".join(part for part in (query, "ssl=true") if part)
+    try:
+        config = dj_email_url.parse(urlunsplit(parts._replace(scheme=EMAIL_SCHEMES[scheme], query=query)))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid email URL: {exc}") from None
+    if scheme in ("smtp", "smtp+tls", "submission", "smtp+ssl") and not parts.hostname:
+        raise ImproperlyConfigured(f"{name} must name the mail server, as in smtp+tls://user:password@host:587.")
+    if scheme == "smtp+ssl" and not parts.port:
+        config["EMAIL_PORT"] = 465
+    if scheme == "file":
+        # dj-email-url drops the path's leading slash (file:///var/mail -> var/mail): keep it absolute.
+        if not parts.path.startswith("/") or parts.path == "/":
+            raise ImproperlyConfigured(f"{name} must name a folder, as in file:///var/lib/portal/mail.")
+        config["EMAIL_FILE_PATH"] = parts.path
+    config["EMAIL_HOST_USER"] = config["EMAIL_HOST_USER"] or ""
+    config["EMAIL_HOST_PASSWORD"] = config["EMAIL_HOST_PASSWORD"] or ""
+    config["EMAIL_URL_SCHEME"] = scheme
+    return config
+
+
+def env_addresses(name: str) -> list[tuple[str, str]]:
+    """`Name <email>, other@example.com` as Django's ADMINS: (name, email) pairs."""
+    value = _raw(name)
+    if value is None:
+        return []
+    pairs = getaddresses([value])
+    bad = [address for _, address in pairs if "@" not in address or " " in address]
+    if bad or not pairs:
+        raise ImproperlyConfigured(
+            f"{name} must be comma-separated email addresses (`Name <email>` or `email`), not {value!r}."
+        )
+    return [(label or address, address) for label, address in pairs]
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or networks (`10.0.0.0/8, 127.0.0.1`)."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or networks, not {item!r}.") from None
+    return networks
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default).lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
+    return value
 
 
 def env_secret_key(name: str, key_file: Path) -> str:

@@ -24,8 +24,14 @@ MASK = "********"
 # Shorter values are not masked by value: masking "testing" or "postgres" everywhere would garble
 # logs without protecting anything a real secret has (AWS secrets are 40 characters).
 MIN_SECRET_LENGTH = 8
-SECRET_ENVIRONMENT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PORTAL_SECRET_KEY")
-URL_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "PORTAL_BROKER_URL", "PORTAL_CACHE_URL")
+SECRET_ENVIRONMENT = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "PORTAL_SECRET_KEY",
+    "PORTAL_METRICS_TOKEN",
+    "SENTRY_DSN",
+)
+URL_ENVIRONMENT = ("DATABASE_URL", "REDIS_URL", "PORTAL_BROKER_URL", "PORTAL_CACHE_URL", "PORTAL_EMAIL_URL")
 # scheme://user:password@host — the password part.
 URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@/\s]+)(?P<tail>@)", re.I)
 
@@ -49,7 +55,7 @@ def known_secrets() -> list[str]:
         return []
     values = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     values += [database.get("PASSWORD") for database in settings.DATABASES.values()]
-    values += [getattr(settings, "EMAIL_HOST_PASSWORD", "")]
+    values += [getattr(settings, "EMAIL_HOST_PASSWORD", ""), getattr(settings, "METRICS_TOKEN", "")]
     values += [os.environ.get(name) for name in SECRET_ENVIRONMENT]
     values += [_url_password(os.environ.get(name)) for name in URL_ENVIRONMENT]
     values += [_url_password(getattr(settings, "CELERY_BROKER_URL", None))]

@@ -13,20 +13,26 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
+from django_guid.integrations import CeleryIntegration
 
 from portal import task_limits
 from portal.env import (
+    env_addresses,
     env_bool,
+    env_choice,
     env_crontab,
     env_database,
+    env_email,
     env_int,
     env_list,
+    env_networks,
     env_secret_key,
     env_signing_key,
     env_str,
     env_url,
     redis_url_with_next_database,
 )
+from portal.sentry import start as start_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -62,6 +68,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "django_filters",
+    "django_guid",
+    "django_prometheus",
     "inputs",
     "portal",
     "accounts",
@@ -80,6 +88,10 @@ MIDDLEWARE = [
     # First: a load balancer's or orchestrator's probe of /health/live or /health/ready is answered on plain
     # HTTP whatever its Host, before host validation and the redirect to HTTPS (portal/health/middleware.py).
     "portal.health.middleware.HealthProbeMiddleware",
+    # First and last: django-prometheus times the whole request (portal/metrics.py serves /metrics).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The request id (X-Request-ID) of every log line and of the tasks sent meanwhile (portal/logs.py).
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -87,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.logs.LogContextMiddleware",  # the user id of every log line
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Bodies too large, NUL bytes, invalid UTF-8, ids beyond 18 digits: 400 (or 404) in words (inputs/).
@@ -99,6 +112,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Whoever decides on access must have a second factor before anything else (accounts/mfa.py).
     "accounts.mfa.MfaRequiredMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -186,6 +200,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Database: a SQLite file unless DATABASE_URL names another (PostgreSQL via psycopg 3).
 DATABASES = {"default": env_database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
+# django-prometheus's wrappers of the same backends count queries, errors and connections for /metrics.
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends."
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- People and login (django-allauth, email + password).
@@ -416,11 +434,38 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env_bool("PORTAL_STATIC_FROM_FINDERS", True)
 WHITENOISE_MANIFEST_STRICT = False
 
-# --- Email: console in the embedded set-up, SMTP when EMAIL_URL-style settings are given.
-EMAIL_BACKEND = env_str("PORTAL_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env_str("PORTAL_EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("PORTAL_EMAIL_PORT", 25)
+# --- Email: one URL, PORTAL_EMAIL_URL (smtp+tls://user:password@host:587, console://, file:///folder),
+# parsed by dj-email-url (portal/env.py). The older PORTAL_EMAIL_BACKEND/_HOST/_PORT still work when it is
+# unset. With neither, mail goes to the console: fine for `make run`, refused outside DEBUG by a system
+# check (portal/checks.py) unless PORTAL_EMAIL_URL=console:// says so on purpose.
+_email = env_email("PORTAL_EMAIL_URL")
+_legacy_email = [
+    name for name in ("PORTAL_EMAIL_BACKEND", "PORTAL_EMAIL_HOST", "PORTAL_EMAIL_PORT") if env_str(name, "")
+]
+if _email and _legacy_email:
+    raise ImproperlyConfigured(f"Set PORTAL_EMAIL_URL or {', '.join(_legacy_email)}, not both.")
+if _email:
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+    EMAIL_PORT = _email["EMAIL_PORT"] or 25
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+    EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+    EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 30
+    if _email["EMAIL_FILE_PATH"]:
+        EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+    EMAIL_CHOSEN = _email["EMAIL_URL_SCHEME"]
+else:
+    EMAIL_BACKEND = env_str("PORTAL_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    EMAIL_HOST = env_str("PORTAL_EMAIL_HOST", "localhost")
+    EMAIL_PORT = env_int("PORTAL_EMAIL_PORT", 25)
+    EMAIL_TIMEOUT = 30
+    EMAIL_CHOSEN = "legacy" if _legacy_email else ""  # "": nobody chose; the check refuses it in production
 DEFAULT_FROM_EMAIL = env_str("PORTAL_FROM_EMAIL", "Access Portal <access-portal@localhost>")
+SERVER_EMAIL = env_str("PORTAL_SERVER_EMAIL", DEFAULT_FROM_EMAIL)  # the sender of error reports
+# Who gets an email for every server error (with secrets masked: portal/redaction.py).
+ADMINS = env_addresses("PORTAL_ADMINS")
 
 # --- Celery: the broker PORTAL_BROKER_URL names (redis:// or amqp:// for RabbitMQ), else Redis at REDIS_URL,
 # else the filesystem transport under var/ (the embedded set-up).
@@ -588,12 +633,20 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "login": "30/m/ip"}
 
 # Secrets never reach a log line or an error email (portal/redaction.py): every handler masks the
 # installation's secret values, and error reports hide secrets by name in settings, the request and
-# the traceback's local variables.
+# the traceback's local variables. Lines are JSON outside DEBUG (PORTAL_LOG_FORMAT), each with the
+# request id and user id (portal/logs.py).
+LOG_FORMAT = env_choice("PORTAL_LOG_FORMAT", "text" if DEBUG else "json", ("json", "text"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "portal.logs.JsonLines",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -602,14 +655,15 @@ LOGGING = {
     },
     "filters": {
         "redact_secrets": {"()": "portal.redaction.RedactSecrets"},
+        "request_context": {"()": "portal.logs.RequestContext"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
         "quiet_probes": {"()": "portal.health.middleware.QuietProbes"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["quiet_probes", "redact_secrets"],
+            "formatter": "plain" if LOG_FORMAT == "text" else "json",
+            "filters": ["quiet_probes", "request_context", "redact_secrets"],
         },
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
@@ -620,8 +674,8 @@ LOGGING = {
         # The development server's request lines, as Django prints them by default.
         "django.server": {
             "class": "logging.StreamHandler",
-            "formatter": "django.server",
-            "filters": ["redact_secrets"],
+            "formatter": "django.server" if LOG_FORMAT == "text" else "json",
+            "filters": ["request_context", "redact_secrets"],
         },
     },
     "root": {"handlers": ["console"], "level": env_str("PORTAL_LOG_LEVEL", "INFO")},
@@ -635,8 +689,32 @@ LOGGING = {
         "werkzeug": {"level": "WARNING"},  # the simulated AWS's request log
         # A failing probe check is in the probe's answer; only an unexpected error in one is logged.
         "health_check": {"level": "ERROR"},
+        "django_guid": {"level": "WARNING"},  # a line per request and task otherwise
     },
 }
+# django-guid: the request id from X-Request-ID when it is a UUID (else a new one), returned in the
+# response and carried into Celery tasks (its integration also makes workers use LOGGING above).
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True)],
+}
+
+# --- Metrics (portal/metrics.py, portal/task_metrics.py): GET /metrics for the bearer token or from the
+# allowed networks; with neither, /metrics is 404.
+METRICS_TOKEN = env_str("PORTAL_METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("PORTAL_METRICS_TOKEN must be at least 32 characters long.")
+METRICS_ALLOWED_NETWORKS = env_networks("PORTAL_METRICS_ALLOWED_NETWORKS")
+# A worker's own metrics endpoint (none by default; workers beside a web server share its folder).
+WORKER_METRICS_PORT = env_int("PORTAL_WORKER_METRICS_PORT", 0)
+WORKER_METRICS_ADDRESS = env_str("PORTAL_WORKER_METRICS_ADDRESS", "127.0.0.1")
+
+# --- Error reports to Sentry, only when SENTRY_DSN is set (portal/sentry.py).
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+start_sentry(SENTRY_DSN)
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsExceptionReporterFilter"
 
 # --- Audit anchors (audit/anchoring.py): every PORTAL_AUDIT_ANCHOR_SECONDS a signed digest of the chain's head is

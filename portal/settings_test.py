@@ -10,6 +10,8 @@ import tempfile
 
 os.environ.setdefault("PORTAL_SECRET_KEY", "test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("PORTAL_HTTPS", "false")
+# Log lines people read in a failing test's output (tests/test_observability.py checks the JSON ones).
+os.environ.setdefault("PORTAL_LOG_FORMAT", "text")
 # A fixed anchor signing key (32 bytes, base64), so tests never generate one into var/.
 os.environ.setdefault("PORTAL_AUDIT_ANCHOR_KEY", "dGVzdC1vbmx5LWF1ZGl0LWFuY2hvci1rZXktMzJieXQ=")
 
@@ -39,7 +41,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # A test database per run, so two runs on one machine (or one server) never collide. A worker
 # process started by a test reads the name the test gives it (PORTAL_TEST_DATABASE_NAME).
 _test_name = os.environ.get("PORTAL_TEST_DATABASE_NAME") or f"test_portal_{os.getpid()}"
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"{_test_name}.sqlite3")}  # noqa: F405
 else:
     DATABASES["default"]["TEST"] = {"NAME": _test_name}  # noqa: F405

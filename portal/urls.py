@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import metrics, views
 from portal.health import probes
 
 # The admin signs in through the portal's own login (rate limits, the second factor), never its own form.
@@ -14,6 +14,7 @@ urlpatterns = [
     path("health/live", probes.view("live"), name="health-live"),
     path("health/ready", probes.view("ready"), name="health-ready"),
     path("healthz", probes.view("live"), name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Before allauth's own: people do not manage their email addresses here (see the view).
     path("accounts/email/", views.email_managed_elsewhere, name="account_email"),
     path("accounts/", include("accounts.urls")),

@@ -268,6 +268,11 @@ class ReviewItem(models.Model):
                 condition=models.Q(first_decided_by__isnull=False),
                 name="review_handed_on",
             ),
+            # Serves an active campaign's undecided lines on /metrics (portal/metrics.py), shrinking as
+            # reviewers decide: never a scan of the campaign's decided lines.
+            models.Index(
+                fields=["campaign"], condition=models.Q(decision="undecided"), name="review_undecided_by_campaign"
+            ),
         ]
 
     def __str__(self):

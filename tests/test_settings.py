@@ -80,6 +80,8 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
         PORTAL_VAR_DIR=str(tmp_path),
         DATABASE_URL="postgresql://portal@db.example.com:5432/portal",
         REDIS_URL="redis://cache.example.com:6379/0",
+        PORTAL_EMAIL_URL="smtp+tls://portal:mail-password@smtp.example.com:587",
+        PORTAL_ADMINS="Operations <ops@example.com>",
     )
 
     assert result.returncode == 0, result.stderr

@@ -31,7 +31,7 @@ def redis_broker(settings):
 def database_url_of_this_run() -> str:
     """The database pytest-django created, as a DATABASE_URL for another process."""
     db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
     credentials = f"{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@"
     return f"postgresql://{credentials}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

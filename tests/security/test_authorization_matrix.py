@@ -34,6 +34,9 @@ EXPECTED = {
     "healthz": PUBLIC,
     "health-live": PUBLIC,
     "health-ready": PROBE,
+    # Prometheus metrics: off unless PORTAL_METRICS_TOKEN or PORTAL_METRICS_ALLOWED_NETWORKS is set, and then
+    # for the token or those networks only, never for a session (tests/test_observability.py covers it on).
+    "metrics": (404, 404, 404, 404, 404, 404),
     # allauth: signing in is public; people are provisioned, so sign-up is closed.
     "account_login": (200, 302, 302, 302, 302, 302),
     "account_logout": (302, 200, 200, 200, 200, 200),
