@@ -1,9 +1,9 @@
-from celery import current_app
 from django.contrib import admin, messages
 
 from audit.admin import AuditedAdmin
 from catalog.models import ApprovalPolicy, ApprovalStage, AwsAccount, Entitlement, IamUserName
 from inputs.admin import IdsOnlyAdmin
+from outbox.services import enqueue
 
 IMPORT_TASK = "iam.import_entitlements"
 CONNECT_TASK = "iam.connect_account"
@@ -19,7 +19,7 @@ class AwsAccountAdmin(AuditedAdmin):
     @admin.action(description="Connect: import entitlements, reconcile, adopt what portal people hold")
     def connect(self, request, queryset):
         for account in queryset:
-            current_app.send_task(CONNECT_TASK, args=[account.pk, request.user.pk])
+            enqueue(CONNECT_TASK, account.pk, request.user.pk)
         messages.success(
             request,
             f"Connecting {queryset.count()} account(s) in the background: existing access "
@@ -29,14 +29,14 @@ class AwsAccountAdmin(AuditedAdmin):
     @admin.action(description="Reconcile now (compare AWS with the ledger)")
     def reconcile_now(self, request, queryset):
         for account in queryset:
-            current_app.send_task(RECONCILE_TASK, args=[account.pk])
+            enqueue(RECONCILE_TASK, account.pk)
         messages.success(request, f"Reconciling {queryset.count()} account(s); see Operations for the figures.")
 
     @admin.action(description="Import groups, policies, roles and permission sets from AWS")
     def import_entitlements(self, request, queryset):
         # The listing calls AWS, so it runs in a worker; `iam` owns it and is named, not imported.
         for account in queryset:
-            current_app.send_task(IMPORT_TASK, args=[account.pk, request.user.pk])
+            enqueue(IMPORT_TASK, account.pk, request.user.pk)
         messages.success(
             request,
             f"Importing from {queryset.count()} account(s) in the background. Imported entitlements are not "

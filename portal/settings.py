@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "csp",
     "django_filters",
     "inputs",
+    "outbox",
     "portal",
     "accounts",
     "catalog",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The cache (sign-in limits) unreachable: 503 with Retry-After, in words, never a 500 (portal/outages.py).
+    "portal.outages.CacheOutageMiddleware",
     # Bodies too large, NUL bytes, invalid UTF-8, ids beyond 18 digits: 400 (or 404) in words (inputs/).
     "inputs.middleware.InputGuardMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -597,8 +600,18 @@ APPROVAL_REMIND_EVERY_HOURS = env_int("PORTAL_APPROVAL_REMIND_EVERY_HOURS", 24, 
 # Approvers with at least this many waiting steps get one digest instead of one email each.
 NOTIFICATION_DIGEST_THRESHOLD = env_int("PORTAL_NOTIFICATION_DIGEST_THRESHOLD", 3, minimum=2)
 
+# How often beat runs the outbox relay: a task the broker missed at commit is sent within about this long
+# of the broker's return.
+OUTBOX_RELAY_SECONDS = env_int("PORTAL_OUTBOX_RELAY_SECONDS", 10, minimum=1)
+
 # The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds.
 CELERY_BEAT_SCHEDULE = {
+    # Tasks whose send failed at commit (broker down) or whose process died first (outbox/relay.py).
+    "outbox-relay": {
+        "task": "outbox.relay",
+        "schedule": float(OUTBOX_RELAY_SECONDS),
+        "options": {"expires": float(OUTBOX_RELAY_SECONDS)},
+    },
     "sweep-pending-grants": {
         "task": "iam.sweep_pending_grants",
         "schedule": float(env_int("PORTAL_SWEEP_PENDING_SECONDS", 60, minimum=5)),
