@@ -25,9 +25,11 @@ logger = logging.getLogger(__name__)
 
 # How long a fresh row is left to its own transaction's on_commit before the relay may take it.
 FRESH_GRACE = timedelta(seconds=60)
-# After a failed send: 5 s, then doubling, at most 5 minutes.
+# After a failed send: 5 s, then doubling, at most a minute. A send fails only for the broker being down,
+# and a relay run stops at its first failure, so waiting longer would spare the broker nothing; it would
+# only hold messages back after the broker's return.
 BACKOFF_FIRST_SECONDS = 5
-BACKOFF_MAX_SECONDS = 300
+BACKOFF_MAX_SECONDS = 60
 # A person is waiting on the send that follows their commit: a broker that does not answer at once is
 # left to the relay rather than retried at length here.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
