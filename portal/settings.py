@@ -600,8 +600,7 @@ APPROVAL_REMIND_EVERY_HOURS = env_int("PORTAL_APPROVAL_REMIND_EVERY_HOURS", 24, 
 # Approvers with at least this many waiting steps get one digest instead of one email each.
 NOTIFICATION_DIGEST_THRESHOLD = env_int("PORTAL_NOTIFICATION_DIGEST_THRESHOLD", 3, minimum=2)
 
-# How often beat runs the outbox relay: a task the broker missed at commit is sent within about this long
-# of the broker's return.
+# How often beat runs the outbox relay, which sends the tasks the broker missed at commit (outbox/relay.py).
 OUTBOX_RELAY_SECONDS = env_int("PORTAL_OUTBOX_RELAY_SECONDS", 10, minimum=1)
 
 # The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds.
