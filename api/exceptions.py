@@ -2,7 +2,10 @@
 
 Views never catch AccessError themselves: whatever a service refuses reaches the client with
 the status the error class carries (400, 403, 404, 409), its message and the field it concerns.
+The cache being unreachable (sign-in limits, `POST /api/token/`) answers 503 with Retry-After.
 """
+
+import logging
 
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
@@ -10,6 +13,9 @@ from rest_framework.views import exception_handler, set_rollback
 from access.errors import AccessError
 from accounts.services import PeopleError
 from accounts.tokens import TokenError
+from outbox.outages import CACHE_ERRORS, RETRY_AFTER_SECONDS, UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc, context):
@@ -17,6 +23,12 @@ def api_exception_handler(exc, context):
         # Like DRF does for its own errors: should requests ever run in one transaction, a refusal undoes it.
         set_rollback()
         return Response({"detail": exc.message, "field": getattr(exc, "field", None)}, status=exc.status)
+    if isinstance(exc, CACHE_ERRORS):
+        logger.warning("Cache unreachable in %s: %s", type(context.get("view")).__name__, exc)
+        set_rollback()
+        return Response(
+            {"detail": UNAVAILABLE, "field": None}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     return exception_handler(exc, context)
 
 

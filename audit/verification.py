@@ -10,10 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
-from celery import current_app
-from django.db import transaction
 from django.db.models import BigIntegerField, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -21,6 +18,7 @@ from django.utils import timezone
 from audit.anchoring import chain_rows, load_anchors
 from audit.chain import ChainBreak, find_first_break
 from audit.models import AuditChainHead, AuditEvent, ChainCheck
+from outbox.services import enqueue
 
 # How often a background check writes how far it got (one UPDATE per this many events).
 PROGRESS_EVERY = 50_000
@@ -104,7 +102,7 @@ def verify_chain(
 def request_check(*, actor) -> ChainCheck:
     """Ask a worker to walk the chain (the page's "verify now"); the page follows its progress."""
     check = ChainCheck.objects.create(requested_by=actor)
-    transaction.on_commit(partial(current_app.send_task, "audit.check_chain", args=[check.pk]))
+    enqueue("audit.check_chain", check.pk)
     return check
 
 

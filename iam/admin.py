@@ -14,6 +14,7 @@ from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from catalog.models import AwsAccount
 from iam import drift, imports, tasks
 from iam.models import ImportRun, ReconcileRun, UnmanagedAccess
+from outbox.services import enqueue
 
 
 @admin.register(AwsAccount)
@@ -25,7 +26,7 @@ class AwsAccountAdmin(AuditedAdmin):
     @admin.action(description="Connect: import entitlements, reconcile, adopt what portal people hold")
     def connect(self, request, queryset):
         for account in queryset:
-            tasks.connect_account.delay(account.pk, request.user.pk)
+            enqueue(tasks.connect_account.name, account.pk, request.user.pk)
         messages.success(
             request,
             f"Connecting {queryset.count()} account(s) in the background: existing access "
@@ -35,7 +36,7 @@ class AwsAccountAdmin(AuditedAdmin):
     @admin.action(description="Reconcile now (compare AWS with the ledger)")
     def reconcile_now(self, request, queryset):
         for account in queryset:
-            tasks.reconcile_account.delay(account.pk)
+            enqueue(tasks.reconcile_account.name, account.pk)
         messages.success(request, f"Reconciling {queryset.count()} account(s); see Operations for the figures.")
 
     @admin.action(description="Import groups, policies, roles and permission sets from AWS")

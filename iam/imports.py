@@ -3,17 +3,14 @@
 `request_import` is the one state change a page makes (audited `catalog.import_requested`); the worker's
 `run_import` calls the importer (iam.importer, which audits each entitlement it creates) and writes its
 progress on the `ImportRun` row as it goes, with short conditional updates outside any transaction, so
-the page's polling sees each kind as it is listed. A broker that cannot be reached is not an error for
-the person who clicked: the run is closed as failed with words saying so, and nothing else changed.
+the page's polling sees each kind as it is listed. The task is queued with the run (outbox.enqueue): a
+broker that cannot be reached is not an error for the person who clicked, the run waits until it is back.
 """
 
-import logging
 from datetime import timedelta
 
-from celery import current_app
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from kombu.exceptions import KombuError
 
 from access.errors import InvalidInput, NotAllowed
 from accounts.roles import is_auditor, is_governance_admin
@@ -22,8 +19,7 @@ from catalog.models import AwsAccount, Entitlement
 from iam import importer
 from iam.errors import AwsError, TransientAwsError
 from iam.models import ImportRun
-
-logger = logging.getLogger(__name__)
+from outbox.services import enqueue
 
 RUN_TASK = "iam.run_import"
 REQUESTED_ACTION = "catalog.import_requested"
@@ -36,17 +32,13 @@ LISTED = {
     Entitlement.Kind.IAM_ROLE: ("IAM role", "IAM roles"),
     Entitlement.Kind.SSO_PERMISSION_SET: ("permission set", "permission sets"),
 }
-QUEUE_UNREACHABLE = (
-    "The import could not be started: the portal's task queue did not answer. Nothing was imported; "
-    "try again in a minute, and tell your administrator if it keeps happening."
-)
 
 
 def request_import(*, account_id: int, actor) -> tuple[ImportRun, bool]:
     """Queue an import of the account, or return the one already waiting or running for it (and False).
 
-    Governance admins only. The run row is created (and the request audited) in one transaction; the task
-    is sent after it commits. If the broker refuses, the run is closed as failed with that reason.
+    Governance admins only. The run row is created, the request audited and the task queued in one
+    transaction.
     """
     if actor is None or not is_governance_admin(actor) or is_auditor(actor):
         raise NotAllowed("Only governance admins import from AWS.")
@@ -60,22 +52,14 @@ def request_import(*, account_id: int, actor) -> tuple[ImportRun, bool]:
                 account=account, requested_by=actor, steps_total=len(importer.kinds_to_list(account)) + 1
             )
             record(actor=actor, action=REQUESTED_ACTION, obj=account, after={"import_run": run.pk})
+            enqueue(RUN_TASK, run.pk)
     except IntegrityError:  # one is already waiting or running: follow that one
         running = ImportRun.objects.filter(account=account, status__in=ImportRun.ACTIVE).first()
         if running is None:  # it finished in between: ask again
             return request_import(account_id=account_id, actor=actor)
         return running, False
-    _send(run)
-    run.refresh_from_db()
+    run.refresh_from_db()  # a worker may already have started it
     return run, True
-
-
-def _send(run: ImportRun) -> None:
-    try:
-        current_app.send_task(RUN_TASK, args=[run.pk])
-    except (KombuError, OSError) as exc:
-        logger.warning("Import %s of account %s not queued: %s", run.pk, run.account_id, exc)
-        _finish(run.pk, status=ImportRun.Status.FAILED, error=QUEUE_UNREACHABLE)
 
 
 def _close_stale(account: AwsAccount) -> None:

@@ -14,6 +14,7 @@ from access.services.grants import grants_waiting_for_sync
 from catalog.models import AwsAccount, Entitlement
 from iam import drift, importer, imports, permissions, reconcile, sync
 from iam.errors import TransientAwsError
+from outbox.services import enqueue, enqueue_each
 
 SWEEP_BATCH = 500
 # Backoff before a transiently failed grant is tried again: 2, 4, 8 ... seconds, at most 5 minutes.
@@ -38,7 +39,7 @@ def sync_grant(grant_id: int) -> dict:
     outcomes = sync.sync_batch(grant_id, batch=settings.GRANT_SYNC_BATCH_SIZE)
     for outcome in outcomes:
         if outcome.result == "retry":
-            sync_grant.apply_async((outcome.grant_id,), countdown=retry_countdown(outcome.attempt))
+            enqueue(sync_grant.name, outcome.grant_id, countdown=retry_countdown(outcome.attempt))
     return dict(collections.Counter(outcome.result for outcome in outcomes))
 
 
@@ -46,8 +47,7 @@ def sync_grant(grant_id: int) -> dict:
 def sweep_pending_grants() -> int:
     """Re-queue grants whose sync message was lost or whose worker died (lease expired)."""
     grant_ids = grants_waiting_for_sync(SWEEP_BATCH)
-    for grant_id in grant_ids:
-        sync_grant.delay(grant_id)
+    enqueue_each(sync_grant.name, [(grant_id,) for grant_id in grant_ids])
     return len(grant_ids)
 
 
@@ -64,8 +64,8 @@ def import_entitlements(account_id: int, actor_id: int) -> dict:
     account = AwsAccount.objects.get(pk=account_id)
     actor = get_user_model().objects.get(pk=actor_id)
     result = importer.import_entitlements(account, actor=actor)
-    for entitlement_id in account.entitlements.values_list("pk", flat=True):
-        fetch_permissions.delay(entitlement_id)  # what each one allows, for separation of duties
+    # What each one allows, for separation of duties.
+    enqueue_each(fetch_permissions.name, [(pk,) for pk in account.entitlements.values_list("pk", flat=True)])
     return {"created": result.created, "already_present": result.already_present, "skipped": result.skipped}
 
 
@@ -85,8 +85,8 @@ def run_import(self, run_id: int) -> dict:
     if run is None:
         return {"skipped": "already finished"}
     if run.status == run.Status.SUCCEEDED:
-        for entitlement_id in run.account.entitlements.values_list("pk", flat=True):
-            fetch_permissions.delay(entitlement_id)
+        entitlement_ids = run.account.entitlements.values_list("pk", flat=True)
+        enqueue_each(fetch_permissions.name, [(entitlement_id,) for entitlement_id in entitlement_ids])
     return {"status": run.status, "created": run.created, "found": run.found}
 
 
@@ -118,8 +118,7 @@ def reconcile_account(account_id: int) -> dict:
 def reconcile_all() -> int:
     """Queue one reconcile per AWS account (beat runs this every PORTAL_RECONCILE_SECONDS)."""
     account_ids = list(AwsAccount.objects.values_list("pk", flat=True))
-    for account_id in account_ids:
-        reconcile_account.delay(account_id)
+    enqueue_each(reconcile_account.name, [(account_id,) for account_id in account_ids])
     return len(account_ids)
 
 
@@ -153,6 +152,5 @@ def fetch_permissions(entitlement_id: int) -> int:
 def refresh_permissions() -> int:
     """Daily: queue a read of every entitlement's policy documents (policies change outside the portal)."""
     entitlement_ids = list(Entitlement.objects.values_list("pk", flat=True))
-    for entitlement_id in entitlement_ids:
-        fetch_permissions.delay(entitlement_id)
+    enqueue_each(fetch_permissions.name, [(entitlement_id,) for entitlement_id in entitlement_ids])
     return len(entitlement_ids)

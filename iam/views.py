@@ -1,6 +1,5 @@
 """Operations: per AWS account, how the last reconciles went, drift to adopt, failed grants to retry."""
 
-from celery import current_app
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -16,6 +15,7 @@ from audit.models import AuditEvent
 from catalog.models import AwsAccount
 from iam import drift
 from iam.models import ReconcileRun, UnmanagedAccess
+from outbox.services import enqueue
 
 RECENT_RUNS = 20
 
@@ -84,7 +84,7 @@ def account_detail(request, account_id):
 def reconcile_now(request, account_id):
     _admin_only(request)
     account = get_object_or_404(AwsAccount, pk=account_id)
-    current_app.send_task("iam.reconcile_account", args=[account.pk])
+    enqueue("iam.reconcile_account", account.pk)
     messages.success(request, f"A full reconcile of {account.name} is queued; refresh in a moment for its figures.")
     return redirect("iam:account", account_id=account.pk)
 

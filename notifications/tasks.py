@@ -1,7 +1,7 @@
 """Celery tasks of notifications. Thin: they take ids and call notifications.services.
 
 The access app sends the first four by name once its transaction commits
-(access/services/outbox.py); the last two run on the beat schedule in settings.
+(access/services/task_names.py); the last two run on the beat schedule in settings.
 """
 
 from celery import shared_task

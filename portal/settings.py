@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django_guid",
     "django_prometheus",
     "inputs",
+    "outbox",
     "portal",
     "accounts",
     "catalog",
@@ -102,6 +103,8 @@ MIDDLEWARE = [
     "portal.logs.LogContextMiddleware",  # the user id of every log line
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The cache (sign-in limits) unreachable: 503 with Retry-After, in words, never a 500 (portal/outages.py).
+    "portal.outages.CacheOutageMiddleware",
     # Bodies too large, NUL bytes, invalid UTF-8, ids beyond 18 digits: 400 (or 404) in words (inputs/).
     "inputs.middleware.InputGuardMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -748,9 +751,18 @@ for _replaced in ("PORTAL_PERMISSIONS_REFRESH_SECONDS", "PORTAL_SOD_SCAN_SECONDS
             f"{_replaced} is replaced by {_replaced.removesuffix('SECONDS')}CRONTAB, a crontab line ('30 2 * * *')."
         )
 
+# How often beat runs the outbox relay, which sends the tasks the broker missed at commit (outbox/relay.py).
+OUTBOX_RELAY_SECONDS = env_int("PORTAL_OUTBOX_RELAY_SECONDS", 10, minimum=1)
+
 # The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds; the nightly jobs
 # at crontab times.
 CELERY_BEAT_SCHEDULE = {
+    # Tasks whose send failed at commit (broker down) or whose process died first (outbox/relay.py).
+    "outbox-relay": {
+        "task": "outbox.relay",
+        "schedule": float(OUTBOX_RELAY_SECONDS),
+        "options": {"expires": float(OUTBOX_RELAY_SECONDS)},
+    },
     "beat-heartbeat": {
         "task": "portal.beat_heartbeat",
         "schedule": float(BEAT_HEARTBEAT_SECONDS),

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from catalog.models import AwsAccount
 from iam.errors import TransientAwsError
+from outbox.services import enqueue_each
 from posture import services
 
 MAX_TRANSIENT_RETRIES = 5
@@ -27,6 +28,5 @@ def scan_account(account_id: int) -> str:
 def scan_all() -> int:
     """Queue one scan per governed account (the daily beat entry)."""
     account_ids = list(AwsAccount.objects.values_list("pk", flat=True))
-    for account_id in account_ids:
-        scan_account.delay(account_id)
+    enqueue_each(scan_account.name, [(account_id,) for account_id in account_ids])
     return len(account_ids)

@@ -3,7 +3,6 @@ findings. Only governance admins scan or deactivate keys."""
 
 from urllib.parse import urlencode
 
-from celery import current_app
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -17,6 +16,7 @@ from accounts import roles
 from audit.csv_export import streamed_csv
 from catalog.models import AwsAccount
 from iam.errors import AwsError
+from outbox.services import enqueue
 from posture import services
 from posture.checks import CONTROLS
 from posture.models import PostureFinding, PostureScan, Severity
@@ -139,7 +139,7 @@ def person_findings(request, person_id):
 def scan_now(request, account_id):
     _admin_only(request)
     account = get_object_or_404(AwsAccount, pk=account_id)
-    current_app.send_task("posture.scan_account", args=[account.pk])
+    enqueue("posture.scan_account", account.pk)
     messages.success(request, f"A posture scan of {account.name} is queued; refresh in a moment for its figures.")
     return redirect("posture:scorecard", account.pk)
 

@@ -11,6 +11,7 @@ from catalog.models import AwsAccount
 from iam import drift
 from iam.errors import AwsError, TransientAwsError
 from iam.reconcile import ReconcileInProgress, reconcile_account
+from outbox.services import enqueue
 from reviews import notices, reminders, services
 from reviews import usage as review_usage
 from reviews.models import Campaign, ReviewItem
@@ -22,7 +23,7 @@ def refresh_remediation() -> int:
     """Record, for the evidence, what was read back from AWS for every pending revocation; queue again the
     removal of revoked unmanaged access whose message was lost or whose retries ran out."""
     for unmanaged_id in services.unmanaged_removals_waiting():
-        remove_unmanaged.delay(unmanaged_id)
+        enqueue(remove_unmanaged.name, unmanaged_id)
     campaign_ids = (
         ReviewItem.objects.filter(remediation=ReviewItem.Remediation.PENDING, campaign__state=Campaign.State.CLOSED)
         .values_list("campaign_id", flat=True)
@@ -79,7 +80,7 @@ def launch_fresh(campaign_id: int, actor_id: int) -> int:
         )
         raise
     notices.campaign_started(campaign.pk)
-    collect_usage.delay(campaign.pk)
+    enqueue(collect_usage.name, campaign.pk)
     return count
 
 

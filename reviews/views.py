@@ -6,7 +6,6 @@ decision controls) and its evidence. An auditor's POST is refused (403) whatever
 
 from functools import wraps
 
-from celery import current_app
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -23,6 +22,7 @@ from accounts.roles import is_auditor, reads_everything
 from audit.csv_export import streamed_csv
 from catalog.models import AwsAccount, Risk
 from inputs.rules import ids_of
+from outbox.services import enqueue
 from reviews import notices, selectors, services
 from reviews.evidence import HEADER
 from reviews.evidence import rows as evidence_rows
@@ -262,7 +262,7 @@ def sign_off(request, campaign_id):
         services.sign_off(campaign_id=campaign.pk, actor=request.user)
     except AccessError as exc:
         return _refused(request, exc)
-    current_app.send_task("reviews.tell_revoked_holders", args=[campaign.pk])
+    enqueue("reviews.tell_revoked_holders", campaign.pk)
     messages.success(request, f"{campaign.name} is signed off; revoked access is being removed from AWS.")
     return redirect("reviews:campaign", campaign_id=campaign.pk)
 

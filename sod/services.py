@@ -9,13 +9,13 @@ the judgement itself is sod.evaluation's.
 from dataclasses import dataclass
 from datetime import datetime
 
-from celery import current_app
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from audit.services import record
 from catalog.models import Entitlement
+from outbox.services import enqueue
 from sod.evaluation import Conflict, RuleView, entitlement_conflict, permission_conflict
 from sod.models import EntitlementPermissions, SodException, SodRule, SodViolation
 
@@ -224,7 +224,7 @@ def expire_exceptions(now: datetime | None = None) -> list[SodException]:
                 obj=exception,
                 after={"rule": exception.rule_id, "user": exception.user_id},
             )
-            transaction.on_commit(lambda pk=exception.pk: current_app.send_task(EXCEPTION_EXPIRED_TASK, args=[pk]))
+            enqueue(EXCEPTION_EXPIRED_TASK, exception.pk)
             expired.append(exception)
     return expired
 

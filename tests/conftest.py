@@ -14,6 +14,7 @@ the one DATABASE_URL names (SQLite otherwise).
 import os
 import socket
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests as http
@@ -216,6 +217,23 @@ def _worker_idle_before_the_database_is_flushed(request):
     yield
     if transactional and _worker["running"]:
         wait_until_the_worker_is_idle()
+
+
+@contextmanager
+def tasks_queued():
+    """The tasks the block queued through the outbox, as (task name, args) in order.
+
+    For tests whose transaction never commits: the rows are still there when the block ends, nothing was
+    sent. (Where the block commits, its rows are sent and deleted at once: follow the worker instead.)"""
+    from django.db.models import Max
+
+    from outbox.models import OutboxMessage
+
+    before = OutboxMessage.objects.aggregate(last=Max("pk"))["last"] or 0
+    queued: list[tuple[str, list]] = []
+    yield queued
+    rows = OutboxMessage.objects.filter(pk__gt=before).order_by("pk")
+    queued += [(name, args) for name, args in rows.values_list("task_name", "args")]
 
 
 # --- the cast ---------------------------------------------------------------------------

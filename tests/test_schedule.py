@@ -1,6 +1,7 @@
 """The periodic schedule: every entry names a task that exists, intervals and the nightly jobs' crontab times
 come from the environment, and of two beats only the one holding the lock schedules."""
 
+import ast
 import json
 import os
 import subprocess
@@ -24,17 +25,32 @@ def test_every_scheduled_task_is_registered():
 
 
 def test_every_task_sent_by_name_is_registered():
-    from access.services import outbox
+    from access.services import task_names
     from iam.imports import RUN_TASK
     from sod.services import EXCEPTION_EXPIRED_TASK
 
     app.loader.import_default_modules()
-    named = {value for name, value in vars(outbox).items() if name.isupper()} | {
+    named = {value for name, value in vars(task_names).items() if name.isupper()} | {
         RUN_TASK,
         EXCEPTION_EXPIRED_TASK,
     }
 
     assert named - set(app.tasks) == set()
+
+
+def test_every_task_named_where_it_is_queued_is_registered():
+    """Every send goes through the outbox: a name written out in an `enqueue` call must be a task."""
+    app.loader.import_default_modules()
+    written = set()
+    for source in ROOT.glob("*/**/*.py"):
+        if source.parts[len(ROOT.parts)] in {"tests", ".venv", "node_modules"}:
+            continue
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            called = isinstance(node, ast.Call) and getattr(node.func, "id", None) in {"enqueue", "enqueue_each"}
+            if called and node.args and isinstance(node.args[0], ast.Constant):
+                written.add(node.args[0].value)
+
+    assert written and written - set(app.tasks) == set()
 
 
 def test_intervals_are_read_from_the_environment():

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from access.models import AccessRequest, Grant
-from access.services import outbox
+from access.services import task_names
 from access.services.grants import end_grant
 from access.services.locking import atomic_change, lock_grants, lock_person
 from access.services.naming import refuse_shared_iam_name
@@ -13,6 +13,7 @@ from access.services.requests import check_duration, clean_justification
 from access.services.sod_checks import findings_for
 from access.services.stages import close_request
 from audit.services import record
+from outbox.services import enqueue
 
 
 def require_governance_admin(actor, doing: str) -> None:
@@ -76,7 +77,7 @@ def _retry(grant_id: int, actor) -> Grant:
         before=before,
         after={"request": grant.request_id, "sync_state": "pending"},
     )
-    outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+    enqueue(task_names.SYNC_GRANT, grant.pk)
     return grant
 
 
@@ -129,6 +130,6 @@ def _grant_by_admin(actor, user, entitlement, justification: str, duration_days:
             "desired": "present",
         },
     )
-    outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
-    outbox.send_after_commit(outbox.SOD_RECHECK, user.pk)
+    enqueue(task_names.SYNC_GRANT, grant.pk)
+    enqueue(task_names.SOD_RECHECK, user.pk)
     return grant

@@ -12,7 +12,7 @@ from django.utils import timezone
 from access.errors import AccessError, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import may_decide
-from access.services import outbox
+from access.services import task_names
 from access.services.extensions import check_extension, new_end
 from access.services.locking import atomic_change, lock_grants, lock_request
 from access.services.naming import refuse_shared_iam_name
@@ -20,6 +20,7 @@ from access.services.sod_checks import ExceptionTerms, recheck_separation_of_dut
 from access.services.stages import close_request
 from accounts.roles import is_auditor
 from audit.services import record
+from outbox.services import enqueue
 
 Decision = ApprovalAssignment.Decision
 MISSING = "That request does not exist."
@@ -28,7 +29,7 @@ MISSING = "That request does not exist."
 def activate_stage(stage: Approval, now=None) -> None:
     stage.state, stage.activated_at = Approval.State.PENDING, now or timezone.now()
     stage.save(update_fields=["state", "activated_at"])
-    outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
+    enqueue(task_names.APPROVAL_NEEDED, stage.pk)
 
 
 def locked_request(request_id: int) -> AccessRequest:
@@ -159,7 +160,7 @@ def _deny(request_id: int, actor, comment: str, recent_mfa: bool) -> AccessReque
         before={"state": "pending"},
         after={"state": "denied", "stage": stage.step, "comment": comment, "recent_mfa": recent_mfa},
     )
-    outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
+    enqueue(task_names.REQUEST_DECIDED, access_request.pk)
     return access_request
 
 
@@ -198,7 +199,7 @@ def complete_request(access_request: AccessRequest, *, actor, now) -> Grant:
         before={"state": "pending"},
         after={"state": "approved"},
     )
-    outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
+    enqueue(task_names.REQUEST_DECIDED, access_request.pk)
     if access_request.kind == AccessRequest.Kind.EXTENSION:
         return _extend_grant(access_request, actor, now)
     return _desire_grant(access_request, actor, now)
@@ -240,8 +241,8 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
             "duration_days": grant.duration_days,
         },
     )
-    outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
-    outbox.send_after_commit(outbox.SOD_RECHECK, grant.user_id)
+    enqueue(task_names.SYNC_GRANT, grant.pk)
+    enqueue(task_names.SOD_RECHECK, grant.user_id)
     return grant
 
 

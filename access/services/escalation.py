@@ -7,10 +7,11 @@ from django.utils import timezone
 
 from access.models import AccessRequest, Approval, ApprovalAssignment
 from access.routing import ADMINS, eligible, policy_for
-from access.services import outbox
+from access.services import task_names
 from access.services.decisions import locked_request
 from access.services.locking import atomic_change
 from audit.services import record
+from outbox.services import enqueue
 
 
 def escalate_overdue_approvals(now=None) -> int:
@@ -42,7 +43,7 @@ def _escalate(stage_id: int, request_id: int, now, interval) -> bool:
         obj=stage,
         after={"request": request_id, "to": target.pk if target else "governance admins", "reason": reason},
     )
-    outbox.send_after_commit(outbox.APPROVAL_NEEDED, stage.pk)
+    enqueue(task_names.APPROVAL_NEEDED, stage.pk)
     return True
 
 

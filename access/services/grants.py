@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from access.errors import InvalidInput, NotFound
 from access.models import Grant
-from access.services import outbox, sync_batches
+from access.services import sync_batches, task_names
 from access.services.locking import atomic_change
 from access.services.sync_batches import GrantWork, SyncResult
 from audit.services import record
+from outbox.services import enqueue, enqueue_each
 
 SYSTEM_ACTOR = "system:iam-sync"
 
@@ -76,8 +77,8 @@ def end_grant(grant: Grant, *, actor, actor_label: str | None, reason: str, acti
         before=before,
         after={"request": grant.request_id, "desired": "absent", "reason": reason},
     )
-    outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
-    outbox.send_after_commit(outbox.SOD_RECHECK, grant.user_id)
+    enqueue(task_names.SYNC_GRANT, grant.pk)
+    enqueue(task_names.SOD_RECHECK, grant.user_id)
 
 
 def give_back(*, grant_id: int, actor) -> Grant:
@@ -142,7 +143,6 @@ def due_expiry_reminders(now=None) -> list[tuple[int, int]]:
         with transaction.atomic():
             grant_ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:1000])
             Grant.objects.filter(pk__in=grant_ids).update(expiry_reminded_days=days)
-            for grant_id in grant_ids:
-                outbox.send_after_commit(outbox.EXPIRY_REMINDER, grant_id, days)
+            enqueue_each(task_names.EXPIRY_REMINDER, [(grant_id, days) for grant_id in grant_ids])
         reminders += [(grant_id, days) for grant_id in grant_ids]
     return reminders

@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from access.errors import InvalidInput, NotAllowed, StaleState
 from access.models import Grant
-from access.services import outbox
+from access.services import task_names
 from access.services.administration import require_governance_admin
 from access.services.locking import atomic_change, lock_grants, lock_person
 from access.services.sod_checks import findings_for
 from audit.services import record
+from outbox.services import enqueue
 
 RECONCILER = "system:reconciler"
 
@@ -41,7 +42,7 @@ def reapply_missing_grant(grant_id: int, *, read_at, evidence: str) -> Grant:
             before=before,
             after={"request": grant.request_id, "sync_state": "pending", "evidence": evidence},
         )
-        outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+        enqueue(task_names.SYNC_GRANT, grant.pk)
     return grant
 
 
@@ -75,7 +76,7 @@ def requeue_absent_grant(grant_id: int, *, read_at, evidence: str) -> bool:
                 before={"sync_state": "revoked", "verified_at": _iso(grant.verified_at)},
                 after={"request": grant.request_id, "sync_state": "pending", "evidence": evidence},
             )
-        outbox.send_after_commit(outbox.SYNC_GRANT, grant.pk)
+        enqueue(task_names.SYNC_GRANT, grant.pk)
     return changed
 
 
@@ -123,7 +124,7 @@ def _adopt(person, entitlement, actor, seen_at, evidence: str) -> Grant:
         before=before,
         after={"source": "import", "desired": "present", "sync_state": "applied", "evidence": evidence},
     )
-    outbox.send_after_commit(outbox.SOD_RECHECK, person.pk)
+    enqueue(task_names.SOD_RECHECK, person.pk)
     return grant
 
 

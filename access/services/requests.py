@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
-from access.services import outbox
+from access.services import task_names
 from access.services.decisions import activate_stage, complete_request
 from access.services.extensions import check_extension
 from access.services.locking import atomic_change, lock_grants, lock_person, lock_request
@@ -19,6 +19,7 @@ from access.services.naming import refuse_shared_iam_name
 from access.services.sod_checks import findings_for, plan_with_sod
 from access.services.stages import close_request, create_stage
 from audit.services import record
+from outbox.services import enqueue
 
 MIN_JUSTIFICATION = 10
 MAX_DURATION_DAYS = 3650  # ten years: anything longer is a typo, and would overflow date arithmetic
@@ -307,5 +308,5 @@ def _expire_request(request_id: int, now) -> bool:
         before={"state": "pending"},
         after={"state": "expired", "after_days": settings.REQUEST_EXPIRY_DAYS},
     )
-    outbox.send_after_commit(outbox.REQUEST_DECIDED, access_request.pk)
+    enqueue(task_names.REQUEST_DECIDED, access_request.pk)
     return True

@@ -20,10 +20,11 @@ from django.db.models import Case, F, IntegerField, Q, Subquery, Value, When
 from django.utils import timezone
 
 from access.models import Grant
-from access.services import outbox
+from access.services import task_names
 from access.services.locking import atomic_change
 from audit.services import record_many
 from audit.transactions import commit_without_waiting_for_disk
+from outbox.services import enqueue_each
 
 SYSTEM_ACTOR = "system:iam-sync"
 
@@ -129,8 +130,7 @@ def record_sync_results(results: list[SyncResult]) -> list[int]:
                 tell[grant.user_id].append(grant.pk)
         _write_outcomes(changed, sorted(fields))
         record_many(events)
-        for grant_ids in tell.values():
-            outbox.send_after_commit(outbox.GRANTS_SYNCED, grant_ids)
+        enqueue_each(task_names.GRANTS_SYNCED, [(grant_ids,) for grant_ids in tell.values()])
     return [grant.pk for grant in held]
 
 

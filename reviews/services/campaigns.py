@@ -8,13 +8,13 @@ campaign, tells its owner and audits it.
 
 from datetime import datetime
 
-from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from access.errors import InvalidInput, NotAllowed, StaleState
 from audit.services import record
+from outbox.services import enqueue
 from reviews import notices
 from reviews.models import Campaign
 from reviews.services.launch import check_reviewers
@@ -142,9 +142,7 @@ def request_launch(*, campaign_id: int, actor) -> Campaign:
         campaign.launch_requested_at, campaign.launch_error = timezone.now(), ""
         campaign.save(update_fields=["launch_requested_at", "launch_error"])
         record(actor=actor, action="campaign.launch_requested", obj=campaign)
-        transaction.on_commit(
-            lambda: current_app.send_task("reviews.launch_fresh", args=[campaign.pk, actor.pk]), robust=False
-        )
+        enqueue("reviews.launch_fresh", campaign.pk, actor.pk)
     return campaign
 
 

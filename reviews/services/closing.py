@@ -10,7 +10,6 @@ other kept line stays unmanaged as accepted risk, with the reason on the line, a
 the next campaign until someone adopts it or maps the principal to a person.
 """
 
-from celery import current_app
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, F, OuterRef, Q, Subquery, When
@@ -23,6 +22,7 @@ from access.services.locking import atomic_change
 from audit.services import record
 from iam import drift
 from iam.models import UnmanagedAccess
+from outbox.services import enqueue_each
 from reviews.models import Campaign, ReviewItem
 from reviews.services.roles import refuse_auditors
 
@@ -133,8 +133,7 @@ def _settle_unmanaged(campaign: Campaign, lines, actor) -> dict:
             "unmanaged_id", flat=True
         )
     )
-    for unmanaged_id in to_remove:
-        transaction.on_commit(lambda pk=unmanaged_id: current_app.send_task(REMOVE_UNMANAGED_TASK, args=[pk]))
+    enqueue_each(REMOVE_UNMANAGED_TASK, [(unmanaged_id,) for unmanaged_id in to_remove])
     kept = unmanaged.filter(decision=ReviewItem.Decision.KEEP, unmanaged__state=UnmanagedAccess.State.OPEN)
     adopted = sum(_adopt_or_accept(line, actor) for line in kept.select_related("holder"))
     return {"unmanaged_removals_queued": len(to_remove), "unmanaged_adopted": adopted}

@@ -8,6 +8,7 @@ from access.errors import NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from audit.models import AuditEvent
 from catalog.models import Entitlement
+from tests.conftest import tasks_queued
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 
@@ -34,8 +35,8 @@ def snapshot(*objects: Model) -> list:
     return [rows, AuditEvent.objects.count(), Grant.objects.count(), votes]
 
 
-def test_manager_approval_records_the_desired_grant(cast, sandbox, alices_request, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
+def test_manager_approval_records_the_desired_grant(cast, sandbox, alices_request):
+    with tasks_queued() as queued:
         services.approve(request_id=alices_request.pk, actor=cast.bob, comment="ok for Q4")
 
     alices_request.refresh_from_db()
@@ -54,11 +55,11 @@ def test_manager_approval_records_the_desired_grant(cast, sandbox, alices_reques
         alices_request,
     )
     assert (grant.desired, grant.sync_state) == (Grant.Desired.PRESENT, Grant.SyncState.PENDING)
-    assert sorted(callback.args[0] for callback in callbacks) == [
+    assert sorted(name for name, _ in queued) == [
         "access.sod_recheck_user",
         "iam.sync_grant",
         "notifications.request_decided",
-    ], "after commit: exactly one sync, the requester told, separation of duties re-checked"
+    ], "with the decision: exactly one sync, the requester told, separation of duties re-checked"
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert actions == ["request.submitted", "approval.approved", "request.approved", "grant.desired_present"]
 

@@ -10,6 +10,7 @@ from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleSt
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from audit.models import AuditEvent
 from catalog.models import Entitlement
+from tests.conftest import tasks_queued
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 
@@ -240,12 +241,10 @@ class TestExtendAndGiveBack:
         assert grant.expires_at == first_active + timedelta(days=30)
         assert AuditEvent.objects.filter(action="grant.extended").count() == 2
 
-    def test_holder_gives_access_back_and_it_is_queued_for_removal(
-        self, cast, sandbox, django_capture_on_commit_callbacks
-    ):
+    def test_holder_gives_access_back_and_it_is_queued_for_removal(self, cast, sandbox):
         grant = applied(approved_grant(cast, sandbox.developers))
 
-        with django_capture_on_commit_callbacks() as callbacks:
+        with tasks_queued() as queued:
             services.give_back(grant_id=grant.pk, actor=cast.alice)
 
         grant.refresh_from_db()
@@ -254,7 +253,7 @@ class TestExtendAndGiveBack:
             "pending",
             "Given back by Alice Engineer",
         )
-        assert [callback.args[0] for callback in callbacks] == ["iam.sync_grant", "access.sod_recheck_user"]
+        assert queued == [("iam.sync_grant", [grant.pk]), ("access.sod_recheck_user", [cast.alice.pk])]
         with pytest.raises(InvalidInput, match="already being removed"):
             services.give_back(grant_id=grant.pk, actor=cast.alice)
 
@@ -326,15 +325,15 @@ class TestSchedules:
 
 
 class TestRetry:
-    def test_admin_retries_a_failed_grant(self, cast, sandbox, django_capture_on_commit_callbacks):
+    def test_admin_retries_a_failed_grant(self, cast, sandbox):
         grant = approved_grant(cast, sandbox.developers)
         services.record_sync_failure(services.claim_grant_for_sync(grant.pk), error="AWS refused (AccessDenied)")
 
-        with django_capture_on_commit_callbacks() as callbacks:
+        with tasks_queued() as queued:
             services.retry_grant(grant_id=grant.pk, actor=cast.erin)
 
         grant.refresh_from_db()
-        assert grant.sync_state == Grant.SyncState.PENDING and len(callbacks) == 1
+        assert grant.sync_state == Grant.SyncState.PENDING and queued == [("iam.sync_grant", [grant.pk])]
         assert AuditEvent.objects.filter(action="grant.retry", actor=cast.erin).exists()
         with pytest.raises(StaleState, match="nothing to retry"):
             services.retry_grant(grant_id=grant.pk, actor=cast.erin)

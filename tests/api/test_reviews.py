@@ -164,9 +164,7 @@ def test_auditors_read_every_line_and_post_nothing(api_for, cast, two_stage):
     assert set(ReviewItem.objects.values_list("decision", flat=True)) == {"undecided"}
 
 
-def test_a_script_previews_and_launches_a_draft_through_the_same_services(api_for, cast, sandbox, monkeypatch):
-    sent = []
-    monkeypatch.setattr("reviews.services.campaigns.current_app.send_task", lambda *a, **k: sent.append(a))
+def test_a_script_previews_and_launches_a_draft_through_the_same_services(api_for, cast, sandbox):
     Grant.objects.create(user=cast.alice, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
     draft = Campaign.objects.create(name="Q1", owner=cast.erin, due_at=timezone.now() + timedelta(days=14))
     erin = api_for(cast.erin)

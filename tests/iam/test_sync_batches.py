@@ -6,6 +6,7 @@ from access.models import Grant
 from access.services import sync_batches
 from catalog.models import AwsAccount, Entitlement
 from iam import sync
+from tests.conftest import tasks_queued
 
 
 @pytest.fixture
@@ -39,16 +40,15 @@ def test_a_batch_claims_at_most_its_size_of_one_account_the_named_grant_first(ca
 
 @pytest.mark.django_db
 def test_a_batch_tells_each_person_once_about_all_their_grants(
-    cast, sandbox, aws, aws_direct, entitlement_of, grant_of, django_capture_on_commit_callbacks
+    cast, sandbox, aws, aws_direct, entitlement_of, grant_of
 ):
     aws_direct("iam").create_group(GroupName="Deployers")
     deployers = entitlement_of(Entitlement.Kind.IAM_GROUP, "Deployers")
     grants = [grant_of(sandbox.developers), grant_of(deployers)]
 
-    with django_capture_on_commit_callbacks() as callbacks:
+    with tasks_queued() as sent:
         outcomes = sync.sync_batch(grants[0].pk, batch=10)
 
     assert [outcome.result for outcome in outcomes] == ["applied", "applied"]
-    sent = [(callback.args[0], callback.keywords["args"]) for callback in callbacks if callback.args]
     assert [task for task, _ in sent if task.startswith("notifications.")] == ["notifications.grants_synced"]
     assert ("notifications.grants_synced", [[grant.pk for grant in grants]]) in sent

@@ -19,6 +19,7 @@ from iam.models import UnmanagedAccess
 from notifications.models import Notification
 from reviews import services, tasks
 from reviews.models import Campaign
+from tests.conftest import tasks_queued
 
 DUE = (timezone.now() + timedelta(days=14)).strftime("%Y-%m-%dT%H:%M")
 
@@ -182,21 +183,20 @@ def test_the_preview_gives_the_launchs_own_count_hash_and_reviewers(cast, sandbo
     assert 'data-testid="preview-hash">' + launched.population_hash in page.content.decode()
 
 
-def test_a_campaign_that_cannot_launch_is_refused_with_the_reason_on_the_page(cast, holdings, monkeypatch):
-    sent = []
-    monkeypatch.setattr("reviews.services.campaigns.current_app.send_task", lambda *a, **k: sent.append(a))
+def test_a_campaign_that_cannot_launch_is_refused_with_the_reason_on_the_page(cast, holdings):
     # The demo's default: no fallback reviewer, and the owner (Erin) has no manager to review her own access.
     campaign = Campaign.objects.create(name="Q4", owner=cast.erin, due_at=timezone.now() + timedelta(days=14))
     erin = as_person(cast.erin)
 
-    preview = erin.get(reverse("reviews:campaign_preview", args=[campaign.pk])).content.decode()
-    response = erin.post(reverse("reviews:launch", args=[campaign.pk]))
+    with tasks_queued() as queued:
+        preview = erin.get(reverse("reviews:campaign_preview", args=[campaign.pk])).content.decode()
+        response = erin.post(reverse("reviews:launch", args=[campaign.pk]))
 
     reason = "Name a fallback reviewer other than the campaign owner, or give the owner a manager"
     assert reason in preview and 'type="submit" disabled' in preview
     assert response.status_code == 400 and reason in response.content.decode()
     campaign.refresh_from_db()
-    assert (campaign.state, campaign.launch_requested_at, sent) == ("draft", None, [])
+    assert (campaign.state, campaign.launch_requested_at, queued) == ("draft", None, [])
 
 
 def test_a_launch_failing_in_the_worker_shows_its_reason_tells_the_owner_and_is_audited(cast, aws, holdings):
@@ -308,11 +308,7 @@ def test_a_repeat_that_cannot_launch_stays_a_draft_that_says_why_and_its_owner_i
     assert Notification.objects.get(kind=Notification.Kind.CAMPAIGN_LAUNCH_FAILED).about_campaign == run.pk
 
 
-def test_a_repeat_that_can_launch_is_queued_like_a_launch_from_the_page(
-    cast, holdings, django_capture_on_commit_callbacks, monkeypatch
-):
-    sent = []
-    monkeypatch.setattr("reviews.services.campaigns.current_app.send_task", lambda *a, **k: sent.append(a))
+def test_a_repeat_that_can_launch_is_queued_like_a_launch_from_the_page(cast, holdings):
     Campaign.objects.create(
         name="Quarterly",
         owner=cast.erin,
@@ -322,8 +318,9 @@ def test_a_repeat_that_can_launch_is_queued_like_a_launch_from_the_page(
         next_run_at=timezone.now() - timedelta(minutes=1),
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with tasks_queued() as queued:
         tasks.repeat_templates()
 
     run = Campaign.objects.get(template__isnull=False)
-    assert run.launch_requested_at is not None and sent == [("reviews.launch_fresh",)]
+    assert run.launch_requested_at is not None and [name for name, _ in queued] == ["reviews.launch_fresh"]
+    assert queued[0][1][0] == run.pk

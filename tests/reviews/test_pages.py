@@ -13,6 +13,7 @@ from access.models import Grant
 from iam.models import UnmanagedAccess
 from reviews import services
 from reviews.models import Campaign, ReviewItem
+from tests.conftest import tasks_queued
 
 
 @pytest.fixture
@@ -206,14 +207,13 @@ def test_the_reviewer_is_told_when_nobody_has_the_address(cast, launched):
     assert ReviewItem.objects.get(pk=item.pk).reviewer == cast.bob
 
 
-def test_only_the_owner_or_a_governance_admin_launches(cast, monkeypatch):
-    sent = []
-    monkeypatch.setattr("reviews.views.current_app.send_task", lambda *args, **kwargs: sent.append(args))
+def test_only_the_owner_or_a_governance_admin_launches(cast):
     draft = Campaign.objects.create(name="Draft", owner=cast.erin, due_at=timezone.now() + timedelta(days=14))
 
-    response = as_person(cast.bob).post(reverse("reviews:launch", args=[draft.pk]))
+    with tasks_queued() as queued:
+        response = as_person(cast.bob).post(reverse("reviews:launch", args=[draft.pk]))
 
-    assert response.status_code == 404 and sent == [], "Bob has no part in the draft: as if it did not exist"
+    assert response.status_code == 404 and queued == [], "Bob has no part in the draft: as if it did not exist"
     assert Campaign.objects.get(pk=draft.pk).state == "draft"
 
 
