@@ -10,10 +10,12 @@ import asyncio
 import dataclasses
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.db import connections
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
@@ -61,10 +63,28 @@ async def _run_all(named: dict) -> list:
     return await asyncio.gather(*(check.get_result() for check in named.values()))
 
 
+def _gather(named: dict) -> list:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: a sync worker's thread with no event loop
+        return async_to_sync(_run_all)(named)
+    # Called from a thread that runs an event loop (a test driving a browser, an ASGI server's thread), where
+    # async_to_sync refuses to run: the checks run from a thread of their own, whose connections close after.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_gather_in_own_thread, named).result()
+
+
+def _gather_in_own_thread(named: dict) -> list:
+    try:
+        return async_to_sync(_run_all)(named)
+    finally:
+        connections.close_all()
+
+
 def run(probe: str) -> Report:
     """Run every check of the probe at once (each within its own time limit) and word the results."""
     named = PROBES[probe]()
-    results = async_to_sync(_run_all)(named)
+    results = _gather(named)
     words = {}
     for name, result in zip(named, results, strict=True):
         words[name] = {"status": "ok", "seconds": round(result.time_taken, 3)}

@@ -391,7 +391,9 @@ class Sender:
                 response = client.generic(payload.method, path, payload.data, payload.content_type, **extra)
             transaction.set_rollback(True)
         self.sent += 1
-        if response.status_code >= 500:
+        # Readiness answers 503 while a worker or beat is not there: that is its answer, not a failure.
+        probe_answer = payload.path == "/health/ready" and response.status_code == 503
+        if response.status_code >= 500 and not probe_answer:
             self.failures.append(f"{payload.method} {payload.path} [{payload.kind}] as {role}: {_why(response)}")
         return response.status_code
 
