@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from access.services.grants import grants_waiting_for_sync
+from access.services.sync_batches import sync_wake_key
 from catalog.models import AwsAccount, Entitlement
 from iam import drift, importer, imports, permissions, reconcile, sync
 from iam.errors import TransientAwsError
@@ -46,9 +47,10 @@ def sync_grant(grant_id: int) -> dict:
 @shared_task(name="iam.sweep_pending_grants", acks_late=True)
 def sweep_pending_grants() -> int:
     """Re-queue grants whose sync message was lost or whose worker died (lease expired)."""
-    grant_ids = grants_waiting_for_sync(SWEEP_BATCH)
-    enqueue_each(sync_grant.name, [(grant_id,) for grant_id in grant_ids])
-    return len(grant_ids)
+    waiting = grants_waiting_for_sync(SWEEP_BATCH)
+    keys = [sync_wake_key(entitlement_id) for _, entitlement_id in waiting]
+    enqueue_each(sync_grant.name, [(grant_id,) for grant_id, _ in waiting], coalesce=keys)
+    return len(waiting)
 
 
 @shared_task(

@@ -19,6 +19,10 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Messages sent together that share a key are one wake-up: only the first reaches the broker, the rest
+    # are deleted with it (outbox.services.deliver). Empty: always sent. For tasks whose run covers the
+    # others' work, such as a grant sync, which claims whatever else of its account is waiting.
+    coalesce_key = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
         # The relay's query: rows due by now, oldest first.

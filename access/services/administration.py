@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from access.models import AccessRequest, Grant
-from access.services import task_names
+from access.services import sync_batches, task_names
 from access.services.grants import end_grant
 from access.services.locking import atomic_change, lock_grants, lock_person
 from access.services.naming import refuse_shared_iam_name
@@ -77,7 +77,7 @@ def _retry(grant_id: int, actor) -> Grant:
         before=before,
         after={"request": grant.request_id, "sync_state": "pending"},
     )
-    enqueue(task_names.SYNC_GRANT, grant.pk)
+    sync_batches.wake_sync(grant)
     return grant
 
 
@@ -130,6 +130,6 @@ def _grant_by_admin(actor, user, entitlement, justification: str, duration_days:
             "desired": "present",
         },
     )
-    enqueue(task_names.SYNC_GRANT, grant.pk)
+    sync_batches.wake_sync(grant)
     enqueue(task_names.SOD_RECHECK, user.pk)
     return grant

@@ -12,7 +12,7 @@ from django.utils import timezone
 from access.errors import AccessError, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import may_decide
-from access.services import task_names
+from access.services import sync_batches, task_names
 from access.services.extensions import check_extension, new_end
 from access.services.locking import atomic_change, lock_grants, lock_request
 from access.services.naming import refuse_shared_iam_name
@@ -241,7 +241,7 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
             "duration_days": grant.duration_days,
         },
     )
-    enqueue(task_names.SYNC_GRANT, grant.pk)
+    sync_batches.wake_sync(grant)
     enqueue(task_names.SOD_RECHECK, grant.user_id)
     return grant
 

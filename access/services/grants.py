@@ -54,11 +54,10 @@ def release_claim(work: GrantWork, *, error: str) -> bool:
     return bool(released)
 
 
-def grants_waiting_for_sync(limit: int) -> list[int]:
-    """Grants a lost message or a dead worker left behind, oldest first."""
-    return list(
-        Grant.objects.filter(_claimable(timezone.now())).order_by("created_at").values_list("pk", flat=True)[:limit]
-    )
+def grants_waiting_for_sync(limit: int) -> list[tuple[int, int]]:
+    """Grants a lost message or a dead worker left behind, oldest first, as (grant id, entitlement id)."""
+    waiting = Grant.objects.filter(_claimable(timezone.now())).order_by("created_at")
+    return list(waiting.values_list("pk", "entitlement_id")[:limit])
 
 
 def end_grant(grant: Grant, *, actor, actor_label: str | None, reason: str, action: str, now) -> None:
@@ -77,7 +76,7 @@ def end_grant(grant: Grant, *, actor, actor_label: str | None, reason: str, acti
         before=before,
         after={"request": grant.request_id, "desired": "absent", "reason": reason},
     )
-    enqueue(task_names.SYNC_GRANT, grant.pk)
+    sync_batches.wake_sync(grant)
     enqueue(task_names.SOD_RECHECK, grant.user_id)
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from access.errors import InvalidInput, NotAllowed, StaleState
 from access.models import Grant
-from access.services import task_names
+from access.services import sync_batches, task_names
 from access.services.administration import require_governance_admin
 from access.services.locking import atomic_change, lock_grants, lock_person
 from access.services.sod_checks import findings_for
@@ -42,7 +42,7 @@ def reapply_missing_grant(grant_id: int, *, read_at, evidence: str) -> Grant:
             before=before,
             after={"request": grant.request_id, "sync_state": "pending", "evidence": evidence},
         )
-        enqueue(task_names.SYNC_GRANT, grant.pk)
+        sync_batches.wake_sync(grant)
     return grant
 
 
@@ -76,7 +76,7 @@ def requeue_absent_grant(grant_id: int, *, read_at, evidence: str) -> bool:
                 before={"sync_state": "revoked", "verified_at": _iso(grant.verified_at)},
                 after={"request": grant.request_id, "sync_state": "pending", "evidence": evidence},
             )
-        enqueue(task_names.SYNC_GRANT, grant.pk)
+        sync_batches.wake_sync(grant)
     return changed
 
 

@@ -24,7 +24,7 @@ from access.services import task_names
 from access.services.locking import atomic_change
 from audit.services import record_many
 from audit.transactions import commit_without_waiting_for_disk
-from outbox.services import enqueue_each
+from outbox.services import enqueue, enqueue_each
 
 SYSTEM_ACTOR = "system:iam-sync"
 
@@ -53,6 +53,20 @@ class SyncResult:
     detail: str = ""
 
 
+def wake_sync(grant: Grant) -> None:
+    """Queue the sync of a grant whose desired or sync state changed, with the caller's change.
+
+    The task claims its grant and whatever else of the account is waiting (claim_grants_for_sync), so
+    the messages of one commit for the same entitlement are sent as one (the outbox's coalescing):
+    a bulk change of a thousand grants wakes a worker per entitlement, not a thousand no-op tasks.
+    """
+    enqueue(task_names.SYNC_GRANT, grant.pk, coalesce=sync_wake_key(grant.entitlement_id))
+
+
+def sync_wake_key(entitlement_id: int) -> str:
+    return f"{task_names.SYNC_GRANT}:entitlement:{entitlement_id}"
+
+
 def claimable(now) -> Q:
     """Grants a worker may take now: pending, or claimed by a worker whose lease ran out."""
     lease_start = now - timedelta(seconds=settings.GRANT_SYNC_LEASE_SECONDS)
@@ -62,7 +76,9 @@ def claimable(now) -> Q:
 def claim_grants_for_sync(grant_id: int, *, batch: int) -> list[GrantWork]:
     """Take `grant_id` and up to `batch - 1` other claimable grants of its account, in one transaction.
 
-    Returns nothing if none can be taken; with `batch` 1, only `grant_id` itself.
+    Returns nothing if none can be taken; with `batch` 1, only `grant_id` itself. A full batch asks
+    for another task at once (one message per account): more may be waiting, and since messages are
+    coalesced, nobody else may have been woken for them.
     """
     now, claim = timezone.now(), uuid.uuid4()
     takeable = claimable(now)
@@ -94,6 +110,9 @@ def claim_grants_for_sync(grant_id: int, *, batch: int) -> list[GrantWork]:
             return []
         grants = Grant.objects.select_related("user", "entitlement__account").filter(sync_claim=claim).order_by("pk")
         grants = list(grants)
+        if batch > 1 and len(grants) == batch:
+            last = grants[-1]
+            enqueue(task_names.SYNC_GRANT, last.pk, coalesce=f"{task_names.SYNC_GRANT}:next-batch:{claim}")
     return [
         GrantWork(g.pk, claim, g.desired, g.user_id, g.entitlement_id, g.sync_attempts, g.user, g.entitlement)
         for g in grants
