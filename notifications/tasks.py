@@ -4,9 +4,13 @@ The access app sends the first four by name once its transaction commits
 (access/services/task_names.py); the last two run on the beat schedule in settings.
 """
 
+import logging
+
 from celery import shared_task
 
 from notifications import services
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="notifications.approval_needed")
@@ -29,8 +33,20 @@ def grant_synced(grant_id: int) -> int:
 
 @shared_task(name="notifications.grants_synced")
 def grants_synced(grant_ids: list[int]) -> int:
-    """One person's grants from one sync batch: tell them (and, for failures, the admins) per grant."""
-    return sum(len(services.notify_grant_synced(grant_id)) for grant_id in grant_ids)
+    """The grants of one sync batch: tell each holder (and, for failures, the admins) per grant.
+
+    One grant whose notification fails does not keep the batch's other holders from hearing: it is
+    logged, the rest go on, and the task fails at the end so the failure shows in the worker's record."""
+    told, failed = 0, []
+    for grant_id in grant_ids:
+        try:
+            told += len(services.notify_grant_synced(grant_id))
+        except Exception:  # isolated per grant, raised below once the others are told
+            log.exception("Could not notify about grant %s after its sync", grant_id)
+            failed.append(grant_id)
+    if failed:
+        raise RuntimeError(f"Notifications failed for grants {failed}; the others were sent.")
+    return told
 
 
 @shared_task(name="notifications.expiry_reminder")

@@ -39,16 +39,18 @@ def test_a_batch_claims_at_most_its_size_of_one_account_the_named_grant_first(ca
 
 
 @pytest.mark.django_db
-def test_a_batch_tells_each_person_once_about_all_their_grants(
-    cast, sandbox, aws, aws_direct, entitlement_of, grant_of
+def test_a_batch_sends_one_notification_task_naming_all_its_grants_by_person(
+    cast, sandbox, aws, aws_direct, entitlement_of, grant_of, engineers
 ):
     aws_direct("iam").create_group(GroupName="Deployers")
+    aws_direct("iam").create_user(UserName="eng0")
     deployers = entitlement_of(Entitlement.Kind.IAM_GROUP, "Deployers")
-    grants = [grant_of(sandbox.developers), grant_of(deployers)]
+    alices = [grant_of(sandbox.developers), grant_of(deployers)]
+    engineers_grant = grant_of(deployers, engineers[0])
 
     with tasks_queued() as sent:
-        outcomes = sync.sync_batch(grants[0].pk, batch=10)
+        outcomes = sync.sync_batch(alices[0].pk, batch=10)
 
-    assert [outcome.result for outcome in outcomes] == ["applied", "applied"]
-    assert [task for task, _ in sent if task.startswith("notifications.")] == ["notifications.grants_synced"]
-    assert ("notifications.grants_synced", [[grant.pk for grant in grants]]) in sent
+    assert [outcome.result for outcome in outcomes] == ["applied"] * 3
+    notices = [(task, args) for task, args in sent if task.startswith("notifications.")]
+    assert notices == [("notifications.grants_synced", [[*(grant.pk for grant in alices), engineers_grant.pk]])]

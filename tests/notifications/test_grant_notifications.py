@@ -111,3 +111,13 @@ def test_no_reminder_for_access_already_ended(cast, alices_grant):
     services.give_back(grant_id=alices_grant.pk, actor=cast.alice)
 
     assert tasks.expiry_reminder(alices_grant.pk, 7) == 0
+
+
+def test_a_batch_notice_that_fails_for_one_grant_still_tells_the_others_then_fails(cast, alices_grant, told):
+    services.record_sync_success(services.claim_grant_for_sync(alices_grant.pk), evidence="member of Developers")
+    garbled = "not-a-grant"  # a message mangled on its way: that grant's notice fails
+
+    with pytest.raises(RuntimeError, match="Notifications failed for grants \\['not-a-grant'\\]"):
+        tasks.grants_synced([garbled, alices_grant.pk])
+
+    assert [notice.kind for notice in told(cast.alice)] == [Kind.ACCESS_LIVE]
