@@ -753,6 +753,9 @@ for _replaced in ("PORTAL_PERMISSIONS_REFRESH_SECONDS", "PORTAL_SOD_SCAN_SECONDS
 
 # How often beat runs the outbox relay, which sends the tasks the broker missed at commit (outbox/relay.py).
 OUTBOX_RELAY_SECONDS = env_int("PORTAL_OUTBOX_RELAY_SECONDS", 10, minimum=1)
+# /health/ready fails when a task has waited in the outbox longer than this: the broker refuses tasks, or
+# nothing relays them. Above the grace a fresh row is left to its own commit (60 s) plus a few relay runs.
+OUTBOX_MAX_AGE_SECONDS = env_int("PORTAL_OUTBOX_MAX_AGE_SECONDS", 300, minimum=1)
 
 # The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds; the nightly jobs
 # at crontab times.
