@@ -35,7 +35,7 @@ def _too_large(request, campaign: Campaign, fmt: str):
         return None
     messages.info(
         request,
-        f"{campaign.name} has {campaign.population_count} lines: ask for the {fmt.upper()} pack below; "
+        f"{campaign.name} has {campaign.population_count} lines: build the {fmt.upper()} pack below; "
         "a worker builds it and this page offers it when it is ready.",
     )
     return redirect(reverse("reviews:campaign", args=[campaign.pk]) + "#evidence")

@@ -139,7 +139,7 @@ def test_a_large_campaign_is_never_laid_out_in_the_request(cast, launched, setti
         assert response.status_code == 302
         assert response["Location"] == reverse("reviews:campaign", args=[launched.pk]) + "#evidence"
     page = erin.get(reverse("reviews:campaign", args=[launched.pk])).content.decode()
-    assert "Build the evidence pack (PDF)" in page
+    assert "Build the PDF pack" in page
     assert reverse("reviews:evidence_pdf", args=[launched.pk]) not in page, "no link that would only redirect"
 
 
