@@ -16,8 +16,11 @@ import logging
 import tempfile
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from access.errors import InvalidInput, NotAllowed
@@ -74,9 +77,15 @@ def request_pack(*, campaign_id: int, fmt: str, actor) -> tuple[EvidencePack, bo
 
 
 def _close_stale(campaign: Campaign, fmt: str) -> None:
-    """A pack its worker never finished (killed, lost message) must not block the next one for ever."""
+    """A pack its worker never finished (killed, lost message) must not block the next one for ever: one
+    waiting past STALE_AFTER, or being built for longer than the task's hard limit (its process is gone)."""
+    now = timezone.now()
+    killed_before = now - timedelta(seconds=settings.LONG_TASK_TIME_LIMIT + 60)
     EvidencePack.objects.filter(
-        campaign=campaign, format=fmt, status__in=EvidencePack.ACTIVE, requested_at__lt=timezone.now() - STALE_AFTER
+        Q(requested_at__lt=now - STALE_AFTER) | Q(status=EvidencePack.Status.RUNNING, started_at__lt=killed_before),
+        campaign=campaign,
+        format=fmt,
+        status__in=EvidencePack.ACTIVE,
     ).update(
         status=EvidencePack.Status.FAILED,
         finished_at=timezone.now(),
@@ -109,6 +118,13 @@ def build_pack(pack_id: int) -> EvidencePack | None:
             size = scratch.tell()
             scratch.seek(0)
             stored = pack.file.storage.save(f"evidence/{pack.filename}", File(scratch, name=pack.filename))
+    except SoftTimeLimitExceeded:
+        minutes = settings.LONG_TASK_SOFT_TIME_LIMIT // 60
+        _fail(
+            pack_id,
+            f"The pack took longer than the {minutes} minutes a worker may spend on it. Tell an administrator.",
+        )
+        raise
     except OSError as exc:  # the store (a folder, a bucket) refused it: its words, without paths or hosts
         words = exc.strerror or type(exc).__name__
         _fail(pack_id, f"The pack could not be built (the evidence store refused the file: {words}). Try again later.")

@@ -93,6 +93,27 @@ def test_a_pack_its_worker_never_finished_does_not_block_the_next(cast, launched
     assert "No worker finished this pack in time" in EvidencePack.objects.order_by("pk").first().error
 
 
+def test_a_pack_being_built_past_the_tasks_hard_limit_had_its_worker_killed(cast, launched, settings):
+    settings.LONG_TASK_TIME_LIMIT = 600
+    ask(cast.erin, launched, "pdf")
+    EvidencePack.objects.update(status="running", started_at=timezone.now() - timedelta(minutes=5))
+    ask(cast.erin, launched, "pdf")
+    assert EvidencePack.objects.count() == 1, "still within the limit: the page follows the pack being built"
+
+    EvidencePack.objects.update(started_at=timezone.now() - timedelta(minutes=12))
+    ask(cast.erin, launched, "pdf")
+
+    assert list(EvidencePack.objects.order_by("pk").values_list("status", flat=True)) == ["failed", "queued"]
+
+
+def test_a_second_delivery_of_the_task_builds_nothing_twice(cast, launched):
+    pack, _ = evidence_packs.request_pack(campaign_id=launched.pk, fmt="csv", actor=cast.erin)
+    built = evidence_packs.build_pack(pack.pk)
+
+    assert built.status == "ready" and built.size > 0
+    assert evidence_packs.build_pack(pack.pk) is None
+
+
 def test_only_those_who_may_read_the_campaign_ask_follow_or_download(cast, launched):
     """Bob and Dave review lines in it: they see the campaign, not its evidence (403). Alice and Carol:
     it does not exist (404). Frank, an auditor, reads it: asking for a pack changes nothing."""
