@@ -26,7 +26,11 @@ class OutboxMessage(models.Model):
 
     class Meta:
         # The relay's query: rows due by now, oldest first.
-        indexes = [models.Index(fields=["next_attempt_at", "id"], name="outbox_due")]
+        indexes = [
+            models.Index(fields=["next_attempt_at", "id"], name="outbox_due"),
+            # The backlog's age (/metrics, /health/ready): the oldest row, one index step.
+            models.Index(fields=["created_at"], name="outbox_by_age"),
+        ]
 
     def __str__(self):
         return f"{self.task_name}{tuple(self.args)}"

@@ -423,8 +423,39 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it even before collectstatic
+# Evidence packs built by the workers (reviews.EvidencePack): files under PORTAL_EVIDENCE_DIR, or an S3 bucket
+# (django-storages) when PORTAL_EVIDENCE_BUCKET is set. Web and workers must see the same store: with several
+# machines, a shared folder or the bucket. The bucket is private: downloads go through the portal, which checks
+# who asks and audits it (never a public or pre-signed URL).
+EVIDENCE_BUCKET = env_str("PORTAL_EVIDENCE_BUCKET", "")
+EVIDENCE_DIR = Path(env_str("PORTAL_EVIDENCE_DIR", str(VAR_DIR / "evidence")))
+if EVIDENCE_BUCKET:
+    EVIDENCE_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": EVIDENCE_BUCKET,
+            "location": env_str("PORTAL_EVIDENCE_PREFIX", "evidence-packs"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "object_parameters": {"ServerSideEncryption": "AES256"},
+            # Empty: boto3's own (AWS_DEFAULT_REGION, the instance's role); an endpoint for S3-compatible stores.
+            "region_name": env_str("PORTAL_EVIDENCE_REGION", "") or None,
+            "endpoint_url": env_str("PORTAL_EVIDENCE_ENDPOINT_URL", "") or None,
+        },
+    }
+else:
+    EVIDENCE_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # No base URL: the files are never served by the web server directly, only through the download view.
+        "OPTIONS": {"location": str(EVIDENCE_DIR), "base_url": None, "file_permissions_mode": 0o600},
+    }
+# Up to this many lines, the evidence links still build the pack in the request (well under a second); a larger
+# campaign's pack is asked for on its page and built by a worker (reviews/evidence_views.py).
+EVIDENCE_INLINE_MAX_LINES = env_int("PORTAL_EVIDENCE_INLINE_MAX_LINES", 2000)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "evidence": EVIDENCE_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -753,6 +784,9 @@ for _replaced in ("PORTAL_PERMISSIONS_REFRESH_SECONDS", "PORTAL_SOD_SCAN_SECONDS
 
 # How often beat runs the outbox relay, which sends the tasks the broker missed at commit (outbox/relay.py).
 OUTBOX_RELAY_SECONDS = env_int("PORTAL_OUTBOX_RELAY_SECONDS", 10, minimum=1)
+# /health/ready fails when a task has waited in the outbox longer than this: the broker refuses tasks, or
+# nothing relays them. Above the grace a fresh row is left to its own commit (60 s) plus a few relay runs.
+OUTBOX_MAX_AGE_SECONDS = env_int("PORTAL_OUTBOX_MAX_AGE_SECONDS", 300, minimum=1)
 
 # The whole periodic schedule, in one place (run by `celery beat`). Intervals in seconds; the nightly jobs
 # at crontab times.

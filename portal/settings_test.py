@@ -45,3 +45,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"{_test_name}.sqlite3")}  # noqa: F405
 else:
     DATABASES["default"]["TEST"] = {"NAME": _test_name}  # noqa: F405
+# Evidence packs built during the tests go to a folder of this run's own, never into var/ (a worker process
+# started by a test is given the test's folder in PORTAL_EVIDENCE_DIR).
+if not EVIDENCE_BUCKET and not os.environ.get("PORTAL_EVIDENCE_DIR"):  # noqa: F405
+    STORAGES["evidence"]["OPTIONS"]["location"] = tempfile.mkdtemp(prefix="portal-test-evidence-")  # noqa: F405

@@ -18,6 +18,7 @@ LONG_TASKS = (
     "posture.scan_account",
     "reviews.launch_fresh",
     "reviews.collect_usage",
+    "reviews.build_evidence_pack",
     "audit.check_chain",
 )
 

@@ -505,8 +505,9 @@ def _cells(item: ReviewItem, remediation: str) -> list[str]:
     ]
 
 
-def build(campaign: Campaign, *, generated_by, now: datetime, font: Path | None) -> bytes:
-    """The campaign's evidence pack as PDF bytes, in `font` (a TrueType file; None: Helvetica, Latin-1 only)."""
+def build(campaign: Campaign, *, generated_by, now: datetime, font: Path | None, progress=None) -> bytes:
+    """The campaign's evidence pack as PDF bytes, in `font` (a TrueType file; None: Helvetica, Latin-1 only).
+    `progress(lines_done)`, if given, is called after each line (the worker writes it for the page)."""
     pdf = _Pack(campaign, font, f"Generated {utc(now)} for {_person(generated_by)}")
     pdf.set_title(f"Access review evidence pack: {campaign.name}")
     pdf.set_author("Access Portal")
@@ -524,6 +525,8 @@ def build(campaign: Campaign, *, generated_by, now: datetime, font: Path | None)
         remediation = item.live_remediation
         tally.add(item, remediation)
         pdf.row(_cells(item, remediation), COLUMNS)
+        if progress is not None:
+            progress(tally.figures["total"])
     if not tally.figures["total"]:
         pdf.row(["No lines: the campaign has not been launched."], (Column("", sum(c.width for c in COLUMNS)),))
     last_page = pdf.page

@@ -305,3 +305,79 @@ class ReviewItem(models.Model):
 
     def get_live_remediation_display(self) -> str:
         return self.Remediation(self.live_remediation).label
+
+
+def _evidence_storage():
+    """settings.STORAGES["evidence"]: the filesystem under var/ by default, S3 with PORTAL_EVIDENCE_BUCKET.
+    A callable, so migrations do not record the deployment's choice."""
+    from django.core.files.storage import storages
+
+    return storages["evidence"]
+
+
+class EvidencePack(models.Model):
+    """One evidence pack of a campaign (CSV or PDF), asked for on its page and built by a worker.
+
+    The page polls this row for its progress bar; once built, the file is in the evidence storage and the
+    download serves it. At most one pack per campaign and format is waiting or being built (the partial
+    unique constraint); one its worker never finished is closed as failed past
+    reviews.services.evidence_packs.STALE_AFTER.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        PDF = "pdf", "PDF"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Being built"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="evidence_packs")
+    format = models.CharField(max_length=3, choices=Format.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Progress: lines written out of the campaign's lines (fixed at launch).
+    lines_done = models.PositiveIntegerField(default=0)
+    lines_total = models.PositiveIntegerField(default=0)
+    file = models.FileField(storage=_evidence_storage, upload_to="evidence/", max_length=300, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    # What went wrong, in words for the page.
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "format"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_evidence_pack",
+            ),
+        ]
+        indexes = [
+            # Serves the campaign page's latest pack of each format.
+            models.Index(fields=["campaign", "format", "-requested_at"], name="evidence_pack_latest"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_format_display()} evidence of campaign {self.campaign_id} ({self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.READY:
+            return 100
+        return min(100, self.lines_done * 100 // self.lines_total) if self.lines_total else 0
+
+    @property
+    def filename(self) -> str:
+        return f"review-{self.campaign_id}-evidence-{self.pk}.{self.format}"

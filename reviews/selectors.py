@@ -13,7 +13,7 @@ from accounts.roles import reads_everything
 from audit.models import AuditEvent
 from inputs.rules import id_or_none
 from notifications.models import Notification
-from reviews.models import Campaign, ReviewItem
+from reviews.models import Campaign, EvidencePack, ReviewItem
 from reviews.reminders import ESCALATED_ACTION
 
 DECIDED = ~Q(items__decision=ReviewItem.Decision.UNDECIDED)
@@ -263,3 +263,13 @@ def _latest_escalations(campaign: Campaign) -> QuerySet[AuditEvent]:
     )
     latest = events.values(reviewer=KT("after__reviewer")).annotate(last=Max("seq")).values("last")
     return events.filter(seq__in=Subquery(latest)).order_by()
+
+
+# Packs listed on a campaign's page (older ones stay in the table and the audit trail).
+RECENT_PACKS = 5
+
+
+def recent_evidence_packs(campaign: Campaign) -> list[EvidencePack]:
+    """The campaign's latest evidence packs, newest first (index evidence_pack_latest)."""
+    packs = EvidencePack.objects.filter(campaign=campaign).select_related("requested_by")
+    return list(packs.order_by("-requested_at")[:RECENT_PACKS])

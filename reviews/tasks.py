@@ -15,7 +15,7 @@ from outbox.services import enqueue
 from reviews import notices, reminders, services
 from reviews import usage as review_usage
 from reviews.models import Campaign, ReviewItem
-from reviews.services import repeats
+from reviews.services import evidence_packs, repeats
 
 
 @shared_task(name="reviews.refresh_remediation")
@@ -133,3 +133,11 @@ def collect_usage(self, campaign_id: int) -> int:
 def tell_revoked_holders(campaign_id: int) -> int:
     """After sign-off: each holder whose access the review revoked is told, once."""
     return len(notices.access_revoked(campaign_id))
+
+
+@shared_task(name="reviews.build_evidence_pack", acks_late=True)
+def build_evidence_pack(pack_id: int) -> int | None:
+    """Build an evidence pack asked for on the campaign page (reviews.services.evidence_packs). Safe to run
+    twice: a pack no longer waiting is left alone. A failure is on the pack's row for the page."""
+    pack = evidence_packs.build_pack(pack_id)
+    return pack.size if pack else None

@@ -15,6 +15,13 @@ urlpatterns = [
     path("campaigns/<id:campaign_id>/", views.campaign_detail, name="campaign"),
     path("campaigns/<id:campaign_id>/launch/", views.launch, name="launch"),
     path("campaigns/<id:campaign_id>/sign-off/", views.sign_off, name="sign_off"),
-    path("campaigns/<id:campaign_id>/evidence.csv", views.evidence, name="evidence"),
+    path("campaigns/<id:campaign_id>/evidence.csv", evidence_views.evidence_csv, name="evidence"),
     path("campaigns/<id:campaign_id>/evidence.pdf", evidence_views.evidence_pdf, name="evidence_pdf"),
+    path("campaigns/<id:campaign_id>/evidence/", evidence_views.request_pack, name="evidence_request"),
+    path("campaigns/<id:campaign_id>/evidence/<id:pack_id>/", evidence_views.evidence_pack, name="evidence_pack"),
+    path(
+        "campaigns/<id:campaign_id>/evidence/<id:pack_id>/download",
+        evidence_views.download_pack,
+        name="evidence_download",
+    ),
 ]

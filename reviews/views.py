@@ -6,6 +6,7 @@ decision controls) and its evidence. An auditor's POST is refused (403) whatever
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -19,13 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 from access.errors import AccessError
 from accounts import stepup
 from accounts.roles import is_auditor, reads_everything
-from audit.csv_export import streamed_csv
 from catalog.models import AwsAccount, Risk
 from inputs.rules import ids_of
 from outbox.services import enqueue
 from reviews import notices, selectors, services
-from reviews.evidence import HEADER
-from reviews.evidence import rows as evidence_rows
 from reviews.models import Campaign, ReviewItem
 
 PAGE_SIZE = 50
@@ -231,6 +229,8 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
         "per_day": selectors.decisions_per_day(campaign),
         "follow_ups": selectors.follow_ups(campaign) if campaign.snapshot_at else [],
         "revoked": Paginator(remediation, PAGE_SIZE).get_page(request.GET.get("page")),
+        "evidence_packs": selectors.recent_evidence_packs(campaign),
+        "evidence_inline_max": settings.EVIDENCE_INLINE_MAX_LINES,
     }
     response = render(request, "reviews/campaign.html", context, status=status)
     if request.headers.get("HX-Request") and campaign.state != Campaign.State.DRAFT:
@@ -265,9 +265,3 @@ def sign_off(request, campaign_id):
     enqueue("reviews.tell_revoked_holders", campaign.pk)
     messages.success(request, f"{campaign.name} is signed off; revoked access is being removed from AWS.")
     return redirect("reviews:campaign", campaign_id=campaign.pk)
-
-
-@require_GET
-def evidence(request, campaign_id):
-    campaign = readable(request, campaign_id)
-    return streamed_csv(HEADER, evidence_rows(campaign), f"review-{campaign.pk}-evidence.csv")

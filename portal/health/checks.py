@@ -11,6 +11,7 @@ import threading
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
@@ -103,6 +104,31 @@ class BeatHeartbeat(HealthCheck):
             raise ServiceUnavailable(f"no heartbeat from beat yet (it sends one every {period} s)")
         if age > 2 * period:
             raise ServiceUnavailable(f"beat's last heartbeat is {age:.0f} s old (it sends one every {period} s)")
+
+
+@dataclasses.dataclass
+class OutboxBacklog(HealthCheck):
+    """No task has waited in the outbox longer than OUTBOX_MAX_AGE_SECONDS: tasks reach the workers. A row
+    older than that means the broker refuses them or nothing relays them (beat or the workers are down),
+    so background work (syncs to AWS, mail) is held back although each check above may pass."""
+
+    def run(self) -> None:
+        from outbox import backlog  # models: this module is loaded with the logging configuration, before apps
+
+        limit = settings.OUTBOX_MAX_AGE_SECONDS
+        try:
+            # Opened and closed here, as for the migrations: probes run in short-lived threads.
+            with connections["default"].temporary_connection():
+                age = backlog.oldest_age_seconds(timezone.now())
+                waiting = backlog.waiting_count(10_000) if age > limit else 0
+        except DatabaseError as exc:
+            raise ServiceUnavailable(f"cannot read the outbox ({_reason(exc)})") from exc
+        if age > limit:
+            many = "10000+" if waiting >= 10_000 else str(waiting)
+            raise ServiceUnavailable(
+                f"the oldest of {many} tasks in the outbox has waited {age:.0f} s for the broker "
+                f"(at most {limit} s allowed)"
+            )
 
 
 # Once every migration is applied it stays so for this process's code: the check then costs nothing.

@@ -1,9 +1,9 @@
 """The two probes, their checks and their answer.
 
 live: the process answers; nothing else (a database outage must not get every web process restarted).
-ready: the database, the cache, the broker, a worker on each queue the portal uses, beat's heartbeat and
-the migrations: whether this installation can do its work now. The answer is JSON naming each check, with
-the reason of each failure; 200 when all pass, 503 when one fails.
+ready: the database, the cache, the broker, a worker on each queue the portal uses, beat's heartbeat,
+the migrations and the outbox's backlog: whether this installation can do its work now. The answer is JSON
+naming each check, with the reason of each failure; 200 when all pass, 503 when one fails.
 """
 
 import asyncio
@@ -40,6 +40,7 @@ def _ready() -> dict:
         },
         "beat": checks.BeatHeartbeat(),
         "migrations": checks.Migrations(),
+        "outbox": checks.OutboxBacklog(),
     }
 
 

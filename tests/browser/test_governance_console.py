@@ -148,6 +148,11 @@ def test_a_governance_admin_runs_a_quarterly_two_stage_review_from_the_menus(
         erin.get_by_role("link", name="Evidence pack (PDF)").click()
     assert Path(pdf_download.value.path()).read_bytes().startswith(b"%PDF")
     assert pdf_download.value.suggested_filename == f"review-{campaign.pk}-evidence.pdf"
+    # A pack built by the worker: its page's progress bar updates by itself until the download is offered.
+    erin.get_by_role("button", name="Build the PDF pack").click()
+    with erin.expect_download(timeout=120_000) as built_download:
+        erin.get_by_test_id("evidence-pack-download").click(timeout=120_000)
+    assert Path(built_download.value.path()).read_bytes().startswith(b"%PDF")
     assert not [url for url in visited if "/admin/" in url], "never opened the Django admin"
 
 

@@ -77,6 +77,7 @@ def test_ready_names_each_check_when_everything_answers(client, production_edge,
         "worker:" + celery_worker.app.conf.task_default_queue + "-background",
         "beat",
         "migrations",
+        "outbox",
     }
 
 
@@ -165,3 +166,29 @@ def test_a_flood_of_readiness_probes_runs_the_checks_once_per_interval(client, s
 
     assert len(statuses) == 1, "the same answer each time"
     assert runs == ["ready", "live", "live", "live"], "liveness always runs, and never waits for readiness"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ready_fails_when_a_task_has_waited_in_the_outbox_too_long_and_says_how_long(client, production_edge, settings):
+    from django.utils import timezone
+
+    from outbox.models import OutboxMessage
+
+    settings.OUTBOX_MAX_AGE_SECONDS = 300
+    now = timezone.now()
+    later = now + timezone.timedelta(hours=1)  # not due: no relay sends them during the test
+    OutboxMessage.objects.create(task_name="access.sync_grant", args=[1], created_at=now, next_attempt_at=later)
+    assert ready(client)[1]["checks"]["outbox"]["status"] == "ok", "a fresh task is on its way"
+
+    OutboxMessage.objects.create(
+        task_name="access.sync_grant", args=[2], created_at=now - timezone.timedelta(minutes=12), next_attempt_at=later
+    )
+    status, body = ready(client)
+
+    assert status == 503
+    reason = failing(body)["outbox"]
+    assert reason.startswith("the oldest of 2 tasks in the outbox has waited 72"), reason
+    assert reason.endswith(" s for the broker (at most 300 s allowed)")
+
+    OutboxMessage.objects.all().delete()  # the broker took them
+    assert ready(client)[1]["checks"]["outbox"]["status"] == "ok"

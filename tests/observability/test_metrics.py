@@ -10,11 +10,15 @@ import time
 import uuid
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from access.models import Grant
 from iam.models import UnmanagedAccess
+from outbox.models import OutboxMessage
+from portal import metrics
 from reviews.models import Campaign
 from tests.observability import probe_urls
 
@@ -110,9 +114,66 @@ def test_a_scrape_costs_the_same_few_queries_however_much_there_is(metrics_on, c
     for name in ("Q1", "Q2", "Q3"):
         Campaign.objects.create(name=name, owner=cast.erin, state=Campaign.State.ACTIVE, due_at=timezone.now())
 
-    # waiting, oldest, failed, drift, the active campaigns, and one count per campaign.
-    with django_assert_max_num_queries(5 + 3):
+    # waiting, oldest, failed, drift, outbox waiting and oldest, the active campaigns, and one count per campaign.
+    with django_assert_max_num_queries(7 + 3):
         assert scrape(HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
+
+
+def test_the_outbox_backlog_is_counted_with_the_age_of_its_oldest_task(metrics_on, db):
+    now = timezone.now()
+    body = scrape(HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+    assert gauge(body, "portal_outbox_waiting") == gauge(body, "portal_outbox_oldest_wait_seconds") == 0
+
+    later = now + timezone.timedelta(hours=1)  # not due: nothing sends them during the test
+    OutboxMessage.objects.create(task_name="access.sync_grant", args=[1], created_at=now, next_attempt_at=later)
+    OutboxMessage.objects.create(
+        task_name="access.sync_grant", args=[2], created_at=now - timezone.timedelta(minutes=7), next_attempt_at=later
+    )
+
+    body = scrape(HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+
+    assert gauge(body, "portal_outbox_waiting") == 2
+    assert 420 <= gauge(body, "portal_outbox_oldest_wait_seconds") <= 480
+
+
+def test_the_oldest_waits_are_one_ordered_row_each_not_a_read_of_every_waiting_row(cast, sandbox):
+    for person in (cast.alice, cast.bob, cast.carol):
+        Grant.objects.create(user=person, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    OutboxMessage.objects.create(task_name="access.sync_grant", args=[1])
+
+    with CaptureQueriesContext(connection) as grants:
+        metrics._oldest_wait_seconds(timezone.now())
+    with CaptureQueriesContext(connection) as outbox:
+        metrics.backlog.oldest_age_seconds(timezone.now())
+
+    for captured in (grants, outbox):
+        assert len(captured) == 1
+        sql = captured[0]["sql"].upper()
+        assert sql.rstrip().endswith("LIMIT 1") and "ORDER BY" in sql and "MIN(" not in sql
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_the_oldest_waits_are_read_through_their_indexes(cast, sandbox):
+    for person in (cast.alice, cast.bob):
+        Grant.objects.create(user=person, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    with connection.cursor() as cursor:
+        # A table this small is cheaper to scan: tell the planner to find the index it would use at size.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        plans = {}
+        for name, plan_of in {
+            "grant_waiting_since": lambda now: metrics._oldest_wait_seconds(now),
+            "outbox_by_age": lambda now: metrics.backlog.oldest_age_seconds(now),
+        }.items():
+            with CaptureQueriesContext(connection) as captured:
+                plan_of(timezone.now())
+            query = captured[0]
+            cursor.execute("EXPLAIN " + query["sql"])
+            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+
+    for index, plan in plans.items():
+        assert index in plan, plan
+        assert "Sort" not in plan, plan
 
 
 @pytest.mark.django_db(transaction=True)

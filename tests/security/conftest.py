@@ -12,6 +12,7 @@ from iam.models import ImportRun, UnmanagedAccess
 from posture.models import PostureFinding
 from reviews import services as review_services
 from reviews.models import Campaign
+from reviews.services import evidence_packs
 from sod.models import SodRule
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
@@ -51,6 +52,8 @@ def world(cast, sandbox):
         due_at=now + timezone.timedelta(days=14),
     )
     review_services.launch(campaign_id=campaign.pk, actor=cast.erin)
+    pack, _ = evidence_packs.request_pack(campaign_id=campaign.pk, fmt="csv", actor=cast.erin)
+    evidence_packs.build_pack(pack.pk)  # built, as a worker would
     finding = PostureFinding.objects.create(
         account=sandbox.account, control_id="2.10", principal="alice", severity="high", person=cast.alice
     )
@@ -61,6 +64,7 @@ def world(cast, sandbox):
         "finding_id": finding.pk,
         "person_id": cast.alice.pk,
         "campaign_id": campaign.pk,
+        "pack_id": pack.pk,
         "item_id": campaign.items.first().pk,
         "entitlement_id": sandbox.developers.pk,
         "grant_id": grant.pk,

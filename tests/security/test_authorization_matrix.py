@@ -192,6 +192,10 @@ EXPECTED = {
     "reviews:sign_off": POST_ONLY,
     "reviews:evidence": CAMPAIGN_READERS,
     "reviews:evidence_pdf": CAMPAIGN_READERS,
+    # Asking for a pack is a POST (auditors may: it changes nothing); following and downloading one, GETs.
+    "reviews:evidence_request": POST_ONLY,
+    "reviews:evidence_pack": CAMPAIGN_READERS,
+    "reviews:evidence_download": CAMPAIGN_READERS,
     "audit:events": READERS_ONLY,
     "audit:event": READERS_ONLY,
     "audit:export": READERS_ONLY,
