@@ -110,12 +110,13 @@ def _creation_locks(account_pk: int, names: Iterable[str]) -> Iterator[None]:
     # Two 32-bit keys: the account, and the name's CRC (a collision only makes two creations queue).
     keys = sorted({zlib.crc32(name.encode()) - 2**31 for name in names})
     account_key = account_pk % 2**31
+    # One round trip each way. The statements of one query string run one after the other, so the
+    # locks are still taken in ascending order (a single SELECT over all keys would not promise it).
+    lock = "; ".join(["SELECT pg_advisory_lock(%s, %s)"] * len(keys))
     with connection.cursor() as cursor:
-        for key in keys:  # one at a time: a single statement would not promise the order
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [account_key, key])
+        cursor.execute(lock, [value for key in keys for value in (account_key, key)])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            for key in keys:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [account_key, key])
+            cursor.execute("SELECT pg_advisory_unlock(%s, key) FROM unnest(%s::integer[]) AS key", [account_key, keys])
