@@ -49,9 +49,16 @@ def _check_size(declared) -> None:
         raise RefusedInput(TOO_BIG)
 
 
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
 def refusal(request, message: str, status: int = 400) -> HttpResponse:
     """The rule in words: {"detail": ...} under the API, else a page of its own that needs nothing from
     the database (no session, no navigation counts), like the 500 page."""
+    if request.path_info.startswith("/scim/"):
+        # An identity provider's SCIM client reads an RFC 7644 error body.
+        body = {"schemas": [SCIM_ERROR], "detail": message, "status": str(status)}
+        return JsonResponse(body, status=status, content_type="application/scim+json")
     if request.path_info.startswith(reverse("api:api-root")):
         return JsonResponse({"detail": message}, status=status)
     return HttpResponse(loader.render_to_string("errors/400.html", {"message": message}), status=status)
