@@ -157,6 +157,8 @@ def _user_name(value) -> str:
 
 def _manager_id(value) -> int | None:
     """The manager's SCIM id: a string, or `{"value": ...}` (Okta, Entra); empty or null: no manager."""
+    if isinstance(value, list) and len(value) <= 1:  # Entra's older form: [{"$ref": null, "value": "…"}]
+        value = value[0] if value else None
     if isinstance(value, dict):
         value = value.get("value")
     if value is None or value == "":
@@ -190,6 +192,8 @@ def _set(data: UserData, path: str, value) -> UserData:
         for sub, item in value.items():
             data = _set(data, f"{ENTERPRISE}:{sub}", item)
         return data
+    elif key == "manager":  # Entra's older path for the enterprise manager
+        return replace(data, manager_id=_manager_id(value))
     elif key == "username":
         return replace(data, user_name=_user_name(value))
     elif key == "active":
