@@ -78,10 +78,16 @@ class InputGuardMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         for value in [*view_args, *view_kwargs.values()]:
             if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_ID:
-                raise Http404("No object has an id that large.")
+                return self._not_found(request, "No object has an id that large.")
             if isinstance(value, str) and "\x00" in value:
-                raise Http404("No object has that name.")
+                return self._not_found(request, "No object has that name.")
         return None
+
+    @staticmethod
+    def _not_found(request, message: str):
+        if request.path_info.startswith("/scim/"):
+            return refusal(request, message, 404)
+        raise Http404(message)
 
     def process_exception(self, request, exception):
         if isinstance(exception, RefusedInput):
