@@ -195,3 +195,15 @@ def test_unsupported_methods_and_discovery(okta, cast):
     scim_error(okta.post(f"Users/{cast.alice.pk}", {"userName": "a@example.com"}), 405)
     assert okta.get("ServiceProviderConfig").json()["patch"]["supported"] is True
     assert any(schema["id"] == ENTERPRISE for schema in okta.get("Schemas").json()["Resources"])
+
+
+def test_with_the_cache_unreachable_calls_go_through_uncounted(okta, cast, settings, caplog):
+    # A leaver's deactivation must not wait for the cache; the token is still checked in the database.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    settings.SCIM_REQUESTS_PER_MINUTE = 1
+    for _ in range(3):
+        assert okta.patch(f"Users/{cast.alice.pk}", [{"op": "replace", "value": {"active": False}}]).status_code == 200
+    scim_error(okta.get("Users", token="wrong"), 401)
+    assert "not counted, the cache is unreachable" in caplog.text
