@@ -9,7 +9,7 @@ recorded in the audit trail as the identity provider (`scim:<name>`), whatever i
 from dataclasses import asdict
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from accounts.services import PeopleError, PersonRecord, mark_leaver, upsert_person
@@ -116,24 +116,32 @@ def _state(person, external_id: str | None = None) -> UserData:
 def create_user(*, provider: IdentityProvider, data: UserData):
     """POST /Users: a joiner. An email the portal already knows is a conflict (409 uniqueness): the IdP
     should have found them with its `userName eq` search and updated them instead."""
-    with transaction.atomic():
-        existing = User.objects.filter(email__iexact=data.user_name).first()
-        if existing is not None:
-            raise errors.uniqueness(f"A person with the userName {data.user_name} already exists.")
-        return _apply(provider, None, data, "created")
+    try:
+        with transaction.atomic():
+            existing = User.objects.filter(email__iexact=data.user_name).first()
+            if existing is not None:
+                raise errors.uniqueness(f"A person with the userName {data.user_name} already exists.")
+            return _apply(provider, None, data, "created")
+    except IntegrityError:
+        # The same person created by a call at the same moment (both found nobody, one insert won).
+        raise errors.uniqueness(f"A person with the userName {data.user_name} already exists.") from None
 
 
 @atomic_with_retries(_contended)
 def update_user(*, provider: IdentityProvider, person_id: int, change, verb: str):
     """PUT or PATCH /Users/<id>: `change(current UserData) -> UserData`, applied to the locked person."""
-    with transaction.atomic():
-        person = visible_people(provider).select_for_update(no_key=True, of=("self",)).filter(pk=person_id).first()
-        if person is None:
-            raise errors.not_found(f"No person with id {person_id}.")
-        data = change(_state(person))
-        if data.user_name != person.email.lower():
-            raise errors.mutability("userName (the person's email address) cannot change over SCIM.")
-        return _apply(provider, person, data, verb)
+    try:
+        with transaction.atomic():
+            person = visible_people(provider).select_for_update(no_key=True, of=("self",)).filter(pk=person_id).first()
+            if person is None:
+                raise errors.not_found(f"No person with id {person_id}.")
+            data = change(_state(person))
+            if data.user_name != person.email.lower():
+                raise errors.mutability("userName (the person's email address) cannot change over SCIM.")
+            return _apply(provider, person, data, verb)
+    except IntegrityError:
+        # Two people given the same externalId at the same moment, or taken on by two IdPs at once.
+        raise errors.uniqueness("Another change at the same moment conflicts with this one; try again.") from None
 
 
 @atomic_with_retries(_contended)

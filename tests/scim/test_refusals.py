@@ -207,3 +207,13 @@ def test_with_the_cache_unreachable_calls_go_through_uncounted(okta, cast, setti
         assert okta.patch(f"Users/{cast.alice.pk}", [{"op": "replace", "value": {"active": False}}]).status_code == 200
     scim_error(okta.get("Users", token="wrong"), 401)
     assert "not counted, the cache is unreachable" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["a%00b@example.com", "%FF%FE", "%C0%AF"])
+def test_filters_with_nul_or_invalid_utf8_are_refused(okta, cast, value):
+    response = okta.get(f"Users?filter=userName%20eq%20%22{value}%22")
+    assert response.status_code in (200, 400), response.content[:300]
+    if response.status_code == 400:
+        scim_error(response, 400)
+    else:
+        assert response.json()["totalResults"] == 0
