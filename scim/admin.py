@@ -19,7 +19,7 @@ class GovernanceAdminsOnly:
         return request.user.is_governance_admin
 
     def has_add_permission(self, request):
-        return False  # a provider comes with its token: the `scim_token` command or the action below
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False  # the people it provisioned keep naming it
@@ -28,9 +28,16 @@ class GovernanceAdminsOnly:
 @admin.register(IdentityProvider)
 class IdentityProviderAdmin(GovernanceAdminsOnly, admin.ModelAdmin):
     list_display = ["name", "token_prefix", "token_issued_at", "is_active"]
-    readonly_fields = ["name", "token_prefix", "token_issued_at", "created_at"]
-    fields = ["name", "token_prefix", "token_issued_at", "is_active", "created_at"]
     actions = ["issue_new_token"]
+
+    def has_add_permission(self, request):
+        return request.user.is_governance_admin  # a new provider comes with its token, shown once
+
+    def get_fields(self, request, obj=None):
+        return ["name"] if obj is None else ["name", "token_prefix", "token_issued_at", "is_active", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["name", "token_prefix", "token_issued_at", "created_at"]
 
     @admin.action(description="Issue a new SCIM token (shown once; the old one stops working)")
     def issue_new_token(self, request, queryset):
@@ -38,13 +45,21 @@ class IdentityProviderAdmin(GovernanceAdminsOnly, admin.ModelAdmin):
             raise PermissionDenied
         for provider in queryset.order_by("pk"):
             _, token = issue_token(name=provider.name, actor=request.user)
-            self.message_user(
-                request,
-                f"New SCIM token for {provider.name}, shown only now — paste it into the IdP: {token}",
-                messages.WARNING,
-            )
+            self._show_once(request, provider, token)
+
+    def _show_once(self, request, provider, token: str) -> None:
+        self.message_user(
+            request,
+            f"New SCIM token for {provider.name}, shown only now — paste it into the IdP: {token}",
+            messages.WARNING,
+        )
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            provider, token = issue_token(name=obj.name, actor=request.user)
+            obj.pk, obj.token_prefix = provider.pk, provider.token_prefix
+            self._show_once(request, provider, token)
+            return
         super().save_model(request, obj, form, change)
         if "is_active" in form.changed_data:
             record(

@@ -203,9 +203,9 @@ def _set(data: UserData, path: str, value) -> UserData:
     elif key in ("displayname", "name.formatted"):
         return replace(data, full_name=_text(value, path, "full_name"))
     elif key == "name.givenname":
-        return replace(data, full_name="", given_name=_text(value, path, "full_name"))
+        return replace(data, given_name=_text(value, path, "full_name"))
     elif key == "name.familyname":
-        return replace(data, full_name="", family_name=_text(value, path, "full_name"))
+        return replace(data, family_name=_text(value, path, "full_name"))
     elif key == "name":
         if value is None:
             return data
@@ -233,12 +233,29 @@ def from_body(body: dict) -> UserData:
     return data
 
 
+NAME_PARTS = ("name.givenname", "name.familyname")
+
+
+def _touches_name_parts(path, value) -> bool:
+    """Whether an operation sets the given or family name without the formatted one."""
+    key = path.strip().lower() if isinstance(path, str) else ""
+    if key in NAME_PARTS:
+        return True
+    if key == "name" and isinstance(value, dict):
+        keys = {str(name).lower() for name in value}
+        return bool(keys & {"givenname", "familyname"}) and "formatted" not in keys
+    if not key and isinstance(value, dict):
+        return any(_touches_name_parts(name, item) for name, item in value.items() if isinstance(name, str))
+    return False
+
+
 def _split_name(data: UserData) -> UserData:
-    """Before a PATCH of one part of the name, the other part is taken from the current full name."""
-    if data.given_name or data.family_name or not data.full_name:
-        return data
-    given, _, family = data.full_name.partition(" ")
-    return replace(data, given_name=given, family_name=family)
+    """Before a PATCH of one part of the name: the other part is taken from the current full name, which
+    gives way to the parts (the full name is then the given and family names joined)."""
+    if not (data.given_name or data.family_name) and data.full_name:
+        given, _, family = data.full_name.partition(" ")
+        data = replace(data, given_name=given, family_name=family)
+    return replace(data, full_name="")
 
 
 def patched(data: UserData, operations) -> UserData:
@@ -256,7 +273,7 @@ def patched(data: UserData, operations) -> UserData:
         op, path, value = op.lower(), operation.get("path"), operation.get("value")
         if path is not None and not isinstance(path, str):
             raise errors.invalid_path("path must be a string.")
-        if path and path.strip().lower() in ("name.givenname", "name.familyname"):
+        if op != "remove" and _touches_name_parts(path, value):
             data = _split_name(data)
         if op == "remove":
             if not path:
@@ -272,8 +289,6 @@ def patched(data: UserData, operations) -> UserData:
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise errors.invalid_path("Attribute names are strings.")
-                if key.lower() in ("name.givenname", "name.familyname"):
-                    data = _split_name(data)
                 data = _set(data, key, item)
     return data
 

@@ -42,3 +42,16 @@ def test_people_who_are_not_governance_admins_cannot_reach_tokens(client_for, ok
         )
         assert response.status_code in (302, 403)
         assert okta.get("Users").status_code == 200, "the token was not replaced"
+
+
+def test_erin_adds_an_identity_provider_and_sees_its_token_once(client_for, cast):
+    client = client_for(cast.erin)
+    response = client.post(reverse("admin:scim_identityprovider_add"), {"name": "Entra"}, follow=True)
+
+    assert response.status_code == 200
+    (message,) = [str(m) for m in get_messages(response.wsgi_request) if "New SCIM token" in str(m)]
+    token = re.search(r"scim_[A-Za-z0-9_-]+", message).group(0)
+    provider = IdentityProvider.objects.get(name="Entra")
+    assert provider.token_digest == digest(token)
+    assert client.get("/scim/v2/Users", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert AuditEvent.objects.filter(action="scim.token_issued", actor=cast.erin, object_id=str(provider.pk)).exists()

@@ -237,3 +237,26 @@ def test_a_mover_over_scim_has_pending_approvals_re_routed_to_the_new_manager(ok
     access.approve(request_id=pending.pk, actor=cast.dave)
     pending.refresh_from_db()
     assert pending.state == AccessRequest.State.APPROVED
+
+
+def test_names_in_every_form_idps_send(okta, cast):
+    path = f"Users/{cast.alice.pk}"
+    okta.patch(path, [{"op": "replace", "path": "name.givenName", "value": "Alicia"}])
+    cast.alice.refresh_from_db()
+    assert cast.alice.full_name == "Alicia Engineer"
+    okta.patch(path, [{"op": "replace", "value": {"name": {"familyName": "Smith"}}}])
+    cast.alice.refresh_from_db()
+    assert cast.alice.full_name == "Alicia Smith"
+    okta.patch(path, [{"op": "replace", "value": {"name.givenName": "Ali", "displayName": "Ali S."}}])
+    cast.alice.refresh_from_db()
+    assert cast.alice.full_name == "Ali S.", "a display name sent with the parts wins"
+    created = okta.post(
+        "Users",
+        {
+            "userName": "ivy@example.com",
+            "name": {"formatted": "Ivy Q. Public", "familyName": "Public", "givenName": "Ivy"},
+        },
+    )
+    assert created.json()["displayName"] == "Ivy Q. Public", "the formatted name wins over its parts"
+    bare = okta.post("Users", {"userName": "jo@example.com"})
+    assert bare.json()["displayName"] == "jo"
