@@ -250,3 +250,17 @@ class SchemasView(ScimView):
     def get(self, request):
         schemas = sorted(default_schemas_getter(), key=lambda schema: schema["id"])
         return self.list_response(schemas, len(schemas), 1)
+
+
+class NotSupportedView(ScimView):
+    """What RFC 7644 defines and the portal does not do (501), and paths it does not know (404), in SCIM's
+    words rather than the portal's HTML pages."""
+
+    status = 404
+
+    def refuse(self, request, *args, **kwargs):
+        if self.status == 501:
+            raise errors.ScimError("Not supported here (see ServiceProviderConfig).", 501)
+        raise errors.not_found("No such SCIM endpoint.")
+
+    get = post = put = patch = delete = refuse

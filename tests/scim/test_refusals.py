@@ -217,3 +217,11 @@ def test_filters_with_nul_or_invalid_utf8_are_refused(okta, cast, value):
         scim_error(response, 400)
     else:
         assert response.json()["totalResults"] == 0
+
+
+def test_what_the_portal_does_not_do_is_501_and_unknown_paths_404_in_scim_words(okta, cast):
+    for path in ("Bulk", "Me", "Users/.search", ".search"):
+        scim_error(okta.get(path), 501)
+    for path in ("", "Nothing", "Users/1/extra", "Users/"):
+        scim_error(okta.get(path), 404)
+    scim_error(okta.get("Nothing", token=""), 401)

@@ -207,6 +207,8 @@ EXPECTED = {
     "scim:group": SCIM,
     "scim:service-provider-config": SCIM,
     "scim:schemas": SCIM,
+    "scim:not-supported": SCIM,
+    "scim:unknown": SCIM,
 }
 
 
@@ -229,6 +231,8 @@ def url_for(name: str, pattern: str, ids: dict, by_name: dict) -> str:
         return name
     if name in by_name:
         return reverse(name, kwargs={"pk": by_name[name]})
+    if name == "scim:unknown":  # a catch-all pattern, not reversible
+        return "/scim/v2/Nothing"
     if name == "account_confirm_email":
         return reverse(name, kwargs={"key": "not-a-key"})
     if name == "account_reset_password_from_key":
