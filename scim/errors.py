@@ -13,6 +13,10 @@ class ScimError(SCIMException):
     def __init__(self, detail: str, status: int = 400, scim_type: str | None = None):
         super().__init__(detail, status=status, scim_type=scim_type)
 
+    def to_dict(self) -> dict:
+        # RFC 7644 §3.12 gives the status as a string ("400"); django-scim2 sends a number.
+        return {**super().to_dict(), "status": str(self.status)}
+
 
 def invalid_value(detail: str) -> ScimError:
     return ScimError(detail, 400, "invalidValue")
