@@ -7,10 +7,11 @@ class AccessConfig(AppConfig):
 
     def ready(self):
         from access.audit_names import register_names
-        from accounts.signals import person_left
+        from accounts.signals import manager_changed, person_left
         from sod.scan import provide_holdings
 
         person_left.connect(_end_access_of_leaver, dispatch_uid="access.end_access_of_leaver")
+        manager_changed.connect(_reroute_pending_approvals, dispatch_uid="access.reroute_pending_approvals")
         provide_holdings(_present_grant_pairs)
         register_names()
 
@@ -26,3 +27,9 @@ def _end_access_of_leaver(sender, *, person, actor, left_at, **kwargs):
     from access.services.administration import end_access_of_leaver
 
     end_access_of_leaver(person=person, actor=actor, left_at=left_at)
+
+
+def _reroute_pending_approvals(sender, *, person, actor, actor_label, **kwargs):
+    from access.services.rerouting import reroute_pending_approvals
+
+    reroute_pending_approvals(person=person, actor=actor, actor_label=actor_label)

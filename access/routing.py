@@ -240,3 +240,11 @@ def outline_stages(entitlement: Entitlement, owners) -> Outline:
 def needs_owners(entitlement: Entitlement) -> bool:
     """Whether requests for `entitlement` would have a stage its owners decide."""
     return any(spec.approvers == ApprovalStage.Approvers.OWNERS for spec in route_for(entitlement).specs)
+
+
+def plan_manager_stage(entitlement: Entitlement, requester, beneficiary) -> PlannedStage:
+    """The manager stage of a request as the organisation chart stands now: for a mover's pending
+    requests, re-routed to their new manager (access.services.rerouting)."""
+    excluded = {requester.pk, beneficiary.pk}
+    spec = StageSpec(ApprovalStage.Approvers.MANAGER)
+    return _plan_stage(spec, policy_for(entitlement), entitlement, beneficiary, excluded)

@@ -35,6 +35,7 @@ def _entry(event) -> TimelineEntry | None:
         "request.auto_approved": ("success", "Approved automatically", after.get("policy", "")),
         "approval.approved": ("success", f"Approved by {_who(event)}{_proof(after)}", comment),
         "approval.escalated": ("warning", "Escalated", after.get("reason", "")),
+        "approval.rerouted": ("info", "Re-routed: the manager changed", after.get("reason", "")),
         "request.approved": ("success", "Request approved", ""),
         "request.denied": ("danger", f"Denied by {_who(event)}", comment),
         "request.cancelled": ("secondary", f"Cancelled by {_who(event)}", ""),

@@ -100,6 +100,8 @@ class MfaRequiredMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = request.user
+        if request.resolver_match.namespace == "scim":
+            return None  # SCIM calls are an identity provider's, by its bearer token; a session plays no part
         if not user.is_authenticated or _remembered(request.session, user):
             return None
         if meets_mfa_policy(user):

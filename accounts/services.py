@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import LastGovernanceAdmin, User
-from accounts.signals import person_left
+from accounts.signals import manager_changed, person_left
 from accounts.tokens import revoke_all_tokens
 from audit.services import record
 from audit.transactions import atomic_with_retries
@@ -102,5 +102,12 @@ def upsert_person(
         for key, value in fields.items():
             setattr(person, key, value)
         person.save(update_fields=list(fields))
+        if before["manager"] != after["manager"]:
+            # A mover's pending approvals follow the new manager (access.services.rerouting), whoever
+            # reports the move: the HR feed, single sign-on or SCIM. Before `record`: receivers lock
+            # requests, which come before the audit chain head (docs/architecture.md, locks).
+            manager_changed.send(
+                sender=User, person=person, old_manager_id=before["manager"], actor=actor, actor_label=actor_label
+            )
         record(actor=actor, actor_label=actor_label, action="person.moved", obj=person, before=before, after=after)
         return person, "moved"

@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # transaction, so the status and the revocations commit (or roll back) together.
 # Arguments: person, actor, left_at.
 person_left = Signal()
+
+# Sent inside the transaction that changes a person's manager (a mover: the HR feed, single sign-on's
+# claims, SCIM): receivers re-route what the old manager was asked to decide, in the same transaction.
+# Arguments: person, old_manager_id, actor, actor_label.
+manager_changed = Signal()

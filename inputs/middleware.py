@@ -49,9 +49,16 @@ def _check_size(declared) -> None:
         raise RefusedInput(TOO_BIG)
 
 
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
 def refusal(request, message: str, status: int = 400) -> HttpResponse:
     """The rule in words: {"detail": ...} under the API, else a page of its own that needs nothing from
     the database (no session, no navigation counts), like the 500 page."""
+    if request.path_info.startswith("/scim/"):
+        # An identity provider's SCIM client reads an RFC 7644 error body.
+        body = {"schemas": [SCIM_ERROR], "detail": message, "status": str(status)}
+        return JsonResponse(body, status=status, content_type="application/scim+json")
     if request.path_info.startswith(reverse("api:api-root")):
         return JsonResponse({"detail": message}, status=status)
     return HttpResponse(loader.render_to_string("errors/400.html", {"message": message}), status=status)
@@ -71,10 +78,16 @@ class InputGuardMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         for value in [*view_args, *view_kwargs.values()]:
             if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_ID:
-                raise Http404("No object has an id that large.")
+                return self._not_found(request, "No object has an id that large.")
             if isinstance(value, str) and "\x00" in value:
-                raise Http404("No object has that name.")
+                return self._not_found(request, "No object has that name.")
         return None
+
+    @staticmethod
+    def _not_found(request, message: str):
+        if request.path_info.startswith("/scim/"):
+            return refusal(request, message, 404)
+        raise Http404(message)
 
     def process_exception(self, request, exception):
         if isinstance(exception, RefusedInput):

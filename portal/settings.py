@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "posture",
     "notifications",
     "api",
+    "scim",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +154,10 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+# SCIM provisioning (scim/, docs/provisioning.md): calls a minute per identity provider's token, counted
+# in the cache; above it, 429 with Retry-After. Okta and Entra send a few per second at most.
+SCIM_REQUESTS_PER_MINUTE = env_int("PORTAL_SCIM_REQUESTS_PER_MINUTE", 600, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.PortalTokenAuthentication",

@@ -21,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    # SCIM 2.0 provisioning from Okta and Entra, with a bearer token per identity provider (docs/provisioning.md).
+    path("scim/v2/", include("scim.urls")),
     path("notifications/", include("notifications.urls")),
     path("sod/", include("sod.urls")),
     path("reviews/", include("reviews.urls")),

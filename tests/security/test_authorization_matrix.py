@@ -25,6 +25,7 @@ API = (401, 200, 200, 200, 200, 200)
 API_POST_ONLY = (401, 405, 405, 405, 405, 405)
 API_READERS_ONLY = (401, 403, 403, 403, 200, 200)
 PUBLIC = (200, 200, 200, 200, 200, 200)
+SCIM = (401, 401, 401, 401, 401, 401)
 CAMPAIGN_READERS = (302, 404, 404, 403, 200, 200)  # the fixture's campaign: Carol reviews in it
 # Readiness answers everyone alike, signed in or not: 200 or 503 as the installation's workers and beat are
 # (its row below is the healthy answer, which the other security tests read; this test accepts either).
@@ -203,6 +204,15 @@ EXPECTED = {
     "audit:pick_people": READERS_ONLY,
     "audit:pick_entitlements": READERS_ONLY,
     "audit:verify": POST_ONLY,  # and 403 to a POST by anyone but auditors and governance admins
+    # SCIM provisioning answers an identity provider's bearer token only, never a session (tests/scim/).
+    "scim:users": SCIM,
+    "scim:user": SCIM,
+    "scim:groups": SCIM,
+    "scim:group": SCIM,
+    "scim:service-provider-config": SCIM,
+    "scim:schemas": SCIM,
+    "scim:not-supported": SCIM,
+    "scim:unknown": SCIM,
 }
 
 
@@ -225,12 +235,15 @@ def url_for(name: str, pattern: str, ids: dict, by_name: dict) -> str:
         return name
     if name in by_name:
         return reverse(name, kwargs={"pk": by_name[name]})
+    if name == "scim:unknown":  # a catch-all pattern, not reversible
+        return "/scim/v2/Nothing"
     if name == "account_confirm_email":
         return reverse(name, kwargs={"key": "not-a-key"})
     if name == "account_reset_password_from_key":
         return reverse(name, kwargs={"uidb36": "1", "key": "not-a-key"})
     kwargs = {key: value for key, value in ids.items() if f"<int:{key}>" in pattern or f"<id:{key}>" in pattern}
     kwargs.update({key: "idp" for key in ("provider_id", "organization_slug") if f"<{key}>" in pattern})
+    kwargs.update({key: "1" for key in ("person_id", "group_id") if f"<str:{key}>" in pattern})
     return reverse(name, kwargs=kwargs)
 
 
