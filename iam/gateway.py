@@ -2,7 +2,8 @@
 
 One boto3 session per AWS account: the portal's own credentials, or STS AssumeRole into
 the account's role (with its external id), cached until shortly before expiry. Clients use
-botocore's standard retry mode; whatever still fails is raised as a typed error.
+botocore's adaptive retry mode by default (standard retries, and a rate limiter that starts at the
+account's first throttling answer); whatever still fails is raised as a typed error.
 
 Every AWS call goes through `call`, `pages` or `collect` (or the helpers below built on them),
 so no botocore exception ever leaves this module unclassified, and `counting_calls` can count
@@ -87,7 +88,7 @@ class AccountAccess:
 def _config() -> Config:
     return Config(
         region_name=settings.AWS_REGION,
-        retries={"mode": "standard", "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
+        retries={"mode": settings.AWS_RETRY_MODE, "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
         connect_timeout=5,
         read_timeout=30,
     )
@@ -151,7 +152,14 @@ def client_for(account: AccountAccess, service: str):
     Clients are thread-safe and expensive to build, so one per account, service and
     endpoint is kept; an assumed role's client is rebuilt when its credentials near expiry.
     """
-    key = (account.account_id, account.role_arn, service, settings.AWS_ENDPOINT_URL, settings.AWS_MAX_ATTEMPTS)
+    key = (
+        account.account_id,
+        account.role_arn,
+        service,
+        settings.AWS_ENDPOINT_URL,
+        settings.AWS_MAX_ATTEMPTS,
+        settings.AWS_RETRY_MODE,
+    )
     now = datetime.now(UTC)
     with _clients_lock:
         cached = _clients.get(key)

@@ -613,6 +613,10 @@ GRANT_SYNC_BATCH_SIZE = env_int("PORTAL_GRANT_SYNC_BATCH_SIZE", 25, minimum=1)
 AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
 AWS_MAX_ATTEMPTS = env_int("PORTAL_AWS_MAX_ATTEMPTS", 5)
+# "adaptive": botocore's standard retries plus its client-side rate limiter, which starts limiting
+# an account's client at its first throttling answer and finds the rate AWS allows (CUBIC), so many
+# grants at once slow down instead of exhausting their retries. One client per account and process.
+AWS_RETRY_MODE = env_choice("PORTAL_AWS_RETRY_MODE", "adaptive", ("adaptive", "standard"))
 
 # --- Security headers. HTTPS settings switch on outside DEBUG; a reverse proxy terminating TLS
 # must set X-Forwarded-Proto.
