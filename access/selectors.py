@@ -31,11 +31,16 @@ def pending_assignments_for(user) -> QuerySet[ApprovalAssignment]:
 
 
 def awaiting_decision_by(user) -> QuerySet[AccessRequest]:
-    """Requests whose current stage `user` may decide, oldest first, with what the inbox shows."""
-    votes = pending_assignments_for(user).filter(approval__request=OuterRef("pk"))
+    """Requests whose current stage `user` may decide, oldest first, with what the inbox shows.
+
+    Starts from the approver's own undecided assignments (their index), as a plain IN over request ids: an
+    `Exists()` beside the inbox's five joins passed PostgreSQL's join-reordering limit, and every request
+    was joined before the semi-join kept the approver's few.
+    """
+    mine = pending_assignments_for(user).order_by().values("approval__request_id")
     holdings = Grant.objects.filter(desired=Grant.Desired.PRESENT).select_related("entitlement__account")
     return (
-        AccessRequest.objects.filter(Exists(votes))
+        AccessRequest.objects.filter(pk__in=mine)
         .select_related("beneficiary__manager", "requester", "entitlement__account")
         .prefetch_related(
             Prefetch("approvals", queryset=Approval.objects.prefetch_related("assignments__approver")),
