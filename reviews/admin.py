@@ -59,4 +59,4 @@ class ReviewItemAdmin(ReadOnlyAdmin):
         "remediation",
     ]
     list_filter = ["campaign", "origin", "stage", "decision", "remediation"]
-    list_select_related = ["campaign", "holder", "entitlement", "reviewer"]
+    list_select_related = ["campaign", "holder", "entitlement__account", "reviewer"]

@@ -104,4 +104,4 @@ class SodExceptionAdmin(ReadOnlyAdmin):
 @admin.register(EntitlementPermissions)
 class EntitlementPermissionsAdmin(ReadOnlyAdmin):
     list_display = ["entitlement", "fetched_at", "error"]
-    list_select_related = ["entitlement"]
+    list_select_related = ["entitlement__account"]  # an entitlement is named with its account
