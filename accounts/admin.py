@@ -13,6 +13,7 @@ from django.urls import reverse
 from accounts import roles
 from accounts.models import LastGovernanceAdmin, User
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
+from audit.pagination import CappedPaginator
 from audit.services import record
 from inputs.admin import IdsOnlyAdmin
 
@@ -103,6 +104,7 @@ class GroupAdmin(IdsOnlyAdmin, DjangoGroupAdmin):
     """Django's, with permissions and actions taking ids only (a 20-digit one is a form error, not a 500)."""
 
     show_full_result_count = False
+    paginator = CappedPaginator
 
 
 @admin.register(EmailAddress)
@@ -111,6 +113,7 @@ class EmailAddressAdmin(AllauthEmailAddressAdmin):
 
     list_select_related = ["user"]
     show_full_result_count = False
+    paginator = CappedPaginator
 
 
 @admin.register(SocialAccount)

@@ -8,6 +8,7 @@ from django.forms.models import model_to_dict
 
 from audit import subjects
 from audit.models import AuditEvent, ChainCheck
+from audit.pagination import CappedPaginator
 from audit.services import record
 from inputs.admin import IdsOnlyAdmin
 
@@ -20,6 +21,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     # "At a company's size"); every list also names what it shows of related rows in
     # `list_select_related`, as Django follows only non-null keys on its own (one query per row).
     show_full_result_count = False
+    # Even filtered, the admin counts its list for "N results": at most 10,001 rows are counted (the
+    # count reads "10001" when there are more), not the million rows of the trail.
+    paginator = CappedPaginator
 
     def has_add_permission(self, request):
         return False
@@ -48,6 +52,7 @@ class AuditedAdmin(IdsOnlyAdmin, admin.ModelAdmin):
     # Fields never copied into the trail (a password hash); their own views audit changing them.
     audit_secret_fields: tuple[str, ...] = ()
     show_full_result_count = False  # as ReadOnlyAdmin's
+    paginator = CappedPaginator
 
     def get_changeform_initial_data(self, request):
         """The query string's values, less those for a date and time that are not one: the admin's

@@ -60,3 +60,6 @@ class ReviewItemAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["campaign", "origin", "stage", "decision", "remediation"]
     list_select_related = ["campaign", "holder", "entitlement__account", "reviewer"]
+    # Newest lines first, by the primary key's index: the model's order (holder, entitlement) would sort
+    # every line of every campaign for one page.
+    ordering = ["-pk"]
