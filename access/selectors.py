@@ -33,14 +33,14 @@ def pending_assignments_for(user) -> QuerySet[ApprovalAssignment]:
 def awaiting_decision_by(user) -> QuerySet[AccessRequest]:
     """Requests whose current stage `user` may decide, oldest first, with what the inbox shows.
 
-    Starts from the approver's own undecided assignments (their index), as a plain IN over request ids: an
-    `Exists()` beside the inbox's five joins passed PostgreSQL's join-reordering limit, and every request
-    was joined before the semi-join kept the approver's few.
+    Starts from the approver's own undecided assignments (`assignment_pending_by_person`), read first as a
+    list of request ids (one small query): as an `Exists()` or an `IN (subquery)`, PostgreSQL pulls the
+    semi-join into the inbox's six-table join and joins all requests before keeping the approver's few.
     """
-    mine = pending_assignments_for(user).order_by().values("approval__request_id")
+    mine = pending_assignments_for(user).order_by().values_list("approval__request_id", flat=True)
     holdings = Grant.objects.filter(desired=Grant.Desired.PRESENT).select_related("entitlement__account")
     return (
-        AccessRequest.objects.filter(pk__in=mine)
+        AccessRequest.objects.filter(pk__in=sorted(set(mine)))
         .select_related("beneficiary__manager", "requester", "entitlement__account")
         .prefetch_related(
             Prefetch("approvals", queryset=Approval.objects.prefetch_related("assignments__approver")),
@@ -144,8 +144,10 @@ def steps_to_decide(user) -> QuerySet[Approval]:
     Each carries `my_votes`: the caller's undecided assignments in it, for the reasons they were asked.
     """
     my_votes = pending_assignments_for(user)
+    # Read first, as the inbox's are (awaiting_decision_by): the stages of the caller's own votes.
+    stage_ids = sorted(set(my_votes.order_by().values_list("approval_id", flat=True)))
     return (
-        Approval.objects.filter(Exists(my_votes.filter(approval=OuterRef("pk"))))
+        Approval.objects.filter(pk__in=stage_ids)
         .select_related("request__entitlement__account", "request__requester", "request__beneficiary")
         .prefetch_related(Prefetch("assignments", queryset=my_votes.order_by("pk"), to_attr="my_votes"))
         .order_by("request__created_at", "pk")

@@ -114,8 +114,9 @@ def fill_company(cast, scale: float) -> dict:
                 },
             ),
         )
-        # Bob manages the first manager's team too: his inbox holds their pending requests.
-        cursor.execute("UPDATE accounts_user SET manager_id = %s WHERE manager_id = %s", [cast.bob.pk, p + 1])
+        # Bob manages the second manager's team too (people number k with k % managers = 1): request g is for
+        # person g % people + 1 and pending when g % 10 = 0, so his inbox holds one in every 1,000 requests.
+        cursor.execute("UPDATE accounts_user SET manager_id = %s WHERE manager_id = %s", [cast.bob.pk, p + 2])
 
         a = timed(
             "accounts",
@@ -175,12 +176,11 @@ def fill_company(cast, scale: float) -> dict:
                 },
             ),
         )
-        # Alice's own eight requests (none pending: they differ from the generated ones' pending pairs).
+        # Alice's own eight requests (g = 1..8: none pending).
         cursor.execute(
             "UPDATE access_accessrequest SET requester_id = %s, beneficiary_id = %s WHERE id BETWEEN %s AND %s",
-            [cast.alice.pk, cast.alice.pk, r + 1, r + 9],
+            [cast.alice.pk, cast.alice.pk, r + 1, r + 8],
         )
-        cursor.execute("UPDATE access_accessrequest SET state = 'approved' WHERE id BETWEEN %s AND %s", [r + 1, r + 9])
         timed(
             "stages",
             lambda: fill(
