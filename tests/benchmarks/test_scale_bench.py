@@ -8,6 +8,7 @@ measured in the same run, and with two sizes the growth (big/small) and whether 
 Each size is filled inside a savepoint rolled back afterwards. Django's test client, in process, DEBUG off.
 
 To measure a new page, add a row to PAGES: who signs in, its path (`{campaign}` is the filled campaign's id).
+BENCH_RUNS (15) sets the requests per page, BENCH_ONLY a part of the pages' names to measure only those.
 """
 
 import os
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.postgres
 
 SCALES = [float(value) for value in os.environ.get("BENCH_SCALE", "0.01").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", 15))
+# Only the pages whose name contains this text (`BENCH_ONLY=admin`), to look into a few.
+ONLY = os.environ.get("BENCH_ONLY", "")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ PAGES = [
     Page("admin: entitlements", "erin", "/admin/catalog/entitlement/"),
     Page("admin: campaigns", "erin", "/admin/reviews/campaign/"),
 ]
+PAGES = [page for page in PAGES if ONLY.lower() in page.name.lower()]
 BARE = Page("bare view", "alice", "/bench/bare/")
 
 
