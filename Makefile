@@ -12,7 +12,7 @@ SBOM := var/sbom.cdx.json
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 
-.PHONY: run serve test bench lint install clean lock sbom audit
+.PHONY: run serve test bench bench-scale lint install clean lock sbom audit
 
 $(STAMP): $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ test: $(STAMP)
 ## Benchmarks: figures and ratios against a baseline run in the same process (not part of `make test`).
 bench: $(STAMP)
 	PORTAL_BENCH=1 $(BIN)/python -m pytest tests/benchmarks -s -p no:cacheprovider
+
+## Every page and API list at a company's size (docs/operations.md, "At a company's size"): PostgreSQL only
+## (DATABASE_URL). SCALE is a fraction of 20,000 people / 1,000,000 audit events, or several to compare:
+## `make bench-scale SCALE=0.01,0.1`.
+SCALE ?= 0.01
+bench-scale: $(STAMP)
+	PORTAL_BENCH=1 BENCH_SCALE=$(SCALE) $(BIN)/python -m pytest tests/benchmarks/test_scale_bench.py -s -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

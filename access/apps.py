@@ -8,12 +8,16 @@ class AccessConfig(AppConfig):
     def ready(self):
         from access.audit_names import register_names
         from accounts.signals import manager_changed, person_left
+        from audit.services import register_subject_key
         from sod.scan import provide_holdings
 
         person_left.connect(_end_access_of_leaver, dispatch_uid="access.end_access_of_leaver")
         manager_changed.connect(_reroute_pending_approvals, dispatch_uid="access.reroute_pending_approvals")
         provide_holdings(_present_grant_pairs)
         register_names()
+        # Votes, escalations and grant events name their request in `after`: My requests' timelines
+        # find them through the indexed subject table, not the JSON key.
+        register_subject_key("request", "access.accessrequest")
 
 
 def _present_grant_pairs():

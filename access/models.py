@@ -52,6 +52,9 @@ class AccessRequest(models.Model):
         indexes = [
             # Serves the expiry sweep: pending requests oldest first.
             models.Index(fields=["created_at"], condition=models.Q(state="pending"), name="request_pending_by_age"),
+            # Serves the default order, newest first (the admin's list adds "-pk"): one page is read backwards
+            # from the end of this index instead of sorting every request.
+            models.Index(fields=["created_at", "id"], name="request_by_created"),
         ]
 
     def __str__(self):
@@ -225,6 +228,8 @@ class Grant(models.Model):
             ),
             # Serves the failed-sync gauge of /metrics (portal/metrics.py): a count of the failed rows only.
             models.Index(fields=["created_at"], condition=models.Q(sync_state="failed"), name="grant_sync_failed"),
+            # Serves the default order, newest first, as `request_by_created` does for requests.
+            models.Index(fields=["created_at", "id"], name="grant_by_created"),
         ]
 
     def __str__(self):

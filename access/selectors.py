@@ -3,7 +3,9 @@
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
-from audit.models import AuditEvent
+from audit.models import AuditEvent, AuditSubject
+
+REQUEST_TYPE = "access.accessrequest"
 
 
 def votes_of(user) -> Q:
@@ -29,11 +31,16 @@ def pending_assignments_for(user) -> QuerySet[ApprovalAssignment]:
 
 
 def awaiting_decision_by(user) -> QuerySet[AccessRequest]:
-    """Requests whose current stage `user` may decide, oldest first, with what the inbox shows."""
-    votes = pending_assignments_for(user).filter(approval__request=OuterRef("pk"))
+    """Requests whose current stage `user` may decide, oldest first, with what the inbox shows.
+
+    Starts from the approver's own undecided assignments (`assignment_pending_by_person`), read first as a
+    list of request ids (one small query): as an `Exists()` or an `IN (subquery)`, PostgreSQL pulls the
+    semi-join into the inbox's six-table join and joins all requests before keeping the approver's few.
+    """
+    mine = pending_assignments_for(user).order_by().values_list("approval__request_id", flat=True)
     holdings = Grant.objects.filter(desired=Grant.Desired.PRESENT).select_related("entitlement__account")
     return (
-        AccessRequest.objects.filter(Exists(votes))
+        AccessRequest.objects.filter(pk__in=sorted(set(mine)))
         .select_related("beneficiary__manager", "requester", "entitlement__account")
         .prefetch_related(
             Prefetch("approvals", queryset=Approval.objects.prefetch_related("assignments__approver")),
@@ -54,20 +61,23 @@ def requests_of(user) -> QuerySet[AccessRequest]:
 
 
 def timelines_for(access_requests) -> dict[int, list[AuditEvent]]:
-    """The audit events of each request, its approval votes and its grant, in one query."""
+    """The audit events of each request, its approval votes and its grant, in one query.
+
+    Events about the request itself are found by `audit_object_history`; those that only name it
+    (`after["request"]`: votes, escalations, grant syncs) through the subject table's index. Both id
+    lists are read in one UNION subquery, so the trail is never scanned for a JSON key.
+    """
     ids = [access_request.pk for access_request in access_requests]
     if not ids:
         return {}
-    events = (
-        AuditEvent.objects.filter(
-            Q(object_type="access.accessrequest", object_id__in=[str(pk) for pk in ids]) | Q(after__request__in=ids)
-        )
-        .select_related("actor")
-        .order_by("seq")
-    )
+    own = AuditEvent.objects.filter(object_type=REQUEST_TYPE, object_id__in=[str(pk) for pk in ids])
+    own = own.order_by().values("pk")
+    naming = AuditSubject.objects.filter(subject_type=REQUEST_TYPE, subject_id__in=ids)
+    naming = naming.order_by().values("event_id")
+    events = AuditEvent.objects.filter(pk__in=own.union(naming)).select_related("actor").order_by("seq")
     timelines: dict[int, list[AuditEvent]] = {pk: [] for pk in ids}
     for event in events:
-        request_id = int(event.object_id) if event.object_type == "access.accessrequest" else event.after["request"]
+        request_id = int(event.object_id) if event.object_type == REQUEST_TYPE else event.after["request"]
         timelines.setdefault(request_id, []).append(event)
     return timelines
 
@@ -134,8 +144,10 @@ def steps_to_decide(user) -> QuerySet[Approval]:
     Each carries `my_votes`: the caller's undecided assignments in it, for the reasons they were asked.
     """
     my_votes = pending_assignments_for(user)
+    # Read first, as the inbox's are (awaiting_decision_by): the stages of the caller's own votes.
+    stage_ids = sorted(set(my_votes.order_by().values_list("approval_id", flat=True)))
     return (
-        Approval.objects.filter(Exists(my_votes.filter(approval=OuterRef("pk"))))
+        Approval.objects.filter(pk__in=stage_ids)
         .select_related("request__entitlement__account", "request__requester", "request__beneficiary")
         .prefetch_related(Prefetch("assignments", queryset=my_votes.order_by("pk"), to_attr="my_votes"))
         .order_by("request__created_at", "pk")

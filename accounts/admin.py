@@ -1,3 +1,5 @@
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
@@ -11,6 +13,7 @@ from django.urls import reverse
 from accounts import roles
 from accounts.models import LastGovernanceAdmin, User
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
+from audit.pagination import CappedPaginator
 from audit.services import record
 from inputs.admin import IdsOnlyAdmin
 
@@ -19,9 +22,13 @@ from inputs.admin import IdsOnlyAdmin
 class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     """People, with every add, edit and delete in the audit trail (who made whom an admin or an auditor)."""
 
-    ordering = ["full_name"]
+    # Name then email (unique): a total order that the index `user_by_name` serves as it is, so the
+    # admin adds no "-pk" of its own that would sort every person for one page.
+    ordering = ["full_name", "email"]
     list_display = ["full_name", "email", "department", "manager", "employment_status", "is_superuser", "is_auditor"]
-    list_filter = ["employment_status", "department", "is_superuser", "is_auditor"]
+    # Not `department`: its choices would be a SELECT DISTINCT over everyone (search finds a department).
+    list_filter = ["employment_status", "is_superuser", "is_auditor"]
+    list_select_related = ["manager"]
     # The password hash never goes into the audit trail; setting a password is audited on its own below.
     audit_secret_fields = ("password",)
     search_fields = ["full_name", "email", "department"]
@@ -89,11 +96,24 @@ admin.site.unregister(SocialToken)
 admin.site.unregister(SocialAccount)
 admin.site.unregister(Authenticator)
 admin.site.unregister(Group)
+admin.site.unregister(EmailAddress)
 
 
 @admin.register(Group)
 class GroupAdmin(IdsOnlyAdmin, DjangoGroupAdmin):
     """Django's, with permissions and actions taking ids only (a 20-digit one is a form error, not a 500)."""
+
+    show_full_result_count = False
+    paginator = CappedPaginator
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(AllauthEmailAddressAdmin):
+    """allauth's, showing each address's person without a query per row, and no count of all of them."""
+
+    list_select_related = ["user"]
+    show_full_result_count = False
+    paginator = CappedPaginator
 
 
 @admin.register(SocialAccount)

@@ -51,6 +51,31 @@ class AuditEvent(models.Model):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id} by {self.actor_label}"
 
 
+class AuditSubject(models.Model):
+    """Another object an event concerns beyond its own (a vote's or a grant's request), found by an index.
+
+    Kept beside the event, not in it: the event's row is append-only and hashed, and this row is neither
+    part of the hash nor evidence of anything; it only lets "every event about request 12" be read through
+    `audit_subject_events` instead of scanning the whole trail for a JSON key. Written by
+    `audit.services.record_many` in the event's own transaction (see `subject_keys`).
+    """
+
+    # No index of its own (lookups start from the subject) and no database constraint: this row only
+    # points the way, and someone who removes an event behind the trigger's back must be named by
+    # verify_audit, not stopped by an index table.
+    event = models.ForeignKey(
+        AuditEvent, on_delete=models.DO_NOTHING, related_name="subjects", db_index=False, db_constraint=False
+    )
+    subject_type = models.CharField(max_length=64)
+    subject_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["subject_type", "subject_id", "event"], name="audit_subject_events")]
+
+    def __str__(self):
+        return f"#{self.event_id} concerns {self.subject_type}:{self.subject_id}"
+
+
 class ChainCheck(models.Model):
     """One walk of the chain asked for on the audit page, run by a worker: its progress, then its verdict.
 

@@ -7,7 +7,26 @@ from django.utils import timezone
 
 from audit.chain import event_hash
 from audit.context import client_ip
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import AuditChainHead, AuditEvent, AuditSubject
+
+# Keys of an event's `after` that name another object it concerns (`{"request": 12}` on a vote or a
+# grant's sync), and that object's type: each becomes an `AuditSubject` row beside the event. Registered
+# by the app that owns the type (audit knows no models); the data migration audit 0007 used the same.
+_subject_keys: dict[str, str] = {}
+
+
+def register_subject_key(key: str, object_type: str) -> None:
+    """Say that `after[key]`, when it is an integer, is the id of an `object_type` the event concerns."""
+    _subject_keys[key] = object_type
+
+
+def _subjects_of(event: AuditEvent) -> list[AuditSubject]:
+    after = event.after if isinstance(event.after, dict) else {}
+    return [
+        AuditSubject(event=event, subject_type=object_type, subject_id=after[key])
+        for key, object_type in _subject_keys.items()
+        if isinstance(after.get(key), int) and not isinstance(after.get(key), bool)
+    ]
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,9 @@ def record_many(entries: list[dict]) -> list[AuditEvent]:
         events[0].save(force_insert=True)
     else:
         AuditEvent.objects.bulk_create(events)
+    subjects = [subject for event in events for subject in _subjects_of(event)]
+    if subjects:
+        AuditSubject.objects.bulk_create(subjects)
     head.last_seq, head.last_hash = seq, prev_hash
     head.save(update_fields=["last_seq", "last_hash"])
     return events

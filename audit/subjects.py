@@ -52,6 +52,10 @@ def register(
     _registry[object_type] = _Registration(describe, about_person, about_entitlement)
 
 
+def registered_types() -> list[str]:
+    return sorted(_registry)
+
+
 def fallback(object_type: str, object_id: str) -> Subject:
     return Subject(f"{object_type}:{object_id}")
 

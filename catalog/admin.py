@@ -18,6 +18,7 @@ class ApprovalStageInline(IdsOnlyAdmin, admin.TabularInline):
 @admin.register(ApprovalPolicy)
 class ApprovalPolicyAdmin(AuditedAdmin):
     list_display = ["name", "default_for_risk", "auto_approve", "fallback_approver"]
+    list_select_related = ["fallback_approver"]
     autocomplete_fields = ["fallback_approver"]
     inlines = [ApprovalStageInline]
 

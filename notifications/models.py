@@ -77,6 +77,8 @@ class Notification(models.Model):
             ),
             # Serves selectors.for_user (the list page, newest first) and the recent-reminder check.
             models.Index(fields=["recipient", "-created_at"], name="notification_by_person"),
+            # Serves the Django admin's list, everyone's newest first: one page read off the end of this index.
+            models.Index(fields=["created_at", "id"], name="notification_by_created"),
             # Serves the once-a-day checks of review reminders and escalations: who was told about a campaign lately.
             models.Index(
                 fields=["about_campaign", "kind", "created_at"],

@@ -23,6 +23,7 @@ class CampaignAdmin(AuditedAdmin):
     portal (Governance → Access reviews). A run's template is set by the repeat, never picked here."""
 
     list_display = ["name", "owner", "state", "reviewer_type", "second_stage", "due_at", "population_count"]
+    list_select_related = ["owner"]
     list_filter = ["state", "reviewer_type", "second_stage"]
     autocomplete_fields = ["owner", "fallback_reviewer", "named_reviewers", "accounts", "entitlements"]
     readonly_fields = [
@@ -58,4 +59,7 @@ class ReviewItemAdmin(ReadOnlyAdmin):
         "remediation",
     ]
     list_filter = ["campaign", "origin", "stage", "decision", "remediation"]
-    list_select_related = ["campaign", "holder", "entitlement", "reviewer"]
+    list_select_related = ["campaign", "holder", "entitlement__account", "reviewer"]
+    # Newest lines first, by the primary key's index: the model's order (holder, entitlement) would sort
+    # every line of every campaign for one page.
+    ordering = ["-pk"]

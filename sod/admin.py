@@ -33,6 +33,7 @@ class SodRuleAdmin(AuditedAdmin):
     form = SodRuleAdminForm
 
     list_display = ["name", "kind", "severity", "enforcement", "owner", "enabled"]
+    list_select_related = ["owner"]
     list_filter = ["kind", "severity", "enforcement", "enabled"]
     search_fields = ["name", "why"]
     autocomplete_fields = ["owner", "set_a", "set_b"]
@@ -103,4 +104,4 @@ class SodExceptionAdmin(ReadOnlyAdmin):
 @admin.register(EntitlementPermissions)
 class EntitlementPermissionsAdmin(ReadOnlyAdmin):
     list_display = ["entitlement", "fetched_at", "error"]
-    list_select_related = ["entitlement"]
+    list_select_related = ["entitlement__account"]  # an entitlement is named with its account

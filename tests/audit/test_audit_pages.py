@@ -312,3 +312,20 @@ def test_pages_run_the_same_queries_for_10_and_1000_events(client_for, cast, san
 
     with django_assert_num_queries(len(at_ten)):
         assert visit().status_code == 200
+
+
+def test_the_log_counts_up_to_a_cap_and_says_more_than(client_for, cast, sandbox, monkeypatch):
+    """A million events are never counted to print one number: past the cap the page says "more than"."""
+    from audit.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 5)
+    write_events(sandbox, cast.erin, 4)
+    assert "event" in client_for(cast.frank).get("/audit/").content.decode()
+    write_events(sandbox, cast.erin, 10)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client_for(cast.frank).get("/audit/").content.decode()
+
+    assert "More than 5 events" in page
+    counts = [query["sql"] for query in queries if "COUNT(" in query["sql"] and "audit_auditevent" in query["sql"]]
+    assert counts and all("LIMIT 6" in sql for sql in counts), counts

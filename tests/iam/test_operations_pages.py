@@ -121,3 +121,19 @@ def test_people_who_are_not_governance_admins_cannot_reconcile_adopt_or_retry(cl
     drift.refresh_from_db()
     grant.refresh_from_db()
     assert (drift.state, grant.sync_state) == (UnmanagedAccess.State.OPEN, Grant.SyncState.FAILED)
+
+
+def test_failed_grants_are_counted_per_account_from_the_failed_rows_alone(client_for, cast, sandbox):
+    """Read from the failed grants (partial index grant_sync_failed), never by joining accounts to all grants."""
+    failed_grant(cast, sandbox.developers)
+    failed_grant(cast, sandbox.breakglass)
+    Grant.objects.create(user=cast.bob, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    quiet = AwsAccount.objects.create(account_id="000000000042", name="Quiet account")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client_for(cast.erin).get(reverse("iam:operations"))
+
+    counts = {account.pk: account.failed_grants for account, _ in response.context["rows"]}
+    assert counts == {sandbox.account.pk: 2, quiet.pk: 0}
+    grant_reads = [query["sql"] for query in queries if '"access_grant"' in query["sql"]]
+    assert grant_reads and all(""""sync_state" = 'failed'""" in sql for sql in grant_reads), grant_reads

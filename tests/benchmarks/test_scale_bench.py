@@ -1,0 +1,133 @@
+"""Benchmark: every page and API list at a company's size (issue 21; docs/operations.md, "At a company's size").
+
+`make bench-scale SCALE=0.01,1` fills PostgreSQL set-based (tests/benchmarks/scale_fill.py) at each size
+in turn, signs in as each role (the cast of tests/conftest.py, who take part in the data: Alice has 8
+requests, Bob approves for a team, Erin is a governance admin, Frank an auditor), and prints for every
+page p50 and p95, the queries one request runs, the ratio to a bare view behind the same middleware
+measured in the same run, and with two sizes the growth (big/small) and whether the queries stayed the same.
+Each size is filled inside a savepoint rolled back afterwards. Django's test client, in process, DEBUG off.
+
+To measure a new page, add a row to PAGES: who signs in, its path (`{campaign}` is the filled campaign's id).
+BENCH_RUNS (15) sets the requests per page, BENCH_ONLY a part of the pages' names to measure only those.
+"""
+
+import os
+import statistics
+import time
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import override_settings
+
+from tests.benchmarks.scale_fill import fill_company
+
+pytestmark = pytest.mark.postgres
+
+SCALES = [float(value) for value in os.environ.get("BENCH_SCALE", "0.01").split(",")]
+RUNS = int(os.environ.get("BENCH_RUNS", 15))
+# Only the pages whose name contains this text (`BENCH_ONLY=admin`), to look into a few.
+ONLY = os.environ.get("BENCH_ONLY", "")
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    who: str  # alice (employee), bob (approver), erin (governance admin), frank (auditor)
+    path: str
+
+
+PAGES = [
+    Page("home (employee)", "alice", "/"),
+    Page("catalog", "alice", "/catalog/"),
+    Page("my access", "alice", "/access/"),
+    Page("My requests", "alice", "/requests/"),
+    Page("API requests", "alice", "/api/requests/"),
+    Page("API catalog", "alice", "/api/catalog/"),
+    Page("API grants (employee)", "alice", "/api/grants/"),
+    Page("approver inbox", "bob", "/approvals/"),
+    Page("API approvals", "bob", "/api/approvals/"),
+    Page("home (approver)", "bob", "/"),
+    Page("my reviews (reviewer)", "bob", "/reviews/"),
+    Page("review queue (reviewer)", "bob", "/reviews/{campaign}/"),
+    Page("home (admin)", "erin", "/"),
+    Page("my reviews (admin)", "erin", "/reviews/"),
+    Page("review queue, all lines (admin)", "erin", "/reviews/{campaign}/"),
+    Page("campaigns", "erin", "/reviews/campaigns/"),
+    Page("campaign overview", "erin", "/reviews/campaigns/{campaign}/"),
+    Page("API review items", "erin", "/api/reviews/campaigns/{campaign}/items/"),
+    Page("API campaigns", "erin", "/api/reviews/campaigns/"),
+    Page("operations", "erin", "/operations/"),
+    Page("people", "erin", "/people/"),
+    Page("entitlements", "erin", "/entitlements/"),
+    Page("API grants (admin)", "erin", "/api/grants/"),
+    Page("audit log", "frank", "/audit/"),
+    Page("review queue, all lines (auditor)", "frank", "/reviews/{campaign}/"),
+    Page("admin: audit events", "erin", "/admin/audit/auditevent/"),
+    Page("admin: grants", "erin", "/admin/access/grant/"),
+    Page("admin: requests", "erin", "/admin/access/accessrequest/"),
+    Page("admin: votes", "erin", "/admin/access/approvalassignment/"),
+    Page("admin: people", "erin", "/admin/accounts/user/"),
+    Page("admin: email addresses", "erin", "/admin/account/emailaddress/"),
+    Page("admin: review lines", "erin", "/admin/reviews/reviewitem/"),
+    Page("admin: entitlements", "erin", "/admin/catalog/entitlement/"),
+    Page("admin: campaigns", "erin", "/admin/reviews/campaign/"),
+]
+PAGES = [page for page in PAGES if ONLY.lower() in page.name.lower()]
+BARE = Page("bare view", "alice", "/bench/bare/")
+
+
+def measure(client, path: str) -> tuple[float, float, int, int]:
+    """p50 and p95 in ms over RUNS requests (after two to warm up), the queries of one, its status."""
+    for _ in range(2):
+        response = client.get(path)
+    queries = []
+    with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+        response = client.get(path)
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return statistics.median(times), p95, len(queries), response.status_code
+
+
+@override_settings(ROOT_URLCONF="tests.benchmarks.scale_urls", DEBUG=False)
+def test_every_page_at_a_company_size(cast, sandbox):
+    clients = {}
+    for who in ("alice", "bob", "erin", "frank"):
+        clients[who] = Client()
+        clients[who].force_login(getattr(cast, who))
+    results: dict[float, dict[str, tuple]] = {}
+    for scale in SCALES:
+        with transaction.atomic():
+            filled = fill_company(cast, scale)
+            print(f"\n== scale {scale}: {filled['sizes']}")
+            print(
+                f"   filled in {filled['total']:.1f} s: "
+                + ", ".join(f"{name} {seconds:.1f}" for name, seconds in filled["timings"].items())
+            )
+            from reviews.models import Campaign
+
+            campaign = Campaign.objects.filter(name="Quarterly review").latest("pk").pk
+            bare = measure(clients[BARE.who], BARE.path)
+            results[scale] = {BARE.name: bare}
+            print(f"   {'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'x bare':>7} status")
+            for page in [BARE, *PAGES]:
+                figures = results[scale][page.name] = (
+                    bare if page is BARE else measure(clients[page.who], page.path.format(campaign=campaign))
+                )
+                p50, p95, queries, status = figures
+                print(f"   {page.name:36} {p50:8.1f} {p95:8.1f} {queries:8d} {p50 / bare[0]:7.1f} {status}")
+            transaction.set_rollback(True)
+    if len(SCALES) > 1:
+        small, big = results[SCALES[0]], results[SCALES[-1]]
+        print(f"\n== growth from scale {SCALES[0]} to {SCALES[-1]} (p50 big / p50 small; queries small -> big)")
+        for page in PAGES:
+            (p50_small, _, queries_small, _), (p50_big, _, queries_big, _) = small[page.name], big[page.name]
+            flat = "flat" if p50_big <= max(1.5 * p50_small, p50_small + 5) else "GROWS"
+            same = "same queries" if queries_small == queries_big else f"queries {queries_small} -> {queries_big}"
+            print(f"   {page.name:36} {p50_big / p50_small:6.2f}x  {flat:6} {same}")
