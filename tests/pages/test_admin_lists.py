@@ -26,6 +26,7 @@ from catalog.models import ApprovalPolicy, AwsAccount, Entitlement, IamUserName
 from iam.models import ReconcileRun, UnmanagedAccess
 from notifications.models import Notification
 from reviews.models import Campaign, ReviewItem
+from scim.models import IdentityProvider, ProvisionedPerson
 from sod.models import EntitlementPermissions, SodException, SodRule, SodViolation
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
@@ -58,6 +59,13 @@ def requests_for(cast, sandbox, n: int) -> None:
         entitlement.owners.set([cast.carol])
     items = [services.CartItem(entitlement) for entitlement in made]
     services.submit_cart(requester=cast.alice, beneficiary=cast.alice, justification=GOOD_REASON, items=items)
+
+
+def identity_providers(n: int) -> list:
+    return IdentityProvider.objects.bulk_create(
+        IdentityProvider(name=f"IdP {k}", token_digest=f"{k:064x}", token_prefix=f"{k}", token_issued_at=timezone.now())
+        for k in (next(_serial) for _ in range(n))
+    )
 
 
 def rule(cast) -> SodRule:
@@ -151,6 +159,11 @@ FACTORIES = {
             last_seen=timezone.now(),
         )
         for k in (next(_serial) for _ in range(n))
+    ),
+    "scim.identityprovider": lambda cast, sandbox, n: identity_providers(n),
+    "scim.provisionedperson": lambda cast, sandbox, n: ProvisionedPerson.objects.bulk_create(
+        ProvisionedPerson(person=person, provider=identity_providers(1)[0], external_id=f"ext-{person.pk}")
+        for person in people(n)
     ),
     "notifications.notification": lambda cast, sandbox, n: Notification.objects.bulk_create(
         Notification(recipient=cast.alice, kind=first_choice(Notification, "kind"), title="Hello", link="/")
