@@ -23,6 +23,8 @@ from access.models import Grant, waiting_since
 from audit.context import client_address
 from iam.models import UnmanagedAccess
 from outbox import backlog
+from outbox.outages import CACHE_ERRORS
+from portal.health import heartbeat
 from portal.task_metrics import registry
 from reviews.models import Campaign, ReviewItem
 
@@ -97,6 +99,22 @@ class PortalCollector:
             undecided.add_metric(label, _capped_count(waiting))
         yield lines
         yield undecided
+        yield from _beat_heartbeat()
+
+
+def _beat_heartbeat():
+    """Seconds since beat's last heartbeat (portal/health/heartbeat.py). Not reported when there was none
+    or the cache cannot be read: an absent series is what an alert on `absent()` looks for."""
+    try:
+        age = heartbeat.age_now()
+    except CACHE_ERRORS:
+        return
+    if age is not None:
+        yield GaugeMetricFamily(
+            "portal_beat_heartbeat_age_seconds",
+            "Seconds since beat's last heartbeat reached a worker (scheduled jobs stop when it grows).",
+            value=age,
+        )
 
 
 def allowed(request) -> bool:

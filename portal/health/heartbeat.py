@@ -24,5 +24,13 @@ def record() -> float:
 
 async def age() -> float | None:
     """Seconds since the last heartbeat, or None if there was none."""
-    last = await cache.aget(key())
+    return _since(await cache.aget(key()))
+
+
+def age_now() -> float | None:
+    """`age`, for callers outside an event loop (the metrics scrape)."""
+    return _since(cache.get(key()))
+
+
+def _since(last) -> float | None:
     return None if last is None else max(0.0, time.time() - float(last))

@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -19,6 +20,7 @@ from access.models import Grant
 from iam.models import UnmanagedAccess
 from outbox.models import OutboxMessage
 from portal import metrics
+from portal.health import heartbeat
 from reviews.models import Campaign
 from tests.observability import probe_urls
 
@@ -108,6 +110,16 @@ def test_the_portals_own_gauges_read_the_database(metrics_on, cast, sandbox):
     assert gauge(body, "portal_reconcile_drift_open") == 1
     assert gauge(body, "portal_campaign_lines", f'{{campaign="{campaign.pk}"}}') == 1200
     assert gauge(body, "portal_campaign_undecided_lines", f'{{campaign="{campaign.pk}"}}') == 0
+
+
+def test_beats_heartbeat_age_is_reported_once_there_is_one(metrics_on, db):
+    cache.delete(heartbeat.key())  # as before beat's first run
+    assert "portal_beat_heartbeat_age_seconds" not in scrape(HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+
+    heartbeat.record()
+
+    body = scrape(HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+    assert 0 <= gauge(body, "portal_beat_heartbeat_age_seconds") < 60
 
 
 def test_a_scrape_costs_the_same_few_queries_however_much_there_is(metrics_on, cast, django_assert_max_num_queries):
