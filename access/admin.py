@@ -10,7 +10,7 @@ from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.services.entitlements import Terms, change_entitlement, check_terms
 from accounts.roles import is_governance_admin
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
-from catalog.models import Entitlement
+from catalog.models import DurationUnit, Entitlement
 
 
 class ApprovalInline(admin.TabularInline):
@@ -63,6 +63,9 @@ class EntitlementAdminForm(forms.ModelForm):
             "risk",
             "requestable",
             "max_duration_days",
+            "duration_unit",
+            "min_duration",
+            "max_duration_hours",
             "approval_policy",
         ]
 
@@ -84,6 +87,9 @@ def terms_from(cleaned: dict) -> Terms:
         requestable=bool(cleaned.get("requestable")),
         max_duration_days=cleaned.get("max_duration_days"),
         approval_policy_id=policy.pk if policy else None,
+        duration_unit=cleaned.get("duration_unit") or DurationUnit.DAYS,
+        min_duration=cleaned.get("min_duration") or 1,
+        max_duration_hours=cleaned.get("max_duration_hours"),
     )
 
 
