@@ -69,6 +69,19 @@ class EntitlementAdminForm(forms.ModelForm):
             "approval_policy",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Sent without them (an older form, a script): days from 1, as the model's defaults say.
+        for name in ("duration_unit", "min_duration"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_duration_unit(self):
+        return self.cleaned_data.get("duration_unit") or DurationUnit.DAYS
+
+    def clean_min_duration(self):
+        return self.cleaned_data.get("min_duration") or 1
+
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is None and not self.errors:

@@ -45,16 +45,19 @@ class EntitlementTermsForm(forms.Form):
         widget=forms.NumberInput(attrs={"class": "form-control"}),
         help_text="Longest a grant may last. Empty: access may be held without an end date.",
     )
+    # Not required: a form sent without them (a script, an older page) keeps days from 1.
     duration_unit = forms.ChoiceField(
         label="Grants are counted in",
         choices=DurationUnit.choices,
         initial=DurationUnit.DAYS,
+        required=False,
         widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         help_text="Hours: just-in-time elevation for an hour or a shift, with a maximum in hours.",
     )
     min_duration = forms.IntegerField(
         label="Minimum duration (in that unit)",
         initial=1,
+        required=False,
         min_value=1,
         max_value=MAX_DURATION_DAYS,
         widget=forms.NumberInput(attrs={"class": "form-control"}),
@@ -96,8 +99,8 @@ class EntitlementTermsForm(forms.Form):
             requestable=data["requestable"],
             max_duration_days=data["max_duration_days"],
             approval_policy_id=policy.pk if policy else None,
-            duration_unit=data["duration_unit"],
-            min_duration=data["min_duration"],
+            duration_unit=data["duration_unit"] or DurationUnit.DAYS,
+            min_duration=data["min_duration"] or 1,
             max_duration_hours=data["max_duration_hours"],
         )
 

@@ -39,9 +39,11 @@ def check_extension(grant: Grant, extra: timedelta, now) -> None:
         return
     room_left = limit - max(grant.ends_at, now)
     left = int(room_left.total_seconds() // 3600) if entitlement.in_hours else room_left.days
-    room = f"at most {amount_in_words(left, unit)} more" if left >= 1 else "no further: ask for it again once it ends"
+    more = amount_in_words(left, unit).replace(" ", " more ", 1)  # "4 more days", "1 more hour"
+    room = f"at most {more}" if left >= 1 else "no further: ask for it again once it ends"
+    since = f"{started:%Y-%m-%d %H:%M}" if entitlement.in_hours else f"{started:%Y-%m-%d}"
     raise InvalidInput(
         f"{entitlement.name} can be held for at most {entitlement.max_duration_words} from when it was first "
-        f"active ({started:%Y-%m-%d %H:%M}), so it can be extended {room}.",
+        f"active ({since}), so it can be extended {room}.",
         field="duration_hours" if entitlement.in_hours else "duration_days",
     )

@@ -86,6 +86,11 @@ class ExtensionSerializer(serializers.Serializer):
     duration_hours = _hours()
     justification = _justification()
 
+    def validate(self, attrs):
+        if attrs.get("duration_days") is None and attrs.get("duration_hours") is None:
+            raise serializers.ValidationError({"duration_days": ["This field is required."]})
+        return attrs
+
 
 class AssignmentSerializer(serializers.ModelSerializer):
     approver = PersonSerializer(read_only=True, allow_null=True, help_text="Empty: any governance admin.")

@@ -133,7 +133,7 @@ class TestExtendingByHours:
             services.request_extension(
                 requester=cast.alice, grant_id=grant.pk, duration_hours=3, justification=GOOD_REASON
             )
-        assert "at most 2 hours more" in refused.value.message
+        assert "so it can be extended at most 2 more hours" in refused.value.message
         with pytest.raises(InvalidInput, match="granted in hours, not days"):
             services.request_extension(
                 requester=cast.alice, grant_id=grant.pk, duration_days=1, justification=GOOD_REASON

@@ -81,7 +81,7 @@ def test_an_extension_by_hours(cast, elevated, api_for):
         f"/api/grants/{grant.pk}/extend/", {"duration_hours": 7, "justification": GOOD_REASON}, format="json"
     )
     assert too_long.status_code == 400
-    assert "so it can be extended at most 6 hours more" in too_long.json()["detail"]
+    assert "so it can be extended at most 6 more hours" in too_long.json()["detail"]
 
     asked = client.post(
         f"/api/grants/{grant.pk}/extend/", {"duration_hours": 3, "justification": GOOD_REASON}, format="json"
