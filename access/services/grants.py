@@ -172,6 +172,8 @@ def due_expiry_reminders(now=None) -> list[tuple[int, int]]:
         due = Grant.objects.filter(
             Q(expiry_reminded_days__isnull=True) | Q(expiry_reminded_days__gt=days),
             desired=Grant.Desired.PRESENT,
+            # An hour grant is elevation for a shift: its holder watches the countdown, not a "1 day left" email.
+            duration_hours__isnull=True,
             expires_at__gt=now,
             expires_at__lte=now + timedelta(days=days),
         )

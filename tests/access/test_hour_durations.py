@@ -72,6 +72,11 @@ class TestAskingForHours:
         fixed = AuditEvent.objects.get(action="grant.end_fixed")
         assert fixed.after == {"expires_at": grant.expires_at.isoformat(), "duration_hours": 2}
 
+    def test_no_days_left_reminder_for_an_hour_grant(self, cast, elevated):
+        grant = applied(hours_granted(cast, elevated, 2))
+        services.expire_grants(now=grant.activated_at)
+        assert services.due_expiry_reminders(now=grant.activated_at) == []
+
     def test_refusals_are_in_words(self, cast, sandbox, elevated):
         sandbox.developers.max_duration_days = 30
         sandbox.developers.save()
