@@ -116,6 +116,18 @@ class TestAskingForHours:
             )
 
 
+def test_erin_grants_hours_directly_and_they_count_from_activation(cast, elevated):
+    grant = services.grant_by_admin(
+        actor=cast.erin, user=cast.alice, entitlement=elevated, justification=GOOD_REASON, duration_hours=3
+    )
+    grant = applied(grant)
+    assert grant.ends_at == grant.activated_at + timedelta(hours=3)
+    with pytest.raises(InvalidInput, match="granted in hours, not days"):
+        services.grant_by_admin(
+            actor=cast.erin, user=cast.bob, entitlement=elevated, justification=GOOD_REASON, duration_days=1
+        )
+
+
 class TestExtendingByHours:
     def test_an_extension_adds_hours_after_approval(self, cast, elevated):
         grant = applied(hours_granted(cast, elevated, 2))
