@@ -90,3 +90,21 @@ def test_an_extension_by_hours(cast, elevated, api_for):
     assert (asked.json()["kind"], asked.json()["duration_hours"]) == ("extension", 3)
     (listed,) = client.get("/api/grants/").json()["results"]
     assert listed["duration_hours"] == 2
+
+
+def test_a_cart_mixes_hours_and_days(cast, sandbox, elevated, api_for):
+    response = api_for(cast.alice).post(
+        "/api/requests/cart/",
+        {
+            "justification": GOOD_REASON,
+            "items": [
+                {"entitlement": elevated.pk, "duration_hours": 4},
+                {"entitlement": sandbox.developers.pk, "duration_days": 3},
+            ],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    asked = {(item["entitlement"]["id"], item["duration_days"], item["duration_hours"]) for item in response.json()}
+    assert asked == {(elevated.pk, None, 4), (sandbox.developers.pk, 3, None)}
