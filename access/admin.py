@@ -10,7 +10,7 @@ from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.services.entitlements import Terms, change_entitlement, check_terms
 from accounts.roles import is_governance_admin
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
-from catalog.models import Entitlement
+from catalog.models import DurationUnit, Entitlement
 
 
 class ApprovalInline(admin.TabularInline):
@@ -63,8 +63,24 @@ class EntitlementAdminForm(forms.ModelForm):
             "risk",
             "requestable",
             "max_duration_days",
+            "duration_unit",
+            "min_duration",
+            "max_duration_hours",
             "approval_policy",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Sent without them (an older form, a script): days from 1, as the model's defaults say.
+        for name in ("duration_unit", "min_duration"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_duration_unit(self):
+        return self.cleaned_data.get("duration_unit") or DurationUnit.DAYS
+
+    def clean_min_duration(self):
+        return self.cleaned_data.get("min_duration") or 1
 
     def clean(self):
         cleaned = super().clean()
@@ -84,6 +100,9 @@ def terms_from(cleaned: dict) -> Terms:
         requestable=bool(cleaned.get("requestable")),
         max_duration_days=cleaned.get("max_duration_days"),
         approval_policy_id=policy.pk if policy else None,
+        duration_unit=cleaned.get("duration_unit") or DurationUnit.DAYS,
+        min_duration=cleaned.get("min_duration") or 1,
+        max_duration_hours=cleaned.get("max_duration_hours"),
     )
 
 

@@ -7,8 +7,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from access.services.entitlements import MAX_OWNERS, Terms
-from access.services.requests import MAX_DURATION_DAYS
-from catalog.models import ApprovalPolicy, Entitlement, Risk
+from access.services.requests import MAX_DURATION_DAYS, MAX_DURATION_HOURS
+from catalog.models import ApprovalPolicy, DurationUnit, Entitlement, Risk
 from inputs.admin import IdChoiceField, IdsChoiceField
 
 
@@ -45,6 +45,31 @@ class EntitlementTermsForm(forms.Form):
         widget=forms.NumberInput(attrs={"class": "form-control"}),
         help_text="Longest a grant may last. Empty: access may be held without an end date.",
     )
+    # Not required: a form sent without them (a script, an older page) keeps days from 1.
+    duration_unit = forms.ChoiceField(
+        label="Grants are counted in",
+        choices=DurationUnit.choices,
+        initial=DurationUnit.DAYS,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        help_text="Hours: just-in-time elevation for an hour or a shift, with a maximum in hours.",
+    )
+    min_duration = forms.IntegerField(
+        label="Minimum duration (in that unit)",
+        initial=1,
+        required=False,
+        min_value=1,
+        max_value=MAX_DURATION_DAYS,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )
+    max_duration_hours = forms.IntegerField(
+        label="Maximum duration (hours)",
+        required=False,
+        min_value=1,
+        max_value=MAX_DURATION_HOURS,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+        help_text="For grants counted in hours: the longest one, in hours. Leave the days empty.",
+    )
     approval_policy = IdChoiceField(
         ApprovalPolicy.objects.order_by("name"),
         required=False,
@@ -74,6 +99,9 @@ class EntitlementTermsForm(forms.Form):
             requestable=data["requestable"],
             max_duration_days=data["max_duration_days"],
             approval_policy_id=policy.pk if policy else None,
+            duration_unit=data["duration_unit"] or DurationUnit.DAYS,
+            min_duration=data["min_duration"] or 1,
+            max_duration_hours=data["max_duration_hours"],
         )
 
     @staticmethod
@@ -83,5 +111,8 @@ class EntitlementTermsForm(forms.Form):
             "risk": entitlement.risk,
             "requestable": entitlement.requestable,
             "max_duration_days": entitlement.max_duration_days,
+            "duration_unit": entitlement.duration_unit,
+            "min_duration": entitlement.min_duration,
+            "max_duration_hours": entitlement.max_duration_hours,
             "approval_policy": entitlement.approval_policy_id,
         }

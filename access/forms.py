@@ -7,6 +7,7 @@ from access.services.requests import MIN_JUSTIFICATION
 from access.services.sod_checks import ExceptionTerms
 
 DURATION_STEPS = [1, 3, 7, 14, 30, 90, 180, 365]
+HOUR_STEPS = [1, 2, 4, 8, 12, 24]
 
 
 class StyledForm(forms.Form):
@@ -26,12 +27,17 @@ class StyledForm(forms.Form):
 NO_END = ""
 
 
-def duration_choices(max_days: int | None) -> list[tuple[str, str]]:
-    """Durations a person may pick for an entitlement: up to its maximum, or open-ended without one."""
-    steps = [days for days in DURATION_STEPS if max_days is None or days < max_days]
+def duration_choices(max_days: int | None, *, unit: str = "days", minimum: int = 1) -> list[tuple[str, str]]:
+    """Durations a person may pick for an entitlement: from its minimum up to its maximum, or open-ended
+    without one. In its unit: days, or hours for just-in-time elevation."""
+    singular = unit.removesuffix("s")
+    ladder = HOUR_STEPS if unit == "hours" else DURATION_STEPS
+    steps = [step for step in ladder if minimum <= step and (max_days is None or step < max_days)]
+    if minimum not in steps and (max_days is None or minimum < max_days):
+        steps.insert(0, minimum)
     if max_days is not None:
         steps.append(max_days)
-    choices = [(str(days), f"{days} day{'s' if days != 1 else ''}") for days in steps]
+    choices = [(str(step), f"{step} {singular if step == 1 else unit}") for step in steps]
     if max_days is None:
         choices.insert(0, (NO_END, "No end date"))
     return choices
@@ -39,6 +45,22 @@ def duration_choices(max_days: int | None) -> list[tuple[str, str]]:
 
 def duration_initial(max_days: int | None) -> str:
     return str(max_days) if max_days is not None else NO_END
+
+
+def duration_field_name(entitlement) -> str:
+    """The form field (and API field) a duration for this entitlement is sent in."""
+    return "duration_hours" if entitlement.in_hours else "duration_days"
+
+
+def entitlement_duration_choices(entitlement) -> list[tuple[str, str]]:
+    return duration_choices(entitlement.max_duration, unit=entitlement.duration_unit, minimum=entitlement.min_duration)
+
+
+def entitlement_duration_initial(entitlement) -> str:
+    """The longest for days (as before); the shortest for hours: elevation is asked for as briefly as will do."""
+    if entitlement.in_hours:
+        return str(entitlement.min_duration)
+    return duration_initial(entitlement.max_duration)
 
 
 class JustificationField(forms.CharField):
@@ -101,16 +123,25 @@ class RequestForm(StyledForm):
     def __init__(self, *args, user, entitlement, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["beneficiary"] = beneficiary_field(user)
-        self.fields["duration_days"] = forms.TypedChoiceField(
+        self.duration_name = duration_field_name(entitlement)
+        self.fields[self.duration_name] = forms.TypedChoiceField(
             label="For how long?",
-            choices=duration_choices(entitlement.max_duration_days),
-            initial=duration_initial(entitlement.max_duration_days),
+            choices=entitlement_duration_choices(entitlement),
+            initial=entitlement_duration_initial(entitlement),
             coerce=int,
             empty_value=None,
             required=False,
             help_text="Counted from when the access is active in AWS.",
         )
         self.fields["justification"] = JustificationField()
+
+    @property
+    def duration_field(self):
+        return self[self.duration_name]
+
+    def durations(self) -> dict:
+        """duration_days= or duration_hours=, as the services take them."""
+        return {self.duration_name: self.cleaned_data.get(self.duration_name)}
 
 
 class CheckoutForm(StyledForm):
@@ -122,8 +153,8 @@ class CheckoutForm(StyledForm):
         for entitlement in entitlements:
             self.fields[f"duration_{entitlement.pk}"] = forms.TypedChoiceField(
                 label=f"Duration for {entitlement.name}",
-                choices=duration_choices(entitlement.max_duration_days),
-                initial=duration_initial(entitlement.max_duration_days),
+                choices=entitlement_duration_choices(entitlement),
+                initial=entitlement_duration_initial(entitlement),
                 coerce=int,
                 empty_value=None,
                 required=False,
@@ -137,6 +168,13 @@ class CheckoutForm(StyledForm):
 
     def duration_for(self, entitlement) -> int | None:
         return self.cleaned_data.get(f"duration_{entitlement.pk}")
+
+    def cart_item(self, entitlement, make):
+        """The cart item for one entitlement, its duration in its unit."""
+        amount = self.duration_for(entitlement)
+        if entitlement.in_hours:
+            return make(entitlement, None, amount)
+        return make(entitlement, amount)
 
 
 class DecisionForm(StyledForm):
@@ -157,12 +195,20 @@ class DecisionForm(StyledForm):
 class ExtensionForm(StyledForm):
     def __init__(self, *args, entitlement, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["duration_days"] = forms.TypedChoiceField(
+        self.duration_name = duration_field_name(entitlement)
+        self.fields[self.duration_name] = forms.TypedChoiceField(
             label="Extend by",
-            choices=[choice for choice in duration_choices(entitlement.max_duration_days) if choice[0]],
+            choices=[choice for choice in entitlement_duration_choices(entitlement) if choice[0]],
             coerce=int,
         )
         self.fields["justification"] = JustificationField()
+
+    @property
+    def duration_field(self):
+        return self[self.duration_name]
+
+    def durations(self) -> dict:
+        return {self.duration_name: self.cleaned_data.get(self.duration_name)}
 
 
 class LeaverConfirmForm(forms.Form):

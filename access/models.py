@@ -1,5 +1,7 @@
 """Requests for access, their approval steps, and the grant ledger (desired state)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Coalesce, Greatest
@@ -26,6 +28,8 @@ class AccessRequest(models.Model):
     justification = models.TextField()
     # Empty: no end date. Counted from when the access is active in AWS, not from the request.
     duration_days = models.PositiveIntegerField(null=True, blank=True)
+    # Instead of days, for an entitlement counted in hours (catalog DurationUnit): never both.
+    duration_hours = models.PositiveIntegerField(null=True, blank=True)
     # Requests submitted together from one cart share this.
     cart = models.UUIDField(null=True, blank=True, db_index=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -48,6 +52,11 @@ class AccessRequest(models.Model):
                 condition=models.Q(duration_days__isnull=True) | models.Q(duration_days__gte=1),
                 name="request_duration_positive",
             ),
+            models.CheckConstraint(
+                condition=models.Q(duration_hours__isnull=True)
+                | models.Q(duration_hours__gte=1, duration_days__isnull=True),
+                name="request_hours_positive_not_with_days",
+            ),
         ]
         indexes = [
             # Serves the expiry sweep: pending requests oldest first.
@@ -59,6 +68,27 @@ class AccessRequest(models.Model):
 
     def __str__(self):
         return f"Request #{self.pk}: {self.entitlement} for {self.beneficiary}"
+
+    @property
+    def term(self):
+        return term(self.duration_days, self.duration_hours)
+
+    @property
+    def duration_words(self) -> str:
+        return duration_words(self.duration_days, self.duration_hours)
+
+
+def term(duration_days: int | None, duration_hours: int | None) -> timedelta | None:
+    """A duration in days or in hours as a time span; None: no end date."""
+    if duration_hours:
+        return timedelta(hours=duration_hours)
+    return timedelta(days=duration_days) if duration_days else None
+
+
+def duration_words(duration_days: int | None, duration_hours: int | None) -> str:
+    if duration_hours:
+        return f"{duration_hours} hour{'' if duration_hours == 1 else 's'}"
+    return f"{duration_days} day{'' if duration_days == 1 else 's'}" if duration_days else "no end date"
 
 
 class Approval(models.Model):
@@ -179,6 +209,10 @@ class Grant(models.Model):
     desired = models.CharField(max_length=10, choices=Desired.choices, default=Desired.PRESENT)
     # A time-bound grant's length, set on approval; `expires_at` is fixed once AWS shows it active.
     duration_days = models.PositiveIntegerField(null=True, blank=True)
+    # Instead of days, for an entitlement counted in hours. The sync engine fixes `expires_at` for days
+    # when it reads the grant back active; for hours, access.services.grants.expire_grants fixes it from
+    # `activated_at` (the same instant), and `ends_at` shows it until then.
+    duration_hours = models.PositiveIntegerField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     # The smallest "days left" reminder already sent for the current expiry (7, then 1).
     expiry_reminded_days = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -206,10 +240,21 @@ class Grant(models.Model):
                 condition=~models.Q(source="request") | models.Q(request__isnull=False),
                 name="grant_from_request_names_it",
             ),
+            models.CheckConstraint(
+                condition=models.Q(duration_hours__isnull=True)
+                | models.Q(duration_hours__gte=1, duration_days__isnull=True),
+                name="grant_hours_positive_not_with_days",
+            ),
         ]
         indexes = [
             # Serves the expiry sweep and "ending soon": present grants by end date.
             models.Index(fields=["expires_at"], condition=models.Q(desired="present"), name="grant_present_by_expiry"),
+            # Serves the expiry job's first step: hour grants active in AWS whose end is not fixed yet.
+            models.Index(
+                fields=["activated_at"],
+                condition=models.Q(desired="present", duration_hours__isnull=False, expires_at__isnull=True),
+                name="grant_hours_end_unfixed",
+            ),
             # Serves the catalog console's holder counts (access.selectors.holder_counts): an index-only count.
             models.Index(
                 fields=["entitlement"], condition=models.Q(desired="present"), name="grant_present_by_entitlement"
@@ -235,13 +280,38 @@ class Grant(models.Model):
     def __str__(self):
         return f"{self.entitlement} for {self.user} ({self.get_sync_state_display()})"
 
+    @property
+    def term(self):
+        return term(self.duration_days, self.duration_hours)
+
+    @property
+    def duration_words(self) -> str:
+        return duration_words(self.duration_days, self.duration_hours)
+
+    @property
+    def ends_at(self):
+        """The end: `expires_at`, or for an hour grant active in AWS whose end the expiry job has not
+        fixed yet, the same instant it will fix (first activation plus the hours)."""
+        if self.expires_at is not None or not self.duration_hours or self.activated_at is None:
+            return self.expires_at
+        return self.activated_at + timedelta(hours=self.duration_hours)
+
     def begin(
-        self, *, source: str, request, granted_at, duration_days, sync_state: str = SyncState.PENDING, verified_at=None
+        self,
+        *,
+        source: str,
+        request,
+        granted_at,
+        duration_days,
+        duration_hours=None,
+        sync_state: str = SyncState.PENDING,
+        verified_at=None,
     ) -> None:
         """Start a new life of this ledger row (a new approval, an admin grant, an adoption): desired
         present, and nothing left over from the previous one (end, expiry, reminders, errors, claim).
         The caller saves it and audits it."""
         self.source, self.request, self.granted_at, self.duration_days = source, request, granted_at, duration_days
+        self.duration_hours = duration_hours
         self.desired, self.sync_state, self.last_error = self.Desired.PRESENT, sync_state, ""
         self.expires_at = self.expiry_reminded_days = self.ended_at = None
         self.activated_at = verified_at if sync_state == self.SyncState.APPLIED else None

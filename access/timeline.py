@@ -43,7 +43,8 @@ def _entry(event) -> TimelineEntry | None:
         "grant.desired_present": ("info", "Queued to be applied in AWS", ""),
         "grant.applied": ("success", "Active in AWS (read back)", after.get("evidence", "")),
         "grant.sync_failed": ("danger", "Failed in AWS", after.get("error", "")),
-        "grant.extended": ("success", "Extended", f"Now ends {after.get('expires_at', '')[:10]}"),
+        "grant.extended": ("success", "Extended", f"Now ends {_when(after.get('expires_at', ''))}"),
+        "grant.end_fixed": ("info", f"Ends {_when(after.get('expires_at', ''))}", ""),
         "grant.given_back": ("secondary", f"Given back by {_who(event)}", ""),
         "grant.expired": ("secondary", "Ended: its time was up", ""),
         "grant.revoked": ("secondary", "Removed from AWS (read back)", after.get("evidence", "")),
@@ -52,6 +53,11 @@ def _entry(event) -> TimelineEntry | None:
         return None
     tone, text, detail = texts[event.action]
     return TimelineEntry(event.created_at, tone, text, detail)
+
+
+def _when(iso: str) -> str:
+    """'2026-12-06T14:05:00+00:00' -> '2026-12-06 14:05' (hour grants end within the day)."""
+    return iso[:16].replace("T", " ")
 
 
 def timeline(events) -> list[TimelineEntry]:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import F
 
 
 class Risk(models.TextChoices):
@@ -130,6 +131,13 @@ class ApprovalStage(models.Model):
         return f"{self.policy}: stage {self.order} ({self.get_approvers_display()}, {self.get_mode_display()})"
 
 
+class DurationUnit(models.TextChoices):
+    """What a grant of an entitlement is counted in. Hours serve just-in-time elevation (an hour or a shift)."""
+
+    DAYS = "days", "Days"
+    HOURS = "hours", "Hours"
+
+
 class Entitlement(models.Model):
     """One grantable thing in one account."""
 
@@ -156,6 +164,19 @@ class Entitlement(models.Model):
         blank=True,
         help_text="Longest time a grant may last. Empty: access may be held without an end date.",
     )
+    # Requests for an hours entitlement ask for whole hours, between `min_duration` and `max_duration_hours`;
+    # for a days one, whole days between `min_duration` and `max_duration_days` (which may be empty).
+    DurationUnit = DurationUnit
+    duration_unit = models.CharField(max_length=5, choices=DurationUnit.choices, default=DurationUnit.DAYS)
+    min_duration = models.PositiveIntegerField(
+        "minimum duration", default=1, help_text="Shortest grant, in the duration unit (hours or days)."
+    )
+    max_duration_hours = models.PositiveIntegerField(
+        "maximum duration (hours)",
+        null=True,
+        blank=True,
+        help_text="For an hours entitlement: the longest a grant may last, in hours.",
+    )
     approval_policy = models.ForeignKey(
         ApprovalPolicy,
         null=True,
@@ -169,6 +190,20 @@ class Entitlement(models.Model):
         ordering = ["account__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["account", "kind", "aws_name"], name="entitlement_unique_in_account"),
+            # An hours entitlement always ends, with its maximum in hours; a days one never has hours.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(duration_unit="hours", max_duration_hours__isnull=False, max_duration_days__isnull=True)
+                    | models.Q(duration_unit="days", max_duration_hours__isnull=True)
+                ),
+                name="entitlement_duration_unit_consistent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_duration__gte=1)
+                & (models.Q(max_duration_hours__isnull=True) | models.Q(min_duration__lte=F("max_duration_hours")))
+                & (models.Q(max_duration_days__isnull=True) | models.Q(min_duration__lte=F("max_duration_days"))),
+                name="entitlement_min_duration_within_max",
+            ),
         ]
         indexes = [
             # Serve the catalog console's filters by kind and by risk; by account, the unique constraint does.
@@ -178,6 +213,25 @@ class Entitlement(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.account.name})"
+
+    @property
+    def in_hours(self) -> bool:
+        return self.duration_unit == DurationUnit.HOURS
+
+    @property
+    def max_duration(self) -> int | None:
+        """The longest grant in the entitlement's own unit; None: no end date needed."""
+        return self.max_duration_hours if self.in_hours else self.max_duration_days
+
+    @property
+    def max_duration_words(self) -> str:
+        """'8 hours', '30 days', or '' when access may be held without an end date."""
+        return amount_in_words(self.max_duration, self.duration_unit) if self.max_duration else ""
+
+
+def amount_in_words(amount: int, unit: str) -> str:
+    """3 and 'hours' -> '3 hours'; 1 and 'days' -> '1 day'."""
+    return f"{amount} {unit.removesuffix('s') if amount == 1 else unit}"
 
 
 class IamUserName(models.Model):

@@ -81,7 +81,15 @@ def _retry(grant_id: int, actor) -> Grant:
     return grant
 
 
-def grant_by_admin(*, actor, user, entitlement, justification: str, duration_days: int | None = None) -> Grant:
+def grant_by_admin(
+    *,
+    actor,
+    user,
+    entitlement,
+    justification: str,
+    duration_days: int | None = None,
+    duration_hours: int | None = None,
+) -> Grant:
     """A governance admin grants access directly, without a request; audited as such and SoD-checked.
 
     A conflict with a `block` rule refuses it; one with an `exception` rule also refuses it, since
@@ -91,12 +99,14 @@ def grant_by_admin(*, actor, user, entitlement, justification: str, duration_day
     if user.pk == actor.pk:
         raise NotAllowed("You cannot grant access to yourself; request it like anyone else.")
     justification = clean_justification(justification)
-    check_duration(entitlement, duration_days)
-    return _grant_by_admin(actor, user, entitlement, justification, duration_days)
+    check_duration(entitlement, duration_days, duration_hours)
+    return _grant_by_admin(actor, user, entitlement, justification, duration_days, duration_hours)
 
 
 @atomic_change
-def _grant_by_admin(actor, user, entitlement, justification: str, duration_days: int | None) -> Grant:
+def _grant_by_admin(
+    actor, user, entitlement, justification: str, duration_days: int | None, duration_hours: int | None
+) -> Grant:
     # The person first: whether they left, and what they hold for separation of duties, cannot change
     # until this commits.
     user = lock_person(user.pk)
@@ -113,10 +123,21 @@ def _grant_by_admin(actor, user, entitlement, justification: str, duration_days:
     now = timezone.now()
     if grant is None:
         grant = Grant.objects.create(
-            user=user, entitlement=entitlement, source=Grant.Source.ADMIN, granted_at=now, duration_days=duration_days
+            user=user,
+            entitlement=entitlement,
+            source=Grant.Source.ADMIN,
+            granted_at=now,
+            duration_days=duration_days,
+            duration_hours=duration_hours,
         )
     else:
-        grant.begin(source=Grant.Source.ADMIN, request=None, granted_at=now, duration_days=duration_days)
+        grant.begin(
+            source=Grant.Source.ADMIN,
+            request=None,
+            granted_at=now,
+            duration_days=duration_days,
+            duration_hours=duration_hours,
+        )
         grant.save()
     record(
         actor=actor,
@@ -127,6 +148,7 @@ def _grant_by_admin(actor, user, entitlement, justification: str, duration_days:
             "entitlement": entitlement.pk,
             "justification": justification,
             "duration_days": duration_days,
+            "duration_hours": duration_hours,
             "desired": "present",
         },
     )

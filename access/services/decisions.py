@@ -110,7 +110,7 @@ def _approve(request_id: int, actor, comment: str, exception: ExceptionTerms | N
         )
     now = timezone.now()
     if access_request.kind == AccessRequest.Kind.EXTENSION:
-        check_extension(grant, access_request.duration_days, now)  # still within the maximum
+        check_extension(grant, access_request.term, now)  # still within the maximum
     else:
         refuse_shared_iam_name(access_request.beneficiary, access_request.entitlement)
     # Under the beneficiary's lock: what they hold cannot change until this commits.
@@ -215,6 +215,7 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
             "request": access_request,
             "granted_at": now,
             "duration_days": access_request.duration_days,
+            "duration_hours": access_request.duration_hours,
         },
     )
     before = None if created else {"desired": grant.desired, "sync_state": grant.sync_state}
@@ -224,6 +225,7 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
             request=access_request,
             granted_at=now,
             duration_days=access_request.duration_days,
+            duration_hours=access_request.duration_hours,
         )
         grant.save()
     record(
@@ -239,6 +241,7 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
             "desired": "present",
             "sync_state": "pending",
             "duration_days": grant.duration_days,
+            "duration_hours": grant.duration_hours,
         },
     )
     sync_batches.wake_sync(grant)
@@ -257,7 +260,7 @@ def _extended_grant(access_request: AccessRequest) -> Grant:
 def _extend_grant(access_request: AccessRequest, actor, now) -> Grant:
     grant = _extended_grant(access_request)
     before = {"expires_at": grant.expires_at.isoformat() if grant.expires_at else None}
-    grant.expires_at = new_end(grant, access_request.duration_days, now)
+    grant.expires_at = new_end(grant, access_request.term, now)
     grant.expiry_reminded_days = None
     grant.save(update_fields=["expires_at", "expiry_reminded_days"])
     record(

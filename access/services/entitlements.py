@@ -1,5 +1,5 @@
 """Governance admins change an entitlement's terms from the catalog console: its owners, risk, whether it
-can be requested, its maximum duration and its approval policy. One function, audited like the admin's
+can be requested, its durations (unit, minimum, maximum) and its approval policy. One function, audited like the admin's
 catalog edits (`catalog.entitlement_changed`, before and after), checked as a whole before anything is
 written, so a refused change leaves the entitlement exactly as it was.
 
@@ -14,12 +14,13 @@ from django.contrib.auth import get_user_model
 from access.errors import InvalidInput, NotAllowed, NotFound
 from access.routing import needs_owners
 from access.services.locking import atomic_change
-from access.services.requests import MAX_DURATION_DAYS
+from access.services.requests import MAX_DURATION_DAYS, MAX_DURATION_HOURS
 from accounts.roles import is_auditor, is_governance_admin
 from audit.services import record
-from catalog.models import ApprovalPolicy, Entitlement, Risk
+from catalog.models import ApprovalPolicy, DurationUnit, Entitlement, Risk
 
 CHANGED_ACTION = "catalog.entitlement_changed"
+DURATION_FIELDS = ["max_duration_days", "duration_unit", "min_duration", "max_duration_hours"]
 # Enough for a team and its deputies; a longer list is a group of people, which is not how ownership works.
 MAX_OWNERS = 20
 
@@ -33,6 +34,10 @@ class Terms:
     requestable: bool
     max_duration_days: int | None
     approval_policy_id: int | None
+    # Hours for just-in-time elevation: then `max_duration_hours` is required and `max_duration_days` empty.
+    duration_unit: str = DurationUnit.DAYS
+    min_duration: int = 1
+    max_duration_hours: int | None = None
 
 
 def change_entitlement(*, entitlement_id: int, actor, terms: Terms) -> Entitlement:
@@ -64,9 +69,12 @@ def _change(entitlement_id: int, actor, terms: Terms) -> Entitlement:
     entitlement.risk = terms.risk
     entitlement.requestable = terms.requestable
     entitlement.max_duration_days = terms.max_duration_days
+    entitlement.duration_unit = terms.duration_unit
+    entitlement.min_duration = terms.min_duration
+    entitlement.max_duration_hours = terms.max_duration_hours
     entitlement.approval_policy = policy
     _check_route(entitlement, owners, policy)
-    entitlement.save(update_fields=["risk", "requestable", "max_duration_days", "approval_policy"])
+    entitlement.save(update_fields=["risk", "requestable", *DURATION_FIELDS, "approval_policy"])
     entitlement.owners.set(owners)
     after = snapshot(entitlement, [owner.pk for owner in owners])
     if after != before:
@@ -89,6 +97,9 @@ def snapshot(entitlement: Entitlement, owner_ids) -> dict:
         "risk": entitlement.risk,
         "requestable": entitlement.requestable,
         "max_duration_days": entitlement.max_duration_days,
+        "duration_unit": entitlement.duration_unit,
+        "min_duration": entitlement.min_duration,
+        "max_duration_hours": entitlement.max_duration_hours,
         "approval_policy": entitlement.approval_policy_id,
         "owners": sorted(owner_ids),
     }
@@ -103,8 +114,40 @@ def _check_shape(terms: Terms) -> None:
             f"The maximum duration is between 1 and {MAX_DURATION_DAYS} days, or empty for no end date.",
             field="max_duration_days",
         )
+    _check_durations(terms)
     if len(set(terms.owner_ids)) > MAX_OWNERS:
         raise InvalidInput(f"Name at most {MAX_OWNERS} owners.", field="owners")
+
+
+def _check_durations(terms: Terms) -> None:
+    """The unit and its bounds, as the entitlement's constraints want them, refused in words first."""
+    if terms.duration_unit not in DurationUnit.values:
+        raise InvalidInput("Choose whether grants are counted in hours or in days.", field="duration_unit")
+    if terms.duration_unit == DurationUnit.HOURS:
+        hours = terms.max_duration_hours
+        if hours is None or not 1 <= hours <= MAX_DURATION_HOURS:
+            raise InvalidInput(
+                f"Counted in hours, it needs a maximum between 1 and {MAX_DURATION_HOURS} hours.",
+                field="max_duration_hours",
+            )
+        if terms.max_duration_days is not None:
+            raise InvalidInput(
+                "Counted in hours, its maximum is in hours: leave the maximum in days empty.", field="max_duration_days"
+            )
+        maximum, unit = hours, "hours"
+    else:
+        if terms.max_duration_hours is not None:
+            raise InvalidInput(
+                "Counted in days, its maximum is in days: leave the maximum in hours empty.",
+                field="max_duration_hours",
+            )
+        maximum, unit = terms.max_duration_days, "days"
+    shortest = terms.min_duration
+    if shortest is None or not 1 <= shortest <= (maximum or MAX_DURATION_DAYS):
+        raise InvalidInput(
+            f"The minimum duration is at least 1 and at most the maximum ({maximum or MAX_DURATION_DAYS} {unit}).",
+            field="min_duration",
+        )
 
 
 def _owners(owner_ids: list[int]) -> list:

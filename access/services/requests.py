@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
-from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
+from access.models import AccessRequest, Approval, ApprovalAssignment, Grant, term
 from access.services import task_names
 from access.services.decisions import activate_stage, complete_request
 from access.services.extensions import check_extension
@@ -19,10 +18,12 @@ from access.services.naming import refuse_shared_iam_name
 from access.services.sod_checks import findings_for, plan_with_sod
 from access.services.stages import close_request, create_stage
 from audit.services import record
+from catalog.models import amount_in_words
 from outbox.services import enqueue
 
 MIN_JUSTIFICATION = 10
 MAX_DURATION_DAYS = 3650  # ten years: anything longer is a typo, and would overflow date arithmetic
+MAX_DURATION_HOURS = 24 * 31  # an hours entitlement is for an hour or a shift; a month of hours is days
 SYSTEM_ACTOR = "system:access"
 
 
@@ -30,6 +31,7 @@ SYSTEM_ACTOR = "system:access"
 class CartItem:
     entitlement: object
     duration_days: int | None = None
+    duration_hours: int | None = None
 
 
 def may_request_for(requester, beneficiary) -> bool:
@@ -46,24 +48,45 @@ def clean_justification(justification: str) -> str:
     return justification
 
 
-def check_duration(entitlement, duration_days: int | None) -> None:
-    maximum = entitlement.max_duration_days
-    if duration_days is not None and not 1 <= duration_days <= MAX_DURATION_DAYS:
-        raise InvalidInput(f"Choose a duration between 1 and {MAX_DURATION_DAYS} days.", field="duration_days")
+def check_duration(entitlement, duration_days: int | None, duration_hours: int | None = None) -> None:
+    """Refuse, in words, a duration the entitlement does not allow: in the wrong unit (hours asked of a
+    days entitlement, or days of an hours one), below its minimum, above its maximum, or none where it
+    must end."""
+    in_hours = entitlement.in_hours
+    field = "duration_hours" if in_hours else "duration_days"
+    if duration_days is not None and duration_hours is not None:
+        raise InvalidInput("Choose a duration in days or in hours, not both.", field=field)
+    if duration_hours is not None and not in_hours:
+        raise InvalidInput(f"{entitlement.name} is granted in days, not hours.", field="duration_hours")
+    if duration_days is not None and in_hours:
+        raise InvalidInput(f"{entitlement.name} is granted in hours, not days.", field="duration_days")
+    amount, unit, longest = (
+        (duration_hours, "hours", MAX_DURATION_HOURS) if in_hours else (duration_days, "days", MAX_DURATION_DAYS)
+    )
+    if amount is not None and not 1 <= amount <= longest:
+        raise InvalidInput(f"Choose a duration between 1 and {longest} {unit}.", field=field)
+    maximum = entitlement.max_duration
     if maximum is None:
+        if amount is not None and amount < entitlement.min_duration:
+            raise InvalidInput(_too_short(entitlement), field=field)
         return
-    if duration_days is None:
+    if amount is None:
         raise InvalidInput(
-            f"{entitlement.name} is time-bound: choose a duration of up to {maximum} day{pluralize(maximum)}.",
-            field="duration_days",
+            f"{entitlement.name} is time-bound: choose a duration of up to {entitlement.max_duration_words}.",
+            field=field,
         )
-    if duration_days > maximum:
-        raise InvalidInput(
-            f"{entitlement.name} can be held for at most {maximum} day{pluralize(maximum)}.", field="duration_days"
-        )
+    if amount < entitlement.min_duration:
+        raise InvalidInput(_too_short(entitlement), field=field)
+    if amount > maximum:
+        raise InvalidInput(f"{entitlement.name} can be held for at most {entitlement.max_duration_words}.", field=field)
 
 
-def _check_request(requester, beneficiary, entitlement, duration_days) -> None:
+def _too_short(entitlement) -> str:
+    shortest = amount_in_words(entitlement.min_duration, entitlement.duration_unit)
+    return f"{entitlement.name} is granted for at least {shortest}."
+
+
+def _check_request(requester, beneficiary, entitlement, duration_days, duration_hours=None) -> None:
     if not entitlement.requestable:
         raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.", field="entitlement")
     if not requester.is_active or requester.is_leaver:
@@ -73,7 +96,7 @@ def _check_request(requester, beneficiary, entitlement, duration_days) -> None:
         raise NotAllowed("You may request access for yourself and your direct reports only.")
     if not beneficiary.is_active or beneficiary.is_leaver:
         raise InvalidInput(f"{beneficiary} has left: access cannot be requested for them.")
-    check_duration(entitlement, duration_days)
+    check_duration(entitlement, duration_days, duration_hours)
     if Grant.objects.filter(user=beneficiary, entitlement=entitlement, desired=Grant.Desired.PRESENT).exists():
         who = "You already have" if beneficiary.pk == requester.pk else f"{beneficiary} already has"
         raise Duplicate(f"{who} {entitlement.name}.")
@@ -87,6 +110,7 @@ def _create(
     justification,
     duration_days,
     *,
+    duration_hours=None,
     findings=(),
     cart=None,
     kind=AccessRequest.Kind.NEW,
@@ -99,6 +123,7 @@ def _create(
         entitlement=entitlement,
         justification=justification,
         duration_days=duration_days,
+        duration_hours=duration_hours,
         cart=cart,
         sod_findings=[finding.message for finding in findings],
         kind=kind,
@@ -113,6 +138,7 @@ def _create(
             "kind": kind,
             "justification": justification,
             "duration_days": duration_days,
+            "duration_hours": duration_hours,
             "policy": plan.policy_name,
             "sod": [finding.message for finding in findings],
         },
@@ -149,14 +175,20 @@ def _create(
 
 
 def submit_request(
-    *, requester, entitlement, justification: str, beneficiary=None, duration_days: int | None = None
+    *,
+    requester,
+    entitlement,
+    justification: str,
+    beneficiary=None,
+    duration_days: int | None = None,
+    duration_hours: int | None = None,
 ) -> AccessRequest:
     """Ask for one entitlement. Refuses, changing nothing, whatever is wrong with it."""
     return submit_cart(
         requester=requester,
         beneficiary=beneficiary or requester,
         justification=justification,
-        items=[CartItem(entitlement, duration_days)],
+        items=[CartItem(entitlement, duration_days, duration_hours)],
     )[0]
 
 
@@ -196,7 +228,7 @@ def _submit(requester, beneficiary, justification: str, items: list[CartItem], c
     meanwhile waits, then sees these)."""
     beneficiary = lock_person(beneficiary.pk)
     for item in items:
-        _check_request(requester, beneficiary, item.entitlement, item.duration_days)
+        _check_request(requester, beneficiary, item.entitlement, item.duration_days, item.duration_hours)
     findings = {
         item.entitlement.pk: findings_for(
             beneficiary, item.entitlement, also={other.entitlement.pk for other in items if other is not item}
@@ -212,6 +244,7 @@ def _submit(requester, beneficiary, justification: str, items: list[CartItem], c
             item.entitlement,
             justification,
             item.duration_days,
+            duration_hours=item.duration_hours,
             findings=findings[item.entitlement.pk],
             cart=cart,
         )
@@ -219,19 +252,24 @@ def _submit(requester, beneficiary, justification: str, items: list[CartItem], c
     ]
 
 
-def request_extension(*, requester, grant_id: int, duration_days: int, justification: str) -> AccessRequest:
+def request_extension(
+    *, requester, grant_id: int, duration_days: int | None = None, justification: str, duration_hours: int | None = None
+) -> AccessRequest:
     """Ask to extend an active time-bound grant; it goes through approval again. Never past the
-    entitlement's maximum duration counted from the grant's first activation (access.services.extensions)."""
+    entitlement's maximum duration counted from the grant's first activation (access.services.extensions),
+    and in the entitlement's unit: hours for an hours entitlement."""
     justification = clean_justification(justification)
     try:
-        return _request_extension(requester, grant_id, duration_days, justification)
+        return _request_extension(requester, grant_id, duration_days, justification, duration_hours)
     except IntegrityError:
         name = Grant.objects.filter(pk=grant_id).values_list("entitlement__name", flat=True).first()
         raise Duplicate(f"There is already a pending request for {name}.") from None
 
 
 @atomic_change
-def _request_extension(requester, grant_id: int, duration_days: int, justification: str) -> AccessRequest:
+def _request_extension(
+    requester, grant_id: int, duration_days: int | None, justification: str, duration_hours: int | None
+) -> AccessRequest:
     holder_id = Grant.objects.filter(pk=grant_id).values_list("user_id", flat=True).first()
     if holder_id is None:
         raise NotFound("That access does not exist.")
@@ -239,13 +277,16 @@ def _request_extension(requester, grant_id: int, duration_days: int, justificati
     grant = Grant.objects.select_for_update(no_key=True, of=("self",)).select_related("entitlement").get(pk=grant_id)
     if not may_request_for(requester, holder):
         raise NotFound("That access does not exist.")
-    if grant.desired != Grant.Desired.PRESENT or grant.expires_at is None:
+    if grant.desired != Grant.Desired.PRESENT or grant.ends_at is None:
         raise InvalidInput("Only active access with an end date can be extended.")
     entitlement = grant.entitlement
     if not entitlement.requestable:
         raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.", field="entitlement")
-    check_duration(entitlement, duration_days)
-    check_extension(grant, duration_days, timezone.now())
+    if duration_days is None and duration_hours is None:
+        field = "duration_hours" if entitlement.in_hours else "duration_days"
+        raise InvalidInput("Choose how long to extend it by.", field=field)
+    check_duration(entitlement, duration_days, duration_hours)
+    check_extension(grant, term(duration_days, duration_hours), timezone.now())
     # Keeping access longer is checked like getting it: a `block` rule broken since refuses it.
     findings = findings_for(holder, entitlement)
     return _create(
@@ -254,6 +295,7 @@ def _request_extension(requester, grant_id: int, duration_days: int, justificati
         entitlement,
         justification,
         duration_days,
+        duration_hours=duration_hours,
         findings=findings,
         kind=AccessRequest.Kind.EXTENSION,
     )

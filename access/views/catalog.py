@@ -79,7 +79,7 @@ def request_new(request, entitlement_id):
                     beneficiary=_beneficiary(form),
                     entitlement=entitlement,
                     justification=form.cleaned_data["justification"],
-                    duration_days=form.cleaned_data["duration_days"],
+                    **form.durations(),
                 )
             except AccessError as exc:
                 status = show_refusal(form, exc)
@@ -124,7 +124,7 @@ def checkout(request):
         if not entitlements:
             messages.error(request, "Your request is empty. Add entitlements from the catalog first.")
         elif form.is_valid():
-            items = [services.CartItem(entitlement, form.duration_for(entitlement)) for entitlement in entitlements]
+            items = [form.cart_item(entitlement, services.CartItem) for entitlement in entitlements]
             try:
                 created = services.submit_cart(
                     requester=request.user,

@@ -49,7 +49,7 @@ def extend(request, grant_id):
                 created = services.request_extension(
                     requester=request.user,
                     grant_id=grant.pk,
-                    duration_days=form.cleaned_data["duration_days"],
+                    **form.durations(),
                     justification=form.cleaned_data["justification"],
                 )
             except AccessError as exc:

@@ -19,6 +19,7 @@ class GrantSerializer(serializers.ModelSerializer):
             "sync_state",
             "last_error",
             "duration_days",
+            "duration_hours",
             "granted_at",
             "expires_at",
             "verified_at",

@@ -12,6 +12,7 @@ from catalog.models import Entitlement
 
 # Far beyond any entitlement's maximum, and keeps every end date inside what a datetime can hold.
 LONGEST_DURATION_DAYS = 3650
+LONGEST_DURATION_HOURS = 24 * 31
 LONGEST_TEXT = 2000
 # One cart is one screen of the catalog: a bound on the work a single call can ask for.
 MOST_CART_ITEMS = 50
@@ -19,6 +20,13 @@ MOST_CART_ITEMS = 50
 
 def _duration(**options):
     return serializers.IntegerField(min_value=1, max_value=LONGEST_DURATION_DAYS, **options)
+
+
+def _hours(**options):
+    # Only for entitlements counted in hours (catalog duration_unit); the service refuses it for the others.
+    return serializers.IntegerField(
+        min_value=1, max_value=LONGEST_DURATION_HOURS, required=False, allow_null=True, **options
+    )
 
 
 def _justification():
@@ -56,12 +64,14 @@ class RequestCreateSerializer(serializers.Serializer):
     entitlement = _entitlement()
     justification = _justification()
     duration_days = _duration(required=False, allow_null=True)
+    duration_hours = _hours()
     beneficiary = _beneficiary()
 
 
 class CartItemSerializer(serializers.Serializer):
     entitlement = _entitlement()
     duration_days = _duration(required=False, allow_null=True)
+    duration_hours = _hours()
 
 
 class CartSerializer(serializers.Serializer):
@@ -71,8 +81,15 @@ class CartSerializer(serializers.Serializer):
 
 
 class ExtensionSerializer(serializers.Serializer):
-    duration_days = _duration()
+    # Days, or hours for an entitlement counted in hours: one of the two.
+    duration_days = _duration(required=False, allow_null=True)
+    duration_hours = _hours()
     justification = _justification()
+
+    def validate(self, attrs):
+        if attrs.get("duration_days") is None and attrs.get("duration_hours") is None:
+            raise serializers.ValidationError({"duration_days": ["This field is required."]})
+        return attrs
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -122,6 +139,7 @@ class RequestSerializer(serializers.ModelSerializer):
             "beneficiary",
             "justification",
             "duration_days",
+            "duration_hours",
             "cart",
             "created_at",
             "decided_at",

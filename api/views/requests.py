@@ -66,6 +66,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalVie
             entitlement=data["entitlement"],
             justification=data["justification"],
             duration_days=data.get("duration_days"),
+            duration_hours=data.get("duration_hours"),
         )
         return self._detail(access_request, status.HTTP_201_CREATED)
 
@@ -81,7 +82,10 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalVie
             requester=request.user,
             beneficiary=data.get("beneficiary") or request.user,
             justification=data["justification"],
-            items=[services.CartItem(item["entitlement"], item.get("duration_days")) for item in data["items"]],
+            items=[
+                services.CartItem(item["entitlement"], item.get("duration_days"), item.get("duration_hours"))
+                for item in data["items"]
+            ],
         )
         fresh = requests_visible_to(request.user).filter(pk__in=[item.pk for item in created])
         return Response(RequestDetailSerializer(fresh.order_by("pk"), many=True).data, status=status.HTTP_201_CREATED)

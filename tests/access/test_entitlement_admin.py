@@ -55,6 +55,9 @@ def test_a_change_of_terms_goes_through_the_service_and_is_audited_once(client_f
         "risk": "low",
         "requestable": True,
         "max_duration_days": None,
+        "duration_unit": "days",
+        "min_duration": 1,
+        "max_duration_hours": None,
         "approval_policy": None,
         "owners": [cast.carol.pk],
     }, "the service's snapshot of the terms, not the admin's copy of the whole row"

@@ -79,6 +79,9 @@ def test_an_admin_changes_every_term_in_one_audited_event(cast, sandbox, securit
         "risk": "low",
         "requestable": True,
         "max_duration_days": None,
+        "duration_unit": "days",
+        "min_duration": 1,
+        "max_duration_hours": None,
         "approval_policy": None,
         "owners": [cast.carol.pk],
     }
