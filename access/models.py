@@ -249,12 +249,6 @@ class Grant(models.Model):
         indexes = [
             # Serves the expiry sweep and "ending soon": present grants by end date.
             models.Index(fields=["expires_at"], condition=models.Q(desired="present"), name="grant_present_by_expiry"),
-            # Serves the expiry job's first step: hour grants active in AWS whose end is not fixed yet.
-            models.Index(
-                fields=["activated_at"],
-                condition=models.Q(desired="present", duration_hours__isnull=False, expires_at__isnull=True),
-                name="grant_hours_end_unfixed",
-            ),
             # Serves the catalog console's holder counts (access.selectors.holder_counts): an index-only count.
             models.Index(
                 fields=["entitlement"], condition=models.Q(desired="present"), name="grant_present_by_entitlement"

@@ -44,7 +44,6 @@ def _entry(event) -> TimelineEntry | None:
         "grant.applied": ("success", "Active in AWS (read back)", after.get("evidence", "")),
         "grant.sync_failed": ("danger", "Failed in AWS", after.get("error", "")),
         "grant.extended": ("success", "Extended", f"Now ends {_when(after.get('expires_at', ''))}"),
-        "grant.end_fixed": ("info", f"Ends {_when(after.get('expires_at', ''))}", ""),
         "grant.given_back": ("secondary", f"Given back by {_who(event)}", ""),
         "grant.expired": ("secondary", "Ended: its time was up", ""),
         "grant.revoked": ("secondary", "Removed from AWS (read back)", after.get("evidence", "")),

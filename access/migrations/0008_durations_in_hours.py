@@ -22,16 +22,6 @@ class Migration(migrations.Migration):
             name="duration_hours",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
-        migrations.AddIndex(
-            model_name="grant",
-            index=models.Index(
-                condition=models.Q(
-                    ("desired", "present"), ("duration_hours__isnull", False), ("expires_at__isnull", True)
-                ),
-                fields=["activated_at"],
-                name="grant_hours_end_unfixed",
-            ),
-        ),
         migrations.AddConstraint(
             model_name="accessrequest",
             constraint=models.CheckConstraint(

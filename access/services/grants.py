@@ -108,47 +108,15 @@ def expire_grants(now=None, batch: int = 500) -> int:
     """Time-bound grants past their end: desired absent, removed from AWS by the sync engine.
 
     Runs every minute on beat (PORTAL_EXPIRE_GRANTS_SECONDS), so an hour grant ends within that of its
-    end; both queries are served by partial indexes on live grants, so a run with nothing due is cheap."""
+    end (fixed, like a days grant's, when the sync engine reads it back active); the query is served by a
+    partial index on live grants, so a run with nothing due is cheap."""
     now = now or timezone.now()
-    fix_hour_grant_ends(batch=batch)
     due = list(
         Grant.objects.filter(desired=Grant.Desired.PRESENT, expires_at__lte=now).values_list("pk", flat=True)[:batch]
     )
     for grant_id in due:
         _expire(grant_id, now)
     return len(due)
-
-
-def fix_hour_grant_ends(batch: int = 500) -> int:
-    """Fix the end of hour grants read back active in AWS: first activation plus their hours.
-
-    The sync engine fixes a days grant's end as it reads it back active; an hour grant's is the same
-    instant (`activated_at` is that read-back), fixed here before the expiry query looks for grants due.
-    Until then `Grant.ends_at` shows it. Audited like the sync engine's own end date."""
-    waiting = Grant.objects.filter(
-        desired=Grant.Desired.PRESENT, duration_hours__isnull=False, expires_at__isnull=True, activated_at__isnull=False
-    )
-    grant_ids = list(waiting.order_by("activated_at").values_list("pk", flat=True)[:batch])
-    for grant_id in grant_ids:
-        _fix_end(grant_id)
-    return len(grant_ids)
-
-
-@atomic_change
-def _fix_end(grant_id: int) -> None:
-    grant = Grant.objects.select_for_update(no_key=True).get(pk=grant_id)
-    if grant.desired != Grant.Desired.PRESENT or grant.expires_at is not None or grant.ends_at is None:
-        return  # ended, or extended (which fixes the end), meanwhile
-    grant.expires_at = grant.ends_at
-    grant.save(update_fields=["expires_at"])
-    record(
-        actor=None,
-        actor_label="system:expiry",
-        action="grant.end_fixed",
-        obj=grant,
-        before={"expires_at": None},
-        after={"expires_at": grant.expires_at.isoformat(), "duration_hours": grant.duration_hours},
-    )
 
 
 @atomic_change

@@ -189,9 +189,9 @@ def _settle(grant: Grant, result: SyncResult, now, fields: set) -> tuple[dict, b
         # The first activation of this life of the grant: extensions are capped from it.
         grant.activated_at = now
         fields.add("activated_at")
-    if state == Grant.SyncState.APPLIED and grant.duration_days and grant.expires_at is None:
-        # Time-bound access is counted from when it is active in AWS, not from the request.
-        grant.expires_at = now + timedelta(days=grant.duration_days)
+    if state == Grant.SyncState.APPLIED and grant.term and grant.expires_at is None:
+        # Time-bound access (days or hours) is counted from when it is active in AWS, not from the request.
+        grant.expires_at = now + grant.term
         fields.add("expires_at")
         details = {**details, "expires_at": grant.expires_at.isoformat()}
     if state == Grant.SyncState.REVOKED and grant.ended_at:

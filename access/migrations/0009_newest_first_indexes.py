@@ -9,7 +9,7 @@ from inputs.migration_ops import AddIndexWithoutLocking
 class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
 
-    dependencies = [("access", "0007_grant_grant_waiting_since")]
+    dependencies = [("access", "0008_durations_in_hours")]
 
     operations = [
         AddIndexWithoutLocking(
