@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 from django.conf import settings
@@ -196,6 +197,32 @@ def collect(account: AccountAccess, service: str, operation: str, result_key: st
     Always used for listings, even where the simulator answers in one page: real AWS pages.
     """
     return [item for page in pages(account, service, operation, **params) for item in page.get(result_key, [])]
+
+
+# --- IAM actions --------------------------------------------------------------------------
+
+# Where the IAM action is not the service's signing name and the API operation's name (AWS's Service
+# Authorization Reference): S3 lists a bucket's objects under s3:ListBucket; PutObject with a retention date
+# (the audit anchors' Object Lock) also needs s3:PutObjectRetention.
+_ACTION_EXCEPTIONS = {
+    ("s3", "list_objects_v2"): ("s3:ListBucket",),
+    ("s3", "put_object"): ("s3:PutObject", "s3:PutObjectRetention"),
+}
+
+
+def iam_actions(service: str, operation: str) -> tuple[str, ...]:
+    """The IAM actions a boto3 call needs, from botocore's service model: `prefix:OperationName`.
+
+    Raises ValueError for an operation the service does not have, so a typo in a list of calls is caught.
+    """
+    if (service, operation) in _ACTION_EXCEPTIONS:
+        return _ACTION_EXCEPTIONS[(service, operation)]
+    model = botocore.session.get_session().get_service_model(service)
+    api_names = {botocore.xform_name(name): name for name in model.operation_names}
+    if operation not in api_names:
+        raise ValueError(f"{service} has no operation {operation}")
+    prefix = model.signing_name or model.endpoint_prefix
+    return (f"{prefix}:{api_names[operation]}",)
 
 
 # --- IAM users and groups ---------------------------------------------------------------
