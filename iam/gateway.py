@@ -163,6 +163,15 @@ def _assumed_role_session(account: AccountAccess) -> boto3.Session:
     return boto3.Session(botocore_session=core, region_name=settings.AWS_REGION)
 
 
+def assumed_role_arn(account: AccountAccess) -> str:
+    """AssumeRole into the account now, bypassing the cache: the session's ARN, or a typed refusal why not."""
+    kwargs = {"RoleArn": account.role_arn, "RoleSessionName": "access-portal-check"}
+    if account.external_id:
+        kwargs["ExternalId"] = account.external_id
+    sts = _client(boto3.Session(region_name=settings.AWS_REGION), "sts")
+    return _call(sts.assume_role, **kwargs)["AssumedRoleUser"]["Arn"]
+
+
 def client_for(account: AccountAccess, service: str):
     """A cached client for the account: the portal's credentials, or its role's, refreshed as they near expiry.
 

@@ -77,7 +77,13 @@ PORTAL_OWN: dict[str, tuple[str, ...]] = {
 }
 
 # Called with the Organizations connection's role, in the management account or a delegated administrator.
-ORGANIZATIONS: dict[str, tuple[str, ...]] = {}
+ORGANIZATIONS: dict[str, tuple[str, ...]] = {
+    "organizations": (
+        "list_roots",
+        "list_organizational_units_for_parent",
+        "list_accounts_for_parent",
+    ),
+}
 
 
 def operations(*groups: dict[str, tuple[str, ...]]) -> set[tuple[str, str]]:
