@@ -8,6 +8,7 @@ the management account and chooses Workloads.
 
 import pytest
 import requests
+from django.urls import reverse
 
 from audit.models import AuditEvent
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrgStatus
@@ -146,3 +147,37 @@ def test_each_accounts_connection_state_is_checked_with_its_reason(organisation,
 def test_discovery_without_a_connection_is_refused(db):
     with pytest.raises(organizations.NotConnected):
         organizations.discover()
+
+
+def test_erin_connects_and_governs_through_the_admin(organisation, cast, client_for):
+    client = client_for(cast.erin)
+    added = client.post(
+        reverse("admin:catalog_organizationconnection_add"),
+        {
+            "role_arn": ORG_ROLE,
+            "external_id": "org-ext",
+            "member_role_name": "AccessPortalMember",
+            "member_external_id": "member-ext",
+        },
+    )
+    assert added.status_code == 302
+    assert AuditEvent.objects.get(action=organizations.CONNECTED_ACTION).actor == cast.erin
+    organizations.discover()
+    sandbox = OrganizationalUnit.objects.get(ou_id=organisation["units"]["Sandbox"])
+
+    response = client.post(
+        reverse("admin:catalog_organizationalunit_changelist"),
+        {"action": "govern", "_selected_action": [sandbox.pk]},
+        follow=True,
+    )
+
+    assert "Governing 1 OU(s) and those beneath; 12 new account(s)." in response.content.decode()
+    assert AwsAccount.objects.filter(ou=sandbox).count() == 12
+    listed = client.get(reverse("admin:catalog_awsaccount_changelist")).content.decode()
+    assert "Not checked yet" in listed
+
+
+def test_people_who_are_not_governance_admins_do_not_see_the_organisation(organisation, cast, client_for):
+    response = client_for(cast.bob).get(reverse("admin:catalog_organizationalunit_changelist"))
+
+    assert response.status_code in (302, 403)
