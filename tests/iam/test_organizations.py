@@ -181,3 +181,38 @@ def test_people_who_are_not_governance_admins_do_not_see_the_organisation(organi
     response = client_for(cast.bob).get(reverse("admin:catalog_organizationalunit_changelist"))
 
     assert response.status_code in (302, 403)
+
+
+def test_the_console_shows_the_tree_and_erin_chooses_governed_ous_there(organisation, cast, client_for):
+    _connect(cast.erin)
+    organizations.discover()
+    client = client_for(cast.erin)
+
+    saved = client.post(
+        reverse("iam:govern_ous"),
+        {"ou": [organisation["units"]["Prod"], organisation["units"]["Sandbox"]]},
+        follow=True,
+    )
+
+    page = saved.content.decode()
+    assert "Governed OUs saved; 34 new account(s) governed." in page, "10 active in Prod, 12 in Payments, 12 in Sandbox"
+    assert "Governed through a parent" in page, "Payments, beneath Prod"
+    assert f'value="{organisation["units"]["Prod"]}" id=' in page
+    payments_account = AwsAccount.objects.get(account_id=organisation["accounts"]["Payments"][0])
+    assert payments_account.ou.path() in page
+    assert "Not checked yet" in page
+
+
+def test_auditors_read_the_organisation_page_but_cannot_choose(organisation, cast, client_for):
+    _connect(cast.erin)
+    organizations.discover()
+    frank = cast.frank
+
+    page = client_for(frank).get(reverse("iam:organization"))
+    refused = client_for(frank).post(reverse("iam:govern_ous"), {"ou": [organisation["units"]["Dev"]]})
+    alice_sees = client_for(cast.alice).get(reverse("iam:organization"))
+
+    assert page.status_code == 200 and "Workloads" in page.content.decode()
+    assert 'name="ou"' not in page.content.decode()
+    assert refused.status_code == 403 and not AwsAccount.objects.exists()
+    assert alice_sees.status_code == 403
