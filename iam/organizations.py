@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import ObjectRef, record
+from audit.services import ObjectRef, record, record_many
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrganizationConnection, OrgStatus
 from iam import gateway
 from iam.errors import PermanentAwsError, TransientAwsError
@@ -109,13 +109,9 @@ def discover(*, actor=None) -> Discovery:
                 },
             )
         OrganizationConnection.objects.filter(pk=connection.pk).update(last_discovered_at=now, last_error="")
-        record(
-            actor=actor,
-            action=DISCOVERED_ACTION,
-            obj=_ORGANIZATION,
-            after={"units": len(units), "accounts": len(accounts)},
-        )
-        newly = _govern(connection, actor=actor)
+        newly, events = _govern(connection, actor=actor)
+        summary = {"units": len(units), "accounts": len(accounts)}
+        record_many([{"actor": actor, "action": DISCOVERED_ACTION, "obj": _ORGANIZATION, "after": summary}, *events])
     return Discovery(len(units), len(accounts), newly)
 
 
@@ -129,8 +125,10 @@ def set_governed_ous(*, actor, ou_ids: set[str]) -> list[str]:
         OrganizationalUnit.objects.exclude(ou_id__in=ou_ids).update(governed=False)
         OrganizationalUnit.objects.filter(ou_id__in=ou_ids).update(governed=True)
         after = sorted(OrganizationalUnit.objects.filter(governed=True).values_list("ou_id", flat=True))
-        record(actor=actor, action=GOVERNED_OUS_ACTION, obj=_ORGANIZATION, before={"ous": before}, after={"ous": after})
-        return _govern(connection, actor=actor)
+        newly, events = _govern(connection, actor=actor)
+        choice = {"actor": actor, "action": GOVERNED_OUS_ACTION, "obj": _ORGANIZATION}
+        record_many([{**choice, "before": {"ous": before}, "after": {"ous": after}}, *events])
+        return newly
 
 
 def governed_unit_ids() -> set[int]:
@@ -153,12 +151,14 @@ def _account_name(name: str, account_id: str) -> str:
     return f"{name} ({account_id})"[:100] if taken else name[:100]
 
 
-def _govern(connection: OrganizationConnection, *, actor) -> list[str]:
+def _govern(connection: OrganizationConnection, *, actor) -> tuple[list[str], list[dict]]:
     """Inside the caller's transaction: new ACTIVE accounts under governed OUs become AwsAccounts; every known
-    AwsAccount's organisation status and OU follow what was discovered. Each change audited."""
+    AwsAccount's organisation status and OU follow what was discovered. Returns the new accounts' ids and the
+    audit events, for the caller to record after its own: the chain head is locked last (docs/architecture.md)."""
     governed_units = governed_unit_ids()
-    existing = {account.account_id: account for account in AwsAccount.objects.select_for_update()}
-    newly = []
+    locked = AwsAccount.objects.select_for_update(no_key=True, of=("self",)).order_by("pk")
+    existing = {account.account_id: account for account in locked}
+    newly, events = [], []
     for found in OrganizationAccount.objects.select_related("ou").order_by("account_id"):
         account = existing.get(found.account_id)
         if account is None:
@@ -174,20 +174,17 @@ def _govern(connection: OrganizationConnection, *, actor) -> list[str]:
             )
             account.full_clean()
             account.save()
-            record(
-                actor=actor,
-                action=ACCOUNT_GOVERNED_ACTION,
-                obj=account,
-                after={"ou": found.ou.ou_id, "role_arn": account.role_arn},
-            )
+            after = {"ou": found.ou.ou_id, "role_arn": account.role_arn}
+            events.append({"actor": actor, "action": ACCOUNT_GOVERNED_ACTION, "obj": account, "after": after})
             newly.append(account.account_id)
         elif account.org_status != found.status or account.ou_id != found.ou_id:
             before = {"org_status": account.org_status, "ou": account.ou.ou_id if account.ou else ""}
             account.org_status, account.ou = found.status, found.ou
             account.save(update_fields=["org_status", "ou"])
             after = {"org_status": found.status, "ou": found.ou.ou_id}
-            record(actor=actor, action=ORG_STATUS_ACTION, obj=account, before=before, after=after)
-    return newly
+            change = {"actor": actor, "action": ORG_STATUS_ACTION, "obj": account}
+            events.append({**change, "before": before, "after": after})
+    return newly, events
 
 
 def check_connection(account_id: int, *, actor=None) -> AwsAccount:
@@ -204,7 +201,7 @@ def check_connection(account_id: int, *, actor=None) -> AwsAccount:
         else:
             state, reason = AwsAccount.ConnectionState.REACHABLE, f"AssumeRole gave {arn}."
     with transaction.atomic():
-        account = AwsAccount.objects.select_for_update().get(pk=account_id)
+        account = AwsAccount.objects.select_for_update(no_key=True, of=("self",)).get(pk=account_id)
         before = {"connection_state": account.connection_state, "connection_reason": account.connection_reason}
         account.connection_state, account.connection_reason = state, reason
         account.connection_checked_at = timezone.now()
