@@ -92,6 +92,8 @@ def discover(*, actor=None) -> Discovery:
         raise
     now = timezone.now()
     with transaction.atomic():
+        # One discovery or choice of OUs at a time: the daily job and an admin's click may meet.
+        OrganizationConnection.objects.select_for_update(no_key=True).get(pk=connection.pk)
         by_id = {}
         for ou_id, name, parent_id in units:
             by_id[ou_id], _ = OrganizationalUnit.objects.update_or_create(
@@ -121,6 +123,7 @@ def set_governed_ous(*, actor, ou_ids: set[str]) -> list[str]:
     if connection is None:
         raise NotConnected("Connect AWS Organizations first.")
     with transaction.atomic():
+        OrganizationConnection.objects.select_for_update(no_key=True).get(pk=connection.pk)
         before = sorted(OrganizationalUnit.objects.filter(governed=True).values_list("ou_id", flat=True))
         OrganizationalUnit.objects.exclude(ou_id__in=ou_ids).update(governed=False)
         OrganizationalUnit.objects.filter(ou_id__in=ou_ids).update(governed=True)

@@ -165,7 +165,7 @@ def refresh_permissions() -> int:
     acks_late=True,
     autoretry_for=(TransientAwsError,),
     retry_backoff=60,
-    retry_backoff_max=900,
+    retry_backoff_max=600,  # portal.task_limits.LONGEST_COUNTDOWN_SECONDS
     max_retries=3,
 )
 def discover_organization() -> dict:
