@@ -51,6 +51,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r . -x ./.venv,./tests,./node_modules,./var --severity-level high
+	$(BIN)/python scripts/member_role.py --check
+	$(BIN)/cfn-lint deploy/aws/member-role.yaml
 
 ## Regenerate the locks from requirements*.txt. Pins already in a lock are kept, so the same inputs give the
 ## same lock; only new or changed requirements are resolved. `make lock LOCK_ARGS=--upgrade` moves them all on.

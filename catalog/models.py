@@ -13,6 +13,83 @@ class Risk(models.TextChoices):
     HIGH = "high", "High"
 
 
+class OrganizationConnection(models.Model):
+    """The AWS Organizations management account (or a delegated administrator) accounts are discovered from.
+
+    At most one. The member role is deployed to every account under the governed OUs with the same name and
+    external id (a StackSet, docs/operations.md), so a discovered account's role ARN is derived from them.
+    """
+
+    one = models.BooleanField(default=True, unique=True, editable=False)  # at most one row
+    role_arn = models.CharField(
+        "role ARN in the management account",
+        max_length=2048,
+        validators=[RegexValidator(r"^arn:aws[\w-]*:iam::\d{12}:role/.+$", "Enter an IAM role ARN.")],
+    )
+    external_id = models.CharField(max_length=1224, blank=True)
+    member_role_name = models.CharField("member role name", max_length=64, default="AccessPortalMember")
+    member_external_id = models.CharField("member role external id", max_length=1224, blank=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    last_discovered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "AWS Organizations connection"
+        constraints = [models.CheckConstraint(condition=models.Q(one=True), name="one_organization_connection")]
+
+    def __str__(self):
+        return f"AWS Organizations through {self.role_arn}"
+
+
+class OrganizationalUnit(models.Model):
+    """A root or OU of the organisation, as last discovered. Accounts under a governed one are governed."""
+
+    ou_id = models.CharField("OU id", max_length=68, unique=True)  # r-… for the root, ou-… for an OU
+    name = models.CharField(max_length=128)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    governed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "organizational unit"
+
+    def __str__(self):
+        return f"{self.name} ({self.ou_id})"
+
+    def path(self) -> str:
+        names, unit = [], self
+        while unit is not None:
+            names.append(unit.name)
+            unit = unit.parent
+        return " / ".join(reversed(names))
+
+
+class OrgStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", "Active"
+    SUSPENDED = "SUSPENDED", "Suspended"
+    PENDING_CLOSURE = "PENDING_CLOSURE", "Pending closure"
+
+
+class OrganizationAccount(models.Model):
+    """An account of the organisation as last discovered, governed or not."""
+
+    account_id = models.CharField("account id", max_length=12, unique=True)
+    name = models.CharField(max_length=128)
+    email = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=20, choices=OrgStatus.choices)
+    ou = models.ForeignKey(OrganizationalUnit, on_delete=models.PROTECT, related_name="accounts")
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(account_id__regex=r"^\d{12}$"), name="org_account_id_12_digits")
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.account_id})"
+
+
 class AwsAccount(models.Model):
     """One AWS account the portal governs."""
 
@@ -49,6 +126,20 @@ class AwsAccount(models.Model):
     protected_principals = models.TextField(
         blank=True, help_text="IAM user names, one per line, whose unmanaged access enforce mode only reports."
     )
+
+    class ConnectionState(models.TextChoices):
+        UNKNOWN = "unknown", "Not checked yet"
+        REACHABLE = "reachable", "Role reachable"
+        UNREACHABLE = "unreachable", "Role not reachable"
+
+    # Set for accounts governed through AWS Organizations (blank: added by hand).
+    ou = models.ForeignKey(
+        OrganizationalUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="governed_accounts"
+    )
+    org_status = models.CharField("status in the organisation", max_length=20, choices=OrgStatus.choices, blank=True)
+    connection_state = models.CharField(max_length=12, choices=ConnectionState.choices, default=ConnectionState.UNKNOWN)
+    connection_reason = models.TextField(blank=True)
+    connection_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

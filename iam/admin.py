@@ -11,17 +11,29 @@ from django.utils.html import format_html
 
 from access.errors import AccessError, NotAllowed
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
-from catalog.models import AwsAccount
-from iam import drift, imports, tasks
+from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrganizationConnection
+from iam import drift, imports, organizations, tasks
 from iam.models import ImportRun, ReconcileRun, UnmanagedAccess
 from outbox.services import enqueue
 
 
 @admin.register(AwsAccount)
 class AwsAccountAdmin(AuditedAdmin):
-    list_display = ["name", "account_id", "sync_mode", "role_arn"]
+    list_display = ["name", "account_id", "sync_mode", "role_arn", "org_status", "connection_state"]
+    list_filter = ["connection_state", "org_status"]
     search_fields = ["name", "account_id"]
-    actions = ["connect", "import_entitlements", "reconcile_now"]
+    # Written by iam.organizations (discovery and the role check), not by hand.
+    readonly_fields = ["ou", "org_status", "connection_state", "connection_reason", "connection_checked_at"]
+    actions = ["connect", "import_entitlements", "reconcile_now", "check_connection"]
+
+    @admin.action(description="Check the role: can the portal assume it now?")
+    def check_connection(self, request, queryset):
+        for account in queryset.order_by("name"):
+            checked = organizations.check_connection(account.pk, actor=request.user)
+            report = (
+                messages.success if checked.connection_state == AwsAccount.ConnectionState.REACHABLE else messages.error
+            )
+            report(request, f"{checked}: {checked.get_connection_state_display()}. {checked.connection_reason}")
 
     @admin.action(description="Connect: import entitlements, reconcile, adopt what portal people hold")
     def connect(self, request, queryset):
@@ -107,3 +119,91 @@ class UnmanagedAccessAdmin(ReadOnlyAdmin):
                 messages.warning(request, f"{row}: {exc.message}")
             else:
                 messages.success(request, f"{row.aws_principal}'s {row.aws_name} is now a grant from import.")
+
+
+class GovernanceAdminOnly:
+    """AWS Organizations decides which accounts the portal governs: governance admins only."""
+
+    def has_module_permission(self, request):
+        return request.user.is_governance_admin
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_governance_admin
+
+
+@admin.register(OrganizationConnection)
+class OrganizationConnectionAdmin(GovernanceAdminOnly, admin.ModelAdmin):
+    """Saving goes through iam.organizations.connect (audited); discovery runs in the background."""
+
+    list_display = ["role_arn", "member_role_name", "last_discovered_at", "last_error"]
+    fields = ["role_arn", "external_id", "member_role_name", "member_external_id", "last_discovered_at", "last_error"]
+    readonly_fields = ["last_discovered_at", "last_error"]
+    actions = ["discover_now"]
+
+    def has_add_permission(self, request):
+        return request.user.is_governance_admin and not OrganizationConnection.objects.exists()
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_governance_admin
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = organizations.connect(
+            actor=request.user,
+            role_arn=obj.role_arn,
+            external_id=obj.external_id,
+            member_role_name=obj.member_role_name,
+            member_external_id=obj.member_external_id,
+        )
+        obj.pk = saved.pk
+
+    @admin.action(description="Discover OUs and accounts now")
+    def discover_now(self, request, queryset):
+        enqueue(tasks.discover_organization.name)
+        messages.success(request, "Discovering the organisation in the background; the OUs appear when it is done.")
+
+
+@admin.register(OrganizationalUnit)
+class OrganizationalUnitAdmin(GovernanceAdminOnly, ReadOnlyAdmin):
+    """The OU tree as last discovered; governing is chosen with the actions, through the audited service."""
+
+    list_display = ["__str__", "where", "governed", "account_count"]
+    list_filter = ["governed"]
+    search_fields = ["name", "ou_id"]
+    actions = ["govern", "stop_governing"]
+
+    @admin.display(description="path")
+    def where(self, unit):
+        return unit.path()
+
+    @admin.display(description="accounts directly in it")
+    def account_count(self, unit):
+        return unit.accounts.count()
+
+    def _choose(self, request, ou_ids: set[str]):
+        try:
+            newly = organizations.set_governed_ous(actor=request.user, ou_ids=ou_ids)
+        except organizations.NotConnected as exc:
+            messages.error(request, str(exc))
+            return
+        messages.success(request, f"Governing {len(ou_ids)} OU(s) and those beneath; {len(newly)} new account(s).")
+
+    @admin.action(description="Govern the selected OUs (and every OU beneath them)")
+    def govern(self, request, queryset):
+        chosen = set(OrganizationalUnit.objects.filter(governed=True).values_list("ou_id", flat=True))
+        self._choose(request, chosen | set(queryset.values_list("ou_id", flat=True)))
+
+    @admin.action(description="Stop governing the selected OUs (accounts already governed stay)")
+    def stop_governing(self, request, queryset):
+        chosen = set(OrganizationalUnit.objects.filter(governed=True).values_list("ou_id", flat=True))
+        self._choose(request, chosen - set(queryset.values_list("ou_id", flat=True)))
+
+
+@admin.register(OrganizationAccount)
+class OrganizationAccountAdmin(GovernanceAdminOnly, ReadOnlyAdmin):
+    list_display = ["name", "account_id", "status", "ou", "last_seen_at"]
+    list_filter = ["status", "ou"]
+    search_fields = ["name", "account_id", "email"]
+    list_select_related = ["ou"]

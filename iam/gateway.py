@@ -1,9 +1,9 @@
 """The only module that imports boto3: sessions, clients, retries, error classification, paging.
 
 One boto3 session per AWS account: the portal's own credentials, or STS AssumeRole into
-the account's role (with its external id), cached until shortly before expiry. Clients use
-botocore's adaptive retry mode by default (standard retries, and a rate limiter that starts at the
-account's first throttling answer); whatever still fails is raised as a typed error.
+the account's role (with its external id) as refreshable credentials that assume it again before expiry.
+Clients use botocore's adaptive retry mode by default (standard retries, and a rate limiter that starts
+at the account's first throttling answer); whatever still fails is raised as a typed error.
 
 Every AWS call goes through `call`, `pages` or `collect` (or the helpers below built on them),
 so no botocore exception ever leaves this module unclassified, and `counting_calls` can count
@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 from botocore.parsers import ResponseParserError
 from django.conf import settings
 
@@ -41,8 +42,7 @@ _TRANSIENT_CODES = {
     "ConcurrentModification",
     "ConflictException",
 }
-_CREDENTIAL_MARGIN = timedelta(minutes=5)
-_clients: dict[tuple, tuple[object, datetime | None]] = {}
+_clients: dict[tuple, object] = {}
 _clients_lock = threading.Lock()
 
 
@@ -131,26 +131,52 @@ def _call(fn, *args, **kwargs):
         raise classify(exc) from exc
 
 
-def _assume_role(account: AccountAccess) -> tuple[boto3.Session, datetime]:
+def _assume_role(account: AccountAccess):
+    """AssumeRole into the account, as botocore's refreshable-credentials metadata."""
     kwargs = {"RoleArn": account.role_arn, "RoleSessionName": "access-portal"}
     if account.external_id:
         kwargs["ExternalId"] = account.external_id
     sts = _client(boto3.Session(region_name=settings.AWS_REGION), "sts")
     credentials = _call(sts.assume_role, **kwargs)["Credentials"]
-    session = boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=settings.AWS_REGION,
+    return {
+        "access_key": credentials["AccessKeyId"],
+        "secret_key": credentials["SecretAccessKey"],
+        "token": credentials["SessionToken"],
+        "expiry_time": credentials["Expiration"].isoformat(),
+    }
+
+
+def _assumed_role_session(account: AccountAccess) -> boto3.Session:
+    """A session whose credentials assume the role again before they expire, by themselves.
+
+    botocore's RefreshableCredentials call AssumeRole again when the session is within 15 minutes of
+    expiry (and must, within 10), before signing the next request; so a reconcile or import that walks an
+    account for longer than a session lasts never fails on an expired token halfway. The first AssumeRole
+    is made here, so an unreachable role is reported when the client is built, as before.
+    """
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=_assume_role(account),
+        refresh_using=lambda: _assume_role(account),
+        method="sts-assume-role",
     )
-    return session, credentials["Expiration"]
+    core = botocore.session.Session()
+    core._credentials = credentials  # botocore's documented way round: no public setter for refreshable ones
+    return boto3.Session(botocore_session=core, region_name=settings.AWS_REGION)
+
+
+def assumed_role_arn(account: AccountAccess) -> str:
+    """AssumeRole into the account now, bypassing the cache: the session's ARN, or a typed refusal why not."""
+    kwargs = {"RoleArn": account.role_arn, "RoleSessionName": "access-portal-check"}
+    if account.external_id:
+        kwargs["ExternalId"] = account.external_id
+    sts = _client(boto3.Session(region_name=settings.AWS_REGION), "sts")
+    return _call(sts.assume_role, **kwargs)["AssumedRoleUser"]["Arn"]
 
 
 def client_for(account: AccountAccess, service: str):
-    """A cached client for the account: its role's credentials until shortly before they expire.
+    """A cached client for the account: the portal's credentials, or its role's, refreshed as they near expiry.
 
-    Clients are thread-safe and expensive to build, so one per account, service and
-    endpoint is kept; an assumed role's client is rebuilt when its credentials near expiry.
+    Clients are thread-safe and expensive to build, so one per account, role, service and endpoint is kept.
     """
     key = (
         account.account_id,
@@ -160,18 +186,14 @@ def client_for(account: AccountAccess, service: str):
         settings.AWS_MAX_ATTEMPTS,
         settings.AWS_RETRY_MODE,
     )
-    now = datetime.now(UTC)
     with _clients_lock:
         cached = _clients.get(key)
-    if cached and (cached[1] is None or cached[1] - _CREDENTIAL_MARGIN > now):
-        return cached[0]
-    if account.role_arn:
-        session, expires = _assume_role(account)
-    else:
-        session, expires = boto3.Session(region_name=settings.AWS_REGION), None
+    if cached:
+        return cached
+    session = _assumed_role_session(account) if account.role_arn else boto3.Session(region_name=settings.AWS_REGION)
     client = _client(session, service)
     with _clients_lock:
-        _clients[key] = (client, expires)
+        _clients[key] = client
     return client
 
 
@@ -204,6 +226,32 @@ def collect(account: AccountAccess, service: str, operation: str, result_key: st
     Always used for listings, even where the simulator answers in one page: real AWS pages.
     """
     return [item for page in pages(account, service, operation, **params) for item in page.get(result_key, [])]
+
+
+# --- IAM actions --------------------------------------------------------------------------
+
+# Where the IAM action is not the service's signing name and the API operation's name (AWS's Service
+# Authorization Reference): S3 lists a bucket's objects under s3:ListBucket; PutObject with a retention date
+# (the audit anchors' Object Lock) also needs s3:PutObjectRetention.
+_ACTION_EXCEPTIONS = {
+    ("s3", "list_objects_v2"): ("s3:ListBucket",),
+    ("s3", "put_object"): ("s3:PutObject", "s3:PutObjectRetention"),
+}
+
+
+def iam_actions(service: str, operation: str) -> tuple[str, ...]:
+    """The IAM actions a boto3 call needs, from botocore's service model: `prefix:OperationName`.
+
+    Raises ValueError for an operation the service does not have, so a typo in a list of calls is caught.
+    """
+    if (service, operation) in _ACTION_EXCEPTIONS:
+        return _ACTION_EXCEPTIONS[(service, operation)]
+    model = botocore.session.get_session().get_service_model(service)
+    api_names = {botocore.xform_name(name): name for name in model.operation_names}
+    if operation not in api_names:
+        raise ValueError(f"{service} has no operation {operation}")
+    prefix = model.signing_name or model.endpoint_prefix
+    return (f"{prefix}:{api_names[operation]}",)
 
 
 # --- IAM users and groups ---------------------------------------------------------------

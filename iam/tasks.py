@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 
 from access.services.grants import grants_waiting_for_sync
 from access.services.sync_batches import sync_wake_key
-from catalog.models import AwsAccount, Entitlement
-from iam import drift, importer, imports, permissions, reconcile, sync
+from catalog.models import AwsAccount, Entitlement, OrganizationConnection, OrgStatus
+from iam import drift, importer, imports, organizations, permissions, reconcile, sync
 from iam.errors import TransientAwsError
 from outbox.services import enqueue, enqueue_each
 
@@ -119,7 +119,9 @@ def reconcile_account(account_id: int) -> dict:
 @shared_task(name="iam.reconcile_all", acks_late=True)
 def reconcile_all() -> int:
     """Queue one reconcile per AWS account (beat runs this every PORTAL_RECONCILE_SECONDS)."""
-    account_ids = list(AwsAccount.objects.values_list("pk", flat=True))
+    # A suspended account (closed in AWS Organizations) cannot be reached; its history stays, unreconciled.
+    accounts = AwsAccount.objects.exclude(org_status=OrgStatus.SUSPENDED)
+    account_ids = list(accounts.values_list("pk", flat=True))
     enqueue_each(reconcile_account.name, [(account_id,) for account_id in account_ids])
     return len(account_ids)
 
@@ -156,3 +158,27 @@ def refresh_permissions() -> int:
     entitlement_ids = list(Entitlement.objects.values_list("pk", flat=True))
     enqueue_each(fetch_permissions.name, [(entitlement_id,) for entitlement_id in entitlement_ids])
     return len(entitlement_ids)
+
+
+@shared_task(
+    name="iam.discover_organization",
+    acks_late=True,
+    autoretry_for=(TransientAwsError,),
+    retry_backoff=60,
+    retry_backoff_max=600,  # portal.task_limits.LONGEST_COUNTDOWN_SECONDS
+    max_retries=3,
+)
+def discover_organization() -> dict:
+    """Daily (beat): read AWS Organizations, govern new accounts under governed OUs, check every org account's role."""
+    if not OrganizationConnection.objects.exists():
+        return {"skipped": "AWS Organizations is not connected"}
+    found = organizations.discover()
+    account_ids = AwsAccount.objects.exclude(org_status="").exclude(org_status=OrgStatus.SUSPENDED)
+    enqueue_each(check_account_connection.name, [(pk,) for pk in account_ids.values_list("pk", flat=True)])
+    return {"units": found.units, "accounts": found.accounts, "newly_governed": len(found.newly_governed)}
+
+
+@shared_task(name="iam.check_account_connection", acks_late=True)
+def check_account_connection(account_id: int) -> str:
+    """Try the account's role now and record whether it is reachable, and why not."""
+    return organizations.check_connection(account_id).connection_state

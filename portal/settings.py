@@ -820,6 +820,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "iam.reconcile_all",
         "schedule": float(env_int("PORTAL_RECONCILE_SECONDS", 900, minimum=60)),
     },
+    # New accounts in the governed OUs of AWS Organizations, and every org account's role checked.
+    "discover-organization": {
+        "task": "iam.discover_organization",
+        "schedule": env_crontab("PORTAL_ORGANIZATION_DISCOVERY_CRONTAB", "45 0 * * *"),
+    },
     "refresh-entitlement-permissions": {
         "task": "iam.refresh_permissions",
         "schedule": env_crontab("PORTAL_PERMISSIONS_REFRESH_CRONTAB", "15 1 * * *"),

@@ -14,6 +14,7 @@ LONG_TASKS = (
     "iam.connect_account",
     "iam.import_entitlements",
     "iam.run_import",
+    "iam.discover_organization",  # every OU and account of an AWS organisation
     "access.sod_scan",
     "posture.scan_account",
     "reviews.launch_fresh",

@@ -149,6 +149,8 @@ EXPECTED = {
     "access:entitlement_edit": READERS_ONLY,
     "access:entitlement_stages": READERS_ONLY,
     # Import from AWS: the page and a run's progress for readers; starting one is an admin's POST.
+    "iam:organization": READERS_ONLY,
+    "iam:govern_ous": ADMIN_POST_ONLY,
     "iam:imports": READERS_ONLY,
     "iam:import_run": READERS_ONLY,
     "iam:start_import": ADMIN_POST_ONLY,
