@@ -7,15 +7,17 @@ dropped by the run) and Redis (REDIS_URL, with a queue and cache prefix of this 
 worker consumes the queue: the tasks approvals send wait in Redis, as they would for a busy worker.
 
 Seeded: BENCH_CLIENTS (8) managers, each with an authenticator app and a team of BENCH_TEAM (4) engineers who asked
-for each of BENCH_ENTITLEMENTS (10) entitlements. Each client thread is one manager (Bob is the first) and one of
+for each of BENCH_ENTITLEMENTS (15) entitlements. Each client thread is one manager (Bob is the first) and one of
 his engineers, each a `requests.Session` of its own, signed in through the real forms: the login page, then the
 second-factor page with the code the manager's app shows; the manager's API token is created on the API-tokens
 page, which his fresh second factor allows; the engineer's comes from `POST /api/token/` (no app, no code).
 
-Each thread then runs BENCH_ROUNDS (20) rounds of: the catalog, the new-request page, my requests (the engineer),
-the manager's inbox, approving one request on the page (POST with the CSRF token), the API's lists (the engineer's
-requests, the manager's approvals), approving another through the API, and the bare view (`/health/live`: Django's
-middleware and no query) twice. Prints p50 and p95 of each, and each p95 as a multiple of the bare view's.
+A round: the catalog, the new-request page, my requests (the engineer), the manager's inbox, approving one
+request on the page (POST with the CSRF token), the API's lists (the engineer's requests, the manager's approvals),
+approving another through the API, and the bare view (`/health/live`: Django's middleware and no query) twice.
+Once all are signed in, Bob runs BENCH_ALONE_ROUNDS (10) rounds alone (what each page costs with no one waiting
+for a web worker), then every thread runs BENCH_ROUNDS (20) rounds at once. Prints p50 and p95 of each alone and
+under load, and each p95 under load as a multiple of the bare view's in the same phase.
 Asserts every answer was the expected one and every decision was recorded.
 """
 
@@ -49,10 +51,12 @@ from tests.iam.workers import database_url_of_this_run
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 TEAM = int(os.environ.get("BENCH_TEAM", "4"))
-ENTITLEMENTS = int(os.environ.get("BENCH_ENTITLEMENTS", "10"))
+ENTITLEMENTS = int(os.environ.get("BENCH_ENTITLEMENTS", "15"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "20"))
+ALONE_ROUNDS = int(os.environ.get("BENCH_ALONE_ROUNDS", "10"))
 WEB_WORKERS = 3
 HOST = "access.example.test"
+BARE = "GET /health/live (bare view)"
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 TOKEN_FIELD = re.compile(r'id="new-token-value" type="text" value="([^"]+)"')
@@ -251,6 +255,7 @@ def production_web(transactional_db, tmp_path):
 def test_pages_and_api_under_eight_clients_beside_a_bare_view(production_web):
     web = production_web
     assert web.workers() == WEB_WORKERS, f"gunicorn runs {WEB_WORKERS} workers"
+    assert TEAM * ENTITLEMENTS >= 2 * (ROUNDS + ALONE_ROUNDS), "each manager has a request to approve per approval"
     started = time.perf_counter()
     entitlements, teams = seed()
     print(
@@ -258,12 +263,17 @@ def test_pages_and_api_under_eight_clients_beside_a_bare_view(production_web):
         f"in {time.perf_counter() - started:.1f}s"
     )
 
-    samples: dict[str, list[float]] = defaultdict(list)
+    alone: dict[str, list[float]] = defaultdict(list)
+    loaded: dict[str, list[float]] = defaultdict(list)
     lock = threading.Lock()
     failures: list[str] = []
-    barrier = threading.Barrier(CLIENTS)
+    signed_in, loaded_from = (
+        threading.Barrier(CLIENTS),
+        threading.Barrier(CLIENTS, action=lambda: moments.append(time.perf_counter())),
+    )
+    moments: list[float] = []
 
-    def client(manager, engineer, request_ids):
+    def client(number, manager, engineer, request_ids):
         try:
             boss, asker = Browser(web.url), Browser(web.url)
             boss.sign_in(manager, code=lambda: totp_code(manager))
@@ -278,70 +288,78 @@ def test_pages_and_api_under_eight_clients_beside_a_bare_view(production_web):
             asker_api = {"Authorization": f"Token {issued.json()['token']}"}
             entitlement = entitlements[0].pk
             to_decide = list(request_ids)
-            barrier.wait(timeout=600)
 
-            def timed(name, expected, browser, method, path, **kwargs):
-                began = time.perf_counter()
-                answer = getattr(browser, method)(path, **kwargs)
-                elapsed = time.perf_counter() - began
-                assert answer.status_code == expected, (name, answer.status_code, answer.text[:300])
-                with lock:
-                    samples[name].append(elapsed)
-                return answer
+            def rounds(how_many, samples):
+                def timed(name, expected, browser, method, path, **kwargs):
+                    began = time.perf_counter()
+                    answer = getattr(browser, method)(path, **kwargs)
+                    elapsed = time.perf_counter() - began
+                    assert answer.status_code == expected, (name, answer.status_code, answer.text[:300])
+                    with lock:
+                        samples[name].append(elapsed)
+                    return answer
 
-            for _ in range(ROUNDS):
-                timed("GET /health/live (bare view)", 200, asker, "get", "/health/live")
-                timed("GET /catalog/", 200, asker, "get", "/catalog/")
-                timed("GET /catalog/<id>/request/", 200, asker, "get", f"/catalog/{entitlement}/request/")
-                timed("GET /requests/ (my requests)", 200, asker, "get", "/requests/")
-                inbox = timed("GET /approvals/ (inbox)", 200, boss, "get", "/approvals/")
-                form = {"csrfmiddlewaretoken": CSRF_FIELD.search(inbox.text).group(1), "comment": "ok"}
-                approve = f"/approvals/{to_decide.pop()}/approve/"
-                timed("POST /approvals/<id>/approve/", 302, boss, "post", approve, data=form)
-                timed("GET /health/live (bare view)", 200, asker, "get", "/health/live")
-                timed("GET /api/requests/", 200, asker, "get", "/api/requests/", headers=asker_api)
-                timed("GET /api/approvals/", 200, boss, "get", "/api/approvals/", headers=boss_api)
-                approve = f"/api/requests/{to_decide.pop()}/approve/"
-                timed(
-                    "POST /api/requests/<id>/approve/",
-                    200,
-                    boss,
-                    "post",
-                    approve,
-                    json={"comment": "ok"},
-                    headers=boss_api,
-                )
+                for _ in range(how_many):
+                    timed(BARE, 200, asker, "get", "/health/live")
+                    timed("GET /catalog/", 200, asker, "get", "/catalog/")
+                    timed("GET /catalog/<id>/request/", 200, asker, "get", f"/catalog/{entitlement}/request/")
+                    timed("GET /requests/ (my requests)", 200, asker, "get", "/requests/")
+                    inbox = timed("GET /approvals/ (inbox)", 200, boss, "get", "/approvals/")
+                    form = {"csrfmiddlewaretoken": CSRF_FIELD.search(inbox.text).group(1), "comment": "ok"}
+                    approve = f"/approvals/{to_decide.pop()}/approve/"
+                    timed("POST /approvals/<id>/approve/", 302, boss, "post", approve, data=form)
+                    timed(BARE, 200, asker, "get", "/health/live")
+                    timed("GET /api/requests/", 200, asker, "get", "/api/requests/", headers=asker_api)
+                    timed("GET /api/approvals/", 200, boss, "get", "/api/approvals/", headers=boss_api)
+                    approve = f"/api/requests/{to_decide.pop()}/approve/"
+                    timed(
+                        "POST /api/requests/<id>/approve/",
+                        200,
+                        boss,
+                        "post",
+                        approve,
+                        json={"comment": "ok"},
+                        headers=boss_api,
+                    )
+
+            signed_in.wait(timeout=600)
+            if number == 0:  # Bob alone first: what each page costs with no one waiting for a worker
+                rounds(ALONE_ROUNDS, alone)
+            loaded_from.wait(timeout=600)
+            rounds(ROUNDS, loaded)
         except BaseException as failed:  # reported below with the thread's person
-            barrier.abort()
+            signed_in.abort()
+            loaded_from.abort()
             with lock:
                 failures.append(f"{manager.email}: {failed!r}")
         finally:
             connections.close_all()  # this thread's, opened to read the app's code: the database is dropped after
 
-    threads = [threading.Thread(target=client, args=team) for team in teams]
-    began = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(number, *team)) for number, team in enumerate(teams)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - began
     assert not failures, "\n".join(failures) + "\n" + web.tail()
+    elapsed = time.perf_counter() - moments[0]
 
-    bare = samples.pop("GET /health/live (bare view)")
-    bare_p95 = percentile(bare, 0.95)
-    total = sum(len(values) for values in samples.values()) + len(bare)
+    total = sum(len(values) for values in loaded.values())
     print(
-        f"\nproduction shape: gunicorn {WEB_WORKERS} sync workers, portal.settings, PostgreSQL, Redis; "
-        f"{CLIENTS} client threads x {ROUNDS} rounds; {total} requests in {elapsed:.1f}s "
-        f"(sign-ins included) on {os.cpu_count()} cores"
+        f"\nproduction shape: gunicorn {WEB_WORKERS} sync workers, portal.settings, PostgreSQL, Redis, "
+        f"{os.cpu_count()} cores. One client alone ({ALONE_ROUNDS} rounds), then {CLIENTS} client threads at once "
+        f"({ROUNDS} rounds each: {total} requests in {elapsed:.1f}s, {total / elapsed:.0f}/s)"
     )
-    print(f"{'':36} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'p95 / bare':>10}")
-    rows = [("GET /health/live (bare view)", bare), *samples.items()]
-    for name, values in rows:
+    print(f"{'':34} {'alone p50':>9} {'p95':>6} | {'8 clients p50':>13} {'p95':>6} {'p95 / bare':>10}")
+    bare_p95 = percentile(loaded[BARE], 0.95)
+    for name, values in loaded.items():
         p50, p95 = percentile(values, 0.50), percentile(values, 0.95)
-        print(f"{name:36} {len(values):>4} {p50 * 1000:>8.1f} {p95 * 1000:>8.1f} {p95 / bare_p95:>9.1f}x")
+        alone_p50, alone_p95 = percentile(alone[name], 0.50), percentile(alone[name], 0.95)
+        print(
+            f"{name:34} {alone_p50 * 1000:>9.0f} {alone_p95 * 1000:>6.0f} | {p50 * 1000:>13.0f} {p95 * 1000:>6.0f} "
+            f"{p95 / bare_p95:>9.1f}x"
+        )
 
     votes = ApprovalAssignment.objects.filter(
         approver__in=[manager for manager, _, _ in teams], decision=ApprovalAssignment.Decision.APPROVED
     )
-    assert votes.count() == CLIENTS * ROUNDS * 2, "every approval answered is recorded"
+    assert votes.count() == 2 * (CLIENTS * ROUNDS + ALONE_ROUNDS), "every approval answered is recorded"
