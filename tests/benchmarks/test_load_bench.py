@@ -21,6 +21,7 @@ under load, and each p95 under load as a multiple of the bare view's in the same
 Asserts every answer was the expected one and every decision was recorded.
 """
 
+import functools
 import os
 import re
 import secrets
@@ -185,8 +186,10 @@ class Browser:
         assert self.get("/requests/").status_code == 200, f"{person.email} is signed in"
 
 
+@functools.cache
 def production_password() -> str:
-    """The cast's password hashed as production does (the test settings hash with MD5, which it refuses)."""
+    """The cast's password hashed as production does (the test settings hash with MD5, which it refuses); hashed
+    once, as it costs a good part of a second each time."""
     return PBKDF2PasswordHasher().encode(PASSWORD, secrets.token_hex(8))
 
 
