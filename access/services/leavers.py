@@ -129,4 +129,5 @@ def seconds_to_nothing_left(person) -> float | None:
     steps = list(LeaverStep.objects.filter(person=person).values_list("state", "finished_at", "left_at"))
     if not steps or any(state != LeaverStep.State.DONE for state, _, _ in steps):
         return None
-    return round((max(f for _, f, _ in steps) - steps[0][2]).total_seconds(), 3)
+    finished = [f for _, f, _ in steps if f is not None]
+    return round((max(finished) - steps[0][2]).total_seconds(), 3) if finished else None
