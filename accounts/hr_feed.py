@@ -91,6 +91,23 @@ def _parse(handle) -> list[PersonRecord]:
             problems.append(
                 f"Line {seen[record_.email]}: manager {record_.manager_email} is neither in the file nor in the portal."
             )
+    # A re-hire is a new, clean identity, never a leaver brought back (as SCIM refuses it too): their old
+    # record keeps the evidence of what they held and lost, and their old IAM users keep inactive keys.
+    leavers = set(
+        User.objects.alias(lowered=Lower("email"))
+        .filter(
+            lowered__in=[r.email for r in records if r.status == "active"],
+            employment_status=User.EmploymentStatus.LEAVER,
+        )
+        .annotate(lowered_email=Lower("email"))
+        .values_list("lowered_email", flat=True)
+    )
+    for record_ in records:
+        if record_.email in leavers:
+            problems.append(
+                f"Line {seen[record_.email]}: {record_.email} has left and is not brought back: a re-hire is a new "
+                "person, with a new email address."
+            )
     problems.extend(_loops_with_the_portal(records, seen))
     if problems:
         raise FeedError(problems)

@@ -237,6 +237,22 @@ def test_a_utf8_feed_with_a_byte_order_mark_is_read(tmp_path, cast):
     assert User.objects.get(email="newbie@example.com").full_name == "Zoë Müller"
 
 
+def test_a_leaver_is_not_brought_back_by_the_feed_a_rehire_is_a_new_person(tmp_path, cast):
+    mark_leaver(person=cast.dave, actor=cast.erin)
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(CommandError) as refused:
+        run_feed(tmp_path, FEED.replace(",leaver", ",active"))
+
+    assert "Line 5: dave@example.com has left and is not brought back: a re-hire is a new person" in str(refused.value)
+    cast.dave.refresh_from_db()
+    assert cast.dave.is_leaver and not cast.dave.is_active and AuditEvent.objects.count() == events
+    rehired = FEED.replace("dave@example.com,Dave Othermanager", "dave.again@example.com,Dave Othermanager")
+    run_feed(tmp_path, rehired.replace(",leaver", ",active"))
+    again = User.objects.get(email="dave.again@example.com")
+    assert again.pk != cast.dave.pk and not again.is_leaver and not again.grants.exists()
+
+
 def test_leavers_cannot_be_set_by_editing_the_status_field(client_for, cast):
     page = client_for(cast.erin).get(reverse("admin:accounts_user_change", args=[cast.alice.pk])).content.decode()
 
