@@ -264,3 +264,46 @@ def test_fifty_grants_across_ten_accounts_are_all_gone_within_a_minute(
     recorded = seconds_to_nothing_left(cast.alice)
     print(f"\n50 grants across 10 accounts: nothing left after {recorded:.1f} s (recorded), {elapsed:.1f} s (seen)")
     assert recorded < 60 and elapsed < 60
+
+
+def test_aws_unreachable_mid_way_leaves_steps_retrying_then_a_later_run_finishes(
+    cast, sandbox, aws, moto_server, fresh_clients, settings
+):
+    """No worker here: the task's work is called as the worker would, once with AWS gone, once with it back."""
+    from tests.conftest import _free_port
+
+    own_iam = client_in(moto_server, "iam")
+    key = give_credentials(own_iam)["key"]
+    mark_leaver(person=cast.alice, actor=cast.erin)
+    settings.AWS_ENDPOINT_URL, settings.AWS_MAX_ATTEMPTS = f"http://127.0.0.1:{_free_port()}", 1
+
+    outcome = leavers.run_account(cast.alice.pk, sandbox.account.pk)
+
+    assert outcome.again and outcome.attempt == 1, "queued again, with the backoff of a first retry"
+    steps = LeaverStep.objects.filter(person=cast.alice, account=sandbox.account)
+    keys_step = steps.get(kind=LeaverStep.Kind.ACCESS_KEYS)
+    assert (keys_step.state, keys_step.attempts) == (LeaverStep.State.RETRYING, 1)
+    assert keys_step.error.startswith("Could not reach AWS")
+    assert AuditEvent.objects.filter(action="leaver.step_retrying").exists()
+    assert read_back(own_iam)["keys"] == [(key, "Active")]
+
+    settings.AWS_ENDPOINT_URL, settings.AWS_MAX_ATTEMPTS = moto_server, 3
+    leavers.run_account(cast.alice.pk, sandbox.account.pk)
+
+    assert set(steps.values_list("state", flat=True)) == {LeaverStep.State.DONE}, "she held no grants here"
+    assert read_back(own_iam)["keys"] == [(key, "Inactive")] and read_back(own_iam)["login_profile"] is False
+    assert steps.get(kind=LeaverStep.Kind.ACCESS_KEYS).attempts == 2
+
+
+def test_the_last_try_leaves_a_step_failed_with_the_reason(cast, sandbox, aws, fresh_clients, settings):
+    from tests.conftest import _free_port
+
+    mark_leaver(person=cast.alice, actor=cast.erin)
+    LeaverStep.objects.filter(person=cast.alice).update(attempts=leavers.MAX_ATTEMPTS - 1)
+    settings.AWS_ENDPOINT_URL, settings.AWS_MAX_ATTEMPTS = f"http://127.0.0.1:{_free_port()}", 1
+
+    outcome = leavers.run_account(cast.alice.pk, sandbox.account.pk)
+
+    keys_step = LeaverStep.objects.get(person=cast.alice, kind=LeaverStep.Kind.ACCESS_KEYS)
+    assert keys_step.state == LeaverStep.State.FAILED and keys_step.error.startswith("Could not reach AWS")
+    assert outcome.attempt == 0, "nothing left to retry"
