@@ -307,3 +307,27 @@ def test_the_last_try_leaves_a_step_failed_with_the_reason(cast, sandbox, aws, f
     keys_step = LeaverStep.objects.get(person=cast.alice, kind=LeaverStep.Kind.ACCESS_KEYS)
     assert keys_step.state == LeaverStep.State.FAILED and keys_step.error.startswith("Could not reach AWS")
     assert outcome.attempt == 0, "nothing left to retry"
+
+
+def test_a_grant_whose_removal_failed_fails_the_grants_step_until_its_retry_succeeds(
+    cast, sandbox, aws, fresh_clients, grant_of
+):
+    from access import services
+    from tests.conftest import tasks_queued
+
+    grant = grant_of(sandbox.developers)
+    services.record_sync_success(services.claim_grant_for_sync(grant.pk), evidence="alice is a member (read back)")
+    mark_leaver(person=cast.alice, actor=cast.erin)
+    services.record_sync_failure(services.claim_grant_for_sync(grant.pk), error="AWS refused (AccessDenied): no")
+
+    leavers.run_account(cast.alice.pk, sandbox.account.pk)
+
+    step = LeaverStep.objects.get(person=cast.alice, kind=LeaverStep.Kind.GRANTS)
+    assert step.state == LeaverStep.State.FAILED and "Developers: AWS refused (AccessDenied): no" in step.error
+    with tasks_queued() as queued:
+        services.retry_grant(grant_id=grant.pk, actor=cast.erin)
+    assert ("iam.leaver_account", [cast.alice.pk, sandbox.account.pk]) in queued
+    services.record_sync_success(services.claim_grant_for_sync(grant.pk), evidence="not a member (read back)")
+    leavers.run_account(cast.alice.pk, sandbox.account.pk)
+    step.refresh_from_db()
+    assert step.state == LeaverStep.State.DONE and seconds_to_nothing_left(cast.alice) is not None
