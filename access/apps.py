@@ -29,8 +29,11 @@ def _present_grant_pairs():
 
 def _end_access_of_leaver(sender, *, person, actor, left_at, **kwargs):
     from access.services.administration import end_access_of_leaver
+    from access.services.leavers import plan_leaver_steps
 
     end_access_of_leaver(person=person, actor=actor, left_at=left_at)
+    # Beyond the grants: their keys, password, MFA, role sessions, unmanaged access, per AWS account.
+    plan_leaver_steps(person=person, left_at=left_at)
 
 
 def _reroute_pending_approvals(sender, *, person, actor, actor_label, **kwargs):

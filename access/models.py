@@ -313,3 +313,52 @@ class Grant(models.Model):
         self.sync_claim = self.claimed_at = None
         if verified_at is not None:
             self.verified_at = verified_at
+
+
+class LeaverStep(models.Model):
+    """One thing a leaver must lose in one AWS account beyond the portal's grants, and how it went.
+
+    Planned in the transaction that marks the leaver (every account, every kind), then done by the
+    `iam.leaver_account` task outside any transaction, each step read back from AWS. The last kind,
+    `grants`, is done once every grant ended at leaving in the account is read back absent: when every
+    step of a leaver is done, nothing is left, and the time from leaving to then is kept on the steps.
+    """
+
+    class Kind(models.TextChoices):
+        ACCESS_KEYS = "access_keys", "Access keys deactivated"
+        LOGIN_PROFILE = "login_profile", "Console password deleted"
+        MFA_DEVICES = "mfa_devices", "MFA devices deactivated"
+        ROLE_SESSIONS = "role_sessions", "Role sessions revoked"
+        UNMANAGED = "unmanaged", "Unmanaged access"
+        GRANTS = "grants", "Portal grants removed"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RETRYING = "retrying", "Retrying"
+        DONE = "done", "Done (read back)"
+        FAILED = "failed", "Failed"
+
+    # The order a task works through an account's steps (and the page lists them).
+    ORDER = [Kind.ACCESS_KEYS, Kind.LOGIN_PROFILE, Kind.MFA_DEVICES, Kind.ROLE_SESSIONS, Kind.UNMANAGED, Kind.GRANTS]
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="leaver_steps")
+    account = models.ForeignKey("catalog.AwsAccount", on_delete=models.CASCADE, related_name="leaver_steps")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # What AWS showed afterwards (the read back), in words.
+    evidence = models.TextField(blank=True)
+    # Why the last try failed, AWS's message kept.
+    error = models.TextField(blank=True)
+    left_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account__name", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "account", "kind"], name="one_leaver_step_per_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.person_id} in {self.account_id} ({self.state})"

@@ -27,7 +27,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from access.models import AccessRequest, ApprovalAssignment, Grant
+from access.models import AccessRequest, ApprovalAssignment, Grant, LeaverStep
+from access.services.leavers import seconds_to_nothing_left
 from accounts.models import ApiToken
 from catalog.models import Entitlement
 
@@ -182,3 +183,26 @@ def removal_of(person) -> Removal:
 def removal_lines(person) -> QuerySet[Grant]:
     """Each grant of the removal with its state: failed first (they need someone), then waiting, then done."""
     return removed_at_leaving(person).select_related("entitlement__account").order_by("sync_state", "entitlement__name")
+
+
+@dataclass(frozen=True)
+class LeaverSteps:
+    """A leaver's steps beyond the grants (keys, password, MFA, role sessions, unmanaged access), per account."""
+
+    steps: list
+    seconds_to_nothing_left: float | None
+
+    @property
+    def waiting(self) -> bool:
+        return any(step.state in (LeaverStep.State.PENDING, LeaverStep.State.RETRYING) for step in self.steps)
+
+    @property
+    def failed(self) -> int:
+        return sum(step.state == LeaverStep.State.FAILED for step in self.steps)
+
+
+def leaver_steps_of(person) -> LeaverSteps:
+    steps = list(
+        LeaverStep.objects.filter(person=person).select_related("account").order_by("account__name", "position")
+    )
+    return LeaverSteps(steps, seconds_to_nothing_left(person) if steps else None)

@@ -1,6 +1,7 @@
 """Reading the HR feed (CSV: joiners, movers and leavers) and applying it, all rows or none."""
 
 import csv
+import io
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -31,8 +32,33 @@ class FeedError(Exception):
         self.problems = problems
 
 
+def decode(raw: bytes, name: str = "The file") -> io.StringIO:
+    """The feed's text, or a refusal: it must be UTF-8 (a byte-order mark is allowed).
+
+    A feed saved in another encoding (Latin-1 from a spreadsheet, say) would otherwise stop half-way
+    with a traceback, or worse, put mis-decoded names on people; and a file with NUL bytes is not a CSV.
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise FeedError(
+            [f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8 CSV."]
+        ) from None
+    if "\x00" in text:
+        raise FeedError([f"{name} holds NUL bytes: it is not a CSV text file."])
+    return io.StringIO(text, newline="")
+
+
 def parse(handle) -> list[PersonRecord]:
     """Every row checked before anything is applied; all problems reported with their line."""
+    try:
+        return _parse(handle)
+    except csv.Error as exc:
+        raise FeedError([f"The file is not a readable CSV: {exc}."]) from None
+
+
+def _parse(handle) -> list[PersonRecord]:
     reader = csv.DictReader(handle)
     missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
     if missing:
@@ -65,9 +91,53 @@ def parse(handle) -> list[PersonRecord]:
             problems.append(
                 f"Line {seen[record_.email]}: manager {record_.manager_email} is neither in the file nor in the portal."
             )
+    # A re-hire is a new, clean identity, never a leaver brought back (as SCIM refuses it too): their old
+    # record keeps the evidence of what they held and lost, and their old IAM users keep inactive keys.
+    leavers = set(
+        User.objects.alias(lowered=Lower("email"))
+        .filter(
+            lowered__in=[r.email for r in records if r.status == "active"],
+            employment_status=User.EmploymentStatus.LEAVER,
+        )
+        .annotate(lowered_email=Lower("email"))
+        .values_list("lowered_email", flat=True)
+    )
+    for record_ in records:
+        if record_.email in leavers:
+            problems.append(
+                f"Line {seen[record_.email]}: {record_.email} has left and is not brought back: a re-hire is a new "
+                "person, with a new email address."
+            )
+    problems.extend(_loops_with_the_portal(records, seen))
     if problems:
         raise FeedError(problems)
     return records
+
+
+def _loops_with_the_portal(records: list[PersonRecord], lines: dict[str, int]) -> list[str]:
+    """Manager loops the file would form, within itself or with people already in the portal.
+
+    The file's managers replace the portal's for the people it names; everyone else keeps theirs. A
+    loop is refused like the portal's own forms (and SCIM) refuse one: nobody may end up managing
+    themself through a chain of reports.
+    """
+    managers = {
+        email.lower(): (manager or "").lower()
+        for email, manager in User.objects.filter(manager__isnull=False).values_list("email", "manager__email")
+    }
+    managers.update({record_.email: record_.manager_email for record_ in records})
+    problems, reported = [], set()
+    for record_ in records:
+        chain, current = [record_.email], record_.manager_email
+        while current and current not in chain and len(chain) <= len(managers):
+            chain.append(current)
+            current = managers.get(current, "")
+        if current == record_.email and len(chain) > 1 and frozenset(chain) not in reported:
+            reported.add(frozenset(chain))
+            problems.append(
+                f"Managers form a loop (line {lines[record_.email]}): {' → '.join([*chain, record_.email])}."
+            )
+    return problems
 
 
 def _managers_first(records: list[PersonRecord]) -> list[PersonRecord]:

@@ -97,6 +97,10 @@ class AwsAccount(models.Model):
         REPORT = "report", "Report drift"
         ENFORCE = "enforce", "Enforce (remove unmanaged access)"
 
+    class LeaverUnmanaged(models.TextChoices):
+        REPORT = "report", "Report it"
+        REMOVE = "remove", "Remove it"
+
     account_id = models.CharField(
         "account id",
         max_length=12,
@@ -115,6 +119,16 @@ class AwsAccount(models.Model):
     # The IAM Identity Center instance that assigns permission sets on this account (empty: none).
     sso_instance_arn = models.CharField("Identity Center instance ARN", max_length=1224, blank=True)
     sync_mode = models.CharField(max_length=10, choices=SyncMode.choices, default=SyncMode.REPORT)
+    # What a leaver's access found by the reconciler but not granted through the portal becomes:
+    # reported on the leaver's page (the default, as sync_mode's), or removed from AWS.
+    leaver_unmanaged = models.CharField(
+        "a leaver's unmanaged access",
+        max_length=10,
+        choices=LeaverUnmanaged.choices,
+        default=LeaverUnmanaged.REPORT,
+        help_text="When someone leaves: remove the access the reconciler found them holding outside the portal, "
+        "or only report it on their page.",
+    )
     # Off by default: creating IAM users is a decision for the account's owners, not a side effect.
     create_iam_users = models.BooleanField(
         "create IAM users",

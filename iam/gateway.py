@@ -316,3 +316,74 @@ def groups_of_user(account: AccountAccess, user_name: str) -> set[str]:
     return {
         group["GroupName"] for group in collect(account, "iam", "list_groups_for_user", "Groups", UserName=user_name)
     }
+
+
+# --- a leaver's own credentials -----------------------------------------------------------
+
+
+def deactivate_access_keys(account: AccountAccess, user_name: str) -> list[dict]:
+    """Set every access key of the user Inactive (kept, not deleted: the evidence stays); read them back.
+
+    Idempotent: a key already inactive is left as it is. Returns the keys as AWS shows them afterwards.
+    """
+    keys = collect(account, "iam", "list_access_keys", "AccessKeyMetadata", UserName=user_name)
+    for key in keys:
+        if key["Status"] != "Inactive":
+            call(
+                account,
+                "iam",
+                "update_access_key",
+                UserName=user_name,
+                AccessKeyId=key["AccessKeyId"],
+                Status="Inactive",
+            )
+    return collect(account, "iam", "list_access_keys", "AccessKeyMetadata", UserName=user_name)
+
+
+def delete_login_profile(account: AccountAccess, user_name: str) -> bool:
+    """Delete the user's console password; True if there was one. Idempotent (none left is fine)."""
+    try:
+        call(account, "iam", "delete_login_profile", UserName=user_name)
+    except PermanentAwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+        return False
+    return True
+
+
+def has_login_profile(account: AccountAccess, user_name: str) -> bool:
+    """Read back whether the user has a console password (GetLoginProfile)."""
+    try:
+        call(account, "iam", "get_login_profile", UserName=user_name)
+    except PermanentAwsError as exc:
+        if exc.code == "NoSuchEntity":
+            return False
+        raise
+    return True
+
+
+def deactivate_mfa_devices(account: AccountAccess, user_name: str) -> list[str]:
+    """Deactivate every MFA device of the user (serials returned, as they were before); idempotent."""
+    devices = collect(account, "iam", "list_mfa_devices", "MFADevices", UserName=user_name)
+    for device in devices:
+        try:
+            call(account, "iam", "deactivate_mfa_device", UserName=user_name, SerialNumber=device["SerialNumber"])
+        except PermanentAwsError as exc:
+            if exc.code != "NoSuchEntity":  # deactivated meanwhile (a second run, another worker)
+                raise
+    return [device["SerialNumber"] for device in devices]
+
+
+def mfa_devices(account: AccountAccess, user_name: str) -> list[str]:
+    """Read back the serials of the MFA devices still enabled for the user."""
+    return [d["SerialNumber"] for d in collect(account, "iam", "list_mfa_devices", "MFADevices", UserName=user_name)]
+
+
+def inline_user_policies(account: AccountAccess, user_name: str) -> dict[str, dict]:
+    """The user's inline policy documents by name (for the roles they could assume)."""
+    names = collect(account, "iam", "list_user_policies", "PolicyNames", UserName=user_name)
+    documents = {}
+    for name in names:
+        document = call(account, "iam", "get_user_policy", UserName=user_name, PolicyName=name)["PolicyDocument"]
+        documents[name] = document
+    return documents

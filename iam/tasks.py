@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from access.services.grants import grants_waiting_for_sync
 from access.services.sync_batches import sync_wake_key
 from catalog.models import AwsAccount, Entitlement, OrganizationConnection, OrgStatus
-from iam import drift, importer, imports, organizations, permissions, reconcile, sync
+from iam import drift, importer, imports, leavers, organizations, permissions, reconcile, sync
 from iam.errors import TransientAwsError
 from outbox.services import enqueue, enqueue_each
 
@@ -182,3 +182,24 @@ def discover_organization() -> dict:
 def check_account_connection(account_id: int) -> str:
     """Try the account's role now and record whether it is reachable, and why not."""
     return organizations.check_connection(account_id).connection_state
+
+
+# While the sync engine is still removing a leaver's grants in an account: look again this often, this
+# many times (about half an hour), then leave the `grants` step retrying for the sweep of a later rerun.
+LEAVER_GRANTS_POLL_SECONDS = 1.0
+LEAVER_GRANTS_MAX_POLLS = 1800
+
+
+@shared_task(name="iam.leaver_account", acks_late=True, reject_on_worker_lost=True)
+def leaver_account(person_id: int, account_id: int, polls: int = 0) -> dict:
+    """A leaver's keys, password, MFA, role sessions and unmanaged access in one account (iam.leavers).
+
+    Safe to run any number of times: done steps are skipped. Transient AWS errors come back with backoff
+    (a new message, so no worker is held while waiting); the grants step is looked at again shortly.
+    """
+    outcome = leavers.run_account(person_id, account_id)
+    if outcome.attempt:
+        enqueue(leaver_account.name, person_id, account_id, polls, countdown=retry_countdown(outcome.attempt))
+    elif outcome.waiting_for_grants and polls < LEAVER_GRANTS_MAX_POLLS:
+        enqueue(leaver_account.name, person_id, account_id, polls + 1, countdown=LEAVER_GRANTS_POLL_SECONDS)
+    return {"again": outcome.again, "attempt": outcome.attempt, "polls": polls}

@@ -4,7 +4,7 @@ grant directly. Each audited, each through the same ledger rules as requests."""
 from django.utils import timezone
 
 from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
-from access.models import AccessRequest, Grant
+from access.models import AccessRequest, Grant, LeaverStep
 from access.services import sync_batches, task_names
 from access.services.grants import end_grant
 from access.services.locking import atomic_change, lock_grants, lock_person
@@ -78,6 +78,10 @@ def _retry(grant_id: int, actor) -> Grant:
         after={"request": grant.request_id, "sync_state": "pending"},
     )
     sync_batches.wake_sync(grant)
+    if LeaverStep.objects.filter(person_id=grant.user_id, kind=LeaverStep.Kind.GRANTS).exists():
+        # A leaver's removal tried again: their account's steps run again too, so the `grants` step
+        # (failed with this grant's error) waits for the retry, and their page reaches "nothing left".
+        enqueue(task_names.LEAVER_ACCOUNT, grant.user_id, grant.entitlement.account_id)
     return grant
 
 

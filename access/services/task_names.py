@@ -13,3 +13,5 @@ GRANT_SYNCED = "notifications.grant_synced"
 GRANTS_SYNCED = "notifications.grants_synced"
 EXPIRY_REMINDER = "notifications.expiry_reminder"
 SOD_RECHECK = "access.sod_recheck_user"
+# One task per leaver and AWS account: their keys, password, MFA, role sessions and unmanaged access.
+LEAVER_ACCOUNT = "iam.leaver_account"

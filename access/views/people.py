@@ -72,6 +72,7 @@ def person(request, person_id):
     subject = get_object_or_404(selectors.people(), pk=person_id)
     removal = {
         "removal": selectors.removal_of(subject),
+        "leaver_steps": selectors.leaver_steps_of(subject),
         "removal_lines": Paginator(selectors.removal_lines(subject), REMOVAL_PAGE_SIZE).get_page(
             request.GET.get("removal_page")
         ),

@@ -2,6 +2,7 @@
 HR feed; joiners and movers come from the feed."""
 
 import io
+import random
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
@@ -185,6 +186,71 @@ def test_a_manager_loop_is_refused(tmp_path, cast):
     with pytest.raises(CommandError, match="Managers form a loop"):
         run_feed(tmp_path, loop)
     assert not User.objects.filter(email="a@example.com").exists()
+
+
+def test_a_manager_loop_with_someone_already_in_the_portal_is_refused(tmp_path, cast):
+    # Alice reports to Bob in the portal; the file would make Bob report to Alice.
+    loop = "email,full_name,title,department,manager_email,status\nbob@example.com,Bob,,,alice@example.com,active\n"
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(CommandError) as refused:
+        run_feed(tmp_path, loop)
+
+    assert "Nothing was changed" in str(refused.value)
+    assert "Managers form a loop (line 2): bob@example.com → alice@example.com → bob@example.com." in str(refused.value)
+    cast.bob.refresh_from_db()
+    assert cast.bob.manager is None and AuditEvent.objects.count() == events
+
+
+def run_feed_bytes(tmp_path, raw: bytes) -> None:
+    path = tmp_path / "hr.csv"
+    path.write_bytes(raw)
+    call_command("import_people", str(path), stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (
+            FEED.replace("Nina Newbie", "Zoë Müller").encode("latin-1"),
+            "is not UTF-8 text (byte 0xeb on line 2); save it as UTF-8 CSV.",
+        ),
+        # Random bytes (fixed seed): not UTF-8 either, refused the same way.
+        (bytes(random.Random(17).randrange(256) for _ in range(4096)), "is not UTF-8 text"),
+        (b"email,full_name\x00\n", "holds NUL bytes: it is not a CSV text file."),
+    ],
+    ids=["latin-1", "random-binary", "nul-bytes"],
+)
+def test_a_feed_that_is_not_utf8_text_is_refused_and_changes_nothing(tmp_path, cast, raw, problem):
+    people, events = User.objects.count(), AuditEvent.objects.count()
+
+    with pytest.raises(CommandError) as refused:
+        run_feed_bytes(tmp_path, raw)
+
+    assert "Nothing was changed" in str(refused.value) and problem in str(refused.value)
+    assert (User.objects.count(), AuditEvent.objects.count()) == (people, events)
+
+
+def test_a_utf8_feed_with_a_byte_order_mark_is_read(tmp_path, cast):
+    run_feed_bytes(tmp_path, "\ufeff".encode() + FEED.replace("Nina Newbie", "Zoë Müller").encode())
+
+    assert User.objects.get(email="newbie@example.com").full_name == "Zoë Müller"
+
+
+def test_a_leaver_is_not_brought_back_by_the_feed_a_rehire_is_a_new_person(tmp_path, cast):
+    mark_leaver(person=cast.dave, actor=cast.erin)
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(CommandError) as refused:
+        run_feed(tmp_path, FEED.replace(",leaver", ",active"))
+
+    assert "Line 5: dave@example.com has left and is not brought back: a re-hire is a new person" in str(refused.value)
+    cast.dave.refresh_from_db()
+    assert cast.dave.is_leaver and not cast.dave.is_active and AuditEvent.objects.count() == events
+    rehired = FEED.replace("dave@example.com,Dave Othermanager", "dave.again@example.com,Dave Othermanager")
+    run_feed(tmp_path, rehired.replace(",leaver", ",active"))
+    again = User.objects.get(email="dave.again@example.com")
+    assert again.pk != cast.dave.pk and not again.is_leaver and not again.grants.exists()
 
 
 def test_leavers_cannot_be_set_by_editing_the_status_field(client_for, cast):

@@ -18,12 +18,11 @@ class Command(BaseCommand):
     def handle(self, *args, csv_file: Path, **options):
         if not csv_file.is_file():
             raise CommandError(f"No such file: {csv_file}")
-        with csv_file.open(newline="", encoding="utf-8-sig") as handle:
-            try:
-                records = hr_feed.parse(handle)
-                result = hr_feed.apply(records)
-            except hr_feed.FeedError as exc:
-                raise CommandError("Nothing was changed:\n  " + "\n  ".join(exc.problems)) from None
+        try:
+            records = hr_feed.parse(hr_feed.decode(csv_file.read_bytes(), name=str(csv_file)))
+            result = hr_feed.apply(records)
+        except hr_feed.FeedError as exc:
+            raise CommandError("Nothing was changed:\n  " + "\n  ".join(exc.problems)) from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"{len(result.joined)} joined, {len(result.moved)} moved, {len(result.left)} left, "
