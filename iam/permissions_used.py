@@ -48,6 +48,12 @@ MEMBER_ROLE: dict[str, tuple[str, ...]] = {
         "update_access_key",
         "generate_service_last_accessed_details",
         "get_service_last_accessed_details",
+        # Leavers: console password, MFA devices, inline policies read back (keys are above).
+        "get_login_profile",
+        "delete_login_profile",
+        "list_mfa_devices",
+        "deactivate_mfa_device",
+        "list_user_policies",
     ),
     "sso-admin": (
         "list_instances",
