@@ -99,6 +99,7 @@ EMAIL_SCHEMES = {
     "file": "file",
     "memory": "memory",
     "dummy": "dummy",
+    "ses": "ses",
 }
 
 
@@ -108,6 +109,8 @@ def env_email(name: str) -> dict | None:
     `smtp+tls://user:password@host:587` (STARTTLS), `smtp+ssl://user:password@host:465` (TLS from the
     start), `smtp://host:25` (plain), `console://`, `file:///path/to/folder`. Characters such as `@` or
     `/` in the user or password are percent-encoded (`%40`, `%2F`). `?timeout=10` sets a timeout in seconds.
+    `ses://` or `ses://eu-west-1`: Amazon SES through its API (django-ses), with boto3's usual credentials
+    (the instance's role); the region defaults to AWS_REGION.
     """
     value = _raw(name)
     if value is None:
@@ -117,6 +120,8 @@ def env_email(name: str) -> dict | None:
         known = ", ".join(f"{known}://" for known in EMAIL_SCHEMES)
         raise ImproperlyConfigured(f"{name} must start with one of {known}, not {scheme or value[:12]!r}.")
     parts = urlsplit(value)
+    if scheme == "ses":
+        return _ses_email(name, parts)
     query = parts.query
     if scheme == "smtp+ssl":
         query = "&".join(part for part in (query, "ssl=true") if part)
@@ -137,6 +142,24 @@ def env_email(name: str) -> dict | None:
     config["EMAIL_HOST_PASSWORD"] = config["EMAIL_HOST_PASSWORD"] or ""
     config["EMAIL_URL_SCHEME"] = scheme
     return config
+
+
+def _ses_email(name: str, parts) -> dict:
+    if parts.path not in ("", "/") or parts.query or parts.username:
+        raise ImproperlyConfigured(f"{name} for SES is ses:// or ses://<region>, as in ses://eu-west-1.")
+    return {
+        "EMAIL_BACKEND": "django_ses.SESBackend",
+        "EMAIL_HOST": "",
+        "EMAIL_PORT": None,
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+        "EMAIL_USE_TLS": False,
+        "EMAIL_USE_SSL": False,
+        "EMAIL_TIMEOUT": None,
+        "EMAIL_FILE_PATH": None,
+        "EMAIL_URL_SCHEME": "ses",
+        "SES_REGION": parts.hostname or "",
+    }
 
 
 def env_addresses(name: str) -> list[tuple[str, str]]:

@@ -613,6 +613,10 @@ GRANT_SYNC_BATCH_SIZE = env_int("PORTAL_GRANT_SYNC_BATCH_SIZE", 25, minimum=1)
 AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
 AWS_MAX_ATTEMPTS = env_int("PORTAL_AWS_MAX_ATTEMPTS", 5)
+if EMAIL_CHOSEN == "ses":  # PORTAL_EMAIL_URL=ses://[region]: django-ses, boto3's usual credentials
+    AWS_SES_REGION_NAME = _email["SES_REGION"] or AWS_REGION
+    AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
+    AWS_SES_REGION_ENDPOINT_URL = AWS_ENDPOINT_URL or None
 # "adaptive": botocore's standard retries plus its client-side rate limiter, which starts limiting
 # an account's client at its first throttling answer and finds the rate AWS allows (CUBIC), so many
 # grants at once slow down instead of exhausting their retries. One client per account and process.

@@ -84,6 +84,7 @@ def test_one_url_sets_the_mail_settings(monkeypatch, url, expected):
         ("smtp+tls://user:pw@:587", "PORTAL_EMAIL_URL must name the mail server"),
         ("smtp://mail.example.com:port", "PORTAL_EMAIL_URL is not a valid email URL"),
         ("file://", "PORTAL_EMAIL_URL must name a folder"),
+        ("ses://key:secret@eu-west-1", "PORTAL_EMAIL_URL for SES is ses:// or ses://<region>"),
     ],
 )
 def test_a_malformed_mail_url_names_the_variable(monkeypatch, url, message):
@@ -93,6 +94,34 @@ def test_a_malformed_mail_url_names_the_variable(monkeypatch, url, message):
         env.env_email("PORTAL_EMAIL_URL")
 
     assert str(refused.value).startswith(message)
+
+
+def test_ses_through_its_api_in_the_region_named_or_the_portals(tmp_path):
+    in_ireland = settings_of(
+        tmp_path, "EMAIL_BACKEND", "AWS_SES_REGION_NAME", PORTAL_EMAIL_URL="ses://eu-west-1", **PRODUCTION
+    )
+    in_the_portals = settings_of(tmp_path, "AWS_SES_REGION_NAME", PORTAL_EMAIL_URL="ses://", AWS_REGION="us-west-2")
+
+    assert in_ireland == {"EMAIL_BACKEND": "django_ses.SESBackend", "AWS_SES_REGION_NAME": "eu-west-1"}
+    assert in_the_portals == {"AWS_SES_REGION_NAME": "us-west-2"}
+
+
+def test_mail_sent_through_ses_reaches_it(settings, moto_server):
+    import boto3
+    from django.core.mail import send_mail
+
+    settings.EMAIL_BACKEND = "django_ses.SESBackend"
+    settings.AWS_SES_REGION_NAME = "us-east-1"
+    settings.AWS_SES_REGION_ENDPOINT = "email.us-east-1.amazonaws.com"
+    settings.AWS_SES_REGION_ENDPOINT_URL = moto_server
+    ses = boto3.client("ses", endpoint_url=moto_server, region_name="us-east-1")
+    ses.verify_email_identity(EmailAddress="access-portal@example.com")
+    before = ses.get_send_quota()["SentLast24Hours"]
+
+    sent = send_mail("Your access is live", "Developers is live.", "access-portal@example.com", ["alice@example.com"])
+
+    assert sent == 1
+    assert ses.get_send_quota()["SentLast24Hours"] > before, "SES took the message"
 
 
 def test_admins_come_from_one_variable(monkeypatch):
