@@ -144,6 +144,7 @@ class AwsAccount(models.Model):
     class ConnectionState(models.TextChoices):
         UNKNOWN = "unknown", "Not checked yet"
         REACHABLE = "reachable", "Role reachable"
+        MISSING_PERMISSIONS = "missing_permissions", "Role reachable, permissions missing"
         UNREACHABLE = "unreachable", "Role not reachable"
 
     # Set for accounts governed through AWS Organizations (blank: added by hand).
@@ -151,8 +152,10 @@ class AwsAccount(models.Model):
         OrganizationalUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="governed_accounts"
     )
     org_status = models.CharField("status in the organisation", max_length=20, choices=OrgStatus.choices, blank=True)
-    connection_state = models.CharField(max_length=12, choices=ConnectionState.choices, default=ConnectionState.UNKNOWN)
+    connection_state = models.CharField(max_length=20, choices=ConnectionState.choices, default=ConnectionState.UNKNOWN)
     connection_reason = models.TextField(blank=True)
+    # IAM actions the portal calls that the member role's own policies do not allow (iam.organizations).
+    missing_actions = models.JSONField(default=list, blank=True)
     connection_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -18,6 +18,18 @@ from audit.services import ObjectRef, record, record_many
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrganizationConnection, OrgStatus
 from iam import gateway
 from iam.errors import PermanentAwsError, TransientAwsError
+from iam.permissions import principal_documents
+from iam.permissions_used import MEMBER_ROLE
+from sod.evaluation import evaluate_actions
+
+# What the check needs to read the member role's own policies: missing, nothing else can be judged.
+READING_ITS_POLICIES = (
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+)
 
 CONNECTED_ACTION = "catalog.organization_connected"
 DISCOVERED_ACTION = "catalog.organization_discovered"
@@ -191,8 +203,13 @@ def _govern(connection: OrganizationConnection, *, actor) -> tuple[list[str], li
 
 
 def check_connection(account_id: int, *, actor=None) -> AwsAccount:
-    """Try AssumeRole into the account now and record whether it worked and, if not, why; audited on change."""
+    """Try AssumeRole into the account now, then read the role's own policies and list the actions the portal
+    calls that they do not allow; record the state and why, audited on change.
+
+    Judged from the role's identity policies only: a service control policy or a permissions boundary can still
+    deny what they allow (AWS's policy simulator would tell, but is not used here)."""
     account = AwsAccount.objects.get(pk=account_id)
+    missing: list[str] = []
     if not account.role_arn:
         state, reason = AwsAccount.ConnectionState.REACHABLE, "Reached with the portal's own credentials (no role)."
     else:
@@ -202,15 +219,45 @@ def check_connection(account_id: int, *, actor=None) -> AwsAccount:
         except (TransientAwsError, PermanentAwsError) as exc:
             state, reason = AwsAccount.ConnectionState.UNREACHABLE, str(exc)
         else:
-            state, reason = AwsAccount.ConnectionState.REACHABLE, f"AssumeRole gave {arn}."
+            state, reason, missing = _judge_permissions(access, account.role_arn.rsplit("/", 1)[-1], arn)
     with transaction.atomic():
         account = AwsAccount.objects.select_for_update(no_key=True, of=("self",)).get(pk=account_id)
         before = {"connection_state": account.connection_state, "connection_reason": account.connection_reason}
         account.connection_state, account.connection_reason = state, reason
-        account.connection_checked_at = timezone.now()
-        account.save(update_fields=["connection_state", "connection_reason", "connection_checked_at"])
+        account.missing_actions, account.connection_checked_at = missing, timezone.now()
+        account.save(
+            update_fields=["connection_state", "connection_reason", "missing_actions", "connection_checked_at"]
+        )
         # Only a change is worth an event: a daily check that finds the same answer says nothing new.
         if before != {"connection_state": state, "connection_reason": reason}:
             after = {"connection_state": state, "connection_reason": reason}
             record(actor=actor, action=CONNECTION_STATE_ACTION, obj=account, before=before, after=after)
     return account
+
+
+def required_actions() -> list[str]:
+    """Every IAM action the member role's calls need (iam/permissions_used.py, through botocore's models)."""
+    return sorted(
+        {
+            action
+            for service, calls in MEMBER_ROLE.items()
+            for call in calls
+            for action in gateway.iam_actions(service, call)
+        }
+    )
+
+
+def _judge_permissions(access, role_name: str, arn: str) -> tuple[str, str, list[str]]:
+    try:
+        documents = [item["document"] for item in principal_documents(access, "role", role_name)]
+    except (TransientAwsError, PermanentAwsError) as exc:
+        reason = f"AssumeRole gave {arn}, but the role could not read its own policies ({exc})."
+        return AwsAccount.ConnectionState.MISSING_PERMISSIONS, reason, list(READING_ITS_POLICIES)
+    needed = required_actions()
+    verdict = evaluate_actions(documents, needed)
+    missing = [action for action in needed if action not in verdict.allowed and action not in verdict.conditional]
+    if not missing:
+        return AwsAccount.ConnectionState.REACHABLE, f"AssumeRole gave {arn}; its policies allow every call.", []
+    shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+    reason = f"AssumeRole gave {arn}, but its policies do not allow {len(missing)} action(s) the portal uses: {shown}."
+    return AwsAccount.ConnectionState.MISSING_PERMISSIONS, reason, missing

@@ -32,7 +32,7 @@ def managed_policy(access, arn: str) -> dict:
     return _document(answer["PolicyVersion"]["Document"])
 
 
-def _principal_documents(access, kind: str, name: str) -> list[dict]:
+def principal_documents(access, kind: str, name: str) -> list[dict]:
     """Attached and inline policies of a group or a role (`kind`: "group" or "role")."""
     key = {"group": "GroupName", "role": "RoleName"}[kind]
     attached = gateway.collect(access, "iam", f"list_attached_{kind}_policies", "AttachedPolicies", **{key: name})
@@ -62,9 +62,9 @@ def read_documents(entitlement: Entitlement) -> list[dict]:
     access = account_access(entitlement.account)
     kinds = Entitlement.Kind
     if entitlement.kind == kinds.IAM_GROUP:
-        return _principal_documents(access, "group", entitlement.aws_name)
+        return principal_documents(access, "group", entitlement.aws_name)
     if entitlement.kind == kinds.IAM_ROLE:
-        return _principal_documents(access, "role", entitlement.aws_name)
+        return principal_documents(access, "role", entitlement.aws_name)
     if entitlement.kind == kinds.IAM_POLICY:
         return [{"source": entitlement.aws_name, "document": managed_policy(access, entitlement.aws_name)}]
     return _permission_set_documents(access, entitlement.account.sso_instance_arn, entitlement.aws_name)

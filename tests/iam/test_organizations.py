@@ -6,6 +6,8 @@ beneath it) and Dev; Sandbox sits beside it. 50 member accounts: 12 in Prod, 12 
 the management account and chooses Workloads.
 """
 
+import json
+
 import pytest
 import requests
 from django.urls import reverse
@@ -16,6 +18,12 @@ from iam import gateway, organizations, tasks
 
 MANAGEMENT = gateway.AccountAccess("123456789012")
 ORG_ROLE = "arn:aws:iam::123456789012:role/PortalOrganizationsReader"
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+)
 
 
 def _org(operation: str, **params) -> dict:
@@ -122,6 +130,19 @@ def test_the_daily_job_picks_up_a_new_account_and_notices_a_closed_one(organisat
     assert AuditEvent.objects.filter(action=organizations.ACCOUNT_GOVERNED_ACTION).count() == 13
 
 
+def _member_role(account_id: str, document: dict | None) -> None:
+    """The member role in the account as a StackSet would leave it, its policy `document` (None: no policy)."""
+    access = gateway.AccountAccess(account_id, f"arn:aws:iam::{account_id}:role/AccessPortalMember", "member-ext")
+    gateway.call(access, "iam", "create_role", RoleName="AccessPortalMember", AssumeRolePolicyDocument=TRUST)
+    if document:
+        policy = {"RoleName": "AccessPortalMember", "PolicyName": "p", "PolicyDocument": json.dumps(document)}
+        gateway.call(access, "iam", "put_role_policy", **policy)
+
+
+def _allowing(actions) -> dict:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}
+
+
 def test_each_accounts_connection_state_is_checked_with_its_reason(organisation, cast, settings):
     _connect(cast.erin)
     organizations.discover(actor=cast.erin)
@@ -129,19 +150,53 @@ def test_each_accounts_connection_state_is_checked_with_its_reason(organisation,
     account = AwsAccount.objects.get(account_id=organisation["accounts"]["Sandbox"][0])
     assert account.connection_state == AwsAccount.ConnectionState.UNKNOWN
 
-    reached = organizations.check_connection(account.pk, actor=cast.erin)
+    unreadable = organizations.check_connection(account.pk, actor=cast.erin)
 
-    assert reached.connection_state == AwsAccount.ConnectionState.REACHABLE
-    assert "assumed-role/AccessPortalMember" in reached.connection_reason
+    assert unreadable.connection_state == AwsAccount.ConnectionState.MISSING_PERMISSIONS
+    assert "assumed-role/AccessPortalMember" in unreadable.connection_reason
+    assert "could not read its own policies" in unreadable.connection_reason
+    assert unreadable.missing_actions == list(organizations.READING_ITS_POLICIES)
+
+    needed = organizations.required_actions()
+    _member_role(account.account_id, _allowing(set(needed) - {"iam:CreateUser", "sso:CreateAccountAssignment"}))
+    short = organizations.check_connection(account.pk)
+
+    assert short.connection_state == AwsAccount.ConnectionState.MISSING_PERMISSIONS
+    assert short.missing_actions == ["iam:CreateUser", "sso:CreateAccountAssignment"]
+    assert "do not allow 2 action(s) the portal uses: iam:CreateUser, sso:CreateAccountAssignment" in (
+        short.connection_reason
+    )
+
+    access = gateway.AccountAccess(account.account_id, account.role_arn, account.external_id)
+    whole = json.dumps(_allowing(["iam:*", "sso:*", "identitystore:*", "access-analyzer:ListAnalyzers"]))
+    gateway.call(access, "iam", "put_role_policy", RoleName="AccessPortalMember", PolicyName="p", PolicyDocument=whole)
+    reached = organizations.check_connection(account.pk)
+
+    assert (reached.connection_state, reached.missing_actions) == (AwsAccount.ConnectionState.REACHABLE, [])
+    assert "its policies allow every call" in reached.connection_reason
     organizations.check_connection(account.pk)
-    assert AuditEvent.objects.filter(action=organizations.CONNECTION_STATE_ACTION).count() == 1, "only changes"
+    assert AuditEvent.objects.filter(action=organizations.CONNECTION_STATE_ACTION).count() == 3, "only changes"
 
     settings.AWS_ENDPOINT_URL, settings.AWS_MAX_ATTEMPTS = "http://127.0.0.1:9", 1  # nothing listens there
     lost = organizations.check_connection(account.pk)
 
     assert lost.connection_state == AwsAccount.ConnectionState.UNREACHABLE
     assert "Could not reach AWS" in lost.connection_reason
-    assert AuditEvent.objects.filter(action=organizations.CONNECTION_STATE_ACTION).count() == 2
+    assert AuditEvent.objects.filter(action=organizations.CONNECTION_STATE_ACTION).count() == 4
+
+
+def test_the_console_lists_the_missing_actions_one_by_one(organisation, cast, client_for):
+    _connect(cast.erin)
+    organizations.discover(actor=cast.erin)
+    organizations.set_governed_ous(actor=cast.erin, ou_ids={organisation["units"]["Sandbox"]})
+    account = AwsAccount.objects.get(account_id=organisation["accounts"]["Sandbox"][0])
+    _member_role(account.account_id, _allowing(set(organizations.required_actions()) - {"iam:CreateUser"}))
+    organizations.check_connection(account.pk)
+
+    page = client_for(cast.erin).get(reverse("iam:organization")).content.decode()
+
+    assert "Role reachable, permissions missing" in page
+    assert "1 missing action</summary>" in page and "<li><code>iam:CreateUser</code></li>" in page
 
 
 def test_discovery_without_a_connection_is_refused(db):
