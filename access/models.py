@@ -362,3 +362,10 @@ class LeaverStep(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.person_id} in {self.account_id} ({self.state})"
+
+    @property
+    def seconds_after_leaving(self) -> float | None:
+        """How long after the person left this step was read back done; None while it is not."""
+        if self.state != self.State.DONE or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.left_at).total_seconds(), 1)

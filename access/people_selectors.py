@@ -200,6 +200,15 @@ class LeaverSteps:
     def failed(self) -> int:
         return sum(step.state == LeaverStep.State.FAILED for step in self.steps)
 
+    @property
+    def timings(self) -> list[dict]:
+        """Seconds from leaving to each finished step, for the chart (the table says the same in words)."""
+        return [
+            {"label": f"{step.account.name}: {step.get_kind_display()}", "seconds": step.seconds_after_leaving}
+            for step in self.steps
+            if step.seconds_after_leaving is not None
+        ]
+
 
 def leaver_steps_of(person) -> LeaverSteps:
     steps = list(

@@ -155,6 +155,10 @@ def test_a_leaver_loses_everything_in_every_account_read_back(cast, alice_everyw
     page = client_for(cast.erin).get(reverse("access:person", args=[cast.alice.pk])).content.decode()
     assert 'data-testid="leaver-steps"' in page and "Console password deleted" in page
     assert "Nothing left in AWS" in page
+    # Charted: seconds from leaving to each step, the same figures the table gives in words.
+    assert 'data-testid="leaver-chart"' in page and "portal/leaver-chart.js" in page
+    keys_after = f"{keys_step.seconds_after_leaving} s"
+    assert keys_after in page and f'"seconds": {keys_step.seconds_after_leaving}' in page
 
     # Run twice: nothing changes in AWS, nothing more is recorded.
     events = AuditEvent.objects.count()
