@@ -6,11 +6,13 @@ action calls `iam.imports.request_import`, a layer above the catalog.
 """
 
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
 from access.errors import AccessError, NotAllowed
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
+from audit.pagination import CappedPaginator
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrganizationConnection
 from iam import drift, imports, organizations, tasks
 from iam.models import ImportRun, ReconcileRun, UnmanagedAccess
@@ -124,6 +126,9 @@ class UnmanagedAccessAdmin(ReadOnlyAdmin):
 class GovernanceAdminOnly:
     """AWS Organizations decides which accounts the portal governs: governance admins only."""
 
+    show_full_result_count = False
+    paginator = CappedPaginator  # no count of the whole table (docs/operations.md, "At a company's size")
+
     def has_module_permission(self, request):
         return request.user.is_governance_admin
 
@@ -169,18 +174,18 @@ class OrganizationConnectionAdmin(GovernanceAdminOnly, admin.ModelAdmin):
 class OrganizationalUnitAdmin(GovernanceAdminOnly, ReadOnlyAdmin):
     """The OU tree as last discovered; governing is chosen with the actions, through the audited service."""
 
-    list_display = ["__str__", "where", "governed", "account_count"]
+    list_display = ["__str__", "parent", "governed", "account_count"]
+    list_select_related = ["parent"]
     list_filter = ["governed"]
     search_fields = ["name", "ou_id"]
     actions = ["govern", "stop_governing"]
 
-    @admin.display(description="path")
-    def where(self, unit):
-        return unit.path()
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(direct_accounts=Count("accounts"))
 
-    @admin.display(description="accounts directly in it")
+    @admin.display(description="accounts directly in it", ordering="direct_accounts")
     def account_count(self, unit):
-        return unit.accounts.count()
+        return unit.direct_accounts
 
     def _choose(self, request, ou_ids: set[str]):
         try:
