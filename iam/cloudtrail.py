@@ -1,0 +1,271 @@
+"""What a person did with a grant, from the account's CloudTrail log files: a summary per grant.
+
+CloudTrail writes gzip JSON files (`{"Records": [...]}`) under
+`<prefix>/AWSLogs/<account id>/CloudTrail/<region>/YYYY/MM/DD/` in the bucket set on the account. For a grant's
+window (activation to its end, or now) the day folders of every region are listed, and each file is read
+through the gateway, decompressed and summarised, one file at a time: memory holds one file, never all the
+records of the window. A file that is not gzip JSON with a `Records` list is skipped and counted; a record
+that is not an event is ignored. Nothing in a log file can raise past this module.
+
+Whose calls. IAM users (groups, managed policies): `userIdentity.userName` is the person's IAM user name.
+Roles: the portal lets a person assume a role only with their IAM user name as the session name
+(iam.operations.roles), so the session's ARN is `assumed-role/<role>/<user name>`. Permission sets: Identity
+Center names the session after the person's Identity Center user name (their email), on a role named
+`AWSReservedSSO_<permission set>_<suffix>`.
+"""
+
+import gzip
+import json
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.db import transaction
+from django.utils import timezone
+
+from access.models import Grant, GrantActivity
+from catalog.models import AwsAccount, Entitlement
+from iam import gateway
+from iam.identity import iam_user_name
+from iam.sync import account_access
+
+# A log file larger than this once decompressed is skipped (and counted), so one file bounds memory.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_FLAGGED_IDS = 100
+# Calls that change something: writes, deletes and grants of permission. Every IAM call is flagged too.
+WRITE_PREFIXES = (
+    "Create",
+    "Delete",
+    "Put",
+    "Update",
+    "Attach",
+    "Detach",
+    "Pass",
+    "Add",
+    "Remove",
+    "Modify",
+    "Set",
+    "Terminate",
+    "Revoke",
+    "Authorize",
+)
+
+
+class UnreadableLogFile(Exception):
+    """This file is not CloudTrail's gzip JSON: skipped and counted."""
+
+
+@dataclass
+class Summary:
+    calls: int = 0
+    errors: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    actions: Counter = field(default_factory=Counter)
+    services: Counter = field(default_factory=Counter)
+    flagged: int = 0
+    flagged_ids: list[str] = field(default_factory=list)
+    files_read: int = 0
+    files_skipped: int = 0
+    bytes_read: int = 0
+
+    def add(self, record: dict, when: datetime) -> None:
+        self.calls += 1
+        service = str(record.get("eventSource", "")).split(".")[0] or "unknown"
+        name = str(record.get("eventName", "")) or "unknown"
+        self.actions[f"{service}:{name}"] += 1
+        self.services[service] += 1
+        if record.get("errorCode"):
+            self.errors += 1
+        if self.first is None or when < self.first:
+            self.first = when
+        if self.last is None or when > self.last:
+            self.last = when
+        if record.get("eventSource") == "iam.amazonaws.com" or name.startswith(WRITE_PREFIXES):
+            self.flagged += 1
+            if len(self.flagged_ids) < MAX_FLAGGED_IDS and record.get("eventID"):
+                self.flagged_ids.append(str(record["eventID"]))
+
+
+# --- whose calls ---------------------------------------------------------------------------
+
+
+def iam_user(user_name: str) -> Callable[[dict], bool]:
+    def matches(identity: dict) -> bool:
+        return identity.get("type") == "IAMUser" and identity.get("userName") == user_name
+
+    return matches
+
+
+def role_session(role_name: str, session_names: set[str]) -> Callable[[dict], bool]:
+    """Sessions of `role_name` (or, with role_name "AWSReservedSSO_", any Identity Center role) so named."""
+    wanted = {name.lower() for name in session_names}
+
+    def matches(identity: dict) -> bool:
+        if identity.get("type") != "AssumedRole":
+            return False
+        _, _, rest = str(identity.get("arn", "")).partition(":assumed-role/")
+        role, _, session = rest.partition("/")
+        if role_name.endswith("_"):
+            role_ok = role.startswith(role_name)
+        else:
+            role_ok = role == role_name
+        return role_ok and session.lower() in wanted
+
+    return matches
+
+
+def principal_of(grant: Grant) -> tuple[str, Callable[[dict], bool]]:
+    """Who to look for in the log, in words and as a test on `userIdentity`."""
+    entitlement = grant.entitlement
+    user_name = iam_user_name(grant.user, entitlement.account)
+    if entitlement.kind == Entitlement.Kind.IAM_ROLE:
+        role = entitlement.aws_name.rsplit("/", 1)[-1]
+        return f"assumed-role/{role}/{user_name}", role_session(role, {user_name})
+    if entitlement.kind == Entitlement.Kind.SSO_PERMISSION_SET:
+        names = {grant.user.email, user_name}
+        return f"assumed-role/AWSReservedSSO_*/{grant.user.email}", role_session("AWSReservedSSO_", names)
+    return user_name, iam_user(user_name)
+
+
+# --- reading the files ---------------------------------------------------------------------
+
+
+def _parse_time(value) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt_timezone.utc)
+    except ValueError:
+        return None
+
+
+def records_of(chunks: Iterator[bytes]) -> list:
+    """The `Records` of one gzip JSON log file, from its compressed chunks. Raises UnreadableLogFile."""
+    inflate = zlib.decompressobj(wbits=31)  # gzip framing
+    data = bytearray()
+    try:
+        for chunk in chunks:
+            data += inflate.decompress(chunk, MAX_FILE_BYTES + 1 - len(data))
+            if len(data) > MAX_FILE_BYTES or inflate.unconsumed_tail:
+                raise UnreadableLogFile("larger than the portal reads")
+        data += inflate.flush()
+        if not inflate.eof:
+            raise UnreadableLogFile("cut short")
+        document = json.loads(data)
+    except (zlib.error, gzip.BadGzipFile, ValueError, EOFError) as exc:
+        raise UnreadableLogFile(str(exc)) from exc
+    finally:
+        data = None  # noqa: F841 (let the file's bytes go before the records are walked)
+    if not isinstance(document, dict) or not isinstance(document.get("Records"), list):
+        raise UnreadableLogFile("no Records list")
+    return document["Records"]
+
+
+def summarise_file(summary: Summary, chunks: Iterator[bytes], matches, start: datetime, end: datetime) -> None:
+    """Add one file's calls by the principal inside [start, end] to `summary`; a bad file is counted, not raised."""
+    try:
+        records = records_of(chunks)
+    except UnreadableLogFile:
+        summary.files_skipped += 1
+        return
+    summary.files_read += 1
+    for record in records:
+        if not isinstance(record, dict) or not isinstance(record.get("userIdentity"), dict):
+            continue
+        if not matches(record["userIdentity"]):
+            continue
+        when = _parse_time(record.get("eventTime"))
+        if when is None or when < start or when > end:
+            continue
+        summary.add(record, when)
+
+
+def _days(start: datetime, end: datetime) -> Iterator[str]:
+    day = start.astimezone(dt_timezone.utc).date()
+    last = end.astimezone(dt_timezone.utc).date()
+    while day <= last:
+        yield day.strftime("%Y/%m/%d")
+        day += timedelta(days=1)
+
+
+def log_folder(account: AwsAccount) -> str:
+    prefix = account.cloudtrail_prefix.strip("/")
+    return f"{prefix + '/' if prefix else ''}AWSLogs/{account.account_id}/CloudTrail/"
+
+
+def summarise(account: AwsAccount, matches, start: datetime, end: datetime) -> Summary:
+    """Every call `matches` accepts in the account's log files between start and end. TransientAwsError and
+    PermanentAwsError (the bucket missing or not readable) are raised for the caller."""
+    access = account_access(account)
+    bucket, folder = account.cloudtrail_bucket, log_folder(account)
+    summary = Summary()
+    regions = [
+        item["Prefix"]
+        for page in gateway.pages(access, "s3", "list_objects_v2", Bucket=bucket, Prefix=folder, Delimiter="/")
+        for item in page.get("CommonPrefixes", [])
+    ]
+    # Files are written up to about 15 minutes after the calls they hold, in the folder of their own day.
+    for region in regions:
+        for day in _days(start, end + timedelta(minutes=15)):
+            for page in gateway.pages(access, "s3", "list_objects_v2", Bucket=bucket, Prefix=f"{region}{day}/"):
+                for item in page.get("Contents", []):
+                    chunks = gateway.object_chunks(access, bucket, item["Key"])
+                    summary.bytes_read += item.get("Size", 0)
+                    summarise_file(summary, chunks, matches, start, end)
+    return summary
+
+
+# --- per grant -----------------------------------------------------------------------------
+
+
+def window_of(grant: Grant, now: datetime) -> tuple[datetime, datetime]:
+    start = grant.activated_at or grant.granted_at or grant.created_at
+    end = grant.ended_at or now
+    return start, max(start, min(end, now))
+
+
+def summarise_grant(grant_id: int, now: datetime | None = None) -> GrantActivity:
+    """Read the grant's window from CloudTrail and store its summary (replacing the last one)."""
+    now = now or timezone.now()
+    grant = Grant.objects.select_related("user", "entitlement__account").get(pk=grant_id)
+    account = grant.entitlement.account
+    start, end = window_of(grant, now)
+    principal, matches = principal_of(grant)
+    values = {"window_start": start, "window_end": end, "computed_at": now, "principal": principal[:300]}
+    if not account.cloudtrail_bucket:
+        values.update(configured=False, **_empty())
+    else:
+        found = summarise(account, matches, start, end)
+        values.update(
+            configured=True,
+            calls=found.calls,
+            errors=found.errors,
+            first_call_at=found.first,
+            last_call_at=found.last,
+            top_actions=[list(pair) for pair in found.actions.most_common(GrantActivity.TOP_ACTIONS)],
+            by_service=dict(found.services.most_common()),
+            flagged=found.flagged,
+            flagged_event_ids=found.flagged_ids,
+            files_read=found.files_read,
+            files_skipped=found.files_skipped,
+        )
+    with transaction.atomic():
+        activity, _ = GrantActivity.objects.update_or_create(grant=grant, defaults=values)
+    return activity
+
+
+def _empty() -> dict:
+    return {
+        "calls": 0,
+        "errors": 0,
+        "first_call_at": None,
+        "last_call_at": None,
+        "top_actions": [],
+        "by_service": {},
+        "flagged": 0,
+        "flagged_event_ids": [],
+        "files_read": 0,
+        "files_skipped": 0,
+    }
