@@ -1,5 +1,6 @@
 """Requests for access, their approval steps, and the grant ledger (desired state)."""
 
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -397,7 +398,7 @@ class GrantActivity(models.Model):
 
     @property
     def days(self) -> int:
-        return max(1, round((self.window_end - self.window_start).total_seconds() / 86400))
+        return max(1, math.ceil((self.window_end - self.window_start).total_seconds() / 86400))
 
     def words(self) -> str:
         """'used 37 calls in the last 90 days: s3:GetObject, …', 'not used …', or why nothing could be read."""

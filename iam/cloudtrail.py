@@ -20,8 +20,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -109,10 +108,7 @@ def role_session(role_name: str, session_names: set[str]) -> Callable[[dict], bo
             return False
         _, _, rest = str(identity.get("arn", "")).partition(":assumed-role/")
         role, _, session = rest.partition("/")
-        if role_name.endswith("_"):
-            role_ok = role.startswith(role_name)
-        else:
-            role_ok = role == role_name
+        role_ok = role.startswith(role_name) if role_name.endswith("_") else role == role_name
         return role_ok and session.lower() in wanted
 
     return matches
@@ -136,7 +132,7 @@ def principal_of(grant: Grant) -> tuple[str, Callable[[dict], bool]]:
 
 def _parse_time(value) -> datetime | None:
     try:
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt_timezone.utc)
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -156,8 +152,7 @@ def records_of(chunks: Iterator[bytes]) -> list:
         document = json.loads(data)
     except (zlib.error, gzip.BadGzipFile, ValueError, EOFError) as exc:
         raise UnreadableLogFile(str(exc)) from exc
-    finally:
-        data = None  # noqa: F841 (let the file's bytes go before the records are walked)
+    del data  # the file's bytes go before its records are walked
     if not isinstance(document, dict) or not isinstance(document.get("Records"), list):
         raise UnreadableLogFile("no Records list")
     return document["Records"]
@@ -183,8 +178,8 @@ def summarise_file(summary: Summary, chunks: Iterator[bytes], matches, start: da
 
 
 def _days(start: datetime, end: datetime) -> Iterator[str]:
-    day = start.astimezone(dt_timezone.utc).date()
-    last = end.astimezone(dt_timezone.utc).date()
+    day = start.astimezone(UTC).date()
+    last = end.astimezone(UTC).date()
     while day <= last:
         yield day.strftime("%Y/%m/%d")
         day += timedelta(days=1)

@@ -5,35 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('access', '0010_leaverstep'),
+        ("access", "0010_leaverstep"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GrantActivity',
+            name="GrantActivity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('configured', models.BooleanField(default=True)),
-                ('window_start', models.DateTimeField()),
-                ('window_end', models.DateTimeField()),
-                ('computed_at', models.DateTimeField()),
-                ('principal', models.CharField(blank=True, max_length=300)),
-                ('calls', models.PositiveIntegerField(default=0)),
-                ('errors', models.PositiveIntegerField(default=0)),
-                ('first_call_at', models.DateTimeField(blank=True, null=True)),
-                ('last_call_at', models.DateTimeField(blank=True, null=True)),
-                ('top_actions', models.JSONField(blank=True, default=list)),
-                ('by_service', models.JSONField(blank=True, default=dict)),
-                ('flagged', models.PositiveIntegerField(default=0)),
-                ('flagged_event_ids', models.JSONField(blank=True, default=list)),
-                ('files_read', models.PositiveIntegerField(default=0)),
-                ('files_skipped', models.PositiveIntegerField(default=0)),
-                ('grant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='activity', to='access.grant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("configured", models.BooleanField(default=True)),
+                ("window_start", models.DateTimeField()),
+                ("window_end", models.DateTimeField()),
+                ("computed_at", models.DateTimeField()),
+                ("principal", models.CharField(blank=True, max_length=300)),
+                ("calls", models.PositiveIntegerField(default=0)),
+                ("errors", models.PositiveIntegerField(default=0)),
+                ("first_call_at", models.DateTimeField(blank=True, null=True)),
+                ("last_call_at", models.DateTimeField(blank=True, null=True)),
+                ("top_actions", models.JSONField(blank=True, default=list)),
+                ("by_service", models.JSONField(blank=True, default=dict)),
+                ("flagged", models.PositiveIntegerField(default=0)),
+                ("flagged_event_ids", models.JSONField(blank=True, default=list)),
+                ("files_read", models.PositiveIntegerField(default=0)),
+                ("files_skipped", models.PositiveIntegerField(default=0)),
+                (
+                    "grant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="activity", to="access.grant"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'grant activities',
+                "verbose_name_plural": "grant activities",
             },
         ),
     ]
