@@ -28,6 +28,7 @@ from django.utils import timezone
 from access.models import Grant, GrantActivity
 from catalog.models import AwsAccount, Entitlement
 from iam import gateway
+from iam.errors import AwsError
 from iam.identity import iam_user_name
 from iam.sync import account_access
 
@@ -51,6 +52,17 @@ WRITE_PREFIXES = (
     "Revoke",
     "Authorize",
 )
+
+
+def plain_reason(exc: AwsError) -> str:
+    """Why the trail's files could not be read, in words for the evidence (never a library's text)."""
+    reasons = {
+        "NoSuchBucket": "the account's CloudTrail bucket does not exist",
+        "AccessDenied": "the portal may not read the account's CloudTrail bucket (it needs s3:ListBucket and "
+        "s3:GetObject on it)",
+        "AllAccessDisabled": "the account's CloudTrail bucket is closed to everyone",
+    }
+    return reasons.get(exc.code, f"AWS refused (its error code: {exc.code or 'none'})")
 
 
 class UnreadableLogFile(Exception):
@@ -114,17 +126,21 @@ def role_session(role_name: str, session_names: set[str]) -> Callable[[dict], bo
     return matches
 
 
-def principal_of(grant: Grant) -> tuple[str, Callable[[dict], bool]]:
-    """Who to look for in the log, in words and as a test on `userIdentity`."""
-    entitlement = grant.entitlement
-    user_name = iam_user_name(grant.user, entitlement.account)
+def principal_for(person, entitlement: Entitlement, user_name: str = "") -> tuple[str, Callable[[dict], bool]]:
+    """Who to look for in the log for the person's use of the entitlement, in words and as a test on
+    `userIdentity`. `user_name`: their IAM user name in the account, when the caller knows it already."""
+    user_name = user_name or iam_user_name(person, entitlement.account)
     if entitlement.kind == Entitlement.Kind.IAM_ROLE:
         role = entitlement.aws_name.rsplit("/", 1)[-1]
         return f"assumed-role/{role}/{user_name}", role_session(role, {user_name})
     if entitlement.kind == Entitlement.Kind.SSO_PERMISSION_SET:
-        names = {grant.user.email, user_name}
-        return f"assumed-role/AWSReservedSSO_*/{grant.user.email}", role_session("AWSReservedSSO_", names)
+        names = {person.email, user_name}
+        return f"assumed-role/AWSReservedSSO_*/{person.email}", role_session("AWSReservedSSO_", names)
     return user_name, iam_user(user_name)
+
+
+def principal_of(grant: Grant) -> tuple[str, Callable[[dict], bool]]:
+    return principal_for(grant.user, grant.entitlement)
 
 
 # --- reading the files ---------------------------------------------------------------------
@@ -158,23 +174,28 @@ def records_of(chunks: Iterator[bytes]) -> list:
     return document["Records"]
 
 
-def summarise_file(summary: Summary, chunks: Iterator[bytes], matches, start: datetime, end: datetime) -> None:
-    """Add one file's calls by the principal inside [start, end] to `summary`; a bad file is counted, not raised."""
+def summarise_file(summaries: dict, chunks: Iterator[bytes], matchers: dict, start: datetime, end: datetime) -> bool:
+    """Add one file's calls inside [start, end] to the summary of each principal whose matcher accepts them.
+
+    Returns False for a file that could not be read (the caller counts it); nothing in a file raises.
+    """
     try:
         records = records_of(chunks)
     except UnreadableLogFile:
-        summary.files_skipped += 1
-        return
-    summary.files_read += 1
+        return False
     for record in records:
         if not isinstance(record, dict) or not isinstance(record.get("userIdentity"), dict):
             continue
-        if not matches(record["userIdentity"]):
+        identity = record["userIdentity"]
+        whose = [key for key, matches in matchers.items() if matches(identity)]
+        if not whose:
             continue
         when = _parse_time(record.get("eventTime"))
         if when is None or when < start or when > end:
             continue
-        summary.add(record, when)
+        for key in whose:
+            summaries[key].add(record, when)
+    return True
 
 
 def _days(start: datetime, end: datetime) -> Iterator[str]:
@@ -191,25 +212,37 @@ def log_folder(account: AwsAccount) -> str:
 
 
 def summarise(account: AwsAccount, matches, start: datetime, end: datetime) -> Summary:
-    """Every call `matches` accepts in the account's log files between start and end. TransientAwsError and
-    PermanentAwsError (the bucket missing or not readable) are raised for the caller."""
+    """Every call `matches` accepts in the account's log files between start and end."""
+    return summarise_many(account, {"only": matches}, start, end)["only"]
+
+
+def summarise_many(account: AwsAccount, matchers: dict, start: datetime, end: datetime) -> dict:
+    """One pass over the account's log files between start and end, a Summary per matcher's key (one read of
+    the files for a whole review campaign's holders). TransientAwsError and PermanentAwsError (the bucket
+    missing or not readable) are raised for the caller."""
     access = account_access(account)
     bucket, folder = account.cloudtrail_bucket, log_folder(account)
-    summary = Summary()
+    summaries = {key: Summary() for key in matchers}
     regions = [
         item["Prefix"]
         for page in gateway.pages(access, "s3", "list_objects_v2", Bucket=bucket, Prefix=folder, Delimiter="/")
         for item in page.get("CommonPrefixes", [])
     ]
+    read = skipped = size = 0
     # Files are written up to about 15 minutes after the calls they hold, in the folder of their own day.
     for region in regions:
         for day in _days(start, end + timedelta(minutes=15)):
             for page in gateway.pages(access, "s3", "list_objects_v2", Bucket=bucket, Prefix=f"{region}{day}/"):
                 for item in page.get("Contents", []):
+                    size += item.get("Size", 0)
                     chunks = gateway.object_chunks(access, bucket, item["Key"])
-                    summary.bytes_read += item.get("Size", 0)
-                    summarise_file(summary, chunks, matches, start, end)
-    return summary
+                    if summarise_file(summaries, chunks, matchers, start, end):
+                        read += 1
+                    else:
+                        skipped += 1
+    for summary in summaries.values():
+        summary.files_read, summary.files_skipped, summary.bytes_read = read, skipped, size
+    return summaries
 
 
 # --- per grant -----------------------------------------------------------------------------
