@@ -195,3 +195,13 @@ def test_the_holder_may_not_ask_for_her_own_activity(client_for, cast, sandbox):
 
     assert client_for(cast.alice).post(reverse("iam:read_activity", args=[grant.pk])).status_code == 403
     assert not OutboxMessage.objects.exists()
+
+
+def test_the_approver_of_the_request_may_ask_too(client_for, cast, sandbox, grant_of):
+    grant = grant_of(sandbox.developers)  # Alice asks, Bob her manager approves
+
+    assert client_for(cast.bob).post(reverse("iam:read_activity", args=[grant.pk])).status_code == 302
+    assert client_for(cast.dave).post(reverse("iam:read_activity", args=[grant.pk])).status_code == 403
+    assert list(
+        OutboxMessage.objects.filter(task_name="iam.summarise_grant_activity").values_list("args", flat=True)
+    ) == [[grant.pk]]
