@@ -4,20 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0008_awsaccount_leaver_unmanaged'),
+        ("catalog", "0008_awsaccount_leaver_unmanaged"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='awsaccount',
-            name='cloudtrail_bucket',
-            field=models.CharField(blank=True, help_text="The S3 bucket the account's trail writes to; blank: CloudTrail is not configured for this account.", max_length=63, verbose_name='CloudTrail bucket'),
+            model_name="awsaccount",
+            name="cloudtrail_bucket",
+            field=models.CharField(
+                blank=True,
+                help_text="The S3 bucket the account's trail writes to; blank: CloudTrail is not configured for this account.",
+                max_length=63,
+                verbose_name="CloudTrail bucket",
+            ),
         ),
         migrations.AddField(
-            model_name='awsaccount',
-            name='cloudtrail_prefix',
-            field=models.CharField(blank=True, help_text="The trail's S3 key prefix (before AWSLogs/), if it has one.", max_length=1024, verbose_name='CloudTrail prefix'),
+            model_name="awsaccount",
+            name="cloudtrail_prefix",
+            field=models.CharField(
+                blank=True,
+                help_text="The trail's S3 key prefix (before AWSLogs/), if it has one.",
+                max_length=1024,
+                verbose_name="CloudTrail prefix",
+            ),
         ),
     ]
