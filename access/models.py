@@ -389,6 +389,8 @@ class GrantActivity(models.Model):
     flagged_event_ids = models.JSONField(default=list, blank=True)  # CloudTrail eventIDs, at most 100
     files_read = models.PositiveIntegerField(default=0)
     files_skipped = models.PositiveIntegerField(default=0)  # not gzip JSON with Records: counted, never fatal
+    # Set when the trail's bucket could not be read at all (missing, not allowed), in words; the counts are then 0.
+    unreadable = models.CharField(max_length=300, blank=True)
 
     class Meta:
         verbose_name_plural = "grant activities"
@@ -404,6 +406,8 @@ class GrantActivity(models.Model):
         """'used 37 calls in the last 90 days: s3:GetObject, …', 'not used …', or why nothing could be read."""
         if not self.configured:
             return "CloudTrail is not configured for this account"
+        if self.unreadable:
+            return f"CloudTrail could not be read: {self.unreadable}"
         span = f"in the last {self.days} day{'s' if self.days != 1 else ''}"
         if self.calls == 0:
             text = f"not used {span} (CloudTrail)"

@@ -28,7 +28,7 @@ from django.utils import timezone
 from access.models import Grant, GrantActivity
 from catalog.models import AwsAccount, Entitlement
 from iam import gateway
-from iam.errors import AwsError
+from iam.errors import AwsError, PermanentAwsError
 from iam.identity import iam_user_name
 from iam.sync import account_access
 
@@ -263,25 +263,34 @@ def summarise_grant(grant_id: int, now: datetime | None = None) -> GrantActivity
     principal, matches = principal_of(grant)
     values = {"window_start": start, "window_end": end, "computed_at": now, "principal": principal[:300]}
     if not account.cloudtrail_bucket:
-        values.update(configured=False, **_empty())
+        values.update(configured=False, unreadable="", **_empty())
     else:
-        found = summarise(account, matches, start, end)
-        values.update(
-            configured=True,
-            calls=found.calls,
-            errors=found.errors,
-            first_call_at=found.first,
-            last_call_at=found.last,
-            top_actions=[list(pair) for pair in found.actions.most_common(GrantActivity.TOP_ACTIONS)],
-            by_service=dict(found.services.most_common()),
-            flagged=found.flagged,
-            flagged_event_ids=found.flagged_ids,
-            files_read=found.files_read,
-            files_skipped=found.files_skipped,
-        )
+        try:
+            found = summarise(account, matches, start, end)
+        except PermanentAwsError as exc:  # reading again will not help until someone fixes the bucket
+            values.update(configured=True, unreadable=plain_reason(exc)[:300], **_empty())
+        else:
+            values.update(_found(found))
     with transaction.atomic():
         activity, _ = GrantActivity.objects.update_or_create(grant=grant, defaults=values)
     return activity
+
+
+def _found(found: Summary) -> dict:
+    return dict(
+        unreadable="",
+        configured=True,
+        calls=found.calls,
+        errors=found.errors,
+        first_call_at=found.first,
+        last_call_at=found.last,
+        top_actions=[list(pair) for pair in found.actions.most_common(GrantActivity.TOP_ACTIONS)],
+        by_service=dict(found.services.most_common()),
+        flagged=found.flagged,
+        flagged_event_ids=found.flagged_ids,
+        files_read=found.files_read,
+        files_skipped=found.files_skipped,
+    )
 
 
 def _empty() -> dict:

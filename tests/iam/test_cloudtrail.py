@@ -205,3 +205,13 @@ def test_the_approver_of_the_request_may_ask_too(client_for, cast, sandbox, gran
     assert list(
         OutboxMessage.objects.filter(task_name="iam.summarise_grant_activity").values_list("args", flat=True)
     ) == [[grant.pk]]
+
+
+def test_a_bucket_that_is_not_there_is_said_in_words_not_raised(cast, sandbox, moto_server, fresh_clients):
+    sandbox.account.cloudtrail_bucket = f"missing-{uuid.uuid4().hex[:12]}"
+    sandbox.account.save()
+    grant = active_grant(cast.alice, sandbox.developers)
+
+    activity = cloudtrail.summarise_grant(grant.pk, now=NOW)
+
+    assert activity.words() == "CloudTrail could not be read: the account's CloudTrail bucket does not exist"
