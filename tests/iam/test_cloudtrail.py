@@ -215,3 +215,12 @@ def test_a_bucket_that_is_not_there_is_said_in_words_not_raised(cast, sandbox, m
     activity = cloudtrail.summarise_grant(grant.pk, now=NOW)
 
     assert activity.words() == "CloudTrail could not be read: the account's CloudTrail bucket does not exist"
+
+
+def test_the_requester_sees_the_summary_on_her_requests_timeline(client_for, cast, sandbox, grant_of):
+    grant = grant_of(sandbox.developers)
+    cloudtrail.summarise_grant(grant.pk)
+
+    page = client_for(cast.alice).get(reverse("access:my_requests")).content.decode()
+
+    assert "Activity: CloudTrail is not configured for this account" in page
