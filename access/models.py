@@ -1,5 +1,6 @@
 """Requests for access, their approval steps, and the grant ledger (desired state)."""
 
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -369,3 +370,62 @@ class LeaverStep(models.Model):
         if self.state != self.State.DONE or self.finished_at is None:
             return None
         return round((self.finished_at - self.left_at).total_seconds(), 1)
+
+
+class GrantActivity(models.Model):
+    """What was done with a grant, from the account's CloudTrail log files: one summary per grant, replaced
+    each time it is read again (iam.cloudtrail writes it; access only shows it, as it cannot read AWS)."""
+
+    TOP_ACTIONS = 10
+
+    grant = models.OneToOneField(Grant, on_delete=models.CASCADE, related_name="activity")
+    # False: the account has no CloudTrail bucket set, so nothing could be read (and nothing is claimed).
+    configured = models.BooleanField(default=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    computed_at = models.DateTimeField()
+    principal = models.CharField(max_length=300, blank=True)  # who was looked for, as CloudTrail names them
+    calls = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    first_call_at = models.DateTimeField(null=True, blank=True)
+    last_call_at = models.DateTimeField(null=True, blank=True)
+    # [["s3:GetObject", 12], ...], the most called first (at most TOP_ACTIONS); by_service: {"s3": 30, ...}.
+    top_actions = models.JSONField(default=list, blank=True)
+    by_service = models.JSONField(default=dict, blank=True)
+    flagged = models.PositiveIntegerField(default=0)  # writes, deletes and IAM calls
+    flagged_event_ids = models.JSONField(default=list, blank=True)  # CloudTrail eventIDs, at most 100
+    files_read = models.PositiveIntegerField(default=0)
+    files_skipped = models.PositiveIntegerField(default=0)  # not gzip JSON with Records: counted, never fatal
+    # Set when the trail's bucket could not be read at all (missing, not allowed), in words; the counts are then 0.
+    unreadable = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name_plural = "grant activities"
+
+    def __str__(self):
+        return self.words()
+
+    @property
+    def days(self) -> int:
+        return max(1, math.ceil((self.window_end - self.window_start).total_seconds() / 86400))
+
+    def words(self) -> str:
+        """'used 37 calls in the last 90 days: s3:GetObject, …', 'not used …', or why nothing could be read."""
+        if not self.configured:
+            return "CloudTrail is not configured for this account"
+        if self.unreadable:
+            return f"CloudTrail could not be read: {self.unreadable}"
+        span = f"in the last {self.days} day{'s' if self.days != 1 else ''}"
+        if self.calls == 0:
+            text = f"not used {span} (CloudTrail)"
+        else:
+            actions = ", ".join(action for action, _ in self.top_actions[:5])
+            more = ", …" if len(self.top_actions) > 5 else ""
+            text = f"used {self.calls} call{'s' if self.calls != 1 else ''} {span}: {actions}{more} (CloudTrail)"
+            if self.flagged:
+                text += f"; {self.flagged} write, delete or IAM call{'s' if self.flagged != 1 else ''} flagged"
+            if self.errors:
+                text += f"; {self.errors} refused or failed"
+        if self.files_skipped:
+            text += f"; {self.files_skipped} unreadable log file{'s' if self.files_skipped != 1 else ''} skipped"
+        return text

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
+from access.models import AccessRequest, Approval, ApprovalAssignment, Grant, GrantActivity
 from audit.models import AuditEvent, AuditSubject
 
 REQUEST_TYPE = "access.accessrequest"
@@ -58,6 +58,17 @@ def requests_of(user) -> QuerySet[AccessRequest]:
         .prefetch_related(Prefetch("approvals", queryset=Approval.objects.prefetch_related("assignments__approver")))
         .order_by("-created_at")
     )
+
+
+def activities_for(access_requests) -> dict:
+    """The CloudTrail summary of each request's grant, where one was read, keyed by request id: one query."""
+    ids = [access_request.pk for access_request in access_requests]
+    if not ids:
+        return {}
+    return {
+        activity.grant.request_id: activity
+        for activity in GrantActivity.objects.filter(grant__request_id__in=ids).select_related("grant")
+    }
 
 
 def timelines_for(access_requests) -> dict[int, list[AuditEvent]]:

@@ -59,5 +59,23 @@ def _when(iso: str) -> str:
     return iso[:16].replace("T", " ")
 
 
-def timeline(events) -> list[TimelineEntry]:
-    return [entry for entry in map(_entry, events) if entry is not None]
+def _activity(activity) -> TimelineEntry:
+    """What was done with the grant, from CloudTrail (access.GrantActivity, written by iam.cloudtrail)."""
+    if not activity.configured:
+        return TimelineEntry(
+            activity.computed_at, "secondary", "Activity: CloudTrail is not configured for this account"
+        )
+    tone = "warning" if activity.flagged else "info"
+    detail = ""
+    if activity.flagged_event_ids:
+        detail = "Flagged CloudTrail events: " + ", ".join(activity.flagged_event_ids[:10])
+    return TimelineEntry(activity.computed_at, tone, f"Activity: {activity.words()}", detail)
+
+
+def timeline(events, activity=None) -> list[TimelineEntry]:
+    """The request's events in words; its grant's CloudTrail summary (if read) in its place by time."""
+    entries = [entry for entry in map(_entry, events) if entry is not None]
+    if activity is not None:
+        entries.append(_activity(activity))
+        entries.sort(key=lambda entry: entry.when)
+    return entries

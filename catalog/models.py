@@ -141,6 +141,21 @@ class AwsAccount(models.Model):
         blank=True, help_text="IAM user names, one per line, whose unmanaged access enforce mode only reports."
     )
 
+    # Where the account's CloudTrail trail writes its log files (blank bucket: not configured). The portal reads
+    # `<prefix>/AWSLogs/<account id>/CloudTrail/<region>/YYYY/MM/DD/` to say what was done with a grant.
+    cloudtrail_bucket = models.CharField(
+        "CloudTrail bucket",
+        max_length=63,
+        blank=True,
+        help_text="The S3 bucket the account's trail writes to; blank: CloudTrail is not configured for this account.",
+    )
+    cloudtrail_prefix = models.CharField(
+        "CloudTrail prefix",
+        max_length=1024,
+        blank=True,
+        help_text="The trail's S3 key prefix (before AWSLogs/), if it has one.",
+    )
+
     class ConnectionState(models.TextChoices):
         UNKNOWN = "unknown", "Not checked yet"
         REACHABLE = "reachable", "Role reachable"

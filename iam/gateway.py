@@ -228,6 +228,23 @@ def collect(account: AccountAccess, service: str, operation: str, result_key: st
     return [item for page in pages(account, service, operation, **params) for item in page.get(result_key, [])]
 
 
+def object_chunks(account: AccountAccess, bucket: str, key: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """One S3 object's bytes, a chunk at a time (never the whole object at once), its errors typed.
+
+    A connection dropped halfway through the body is a TransientAwsError like any other failed call.
+    """
+    body = call(account, "s3", "get_object", Bucket=bucket, Key=key)["Body"]
+    try:
+        while chunk := body.read(chunk_size):
+            yield chunk
+    except _BOTOCORE_ERRORS as exc:
+        raise classify(exc) from exc
+    except OSError as exc:  # urllib3's protocol and read errors are OSErrors
+        raise TransientAwsError(f"Could not read s3://{bucket}/{key} to its end: {exc}", "ConnectionError") from exc
+    finally:
+        body.close()
+
+
 # --- IAM actions --------------------------------------------------------------------------
 
 # Where the IAM action is not the service's signing name and the API operation's name (AWS's Service

@@ -9,11 +9,13 @@ import random
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import F, Q
 
+from access.models import Grant
 from access.services.grants import grants_waiting_for_sync
 from access.services.sync_batches import sync_wake_key
 from catalog.models import AwsAccount, Entitlement, OrganizationConnection, OrgStatus
-from iam import drift, importer, imports, leavers, organizations, permissions, reconcile, sync
+from iam import cloudtrail, drift, importer, imports, leavers, organizations, permissions, reconcile, sync
 from iam.errors import TransientAwsError
 from outbox.services import enqueue, enqueue_each
 
@@ -158,6 +160,26 @@ def refresh_permissions() -> int:
     entitlement_ids = list(Entitlement.objects.values_list("pk", flat=True))
     enqueue_each(fetch_permissions.name, [(entitlement_id,) for entitlement_id in entitlement_ids])
     return len(entitlement_ids)
+
+
+@shared_task(name="iam.summarise_grant_activity", acks_late=True, autoretry_for=(TransientAwsError,), max_retries=5)
+def summarise_grant_activity(grant_id: int) -> dict:
+    """Read one grant's window from its account's CloudTrail files and store the summary (on demand, at its end,
+    daily while live). Safe to run any number of times: the summary is replaced, never added to."""
+    activity = cloudtrail.summarise_grant(grant_id)
+    return {"grant": grant_id, "calls": activity.calls, "skipped_files": activity.files_skipped}
+
+
+@shared_task(name="iam.summarise_live_grants")
+def summarise_live_grants() -> int:
+    """Daily: queue a summary for every live grant in an account with CloudTrail set, and for each grant that
+    ended since its summary was last made (so an ended grant's summary covers its whole window)."""
+    with_trail = Grant.objects.exclude(entitlement__account__cloudtrail_bucket="").filter(activated_at__isnull=False)
+    live = Q(desired=Grant.Desired.PRESENT, ended_at__isnull=True)
+    ended_since = Q(ended_at__isnull=False) & (Q(activity__isnull=True) | Q(activity__computed_at__lt=F("ended_at")))
+    grant_ids = list(with_trail.filter(live | ended_since).values_list("pk", flat=True))
+    enqueue_each(summarise_grant_activity.name, [(grant_id,) for grant_id in grant_ids])
+    return len(grant_ids)
 
 
 @shared_task(

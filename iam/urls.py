@@ -15,4 +15,5 @@ urlpatterns = [
     path("drift/<id:unmanaged_id>/adopt/", views.adopt, name="adopt"),
     path("grants/<id:grant_id>/", views.grant_history, name="grant_history"),
     path("grants/<id:grant_id>/retry/", views.retry, name="retry"),
+    path("grants/<id:grant_id>/activity/", views.read_activity, name="read_activity"),
 ]

@@ -9,11 +9,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from access import services as access_services
 from access.errors import AccessError
-from access.models import Grant
+from access.models import ApprovalAssignment, Grant, GrantActivity
 from accounts import roles
 from audit.models import AuditEvent
 from catalog.models import AwsAccount
-from iam import drift
+from iam import drift, tasks
 from iam.models import ReconcileRun, UnmanagedAccess
 from outbox.services import enqueue
 
@@ -130,10 +130,37 @@ def retry(request, grant_id):
     )
 
 
+def may_read_activity(user, grant: Grant) -> bool:
+    """Governance admins, and whoever approved the request behind the grant, may ask for its activity."""
+    if roles.is_governance_admin(user):
+        return True
+    return (
+        grant.request_id is not None
+        and ApprovalAssignment.objects.filter(approval__request_id=grant.request_id, decided_by=user).exists()
+    )
+
+
+@require_POST
+def read_activity(request, grant_id):
+    """Queue a fresh read of what was done with the grant, from its account's CloudTrail files."""
+    grant = get_object_or_404(Grant.objects.select_related("user", "entitlement__account"), pk=grant_id)
+    if not may_read_activity(request.user, grant):
+        raise PermissionDenied
+    enqueue(tasks.summarise_grant_activity.name, grant.pk)
+    if grant.entitlement.account.cloudtrail_bucket:
+        messages.success(request, f"Reading {grant.user}'s activity with {grant.entitlement.name} from CloudTrail.")
+    else:
+        messages.warning(request, "CloudTrail is not configured for this account.")
+    if roles.reads_everything(request.user):
+        return redirect("iam:grant_history", grant_id=grant.pk)
+    return redirect("access:inbox")
+
+
 @require_GET
 def grant_history(request, grant_id):
     _readers_only(request)
     grant = get_object_or_404(Grant.objects.select_related("user", "entitlement__account"), pk=grant_id)
+    activity = GrantActivity.objects.filter(grant=grant).first()
     events = (
         AuditEvent.objects.filter(object_type="access.grant", object_id=str(grant.pk))
         .select_related("actor")
@@ -142,5 +169,10 @@ def grant_history(request, grant_id):
     return render(
         request,
         "iam/grant_history.html",
-        {"grant": grant, "events": Paginator(events, 100).get_page(request.GET.get("page"))},
+        {
+            "grant": grant,
+            "events": Paginator(events, 100).get_page(request.GET.get("page")),
+            "activity": activity,
+            "may_read_activity": may_read_activity(request.user, grant),
+        },
     )

@@ -829,6 +829,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "iam.discover_organization",
         "schedule": env_crontab("PORTAL_ORGANIZATION_DISCOVERY_CRONTAB", "45 0 * * *"),
     },
+    # What was done with each live (or just ended) grant, from its account's CloudTrail files.
+    "summarise-grant-activity": {
+        "task": "iam.summarise_live_grants",
+        "schedule": env_crontab("PORTAL_GRANT_ACTIVITY_CRONTAB", "30 1 * * *"),
+    },
     "refresh-entitlement-permissions": {
         "task": "iam.refresh_permissions",
         "schedule": env_crontab("PORTAL_PERMISSIONS_REFRESH_CRONTAB", "15 1 * * *"),

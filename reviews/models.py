@@ -211,6 +211,18 @@ class ReviewItem(models.Model):
     # Usage evidence from IAM's Access Advisor, collected after launch (empty: not known yet).
     last_used_at = models.DateTimeField(null=True, blank=True)
     usage_evidence = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # What was done with the access in the review window, from the account's CloudTrail files (empty: not read).
+    activity_evidence = models.CharField(max_length=300, blank=True, default="", db_default="")
+
+    class RecommendationSource(models.TextChoices):
+        LEDGER = "", "the portal's records"
+        ACCESS_ADVISOR = "access_advisor", "IAM Access Advisor"
+        CLOUDTRAIL = "cloudtrail", "CloudTrail"
+
+    # Where the recommendation's evidence came from, shown beside it (the launch rules read the ledger).
+    recommendation_source = models.CharField(
+        max_length=20, choices=RecommendationSource.choices, blank=True, default="", db_default=""
+    )
     decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.UNDECIDED)
     comment = models.TextField(blank=True)
     decided_by = models.ForeignKey(

@@ -81,6 +81,7 @@ def launch_fresh(campaign_id: int, actor_id: int) -> int:
         raise
     notices.campaign_started(campaign.pk)
     enqueue(collect_usage.name, campaign.pk)
+    enqueue(collect_activity.name, campaign.pk)
     return count
 
 
@@ -125,6 +126,15 @@ def collect_usage(self, campaign_id: int) -> int:
     final = self.request.retries >= USAGE_RETRIES
     try:
         return review_usage.collect(campaign_id, final=final)
+    except TransientAwsError as exc:
+        raise self.retry(exc=exc, countdown=min(300, 2 ** (self.request.retries + 2))) from exc
+
+
+@shared_task(name="reviews.collect_activity", acks_late=True, bind=True, max_retries=USAGE_RETRIES)
+def collect_activity(self, campaign_id: int) -> int:
+    """After launch: what each holder did with each line in the review window, from CloudTrail, beside it."""
+    try:
+        return review_usage.collect_activity(campaign_id)
     except TransientAwsError as exc:
         raise self.retry(exc=exc, countdown=min(300, 2 ** (self.request.retries + 2))) from exc
 

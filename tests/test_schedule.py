@@ -105,6 +105,7 @@ def test_nightly_jobs_run_at_crontab_times_not_intervals_from_beats_start():
     assert {name: (schedule.hour, schedule.minute) for name, schedule in nightly.items()} == {
         "discover-organization": ({0}, {45}),  # new accounts before the night's reads
         "refresh-entitlement-permissions": ({1}, {15}),
+        "summarise-grant-activity": ({1}, {30}),
         "sod-nightly-scan": ({2}, {30}),  # after the policies it judges are read again
         "posture-daily-scan": ({3}, {0}),
     }

@@ -14,7 +14,11 @@ from access.views.common import page_of
 def my_requests(request):
     page = page_of(request, selectors.requests_of(request.user))
     events = selectors.timelines_for(page.object_list)
-    rows = [(access_request, timeline(events.get(access_request.pk, []))) for access_request in page.object_list]
+    activities = selectors.activities_for(page.object_list)
+    rows = [
+        (access_request, timeline(events.get(access_request.pk, []), activities.get(access_request.pk)))
+        for access_request in page.object_list
+    ]
     return render(request, "access/my_requests.html", {"page": page, "rows": rows})
 
 

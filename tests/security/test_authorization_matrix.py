@@ -144,6 +144,7 @@ EXPECTED = {
     "iam:adopt": ADMIN_POST_ONLY,
     "iam:grant_history": READERS_ONLY,
     "iam:retry": ADMIN_POST_ONLY,
+    "iam:read_activity": ADMIN_POST_ONLY,  # admins and the request's approvers (tests/iam/test_cloudtrail.py)
     # Governance → Entitlements: admins change, auditors read (the edit page without its controls).
     "access:entitlements": READERS_ONLY,
     "access:entitlement_edit": READERS_ONLY,

@@ -81,6 +81,8 @@ resource "aws_iam_role_policy" "portal_calls" {
           "iam:UpdateAccessKey",
           "identitystore:DescribeUser",
           "identitystore:GetUserId",
+          "s3:GetObject",
+          "s3:ListBucket",
           "sso:CreateAccountAssignment",
           "sso:DeleteAccountAssignment",
           "sso:DescribeAccountAssignmentCreationStatus",
