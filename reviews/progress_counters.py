@@ -31,16 +31,19 @@ def contributions(lines) -> dict[tuple[int, int], list[int]]:
     counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * len(FIELDS))
     rows = (
         lines.order_by()
-        .values_list("reviewer_id", "stage")
+        .values("reviewer_id", "stage")
         .annotate(
-            Count("pk"), Count("pk", filter=_DECIDED), Count("pk", filter=_REVOKED), Count("pk", filter=_UNMANAGED)
+            total=Count("pk"),
+            decided=Count("pk", filter=_DECIDED),
+            revoked=Count("pk", filter=_REVOKED),
+            unmanaged=Count("pk", filter=_UNMANAGED),
         )
     )
-    for reviewer_id, stage, total, decided, revoked, unmanaged in rows:
-        counts[(reviewer_id, stage)][:4] = [total, decided, revoked, unmanaged]
-    handed = lines.filter(first_decided_by__isnull=False).order_by().values_list("first_decided_by_id")
-    for reviewer_id, n in handed.annotate(Count("pk")):
-        counts[(reviewer_id, ReviewItem.Stage.FIRST)][4] += n
+    for row in rows:
+        counts[(row["reviewer_id"], row["stage"])][:4] = [row[field] for field in FIELDS[:4]]
+    handed = lines.filter(first_decided_by__isnull=False).order_by().values("first_decided_by_id")
+    for row in handed.annotate(n=Count("pk")):
+        counts[(row["first_decided_by_id"], ReviewItem.Stage.FIRST)][4] += row["n"]
     return dict(counts)
 
 

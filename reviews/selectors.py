@@ -120,14 +120,14 @@ def progress(campaign: Campaign) -> dict:
     waiting = F("total") - F("decided")
     first, owner = Q(stage=ReviewItem.Stage.FIRST), Q(stage=ReviewItem.Stage.OWNER)
     sums = CampaignReviewerProgress.objects.filter(campaign=campaign).aggregate(
-        total=Sum("total"),
-        decided=Sum("decided"),
+        all_lines=Sum("total"),
+        all_decided=Sum("decided"),
         waiting_first=Sum(waiting, filter=first),
         waiting_second=Sum(waiting, filter=owner),
-        handed_on=Sum("total", filter=owner),
-        unmanaged=Sum("unmanaged"),
+        all_handed_on=Sum("total", filter=owner),
+        all_unmanaged=Sum("unmanaged"),
     )
-    return {name: value or 0 for name, value in sums.items()}
+    return {name.removeprefix("all_").replace("lines", "total"): value or 0 for name, value in sums.items()}
 
 
 def reviewer_progress(campaign: Campaign, reviewer) -> dict:
@@ -147,10 +147,19 @@ def progress_by_reviewer(campaign: Campaign) -> list[dict]:
     rows = (
         CampaignReviewerProgress.objects.filter(campaign=campaign)
         .values("reviewer__full_name", "stage")
-        .annotate(total=Sum(F("total") + F("handed_on")), decided=Sum(F("decided") + F("handed_on")))
+        .annotate(lines=Sum(F("total") + F("handed_on")), done=Sum(F("decided") + F("handed_on")))
         .order_by("reviewer__full_name", "stage")
     )
-    return [row for row in rows if row["total"]]
+    return [
+        {
+            "reviewer__full_name": row["reviewer__full_name"],
+            "stage": row["stage"],
+            "total": row["lines"],
+            "decided": row["done"],
+        }
+        for row in rows
+        if row["lines"]
+    ]
 
 
 def decisions_per_day(campaign: Campaign) -> list[dict]:
@@ -197,10 +206,10 @@ def follow_ups(campaign: Campaign) -> list[FollowUp]:
     lines = (
         CampaignReviewerProgress.objects.filter(campaign=campaign, total__gt=0)
         .values("reviewer_id")
-        .annotate(undecided=Sum(F("total") - F("decided")), total=Sum("total"))
+        .annotate(undecided=Sum(F("total") - F("decided")), lines=Sum("total"))
         .order_by()
     )
-    counts = {row["reviewer_id"]: (row["undecided"], row["total"]) for row in lines}
+    counts = {row["reviewer_id"]: (row["undecided"], row["lines"]) for row in lines}
     reminders = (
         Notification.objects.filter(about_campaign=campaign.pk, kind=Notification.Kind.REVIEW_DUE)
         .values("recipient_id")

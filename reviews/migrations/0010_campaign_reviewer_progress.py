@@ -18,19 +18,25 @@ def fill_counters(apps, schema_editor):
         counts = {}
         rows = (
             lines.order_by()
-            .values_list("reviewer_id", "stage")
+            .values("reviewer_id", "stage")
             .annotate(
-                Count("pk"),
-                Count("pk", filter=~Q(decision=UNDECIDED)),
-                Count("pk", filter=Q(decision=REVOKE)),
-                Count("pk", filter=Q(origin=UNMANAGED)),
+                total=Count("pk"),
+                decided=Count("pk", filter=~Q(decision=UNDECIDED)),
+                revoked=Count("pk", filter=Q(decision=REVOKE)),
+                unmanaged=Count("pk", filter=Q(origin=UNMANAGED)),
             )
         )
-        for reviewer_id, stage, total, decided, revoked, unmanaged in rows:
-            counts[(reviewer_id, stage)] = [total, decided, revoked, unmanaged, 0]
-        handed = lines.filter(first_decided_by__isnull=False).order_by().values_list("first_decided_by_id")
-        for reviewer_id, n in handed.annotate(Count("pk")):
-            counts.setdefault((reviewer_id, FIRST), [0, 0, 0, 0, 0])[4] += n
+        for row in rows:
+            counts[(row["reviewer_id"], row["stage"])] = [
+                row["total"],
+                row["decided"],
+                row["revoked"],
+                row["unmanaged"],
+                0,
+            ]
+        handed = lines.filter(first_decided_by__isnull=False).order_by().values("first_decided_by_id")
+        for row in handed.annotate(n=Count("pk")):
+            counts.setdefault((row["first_decided_by_id"], FIRST), [0, 0, 0, 0, 0])[4] += row["n"]
         Progress.objects.bulk_create(
             Progress(
                 campaign_id=campaign_id,
