@@ -269,10 +269,16 @@ class ReviewItem(models.Model):
                 name="review_handed_on",
             ),
             # Serves an active campaign's undecided lines on /metrics (portal/metrics.py), shrinking as
-            # reviewers decide: never a scan of the campaign's decided lines.
+            # reviewers decide: never a scan of the campaign's decided lines; and, by `id`, the read-only
+            # queue's default page (the undecided lines in snapshot order, 50 at a time).
             models.Index(
-                fields=["campaign"], condition=models.Q(decision="undecided"), name="review_undecided_by_campaign"
+                fields=["campaign", "id"],
+                condition=models.Q(decision="undecided"),
+                name="review_undecided_in_order",
             ),
+            # Every line of a campaign in snapshot order (the read-only queue with "all lines", the API's
+            # list for admins and auditors): a page is 50 entries of this index, not a sort of the campaign.
+            models.Index(fields=["campaign", "id"], name="review_lines_in_order"),
         ]
 
     def __str__(self):

@@ -42,6 +42,11 @@ def _filters(params) -> dict:
     }
 
 
+def _narrowed(filters: dict) -> bool:
+    """Whether the queue's filters pick some lines out (undecided-only and grouping pick none)."""
+    return any(filters[name] for name in ("recommendation", "risk", "account", "person", "stage"))
+
+
 def _writes(view):
     """POST only, and never by an auditor (403): auditors read everything and change nothing."""
 
@@ -104,6 +109,9 @@ def review_queue(request, campaign_id):
         progress = selectors.progress(campaign)
         total, decided = progress["total"], progress["decided"]
     paginator = Paginator(items, PAGE_SIZE)
+    if not deciding and not _narrowed(filters):
+        # The whole campaign's count from its progress counters, not a COUNT of 100,000 lines.
+        paginator.count = total - (decided if filters["only_undecided"] else 0)
     context = {
         "campaign": campaign,
         "deciding": deciding,
