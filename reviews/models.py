@@ -91,6 +91,10 @@ class Campaign(models.Model):
         return self.name
 
 
+# Lines revoked, or with something to do at or after sign-off (kept unmanaged access adopted or accepted).
+REVOKED_OR_REMEDIATED = ~models.Q(remediation="none") | models.Q(decision="revoke")
+
+
 class ReviewItem(models.Model):
     """One person (or, for unmanaged access, one AWS principal) and one entitlement in a campaign's snapshot.
 
@@ -279,6 +283,9 @@ class ReviewItem(models.Model):
             # Every line of a campaign in snapshot order (the read-only queue with "all lines", the API's
             # list for admins and auditors): a page is 50 entries of this index, not a sort of the campaign.
             models.Index(fields=["campaign", "id"], name="review_lines_in_order"),
+            # The campaign page's revoked lines and their remediation: a partial index whose condition
+            # is the page's filter (`REVOKED_OR_REMEDIATED`), so neither side of its OR scans the campaign.
+            models.Index(fields=["campaign", "id"], condition=REVOKED_OR_REMEDIATED, name="review_revoked_in_order"),
         ]
 
     def __str__(self):

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +23,7 @@ from catalog.models import AwsAccount, Risk
 from inputs.rules import ids_of
 from outbox.services import enqueue
 from reviews import notices, selectors, services
-from reviews.models import Campaign, ReviewItem
+from reviews.models import REVOKED_OR_REMEDIATED, Campaign, ReviewItem
 
 PAGE_SIZE = 50
 
@@ -223,7 +222,7 @@ def campaign_detail(request, campaign_id):
 
 def _campaign_page(request, campaign: Campaign, status: int = 200):
     remediation = (
-        campaign.items.filter(~Q(remediation=ReviewItem.Remediation.NONE) | Q(decision=ReviewItem.Decision.REVOKE))
+        campaign.items.filter(REVOKED_OR_REMEDIATED)
         .select_related("holder", "entitlement", "grant", "unmanaged")
         .order_by("pk")
     )

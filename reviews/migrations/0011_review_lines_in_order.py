@@ -27,4 +27,8 @@ class Migration(migrations.Migration):
             model_name='reviewitem',
             index=models.Index(fields=['campaign', 'id'], name='review_lines_in_order'),
         ),
+        migrations.AddIndex(
+            model_name='reviewitem',
+            index=models.Index(condition=models.Q(models.Q(('remediation', 'none'), _negated=True), ('decision', 'revoke'), _connector='OR'), fields=['campaign', 'id'], name='review_revoked_in_order'),
+        ),
     ]
