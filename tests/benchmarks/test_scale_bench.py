@@ -57,7 +57,7 @@ PAGES = [
     Page("campaigns", "erin", "/reviews/campaigns/"),
     Page("campaign overview", "erin", "/reviews/campaigns/{campaign}/"),
     Page("API review items", "erin", "/api/reviews/campaigns/{campaign}/items/"),
-    Page("API review items, page 20", "erin", "/api/reviews/campaigns/{campaign}/items/?page=20"),
+    Page("API review items, page 10", "erin", "/api/reviews/campaigns/{campaign}/items/?page=10"),
     Page("review queue, every line (admin)", "erin", "/reviews/{campaign}/?all=1"),
     Page("API campaigns", "erin", "/api/reviews/campaigns/"),
     Page("operations", "erin", "/operations/"),
