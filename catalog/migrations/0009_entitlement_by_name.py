@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0008_awsaccount_leaver_unmanaged'),
+        ("catalog", "0008_awsaccount_leaver_unmanaged"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='entitlement',
-            index=models.Index(fields=['name', 'id'], name='entitlement_by_name'),
+            model_name="entitlement",
+            index=models.Index(fields=["name", "id"], name="entitlement_by_name"),
         ),
     ]

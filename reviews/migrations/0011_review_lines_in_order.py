@@ -5,30 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('access', '0010_leaverstep'),
-        ('catalog', '0008_awsaccount_leaver_unmanaged'),
-        ('iam', '0004_import_runs'),
-        ('reviews', '0010_campaign_reviewer_progress'),
+        ("access", "0010_leaverstep"),
+        ("catalog", "0008_awsaccount_leaver_unmanaged"),
+        ("iam", "0004_import_runs"),
+        ("reviews", "0010_campaign_reviewer_progress"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='reviewitem',
-            name='review_undecided_by_campaign',
+            model_name="reviewitem",
+            name="review_undecided_by_campaign",
         ),
         migrations.AddIndex(
-            model_name='reviewitem',
-            index=models.Index(condition=models.Q(('decision', 'undecided')), fields=['campaign', 'id'], name='review_undecided_in_order'),
+            model_name="reviewitem",
+            index=models.Index(
+                condition=models.Q(("decision", "undecided")),
+                fields=["campaign", "id"],
+                name="review_undecided_in_order",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reviewitem',
-            index=models.Index(fields=['campaign', 'id'], name='review_lines_in_order'),
+            model_name="reviewitem",
+            index=models.Index(fields=["campaign", "id"], name="review_lines_in_order"),
         ),
         migrations.AddIndex(
-            model_name='reviewitem',
-            index=models.Index(condition=models.Q(models.Q(('remediation', 'none'), _negated=True), ('decision', 'revoke'), _connector='OR'), fields=['campaign', 'id'], name='review_revoked_in_order'),
+            model_name="reviewitem",
+            index=models.Index(
+                condition=models.Q(
+                    models.Q(("remediation", "none"), _negated=True), ("decision", "revoke"), _connector="OR"
+                ),
+                fields=["campaign", "id"],
+                name="review_revoked_in_order",
+            ),
         ),
     ]
