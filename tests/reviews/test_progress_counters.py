@@ -216,3 +216,23 @@ def test_my_reviews_as_an_admin_runs_the_same_queries_for_few_and_many_lines(cas
     few = mine_queries()
     staffed(per_manager=40)
     assert mine_queries() == few
+
+
+def test_an_auditor_reads_every_line_in_snapshot_order_with_the_same_queries(cast, staffed, client_for):
+    def queue(campaign, query="") -> tuple[int, object]:
+        client = client_for(cast.frank)
+        client.get(reverse("reviews:queue", args=[campaign.pk]) + query)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("reviews:queue", args=[campaign.pk]) + query)
+        assert response.status_code == 200
+        return len(queries), response.context
+
+    few, many = staffed(), staffed(per_manager=40)
+    bobs = lines_of(many, cast.bob)[:5]
+    services.decide(campaign_id=many.pk, item_ids=bobs, actor=cast.bob, decision="revoke", comment="Left the team")
+
+    assert queue(few)[0] == queue(many)[0] and queue(few, "?all=1")[0] == queue(many, "?all=1")[0]
+    undecided, every = queue(many)[1], queue(many, "?all=1")[1]
+    assert (undecided["matching"], every["matching"]) == (75, 80)
+    lines = [line.pk for line in every["page"]]
+    assert lines == sorted(lines) == list(many.items.order_by("pk").values_list("pk", flat=True)[:50])
