@@ -232,9 +232,9 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
         and (request.user.pk == campaign.owner_id or request.user.is_governance_admin),
         "reads_everything": reads_everything(request.user),
         "progress": selectors.progress(campaign),
-        "reviewers": selectors.progress_by_reviewer(campaign),
+        **_shown("reviewers", selectors.progress_by_reviewer(campaign)),
         "per_day": selectors.decisions_per_day(campaign),
-        "follow_ups": selectors.follow_ups(campaign) if campaign.snapshot_at else [],
+        **_shown("follow_ups", selectors.follow_ups(campaign) if campaign.snapshot_at else []),
         "revoked": Paginator(remediation, PAGE_SIZE).get_page(request.GET.get("page")),
         "evidence_packs": selectors.recent_evidence_packs(campaign),
         "evidence_inline_max": settings.EVIDENCE_INLINE_MAX_LINES,
@@ -243,6 +243,16 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
     if request.headers.get("HX-Request") and campaign.state != Campaign.State.DRAFT:
         response["HX-Refresh"] = "true"  # the launch finished while the page polled: show the whole campaign
     return response
+
+
+# Reviewers listed on the campaign page, per list; a campaign at a company's size has 1,000 of them,
+# and rendering every one (twice) was what still grew with the campaign once its counts were counters.
+REVIEWERS_SHOWN = 100
+
+
+def _shown(name: str, rows: list) -> dict:
+    """The first REVIEWERS_SHOWN rows as `name`, and how many more there are as `name`_more."""
+    return {name: rows[:REVIEWERS_SHOWN], f"{name}_more": max(0, len(rows) - REVIEWERS_SHOWN)}
 
 
 @_writes

@@ -236,3 +236,26 @@ def test_an_auditor_reads_every_line_in_snapshot_order_with_the_same_queries(cas
     assert (undecided["matching"], every["matching"]) == (75, 80)
     lines = [line.pk for line in every["page"]]
     assert lines == sorted(lines) == list(many.items.order_by("pk").values_list("pk", flat=True)[:50])
+
+
+def test_the_overview_lists_the_first_100_reviewers_and_counts_the_rest(cast, sandbox, django_user_model, client_for):
+    for n in range(103):
+        manager = django_user_model.objects.create_user(email=f"m{n}@example.com", password=None, full_name=f"M {n}")
+        report = django_user_model.objects.create_user(
+            email=f"r{n}@example.com", password=None, full_name=f"R {n}", manager=manager, department="Wide"
+        )
+        Grant.objects.create(user=report, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    campaign = Campaign.objects.create(
+        name="Wide",
+        owner=cast.erin,
+        fallback_reviewer=cast.dave,
+        departments=["Wide"],
+        due_at=timezone.now() + timedelta(days=14),
+    )
+    services.launch(campaign_id=campaign.pk, actor=cast.erin)
+
+    page = client_for(cast.erin).get(reverse("reviews:campaign", args=[campaign.pk]))
+
+    assert (len(page.context["reviewers"]), page.context["reviewers_more"]) == (100, 3)
+    assert (len(page.context["follow_ups"]), page.context["follow_ups_more"]) == (100, 3)
+    assert "and 3 more" in page.content.decode()
