@@ -130,6 +130,8 @@ class EntitlementAdmin(AuditedAdmin):
     ]
     list_filter = ["account", "kind", "risk", "requestable"]
     search_fields = ["name", "aws_name", "description"]
+    # By name on `entitlement_by_name`; the model's order (account name, then name) sorts a join of all.
+    ordering = ["name", "pk"]
     autocomplete_fields = ["owners"]
     list_select_related = ["account", "approval_policy"]
 

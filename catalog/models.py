@@ -332,6 +332,9 @@ class Entitlement(models.Model):
             # Serve the catalog console's filters by kind and by risk; by account, the unique constraint does.
             models.Index(fields=["kind", "name"], name="entitlement_by_kind"),
             models.Index(fields=["risk", "name"], name="entitlement_by_risk"),
+            # The Django admin's list, by name (access/admin.py): a page read off the index, not every
+            # entitlement joined to its account and sorted.
+            models.Index(fields=["name", "id"], name="entitlement_by_name"),
         ]
 
     def __str__(self):

@@ -7,7 +7,6 @@ refused). Launch and sign-off stay on the campaign's page (reviews/views.py).
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -15,8 +14,8 @@ from access.errors import AccessError
 from accounts.roles import is_auditor, is_governance_admin, reads_everything
 from reviews import services
 from reviews.forms import CampaignForm
-from reviews.models import Campaign, ReviewItem
-from reviews.selectors import count_of
+from reviews.models import Campaign
+from reviews.selectors import counted
 
 PAGE_SIZE = 25
 
@@ -35,10 +34,9 @@ def _admins_only(request) -> None:
 def campaigns(request):
     """Every campaign, newest first, with its state, progress and due date: two queries a page."""
     _readers_only(request)
-    lines = ReviewItem.objects.filter(campaign=OuterRef("pk"))
     rows = (
         Campaign.objects.select_related("owner")
-        .annotate(total=count_of(lines), decided=count_of(lines.exclude(decision=ReviewItem.Decision.UNDECIDED)))
+        .annotate(total=counted("total"), decided=counted("decided"))
         .order_by("-created_at", "-pk")
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -13,10 +13,9 @@ from accounts.roles import reads_everything
 from audit.models import AuditEvent
 from inputs.rules import id_or_none
 from notifications.models import Notification
-from reviews.models import Campaign, EvidencePack, ReviewItem
+from reviews.models import Campaign, CampaignReviewerProgress, EvidencePack, ReviewItem
 from reviews.reminders import ESCALATED_ACTION
 
-DECIDED = ~Q(items__decision=ReviewItem.Decision.UNDECIDED)
 UNDECIDED = Q(decision=ReviewItem.Decision.UNDECIDED)
 
 
@@ -24,11 +23,6 @@ def _count(lines) -> Coalesce:
     """How many of a campaign's `lines` (correlated on OuterRef("pk")) there are, as one subquery."""
     counted = lines.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def count_of(lines) -> Coalesce:
-    """For pages that list campaigns: `_count` as a public name."""
-    return _count(lines)
 
 
 def with_my_counts(campaigns: QuerySet[Campaign], user) -> QuerySet[Campaign]:
@@ -65,9 +59,17 @@ def campaigns_for_api(user) -> QuerySet[Campaign]:
     return with_my_counts(Campaign.objects.all(), user).order_by("-created_at")
 
 
+def counted(field: str) -> Coalesce:
+    """A campaign's (OuterRef("pk")) lines from its progress counters, as one subquery: `total` or
+    `decided` sums a few hundred counter rows, not its 100,000 lines."""
+    counters = CampaignReviewerProgress.objects.filter(campaign=OuterRef("pk")).order_by().values("campaign_id")
+    summed = counters.annotate(n=Sum(field)).values("n")
+    return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
+
+
 def campaigns_run_by(user) -> QuerySet[Campaign]:
     campaigns = Campaign.objects.all() if reads_everything(user) else Campaign.objects.filter(owner=user)
-    return campaigns.annotate(total=Count("items"), decided=Count("items", filter=DECIDED)).order_by("-created_at")
+    return campaigns.annotate(total=counted("total"), decided=counted("decided")).order_by("-created_at")
 
 
 def queue(
@@ -82,7 +84,8 @@ def queue(
     group_by: str,
     stage: str = "",
 ) -> QuerySet[ReviewItem]:
-    """The lines `reviewer` decides now, filtered; with `reviewer` None, every line (a read-only view)."""
+    """The lines `reviewer` decides now, filtered, by holder name (or entitlement); with `reviewer` None,
+    every line (a read-only view), in snapshot order unless grouped by entitlement."""
     items = ReviewItem.objects.filter(campaign=campaign).select_related(
         "holder", "entitlement__account", "grant", "unmanaged", "first_decided_by", "second_reviewer", "reviewer"
     )
@@ -104,6 +107,11 @@ def queue(
             | Q(holder__email__icontains=person)
             | Q(aws_principal__icontains=person)
         )
+    if reviewer is None and group_by != "entitlement":
+        # Every line of a campaign (100,000 at a company's size), read-only: in snapshot order, which
+        # is holder by holder, on the index (campaign, id). Sorting by name across joins to show 50
+        # lines sorted the whole campaign on every view.
+        return items.order_by("pk")
     order = (
         ["entitlement__name", "holder__full_name", "aws_principal"]
         if group_by == "entitlement"
@@ -113,15 +121,19 @@ def queue(
 
 
 def progress(campaign: Campaign) -> dict:
-    """The campaign's lines: all, decided for good, and waiting in each stage (one query)."""
-    return ReviewItem.objects.filter(campaign=campaign).aggregate(
-        total=Count("pk"),
-        decided=Count("pk", filter=~UNDECIDED),
-        waiting_first=Count("pk", filter=UNDECIDED & Q(stage=ReviewItem.Stage.FIRST)),
-        waiting_second=Count("pk", filter=UNDECIDED & Q(stage=ReviewItem.Stage.OWNER)),
-        handed_on=Count("pk", filter=Q(stage=ReviewItem.Stage.OWNER)),
-        unmanaged=Count("pk", filter=Q(origin=ReviewItem.Origin.UNMANAGED)),
+    """The campaign's lines: all, decided for good, and waiting in each stage (one query over its
+    progress counters, a row per reviewer and stage)."""
+    waiting = F("total") - F("decided")
+    first, owner = Q(stage=ReviewItem.Stage.FIRST), Q(stage=ReviewItem.Stage.OWNER)
+    sums = CampaignReviewerProgress.objects.filter(campaign=campaign).aggregate(
+        all_lines=Sum("total"),
+        all_decided=Sum("decided"),
+        waiting_first=Sum(waiting, filter=first),
+        waiting_second=Sum(waiting, filter=owner),
+        all_handed_on=Sum("total", filter=owner),
+        all_unmanaged=Sum("unmanaged"),
     )
+    return {name.removeprefix("all_").replace("lines", "total"): value or 0 for name, value in sums.items()}
 
 
 def reviewer_progress(campaign: Campaign, reviewer) -> dict:
@@ -135,34 +147,25 @@ def reviewer_progress(campaign: Campaign, reviewer) -> dict:
 
 
 def progress_by_reviewer(campaign: Campaign) -> list[dict]:
-    """Per reviewer and stage: lines and how many are decided. A line kept in the first stage counts as
-    decided for its first reviewer and, once more, for the owner who has it now."""
+    """Per reviewer and stage: lines and how many are decided, from the progress counters (one query).
+    A line kept in the first stage counts as decided for its first reviewer and, once more, for the
+    owner who has it now."""
     rows = (
-        ReviewItem.objects.filter(campaign=campaign)
+        CampaignReviewerProgress.objects.filter(campaign=campaign)
         .values("reviewer__full_name", "stage")
-        .annotate(total=Count("pk"), decided=Count("pk", filter=~UNDECIDED))
-        .order_by()
+        .annotate(lines=Sum(F("total") + F("handed_on")), done=Sum(F("decided") + F("handed_on")))
+        .order_by("reviewer__full_name", "stage")
     )
-    handed_on = (
-        ReviewItem.objects.filter(campaign=campaign, first_decided_by__isnull=False)
-        .values("first_decided_by__full_name")
-        .annotate(total=Count("pk"))
-        .order_by()
-    )
-    merged: dict[tuple, dict] = {}
-    for row in rows:
-        merged[(row["reviewer__full_name"], row["stage"])] = {
+    return [
+        {
             "reviewer__full_name": row["reviewer__full_name"],
             "stage": row["stage"],
-            "total": row["total"],
-            "decided": row["decided"],
+            "total": row["lines"],
+            "decided": row["done"],
         }
-    for row in handed_on:
-        key = (row["first_decided_by__full_name"], ReviewItem.Stage.FIRST)
-        line = merged.setdefault(key, {"reviewer__full_name": key[0], "stage": key[1], "total": 0, "decided": 0})
-        line["total"] += row["total"]
-        line["decided"] += row["total"]
-    return [merged[key] for key in sorted(merged)]
+        for row in rows
+        if row["lines"]
+    ]
 
 
 def decisions_per_day(campaign: Campaign) -> list[dict]:
@@ -201,18 +204,18 @@ class FollowUp:
 
 def follow_ups(campaign: Campaign) -> list[FollowUp]:
     """Every reviewer of the campaign, those with the most lines undecided first: four queries, whatever
-    the number of reviewers (their lines, their reminders, their latest escalations, then the people).
+    the number of reviewers (their progress counters, their reminders, their latest escalations, then the people).
 
     Reminders are the notifications `reviews.remind_reviewers` wrote about the campaign; escalations
     are read from the audit trail (`campaign.reviewer_escalated`, on the campaign's index), each at its
     run's time, the clock of the notifications it wrote."""
     lines = (
-        ReviewItem.objects.filter(campaign=campaign)
+        CampaignReviewerProgress.objects.filter(campaign=campaign, total__gt=0)
         .values("reviewer_id")
-        .annotate(undecided=Count("pk", filter=UNDECIDED), total=Count("pk"))
+        .annotate(undecided=Sum(F("total") - F("decided")), lines=Sum("total"))
         .order_by()
     )
-    counts = {row["reviewer_id"]: (row["undecided"], row["total"]) for row in lines}
+    counts = {row["reviewer_id"]: (row["undecided"], row["lines"]) for row in lines}
     reminders = (
         Notification.objects.filter(about_campaign=campaign.pk, kind=Notification.Kind.REVIEW_DUE)
         .values("recipient_id")

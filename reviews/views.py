@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +23,7 @@ from catalog.models import AwsAccount, Risk
 from inputs.rules import ids_of
 from outbox.services import enqueue
 from reviews import notices, selectors, services
-from reviews.models import Campaign, ReviewItem
+from reviews.models import REVOKED_OR_REMEDIATED, Campaign, ReviewItem
 
 PAGE_SIZE = 50
 
@@ -40,6 +39,11 @@ def _filters(params) -> dict:
         "group_by": "entitlement" if params.get("group_by") == "entitlement" else "person",
         "stage": params.get("stage", "") if params.get("stage") in ("1", "2") else "",
     }
+
+
+def _narrowed(filters: dict) -> bool:
+    """Whether the queue's filters pick some lines out (undecided-only and grouping pick none)."""
+    return any(filters[name] for name in ("recommendation", "risk", "account", "person", "stage"))
 
 
 def _writes(view):
@@ -104,6 +108,9 @@ def review_queue(request, campaign_id):
         progress = selectors.progress(campaign)
         total, decided = progress["total"], progress["decided"]
     paginator = Paginator(items, PAGE_SIZE)
+    if not deciding and not _narrowed(filters):
+        # The whole campaign's count from its progress counters, not a COUNT of 100,000 lines.
+        paginator.count = total - (decided if filters["only_undecided"] else 0)
     context = {
         "campaign": campaign,
         "deciding": deciding,
@@ -215,7 +222,7 @@ def campaign_detail(request, campaign_id):
 
 def _campaign_page(request, campaign: Campaign, status: int = 200):
     remediation = (
-        campaign.items.filter(~Q(remediation=ReviewItem.Remediation.NONE) | Q(decision=ReviewItem.Decision.REVOKE))
+        campaign.items.filter(REVOKED_OR_REMEDIATED)
         .select_related("holder", "entitlement", "grant", "unmanaged")
         .order_by("pk")
     )
@@ -225,9 +232,9 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
         and (request.user.pk == campaign.owner_id or request.user.is_governance_admin),
         "reads_everything": reads_everything(request.user),
         "progress": selectors.progress(campaign),
-        "reviewers": selectors.progress_by_reviewer(campaign),
+        **_shown("reviewers", selectors.progress_by_reviewer(campaign)),
         "per_day": selectors.decisions_per_day(campaign),
-        "follow_ups": selectors.follow_ups(campaign) if campaign.snapshot_at else [],
+        **_shown("follow_ups", selectors.follow_ups(campaign) if campaign.snapshot_at else []),
         "revoked": Paginator(remediation, PAGE_SIZE).get_page(request.GET.get("page")),
         "evidence_packs": selectors.recent_evidence_packs(campaign),
         "evidence_inline_max": settings.EVIDENCE_INLINE_MAX_LINES,
@@ -236,6 +243,16 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
     if request.headers.get("HX-Request") and campaign.state != Campaign.State.DRAFT:
         response["HX-Refresh"] = "true"  # the launch finished while the page polled: show the whole campaign
     return response
+
+
+# Reviewers listed on the campaign page, per list; a campaign at a company's size has 1,000 of them,
+# and rendering every one (twice) was what still grew with the campaign once its counts were counters.
+REVIEWERS_SHOWN = 100
+
+
+def _shown(name: str, rows: list) -> dict:
+    """The first REVIEWERS_SHOWN rows as `name`, and how many more there are as `name`_more."""
+    return {name: rows[:REVIEWERS_SHOWN], f"{name}_more": max(0, len(rows) - REVIEWERS_SHOWN)}
 
 
 @_writes

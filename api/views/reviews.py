@@ -123,7 +123,12 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
             rows = rows.filter(reviewer=request.user)
         rows = rows.select_related(
             "holder", "entitlement__account", "reviewer", "first_decided_by", "second_reviewer", "grant", "unmanaged"
-        ).order_by("-decision", "holder__full_name", "aws_principal", "pk")
+        )
+        # A reviewer's own lines, undecided first, by holder; everyone's (admins, auditors): in snapshot
+        # order on the index (campaign, id), never a sort of the whole campaign to show one page.
+        rows = (
+            rows.order_by("-decision", "holder__full_name", "aws_principal", "pk") if reviewing else rows.order_by("pk")
+        )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ReviewItemSerializer(page, many=True).data)
 

@@ -24,6 +24,7 @@ from iam import drift
 from iam.models import UnmanagedAccess
 from outbox.services import enqueue_each
 from reviews.models import Campaign, ReviewItem
+from reviews.progress_counters import recount
 from reviews.services.roles import refuse_auditors
 
 REMOVE_UNMANAGED_TASK = "reviews.remove_unmanaged"
@@ -66,6 +67,7 @@ def _escalate(campaign: Campaign, undecided, actor) -> int:
         reviewer_reason="Escalated to the owner at sign-off",
         second_reviewer=Case(When(stage=ReviewItem.Stage.FIRST, then=None), default=F("second_reviewer")),
     )
+    recount(campaign.pk)
     record(actor=actor, action="campaign.escalated", obj=campaign, after={"items": count})
     return count
 
@@ -77,6 +79,7 @@ def _close(campaign: Campaign, undecided, actor, now) -> None:
         decided_at=now,
         comment=f"Undecided at sign-off: the campaign's rule is to {campaign.undecided}",
     )
+    recount(campaign.pk)
     lines = ReviewItem.objects.filter(campaign=campaign)
     revoked = lines.filter(decision=ReviewItem.Decision.REVOKE)
     grants = _lock_what_changes(lines, revoked, actor)

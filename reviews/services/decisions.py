@@ -15,6 +15,7 @@ from access.errors import InvalidInput, NotAllowed, NotFound, StaleState
 from access.services.locking import atomic_change
 from audit.services import record
 from reviews.models import Campaign, ReviewItem
+from reviews.progress_counters import moving
 from reviews.services.roles import refuse_auditors
 
 MAX_BULK = 10_000
@@ -43,9 +44,10 @@ def decide(*, campaign_id: int, item_ids: list[int], actor, decision: str, comme
     with transaction.atomic():
         campaign = _active(campaign_id)
         mine = ReviewItem.objects.filter(campaign=campaign, pk__in=ids, reviewer=actor)
-        changed, handed_on = _record(
-            campaign, mine, actor=actor, decision=decision, comment=Value(comment), now=timezone.now()
-        )
+        with moving(campaign.pk, ids):
+            changed, handed_on = _record(
+                campaign, mine, actor=actor, decision=decision, comment=Value(comment), now=timezone.now()
+            )
         if changed != len(ids):
             raise NotAllowed("Some of the selected items are not yours to review; nothing was recorded.")
         record(
@@ -78,11 +80,17 @@ def accept_recommendations(*, campaign_id: int, item_ids: list[int], actor) -> i
             raise NotAllowed("Some of the selected items are not yours to review; nothing was recorded.")
         now, changed, handed_on = timezone.now(), 0, 0
         because = Concat(Value("Recommendation accepted: "), F("recommendation_reason"))
-        for decision in (ReviewItem.Decision.KEEP, ReviewItem.Decision.REVOKE):
-            done, moved = _record(
-                campaign, mine.filter(recommendation=decision), actor=actor, decision=decision, comment=because, now=now
-            )
-            changed, handed_on = changed + done, handed_on + moved
+        with moving(campaign.pk, ids):
+            for decision in (ReviewItem.Decision.KEEP, ReviewItem.Decision.REVOKE):
+                done, moved = _record(
+                    campaign,
+                    mine.filter(recommendation=decision),
+                    actor=actor,
+                    decision=decision,
+                    comment=because,
+                    now=now,
+                )
+                changed, handed_on = changed + done, handed_on + moved
         record(
             actor=actor,
             action="review.recommendations_accepted",
@@ -175,8 +183,9 @@ def reassign(*, item_id: int, actor, to, reason: str) -> ReviewItem:
         if to.pk == item.holder_id:
             raise InvalidInput("Nobody reviews their own access: choose someone else.", field="to")
         before = {"reviewer": item.reviewer_id}
-        item.reviewer, item.reviewer_reason = to, f"Reassigned by {actor}: {reason}"[:200]
-        item.save(update_fields=["reviewer", "reviewer_reason"])
+        with moving(item.campaign_id, [item.pk]):
+            item.reviewer, item.reviewer_reason = to, f"Reassigned by {actor}: {reason}"[:200]
+            item.save(update_fields=["reviewer", "reviewer_reason"])
         record(
             actor=actor,
             action="review.reassigned",

@@ -22,6 +22,7 @@ from catalog.models import Entitlement
 from iam.models import UnmanagedAccess
 from posture.models import PostureFinding
 from reviews.models import Campaign, ReviewItem
+from reviews.progress_counters import recount
 from reviews.services.roles import refuse_auditors
 
 # Posture findings that say the holder does not use their access in that account.
@@ -365,6 +366,7 @@ def take_snapshot(campaign: Campaign) -> tuple[int, int]:
     stage_columns = SECOND_STAGE_COLUMNS if campaign.second_stage else []
     granted = _insert(_grant_rows(campaign), GRANT_COLUMNS + stage_columns)
     unmanaged = _insert(_unmanaged_rows(campaign), UNMANAGED_COLUMNS + stage_columns)
+    recount(campaign.pk)  # the progress counters start from the snapshot
     return granted, unmanaged
 
 

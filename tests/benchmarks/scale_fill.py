@@ -19,6 +19,7 @@ from accounts.models import User
 from audit.models import AuditChainHead, AuditEvent, AuditSubject
 from catalog.models import AwsAccount, Entitlement
 from reviews.models import Campaign, ReviewItem
+from reviews.progress_counters import recount
 
 FULL = {
     "people": 20_000,
@@ -250,6 +251,8 @@ def fill_company(cast, scale: float) -> dict:
                 "JOIN accounts_user u ON u.id = x.user_id",
             ),
         )
+        # The campaign's progress counters, as its launch leaves them (reviews.progress_counters).
+        timed("review counters", lambda: recount(c + 1))
         events = n["audit_events"]
         head = AuditChainHead.objects.get_or_create(id=1)[0]
         seq0 = head.last_seq

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.postgres
 
 SCALES = [float(value) for value in os.environ.get("BENCH_SCALE", "0.01").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", 15))
-# Only the pages whose name contains this text (`BENCH_ONLY=admin`), to look into a few.
-ONLY = os.environ.get("BENCH_ONLY", "")
+# Only the pages whose name contains one of these texts (`BENCH_ONLY=admin` or `BENCH_ONLY=queue,overview`).
+ONLY = [part.strip().lower() for part in os.environ.get("BENCH_ONLY", "").split(",")]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ PAGES = [
     Page("campaigns", "erin", "/reviews/campaigns/"),
     Page("campaign overview", "erin", "/reviews/campaigns/{campaign}/"),
     Page("API review items", "erin", "/api/reviews/campaigns/{campaign}/items/"),
+    Page("API review items, page 10", "erin", "/api/reviews/campaigns/{campaign}/items/?page=10"),
+    Page("review queue, every line (admin)", "erin", "/reviews/{campaign}/?all=1"),
     Page("API campaigns", "erin", "/api/reviews/campaigns/"),
     Page("operations", "erin", "/operations/"),
     Page("people", "erin", "/people/"),
@@ -74,7 +76,7 @@ PAGES = [
     Page("admin: entitlements", "erin", "/admin/catalog/entitlement/"),
     Page("admin: campaigns", "erin", "/admin/reviews/campaign/"),
 ]
-PAGES = [page for page in PAGES if ONLY.lower() in page.name.lower()]
+PAGES = [page for page in PAGES if any(part in page.name.lower() for part in ONLY)]
 BARE = Page("bare view", "alice", "/bench/bare/")
 
 

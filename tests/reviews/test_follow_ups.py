@@ -72,7 +72,8 @@ def test_the_page_shows_who_was_reminded_and_who_was_escalated_to_whom(cast, cam
 
 
 def test_before_any_follow_up_the_page_says_so(cast, campaign):
-    ReviewItem.objects.filter(reviewer=cast.dave).update(decision=ReviewItem.Decision.KEEP)
+    daves = list(ReviewItem.objects.filter(reviewer=cast.dave).values_list("pk", flat=True))
+    services.decide(campaign_id=campaign.pk, item_ids=daves, actor=cast.dave, decision="keep")
 
     page = page_for(cast.erin, campaign)
 

@@ -1,0 +1,261 @@
+"""Campaign progress counters: kept with every decision, always equal to a full recount of the lines.
+
+Engineers report to Bob or Dave and hold Developers (owner Carol); Erin owns the campaigns, which
+have a second stage, so Bob's and Dave's keeps move on to Carol. The recount below reads every line
+in Python, independently of `reviews.progress_counters`.
+"""
+
+import threading
+from collections import defaultdict
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from access.errors import AccessError
+from access.models import Grant
+from reviews import selectors, services
+from reviews.models import Campaign, CampaignReviewerProgress, ReviewItem
+
+ROUNDS = 5
+PER_MANAGER = 6
+
+
+def recounted(campaign) -> dict:
+    """(reviewer, stage) → [total, decided, revoked, unmanaged, handed_on], from the lines themselves."""
+    counts = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for line in ReviewItem.objects.filter(campaign=campaign):
+        row = counts[(line.reviewer_id, line.stage)]
+        row[0] += 1
+        row[1] += line.decision != ReviewItem.Decision.UNDECIDED
+        row[2] += line.decision == ReviewItem.Decision.REVOKE
+        row[3] += line.origin == ReviewItem.Origin.UNMANAGED
+        if line.first_decided_by_id:
+            counts[(line.first_decided_by_id, ReviewItem.Stage.FIRST)][4] += 1
+    return dict(counts)
+
+
+def counters(campaign) -> dict:
+    return {
+        (row.reviewer_id, row.stage): [row.total, row.decided, row.revoked, row.unmanaged, row.handed_on]
+        for row in CampaignReviewerProgress.objects.filter(campaign=campaign)
+    }
+
+
+@pytest.fixture
+def staffed(cast, sandbox, django_user_model):
+    """A fresh set of engineers under Bob and Dave holding Developers, per call: a launched campaign."""
+    made = iter(range(1000))
+
+    def launch(per_manager=PER_MANAGER, **fields):
+        number = next(made)
+        for manager in (cast.bob, cast.dave):
+            for n in range(per_manager):
+                person = django_user_model.objects.create_user(
+                    email=f"e{number}-{manager.pk}-{n}@example.com",
+                    password=None,
+                    full_name=f"Engineer {number} {n}",
+                    manager=manager,
+                    department=f"D{number}",
+                )
+                Grant.objects.create(
+                    user=person, entitlement=sandbox.developers, source=Grant.Source.ADMIN, granted_at=timezone.now()
+                )
+        values = {
+            "name": f"Q{number}",
+            "owner": cast.erin,
+            "fallback_reviewer": cast.dave,
+            "second_stage": True,
+            "departments": [f"D{number}"],
+            "due_at": timezone.now() + timedelta(days=14),
+        }
+        return services.launch(campaign_id=Campaign.objects.create(**(values | fields)).pk, actor=cast.erin)
+
+    return launch
+
+
+def lines_of(campaign, reviewer) -> list[int]:
+    return list(campaign.items.filter(reviewer=reviewer).order_by("pk").values_list("pk", flat=True))
+
+
+def test_every_change_of_a_line_keeps_the_counters_equal_to_a_recount(cast, staffed):
+    campaign = staffed()
+    assert counters(campaign) == recounted(campaign) and len(recounted(campaign)) == 2
+    bobs, daves = lines_of(campaign, cast.bob), lines_of(campaign, cast.dave)
+
+    services.decide(campaign_id=campaign.pk, item_ids=bobs[:3], actor=cast.bob, decision="keep")  # to Carol
+    assert counters(campaign) == recounted(campaign)
+    services.decide(campaign_id=campaign.pk, item_ids=bobs[3:4], actor=cast.bob, decision="revoke", comment="Gone")
+    services.decide(campaign_id=campaign.pk, item_ids=bobs[:2], actor=cast.carol, decision="revoke", comment="No")
+    services.decide(campaign_id=campaign.pk, item_ids=bobs[3:4], actor=cast.bob, decision="keep")  # changes its mind
+    assert counters(campaign) == recounted(campaign)
+    services.reassign(item_id=daves[0], actor=cast.erin, to=cast.bob, reason="Bob knows the team")
+    assert counters(campaign) == recounted(campaign)
+    ReviewItem.objects.filter(pk__in=daves[1:3]).update(recommendation="revoke", recommendation_reason="Unused")
+    services.accept_recommendations(campaign_id=campaign.pk, item_ids=daves[1:3], actor=cast.dave)
+    assert counters(campaign) == recounted(campaign)
+
+    services.sign_off(campaign_id=campaign.pk, actor=cast.erin)
+
+    assert counters(campaign) == recounted(campaign)
+    assert selectors.progress(campaign) == {
+        "total": 2 * PER_MANAGER,
+        "decided": 2 * PER_MANAGER,
+        "waiting_first": 0,
+        "waiting_second": 0,
+        "handed_on": 4,  # three kept at once, and the revoke Bob changed to a keep
+        "unmanaged": 0,
+    }
+
+
+def test_an_escalation_at_sign_off_moves_the_counters_to_the_owner(cast, staffed):
+    campaign = staffed(undecided=Campaign.Undecided.ESCALATE)
+    services.decide(campaign_id=campaign.pk, item_ids=lines_of(campaign, cast.bob), actor=cast.bob, decision="keep")
+
+    with pytest.raises(AccessError):
+        services.sign_off(campaign_id=campaign.pk, actor=cast.erin)
+
+    assert counters(campaign) == recounted(campaign)
+    assert counters(campaign)[(cast.erin.pk, ReviewItem.Stage.FIRST)][0] == PER_MANAGER
+
+
+def test_a_failed_decision_leaves_the_counters_alone(cast, staffed):
+    campaign = staffed()
+    before = counters(campaign)
+    mixed = lines_of(campaign, cast.bob)[:2] + lines_of(campaign, cast.dave)[:1]
+
+    with pytest.raises(AccessError):
+        services.decide(campaign_id=campaign.pk, item_ids=mixed, actor=cast.bob, decision="keep")
+
+    assert counters(campaign) == before
+
+
+def race(*calls) -> list:
+    """Run the calls at once, each in its own thread and database connection; typed refusals are
+    returned, anything else (a deadlock above all) fails the test."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=30)
+            outcomes[index] = call()
+        except AccessError as exc:
+            outcomes[index] = exc
+        except Exception as exc:
+            outcomes[index] = ("unexpected", exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(outcome is not None for outcome in outcomes), "a thread did not finish"
+    assert not [outcome for outcome in outcomes if isinstance(outcome, tuple)], outcomes
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_decisions_keep_every_counter_equal_to_a_recount(cast, staffed):
+    for _ in range(ROUNDS):
+        campaign = staffed()
+        bobs, daves = lines_of(campaign, cast.bob), lines_of(campaign, cast.dave)
+        services.decide(campaign_id=campaign.pk, item_ids=bobs[:2], actor=cast.bob, decision="keep")  # Carol's now
+
+        race(
+            lambda c=campaign, ids=bobs[2:4]: services.decide(
+                campaign_id=c.pk, item_ids=ids, actor=cast.bob, decision="keep"
+            ),
+            lambda c=campaign, ids=bobs[4:]: services.decide(
+                campaign_id=c.pk, item_ids=ids, actor=cast.bob, decision="revoke", comment="Left the team"
+            ),
+            lambda c=campaign, ids=daves[1:]: services.decide(
+                campaign_id=c.pk, item_ids=ids, actor=cast.dave, decision="keep"
+            ),
+            lambda c=campaign, ids=bobs[:2]: services.decide(
+                campaign_id=c.pk, item_ids=ids, actor=cast.carol, decision="revoke", comment="Not needed"
+            ),
+            lambda item=daves[0]: services.reassign(item_id=item, actor=cast.erin, to=cast.bob, reason="Bob knows"),
+        )
+
+        assert counters(campaign) == recounted(campaign)
+
+
+def test_the_campaign_overview_runs_the_same_queries_for_few_and_many_lines(cast, staffed, client_for):
+    def overview_queries(campaign) -> int:
+        client = client_for(cast.erin)
+        client.get(reverse("reviews:campaign", args=[campaign.pk]))  # the session's own first queries
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("reviews:campaign", args=[campaign.pk])).status_code == 200
+        return len(queries)
+
+    few, many = staffed(), staffed(per_manager=40)
+    for campaign in (few, many):
+        bobs = lines_of(campaign, cast.bob)
+        services.decide(campaign_id=campaign.pk, item_ids=bobs[:3], actor=cast.bob, decision="keep")
+        services.decide(campaign_id=campaign.pk, item_ids=bobs[3:5], actor=cast.bob, decision="revoke", comment="x")
+
+    assert overview_queries(few) == overview_queries(many)
+
+
+def test_my_reviews_as_an_admin_runs_the_same_queries_for_few_and_many_lines(cast, staffed, client_for):
+    def mine_queries() -> int:
+        client = client_for(cast.erin)
+        client.get(reverse("reviews:mine"))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("reviews:mine")).status_code == 200
+        return len(queries)
+
+    staffed()
+    few = mine_queries()
+    staffed(per_manager=40)
+    assert mine_queries() == few
+
+
+def test_an_auditor_reads_every_line_in_snapshot_order_with_the_same_queries(cast, staffed, client_for):
+    def queue(campaign, query="") -> tuple[int, object]:
+        client = client_for(cast.frank)
+        client.get(reverse("reviews:queue", args=[campaign.pk]) + query)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("reviews:queue", args=[campaign.pk]) + query)
+        assert response.status_code == 200
+        return len(queries), response.context
+
+    few, many = staffed(), staffed(per_manager=40)
+    bobs = lines_of(many, cast.bob)[:5]
+    services.decide(campaign_id=many.pk, item_ids=bobs, actor=cast.bob, decision="revoke", comment="Left the team")
+
+    assert queue(few)[0] == queue(many)[0] and queue(few, "?all=1")[0] == queue(many, "?all=1")[0]
+    undecided, every = queue(many)[1], queue(many, "?all=1")[1]
+    assert (undecided["matching"], every["matching"]) == (75, 80)
+    lines = [line.pk for line in every["page"]]
+    assert lines == sorted(lines) == list(many.items.order_by("pk").values_list("pk", flat=True)[:50])
+
+
+def test_the_overview_lists_the_first_100_reviewers_and_counts_the_rest(cast, sandbox, django_user_model, client_for):
+    for n in range(103):
+        manager = django_user_model.objects.create_user(email=f"m{n}@example.com", password=None, full_name=f"M {n}")
+        report = django_user_model.objects.create_user(
+            email=f"r{n}@example.com", password=None, full_name=f"R {n}", manager=manager, department="Wide"
+        )
+        Grant.objects.create(user=report, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    campaign = Campaign.objects.create(
+        name="Wide",
+        owner=cast.erin,
+        fallback_reviewer=cast.dave,
+        departments=["Wide"],
+        due_at=timezone.now() + timedelta(days=14),
+    )
+    services.launch(campaign_id=campaign.pk, actor=cast.erin)
+
+    page = client_for(cast.erin).get(reverse("reviews:campaign", args=[campaign.pk]))
+
+    assert (len(page.context["reviewers"]), page.context["reviewers_more"]) == (100, 3)
+    assert (len(page.context["follow_ups"]), page.context["follow_ups_more"]) == (100, 3)
+    assert "and 3 more" in page.content.decode()
