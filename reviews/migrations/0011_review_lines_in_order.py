@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("access", "0010_leaverstep"),
-        ("catalog", "0009_entitlement_by_name"),
+        ("catalog", "0011_entitlement_by_name"),
         ("iam", "0004_import_runs"),
         ("reviews", "0010_campaign_reviewer_progress"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0008_awsaccount_leaver_unmanaged"),
+        ("catalog", "0010_cloudtrail_location"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

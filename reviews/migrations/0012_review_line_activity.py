@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reviews", "0009_evidencepack"),
+        ("reviews", "0011_review_lines_in_order"),
     ]
 
     operations = [
