@@ -168,7 +168,7 @@ def test_each_accounts_connection_state_is_checked_with_its_reason(organisation,
     )
 
     access = gateway.AccountAccess(account.account_id, account.role_arn, account.external_id)
-    whole = json.dumps(_allowing(["iam:*", "sso:*", "identitystore:*", "access-analyzer:ListAnalyzers"]))
+    whole = json.dumps(_allowing(needed))
     gateway.call(access, "iam", "put_role_policy", RoleName="AccessPortalMember", PolicyName="p", PolicyDocument=whole)
     reached = organizations.check_connection(account.pk)
 
