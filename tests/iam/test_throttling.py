@@ -84,8 +84,6 @@ def throttling_aws(settings, sandbox):
 def test_eight_syncs_at_once_against_a_throttling_account_apply_every_grant_first_time(
     cast, sandbox, throttling_aws, django_user_model
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent claims need PostgreSQL")
     people = [
         django_user_model.objects.create_user(email=f"eng{n}@example.com", full_name=f"Eng {n}", manager=cast.bob)
         for n in range(PEOPLE)

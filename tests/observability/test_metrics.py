@@ -164,7 +164,7 @@ def test_the_oldest_waits_are_one_ordered_row_each_not_a_read_of_every_waiting_r
         assert sql.rstrip().endswith("LIMIT 1") and "ORDER BY" in sql and "MIN(" not in sql
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+@pytest.mark.postgres  # the plan is PostgreSQL's
 def test_the_oldest_waits_are_read_through_their_indexes(cast, sandbox):
     for person in (cast.alice, cast.bob):
         Grant.objects.create(user=person, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
