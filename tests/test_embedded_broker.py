@@ -64,3 +64,49 @@ def test_a_worker_racing_the_producer_only_ever_reads_whole_messages(tmp_path):
     assert done_sending.is_set()
     assert failures == []
     assert sorted(received) == list(range(MESSAGES))
+
+
+BINDERS = 8
+EACH = 25
+
+
+def test_producers_binding_a_new_queue_at_once_lose_no_message(tmp_path):
+    """Eight producers declare the same new queue at the same instant (each binds it) and publish at once.
+
+    kombu's own transport creates the binding table and then writes it, a second binder empties it on
+    opening, and a thread that finds the binding in kombu's process-wide memory skips the table and may
+    publish before it is written: in each case a producer routes its message to no queue.
+    """
+    barrier = threading.Barrier(BINDERS)
+    failures = []
+
+    def produce(producer):
+        try:
+            with _connection(tmp_path) as connection:
+                barrier.wait(timeout=60)
+                queue = connection.SimpleQueue("burst")
+                for number in range(EACH):
+                    queue.put({"number": producer * EACH + number})
+                queue.close()
+        except Exception as exc:  # a half-written binding table surfaces here as a decoding error
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=produce, args=(producer,)) for producer in range(BINDERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    received = []
+    with _connection(tmp_path) as connection:
+        queue = connection.SimpleQueue("burst")
+        while True:
+            try:
+                message = queue.get_nowait()
+            except queue.Empty:
+                break
+            received.append(message.payload["number"])
+            message.ack()
+        queue.close()
+    assert failures == []
+    assert sorted(received) == list(range(BINDERS * EACH))
