@@ -1,11 +1,14 @@
 """A broker that can be switched off, for the outbox's tests; the real one is killed in test_real_outage."""
 
+import shutil
 import threading
 import time
 
 import pytest
 from celery import current_app
 from kombu.exceptions import OperationalError
+
+from tests.outbox.own_brokers import RABBITMQ_SERVER, OwnRabbitMQ, OwnRedis
 
 REFUSED = "Error 111 connecting to 127.0.0.1:6379. Connection refused."
 
@@ -64,10 +67,21 @@ def real_broker(monkeypatch):
     return fake
 
 
-def wait_until(condition, seconds: float, what: str, poll: float = 0.1, explain=lambda: ""):
-    deadline = time.monotonic() + seconds
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {seconds}s waiting until {what}. {explain()}")
-        time.sleep(poll)
-    return result
+@pytest.fixture
+def own_redis(tmp_path):
+    if not shutil.which("redis-server"):
+        pytest.skip("this test starts its own redis-server, which is not installed")
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def own_rabbitmq(tmp_path):
+    if RABBITMQ_SERVER is None:
+        pytest.skip("this test starts a RabbitMQ node of its own, and rabbitmq-server is not installed")
+    node = OwnRabbitMQ(tmp_path)
+    node.start()
+    yield node
+    node.kill()

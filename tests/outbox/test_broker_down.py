@@ -15,7 +15,7 @@ from access import services
 from access.models import AccessRequest, Grant
 from outbox.models import OutboxMessage
 from outbox.relay import relay
-from tests.outbox.conftest import wait_until
+from tests.waiting import wait_until
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 LATER = timedelta(minutes=10)

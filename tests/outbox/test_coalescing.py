@@ -17,7 +17,7 @@ from access.models import Grant
 from outbox.models import OutboxMessage
 from outbox.relay import relay
 from outbox.services import enqueue, enqueue_each
-from tests.outbox.conftest import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 GOOD_REASON = "Deploying the billing service for the Q4 release"

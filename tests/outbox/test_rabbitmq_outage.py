@@ -11,122 +11,30 @@ passes again.
 
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-from contextlib import contextmanager, suppress
-from pathlib import Path
 
 import boto3
 import pytest
-from celery import Celery
 from django.conf import settings as django_settings
 from django.utils import timezone
-from kombu import Connection
 from rest_framework.test import APIClient
 
 from access.models import AccessRequest
 from outbox.models import OutboxMessage
 from outbox.relay import relay
-from portal.celery import app as portal_app
 from tests.iam.workers import WorkerProcess, database_url_of_this_run
-from tests.outbox.conftest import wait_until
+from tests.outbox.own_brokers import sending_to
 from tests.outbox.test_real_outage import (  # noqa: F401 (the team fixture)
     LATER,
     TEAM,
     applied,
     approve_on_the_page,
     approve_through_the_api,
-    free_port,
     sign_in,
     team,
 )
-
-# The server script itself: /usr/sbin/rabbitmq-server (Debian's wrapper) would switch to the rabbitmq user.
-RABBITMQ_SERVER = next(
-    (
-        path
-        for path in ("/usr/lib/rabbitmq/bin/rabbitmq-server", shutil.which("rabbitmq-server"))
-        if path and os.access(path, os.X_OK)
-    ),
-    None,
-)
-
-
-class OwnRabbitMQ:
-    """A RabbitMQ node of this test's. Killed with SIGKILL, as in a crash; started again on the same data."""
-
-    def __init__(self, base: Path):
-        self.base, self.port = base, free_port()
-        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}//"
-        self.log = base / "rabbitmq.out"
-        self.process = None
-        (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
-        (base / "enabled_plugins").write_text("[].\n")  # no management plugin: its port is the machine's node's
-        self.env = {
-            **os.environ,
-            "HOME": str(base),  # the Erlang cookie is written there, not in the user's home
-            "RABBITMQ_NODENAME": f"portal-outage-{os.getpid()}@localhost",
-            "RABBITMQ_NODE_PORT": str(self.port),
-            "RABBITMQ_DIST_PORT": str(free_port()),
-            "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
-            "RABBITMQ_ADVANCED_CONFIG_FILE": str(base / "advanced.config"),
-            "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
-            "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
-            "RABBITMQ_LOG_BASE": str(base / "log"),
-        }
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [RABBITMQ_SERVER], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        wait_until(self.answers, 180, "our RabbitMQ node answers", poll=0.5, explain=self.tail)
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def answers(self) -> bool:
-        if self.process.poll() is not None:
-            pytest.fail(f"our RabbitMQ node stopped:\n{self.tail()}")
-        try:
-            with Connection(self.url, connect_timeout=2) as connection:
-                connection.ensure_connection(max_retries=1)
-                connection.default_channel  # noqa: B018 - opening a channel is the check
-            return True
-        except Exception:  # any failure means "not yet"
-            return False
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-
-
-@pytest.fixture
-def own_rabbitmq(tmp_path):
-    if RABBITMQ_SERVER is None:
-        pytest.skip("this test starts a RabbitMQ node of its own, and rabbitmq-server is not installed")
-    node = OwnRabbitMQ(tmp_path)
-    node.start()
-    yield node
-    node.kill()
-
-
-@contextmanager
-def sending_to(broker_url: str):
-    """This thread's Celery app, sends through the outbox included, publishes to `broker_url` meanwhile."""
-    app = Celery("portal-rabbitmq-outage-test", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.update(broker_url=broker_url, broker_transport="amqp", broker_transport_options={"confirm_publish": True})
-    app.set_current()
-    try:
-        yield app
-    finally:
-        portal_app.set_current()
-        app.close()
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -140,7 +48,7 @@ def on_own_rabbitmq(own_rabbitmq, transactional_db, moto_server, tmp_path):
         "PORTAL_CELERY_QUEUE": django_settings.CELERY_TASK_DEFAULT_QUEUE,
         "AWS_ENDPOINT_URL": moto_server,
     }
-    with sending_to(own_rabbitmq.url):
+    with sending_to(own_rabbitmq.url, "amqp", confirm_publish=True):
         worker = WorkerProcess("rabbitmq-outage-worker", env, tmp_path)
         try:
             yield worker, env

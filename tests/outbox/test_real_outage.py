@@ -7,17 +7,10 @@ Redis comes back empty (no persistence): the relay sends what waited and the wor
 """
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-from contextlib import contextmanager, suppress
 from datetime import timedelta
 
 import boto3
 import pytest
-import redis
-from celery import Celery
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
@@ -28,76 +21,14 @@ from access import services
 from access.models import AccessRequest, Grant
 from outbox.models import OutboxMessage
 from outbox.relay import relay
-from portal.celery import app as portal_app
 from tests.conftest import PASSWORD, own_address
 from tests.iam.workers import WorkerProcess, database_url_of_this_run
-from tests.outbox.conftest import wait_until
+from tests.outbox.own_brokers import sending_to
+from tests.waiting import wait_until
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 TEAM = 6
 LATER = timedelta(minutes=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class OwnRedis:
-    """A `redis-server` of this test's: no persistence, so a restart comes back empty, as after a crash."""
-
-    def __init__(self, log_dir):
-        self.port, self.log = free_port(), log_dir / "redis.log"
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
-        wait_until(lambda: self._answers(client), 30, "our redis-server answers", explain=self.tail)
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-
-    @staticmethod
-    def _answers(client) -> bool:
-        try:
-            return client.ping()
-        except redis.exceptions.ConnectionError:
-            return False
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    if not shutil.which("redis-server"):
-        pytest.skip("this test starts its own redis-server, which is not installed")
-    server = OwnRedis(tmp_path)
-    server.start()
-    yield server
-    server.kill()
-
-
-@contextmanager
-def sending_to(broker_url: str):
-    """This thread's Celery app, sends through the outbox included, talks to `broker_url` meanwhile."""
-    app = Celery("portal-outage-test", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.update(broker_url=broker_url, broker_transport="redis", broker_transport_options={})
-    app.set_current()
-    try:
-        yield app
-    finally:
-        portal_app.set_current()
-        app.close()
 
 
 @pytest.fixture
@@ -114,7 +45,7 @@ def on_own_redis(own_redis, settings, transactional_db, moto_server, tmp_path):
         "PORTAL_CELERY_QUEUE": django_settings.CELERY_TASK_DEFAULT_QUEUE,
         "AWS_ENDPOINT_URL": moto_server,
     }
-    with sending_to(own_redis.url):
+    with sending_to(own_redis.url, "redis"):
         worker = WorkerProcess("outage-worker", env, tmp_path)
         try:
             yield worker
