@@ -77,6 +77,7 @@ def test_managers_come_first_across_batches_and_the_run_counts_the_whole_file(tm
     nora = User.objects.get(email="nora@example.com")
     assert User.objects.get(email="nina@example.com").manager == nora and nora.manager == cast.carol
     assert User.objects.get(email="joiner4@example.com").manager.email == "nina@example.com"
+    assert not User.objects.get(email="nina@example.com").has_usable_password(), "SSO or a reset, as every joiner"
     assert User.objects.get(email="dave@example.com").is_leaver
     run = FeedRun.objects.get()
     assert (run.state, run.rows_applied, run.total_rows, run.joined, run.moved, run.left) == (
