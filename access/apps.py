@@ -7,12 +7,13 @@ class AccessConfig(AppConfig):
 
     def ready(self):
         from access.audit_names import register_names
-        from accounts.signals import manager_changed, person_left
+        from accounts.signals import manager_change_consequences, manager_changed, person_left
         from audit.services import register_subject_key
         from sod.scan import provide_holdings
 
         person_left.connect(_end_access_of_leaver, dispatch_uid="access.end_access_of_leaver")
         manager_changed.connect(_reroute_pending_approvals, dispatch_uid="access.reroute_pending_approvals")
+        manager_change_consequences.connect(_people_with_pending_requests, dispatch_uid="access.pending_to_reroute")
         provide_holdings(_present_grant_pairs)
         register_names()
         # Votes, escalations and grant events name their request in `after`: My requests' timelines
@@ -40,3 +41,11 @@ def _reroute_pending_approvals(sender, *, person, actor, actor_label, **kwargs):
     from access.services.rerouting import reroute_pending_approvals
 
     reroute_pending_approvals(person=person, actor=actor, actor_label=actor_label)
+
+
+def _people_with_pending_requests(sender, *, person_ids, **kwargs) -> set[int]:
+    """Whose move would re-route approvals (`_reroute_pending_approvals`): those with a pending request."""
+    from access.models import AccessRequest
+
+    pending = AccessRequest.objects.filter(beneficiary_id__in=person_ids, state=AccessRequest.State.PENDING)
+    return set(pending.values_list("beneficiary_id", flat=True).distinct())

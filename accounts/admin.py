@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from accounts import roles
-from accounts.models import LastGovernanceAdmin, User
+from accounts.models import FeedRun, LastGovernanceAdmin, User
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.pagination import CappedPaginator
 from audit.services import record
@@ -138,3 +138,30 @@ class AuthenticatorAdmin(AuditedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(FeedRun)
+class FeedRunAdmin(ReadOnlyAdmin):
+    """HR feed runs (`manage.py import_people`): how far each got, and why one stopped. Written only by
+    accounts.hr_feed, batch by batch; a stopped run carries on when the same file is run again."""
+
+    list_display = [
+        "started_at",
+        "file_name",
+        "requested_label",
+        "state",
+        "progress",
+        "joined",
+        "moved",
+        "left",
+        "unchanged",
+        "updated_at",
+        "finished_at",
+    ]
+    list_filter = ["state"]
+    search_fields = ["file_name", "file_digest"]
+    readonly_fields = ["progress"]
+
+    @admin.display(description="rows applied")
+    def progress(self, run: FeedRun) -> str:
+        return f"{run.rows_applied:,} of {run.total_rows:,} ({run.percent}%)"

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
@@ -195,3 +196,61 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self):
         return f"{self.name} ({self.user})"
+
+
+class FeedRun(models.Model):
+    """One application of an HR feed file (accounts.hr_feed), and how far it got.
+
+    The file is checked whole first; its rows are then applied in batches, each in its own short
+    transaction that also moves `rows_applied` on, so a run stopped half-way (a crash, a killed process, a
+    row the database refused) keeps every batch it committed. Running the same file again (same digest)
+    resumes this row from there: nothing is applied twice. At most one unfinished run per file.
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Stopped (run the same file again to carry on)"
+
+    UNFINISHED = (State.RUNNING, State.FAILED)
+
+    requested_by = models.ForeignKey("User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Who or what started it, in words: a person's email, or the command (which has no portal user).
+    requested_label = models.CharField(max_length=150)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_digest = models.CharField("file SHA-256", max_length=64)
+    total_rows = models.PositiveIntegerField()
+    rows_applied = models.PositiveIntegerField(default=0)
+    joined = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0)
+    left = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    # When the last batch committed (or the run stopped): a running run long quiet is a dead process.
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Why it stopped, in words; empty while it runs and once it is done.
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file_digest"],
+                condition=models.Q(state__in=["running", "failed"]),
+                name="one_unfinished_run_per_feed_file",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rows_applied__lte=models.F("total_rows")), name="feed_run_applied_within_total"
+            ),
+        ]
+        indexes = [models.Index(fields=["-started_at"], name="feed_run_latest")]
+
+    def __str__(self):
+        name = self.file_name or self.file_digest[:12]
+        return f"HR feed {name} at {self.started_at:%Y-%m-%d %H:%M:%S} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_rows else self.rows_applied * 100 // self.total_rows

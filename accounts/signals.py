@@ -11,3 +11,9 @@ person_left = Signal()
 # claims, SCIM): receivers re-route what the old manager was asked to decide, in the same transaction.
 # Arguments: person, old_manager_id, actor, actor_label.
 manager_changed = Signal()
+
+# Asked by the HR feed before it writes a batch of manager changes in bulk (accounts.hr_feed): each receiver
+# answers the ids, among `person_ids`, of the people whose manager change it would act on (`manager_changed`).
+# Those are moved one by one through `upsert_person`, the others together without a query each. Sent under the
+# people's locks, so the answer holds until the batch commits. Arguments: person_ids.
+manager_change_consequences = Signal()

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from access import services
 from access.models import AccessRequest, ApprovalAssignment, Grant
+from accounts.models import FeedRun
 from audit.models import AuditEvent, ChainCheck
 from audit.pagination import CappedPaginator
 from audit.services import ObjectRef, record_many
@@ -102,6 +103,17 @@ FACTORIES = {
         ChainCheck(requested_by=cast.frank) for _ in range(n)
     ),
     "accounts.user": lambda cast, sandbox, n: people(n),
+    "accounts.feedrun": lambda cast, sandbox, n: FeedRun.objects.bulk_create(
+        FeedRun(
+            requested_label="manage.py import_people (ops)",
+            file_name=f"hr-{k}.csv",
+            file_digest=f"{k:064x}",
+            total_rows=10_000,
+            rows_applied=10_000,
+            state=FeedRun.State.SUCCEEDED,
+        )
+        for k in (next(_serial) for _ in range(n))
+    ),
     "auth.group": lambda cast, sandbox, n: Group.objects.bulk_create(Group(name=f"G{next(_serial)}") for _ in range(n)),
     "account.emailaddress": lambda cast, sandbox, n: EmailAddress.objects.bulk_create(
         EmailAddress(user=person, email=person.email) for person in people(n)
