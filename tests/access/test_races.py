@@ -271,6 +271,46 @@ def test_approving_an_extension_while_the_grant_expires_never_extends_ended_acce
 
 
 @pytest.mark.django_db(transaction=True)
+def test_approving_an_hour_extension_while_the_grant_expires_never_extends_ended_access(
+    cast, sandbox, newcomer, unexpected
+):
+    """As for days, with elevation counted in hours: the extension and the expiry job meet on the same grant."""
+    elevated = Entitlement.objects.create(
+        account=sandbox.account,
+        aws_name="ProdAdmin",
+        name="Production admin",
+        risk="low",
+        duration_unit=Entitlement.DurationUnit.HOURS,
+        min_duration=1,
+        max_duration_hours=8,
+    )
+    wrong = []
+    for _ in range(ROUNDS):
+        person = newcomer()
+        now = timezone.now()
+        grant = holds(person, elevated, duration_hours=2, activated_at=now - timedelta(hours=2), expires_at=now)
+        extension = services.request_extension(
+            requester=person, grant_id=grant.pk, duration_hours=2, justification=REASON
+        )
+
+        approved, _ = race(
+            lambda extension=extension: services.approve(request_id=extension.pk, actor=cast.bob),
+            lambda: services.expire_grants(now=timezone.now() + timedelta(seconds=1)),
+            unexpected,
+        )
+        grant.refresh_from_db()
+        extended = AccessRequest.objects.get(pk=extension.pk).state == AccessRequest.State.APPROVED
+        if grant.desired == Grant.Desired.ABSENT:
+            ok = not extended and isinstance(approved.error, StaleState)
+        else:
+            # Added to the end, or to the approval's instant should the end have just passed.
+            ok = extended and now + timedelta(hours=2) <= grant.expires_at <= timezone.now() + timedelta(hours=2)
+        if not ok:
+            wrong.append((approved.error, grant.desired, extended))
+    unexpected.check(wrong=wrong)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_signing_off_while_a_reviewer_decides_loses_no_decision(cast, sandbox, newcomer, unexpected):
     wrong = []
     for number in range(ROUNDS):
