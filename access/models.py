@@ -416,6 +416,9 @@ class GrantActivity(models.Model):
         if self.unreadable:
             return f"CloudTrail could not be read: {self.unreadable}"
         span = f"in the last {self.days} day{'s' if self.days != 1 else ''}"
+        hours = max(1, round((self.window_end - self.window_start).total_seconds() / 3600))
+        if hours < 24:  # an hour grant's window is said in hours
+            span = f"in {hours} hour{'s' if hours != 1 else ''}"
         if self.calls == 0:
             text = f"not used {span} (CloudTrail)"
         else:

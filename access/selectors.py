@@ -71,6 +71,28 @@ def activities_for(access_requests) -> dict:
     }
 
 
+def extension_activities(access_requests) -> dict:
+    """For each extension among the requests, the CloudTrail summary of the grant it would extend, keyed by
+    request id: the activity so far, for whoever decides. One query. A request whose account has no trail maps
+    to None, as does one whose grant was not read yet (the inbox tells the two apart by the account)."""
+    wanted = {
+        (access_request.beneficiary_id, access_request.entitlement_id): access_request.pk
+        for access_request in access_requests
+        if access_request.kind == AccessRequest.Kind.EXTENSION
+    }
+    found = dict.fromkeys(wanted.values())
+    if not wanted:
+        return found
+    people = {person for person, _ in wanted}
+    entitlements = {entitlement for _, entitlement in wanted}
+    rows = GrantActivity.objects.filter(grant__user_id__in=people, grant__entitlement_id__in=entitlements)
+    for activity in rows.select_related("grant"):
+        key = (activity.grant.user_id, activity.grant.entitlement_id)
+        if key in wanted:
+            found[wanted[key]] = activity
+    return found
+
+
 def timelines_for(access_requests) -> dict[int, list[AuditEvent]]:
     """The audit events of each request, its approval votes and its grant, in one query.
 

@@ -16,6 +16,7 @@ Center names the session after the person's Identity Center user name (their ema
 
 import gzip
 import json
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,10 +32,17 @@ from iam import gateway
 from iam.errors import AwsError, PermanentAwsError
 from iam.identity import iam_user_name
 from iam.sync import account_access
+from sod import activity as sod_activity
+from sod.models import SodActivityFinding
 
 # A log file larger than this once decompressed is skipped (and counted), so one file bounds memory.
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_FLAGGED_IDS = 100
+# CloudTrail delivers a file up to about 15 minutes after the calls it holds, in the folder of its own day.
+DELIVERY_DELAY = timedelta(minutes=15)
+# Some services log the API version in the event's name (Lambda: CreateFunction20150331, UpdateFunctionCode20150331v2);
+# the IAM action, which SoD rules and people name, has none.
+API_VERSION_SUFFIX = re.compile(r"\d{8}(v\d+)?$")
 # Calls that change something: writes, deletes and grants of permission. Every IAM call is flagged too.
 WRITE_PREFIXES = (
     "Create",
@@ -82,12 +90,21 @@ class Summary:
     files_read: int = 0
     files_skipped: int = 0
     bytes_read: int = 0
+    # Actions (lower-cased "iam:passrole") whose calls are kept one by one, for SoD rules that look at what
+    # was done: action → [(time, CloudTrail eventID)], at most SodActivityFinding.MAX_EVENT_IDS each.
+    watch: frozenset = frozenset()
+    watched: dict = field(default_factory=dict)
 
     def add(self, record: dict, when: datetime) -> None:
         self.calls += 1
         service = str(record.get("eventSource", "")).split(".")[0] or "unknown"
-        name = str(record.get("eventName", "")) or "unknown"
-        self.actions[f"{service}:{name}"] += 1
+        name = API_VERSION_SUFFIX.sub("", str(record.get("eventName", ""))) or "unknown"
+        action = f"{service}:{name}"
+        self.actions[action] += 1
+        if self.watch and (lowered := action.lower()) in self.watch:
+            calls = self.watched.setdefault(lowered, [])
+            if len(calls) < SodActivityFinding.MAX_EVENT_IDS and record.get("eventID"):
+                calls.append((when, str(record["eventID"])[:100]))
         self.services[service] += 1
         if record.get("errorCode"):
             self.errors += 1
@@ -137,6 +154,24 @@ def principal_for(person, entitlement: Entitlement, user_name: str = "") -> tupl
         names = {person.email, user_name}
         return f"assumed-role/AWSReservedSSO_*/{person.email}", role_session("AWSReservedSSO_", names)
     return user_name, iam_user(user_name)
+
+
+def person_in_account(person, user_name: str) -> Callable[[dict], bool]:
+    """Every call the person made in the account, whatever they held: as their IAM user, or in a session of
+    any role named after them (the portal's roles: their user name; Identity Center: their email). SoD rules
+    that look at what was done judge the person, not one grant."""
+    sessions = {user_name.lower(), person.email.lower()}
+
+    def matches(identity: dict) -> bool:
+        kind = identity.get("type")
+        if kind == "IAMUser":
+            return identity.get("userName") == user_name
+        if kind != "AssumedRole":
+            return False
+        _, _, rest = str(identity.get("arn", "")).partition(":assumed-role/")
+        return rest.partition("/")[2].lower() in sessions
+
+    return matches
 
 
 def principal_of(grant: Grant) -> tuple[str, Callable[[dict], bool]]:
@@ -216,22 +251,25 @@ def summarise(account: AwsAccount, matches, start: datetime, end: datetime) -> S
     return summarise_many(account, {"only": matches}, start, end)["only"]
 
 
-def summarise_many(account: AwsAccount, matchers: dict, start: datetime, end: datetime) -> dict:
+def summarise_many(
+    account: AwsAccount, matchers: dict, start: datetime, end: datetime, watch: dict | None = None
+) -> dict:
     """One pass over the account's log files between start and end, a Summary per matcher's key (one read of
-    the files for a whole review campaign's holders). TransientAwsError and PermanentAwsError (the bucket
-    missing or not readable) are raised for the caller."""
+    the files for a whole review campaign's holders). `watch`: key → lower-cased actions whose calls that
+    summary keeps one by one. TransientAwsError and PermanentAwsError (the bucket missing or not readable)
+    are raised for the caller."""
     access = account_access(account)
     bucket, folder = account.cloudtrail_bucket, log_folder(account)
-    summaries = {key: Summary() for key in matchers}
+    watch = watch or {}
+    summaries = {key: Summary(watch=frozenset(watch.get(key, ()))) for key in matchers}
     regions = [
         item["Prefix"]
         for page in gateway.pages(access, "s3", "list_objects_v2", Bucket=bucket, Prefix=folder, Delimiter="/")
         for item in page.get("CommonPrefixes", [])
     ]
     read = skipped = size = 0
-    # Files are written up to about 15 minutes after the calls they hold, in the folder of their own day.
     for region in regions:
-        for day in _days(start, end + timedelta(minutes=15)):
+        for day in _days(start, end + DELIVERY_DELAY):
             for page in gateway.pages(access, "s3", "list_objects_v2", Bucket=bucket, Prefix=f"{region}{day}/"):
                 for item in page.get("Contents", []):
                     size += item.get("Size", 0)
@@ -255,24 +293,46 @@ def window_of(grant: Grant, now: datetime) -> tuple[datetime, datetime]:
 
 
 def summarise_grant(grant_id: int, now: datetime | None = None) -> GrantActivity:
-    """Read the grant's window from CloudTrail and store its summary (replacing the last one)."""
+    """Read the grant's window from CloudTrail and store its summary (replacing the last one). Where SoD rules
+    look at what was done, the holder's calls in the window (with any of their access) are judged against them
+    in the same pass, and what they did together is recorded as a finding with its CloudTrail event ids.
+
+    A read that started before the stored one (two reads at once: the end of the grant and the daily read)
+    leaves the newer one in place."""
     now = now or timezone.now()
     grant = Grant.objects.select_related("user", "entitlement__account").get(pk=grant_id)
     account = grant.entitlement.account
     start, end = window_of(grant, now)
-    principal, matches = principal_of(grant)
+    user_name = iam_user_name(grant.user, account)
+    principal, matches = principal_for(grant.user, grant.entitlement, user_name)
     values = {"window_start": start, "window_end": end, "computed_at": now, "principal": principal[:300]}
+    rules = sod_activity.activity_rules() if account.cloudtrail_bucket else []
+    watched = {}
     if not account.cloudtrail_bucket:
         values.update(configured=False, unreadable="", **_empty())
     else:
+        matchers = {"grant": matches}
+        watch = {action.lower() for rule in rules for action in rule.actions}
+        if watch:
+            matchers["person"] = person_in_account(grant.user, user_name)
         try:
-            found = summarise(account, matches, start, end)
+            found = summarise_many(account, matchers, start, end, watch={"person": watch})
         except PermanentAwsError as exc:  # reading again will not help until someone fixes the bucket
             values.update(configured=True, unreadable=plain_reason(exc)[:300], **_empty())
         else:
-            values.update(_found(found))
+            values.update(_found(found["grant"]))
+            watched = found["person"].watched if watch else {}
     with transaction.atomic():
+        # The grant first (rows hanging off it after): two reads of one grant take turns.
+        Grant.objects.select_for_update(no_key=True, of=("self",)).filter(pk=grant.pk).first()
+        stored = GrantActivity.objects.filter(grant=grant).first()
+        if stored is not None and stored.computed_at > now:
+            return stored
         activity, _ = GrantActivity.objects.update_or_create(grant=grant, defaults=values)
+        if watched:
+            sod_activity.record_activity_findings(
+                rules, user=grant.user, grant_id=grant.pk, account=account, window=(start, end), calls=watched, now=now
+            )
     return activity
 
 

@@ -173,10 +173,14 @@ def summarise_grant_activity(grant_id: int) -> dict:
 @shared_task(name="iam.summarise_live_grants")
 def summarise_live_grants() -> int:
     """Daily: queue a summary for every live grant in an account with CloudTrail set, and for each grant that
-    ended since its summary was last made (so an ended grant's summary covers its whole window)."""
+    ended since its summary was last made, or whose last read came before CloudTrail could have delivered the
+    window's last files (the read at the grant's end is that early), so an ended grant's summary covers its
+    whole window."""
     with_trail = Grant.objects.exclude(entitlement__account__cloudtrail_bucket="").filter(activated_at__isnull=False)
     live = Q(desired=Grant.Desired.PRESENT, ended_at__isnull=True)
-    ended_since = Q(ended_at__isnull=False) & (Q(activity__isnull=True) | Q(activity__computed_at__lt=F("ended_at")))
+    ended_since = Q(ended_at__isnull=False) & (
+        Q(activity__isnull=True) | Q(activity__computed_at__lt=F("ended_at") + cloudtrail.DELIVERY_DELAY)
+    )
     grant_ids = list(with_trail.filter(live | ended_since).values_list("pk", flat=True))
     enqueue_each(summarise_grant_activity.name, [(grant_id,) for grant_id in grant_ids])
     return len(grant_ids)

@@ -47,6 +47,11 @@ HEADER = [
     "first_comment",
     "first_decided_at",
     "remediation_note",
+    # What the holder did with the access, from the account's CloudTrail files ("used 37 calls in the last 90
+    # days: s3:GetObject, …", "not used in the last 90 days", or why it could not be read), and where the
+    # recommendation's evidence came from.
+    "cloudtrail_activity",
+    "recommendation_source",
 ]
 
 # Rows fetched from the database at a time: memory stays flat whatever the campaign's size.
@@ -121,6 +126,8 @@ def rows(campaign: Campaign):
             item.first_comment,
             iso(item.first_decided_at),
             item.remediation_note,
+            item.activity_evidence,
+            item.get_recommendation_source_display(),
         ]
 
 

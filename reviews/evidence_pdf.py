@@ -89,7 +89,7 @@ COLUMNS = (
     Column("Decision", 17),
     Column("Decided", 22),
     Column("Comment", 44, max_lines=12),
-    Column("Recommendation shown", 35, max_lines=8),
+    Column("Recommendation shown", 35, max_lines=14),
     Column("Remediation", 19),
 )
 # Labels looked up once, not through Django's get_FOO_display for each of 100,000 lines.
@@ -483,8 +483,12 @@ def _cells(item: ReviewItem, remediation: str) -> list[str]:
     shown = RECOMMENDATIONS[item.recommendation]
     if item.recommendation_reason:
         shown += f": {item.recommendation_reason}"
+    if item.recommendation != ReviewItem.Decision.UNDECIDED:
+        shown += f"\n(source: {item.get_recommendation_source_display()})"
     if item.usage_evidence and item.usage_evidence != item.recommendation_reason:
-        shown += f"\n{item.usage_evidence}"
+        shown += f"\nAccess Advisor: {item.usage_evidence}"
+    if item.activity_evidence:
+        shown += f"\nCloudTrail: {item.activity_evidence}"
     if item.first_recommendation and item.first_recommendation != item.recommendation:
         shown += f"\n1st stage: {RECOMMENDATIONS.get(item.first_recommendation, item.first_recommendation)}"
     holder = f"{item.holder.full_name}\n{item.holder.email}" if item.holder else item.holder_label

@@ -16,7 +16,19 @@ DRY_RUN_SHOWN = 50
 class SodRuleAdminForm(forms.ModelForm):
     class Meta:
         model = SodRule
-        fields = ["name", "why", "kind", "severity", "enforcement", "owner", "enabled", "set_a", "set_b", "actions"]
+        fields = [
+            "name",
+            "why",
+            "kind",
+            "severity",
+            "enforcement",
+            "owner",
+            "enabled",
+            "set_a",
+            "set_b",
+            "actions",
+            "detect_in_activity",
+        ]
 
     def clean(self):
         cleaned = super().clean()

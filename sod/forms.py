@@ -70,6 +70,12 @@ class RuleForm(forms.Form):
         help_text="Approves exceptions, and is told when one ends.",
     )
     enabled = forms.BooleanField(label="Enabled: the rule is checked at every request and scan", required=False)
+    detect_in_activity = forms.BooleanField(
+        label="Also flag people who did all of it (from CloudTrail)",
+        required=False,
+        help_text="Permission rules: when a grant's activity is read, a person who called every one of these "
+        "actions inside the grant's window is recorded as a finding, with the CloudTrail event ids.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -111,6 +117,7 @@ class RuleForm(forms.Form):
             set_a, set_b = [], []
         else:
             data["actions"] = []
+            data["detect_in_activity"] = False  # only actions can be seen being done
         return {"fields": data, "set_a": set_a, "set_b": set_b}
 
     @classmethod
@@ -126,4 +133,5 @@ class RuleForm(forms.Form):
             "severity": rule.severity,
             "owner": rule.owner_id,
             "enabled": rule.enabled,
+            "detect_in_activity": rule.detect_in_activity,
         }

@@ -34,6 +34,15 @@ class SodRule(models.Model):
     # Concrete IAM action names (service:Action), for permission rules.
     actions = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
+    # Detective, for permission rules: also flag, after the fact, a person whose CloudTrail calls inside one
+    # grant's window include every action the rule names (read when a grant's activity is read). Off by default:
+    # it costs a closer look at every log file of the window.
+    detect_in_activity = models.BooleanField(
+        default=False,
+        verbose_name="flag people who did all of it",
+        help_text="Permission rules: after a grant's activity is read from CloudTrail, record a finding when its "
+        "holder called every one of the rule's actions inside the grant's window.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,6 +58,10 @@ class SodRule(models.Model):
         from django.core.exceptions import ValidationError
 
         if self.kind != self.Kind.PERMISSIONS:
+            if self.detect_in_activity:
+                raise ValidationError(
+                    {"detect_in_activity": "Only a permission rule can be judged on what was done: it names actions."}
+                )
             return
         actions = self.actions if isinstance(self.actions, list) else [self.actions]
         problems = problems_with(actions)
@@ -122,3 +135,37 @@ class SodViolation(models.Model):
 
     def __str__(self):
         return f"{self.user} breaks {self.rule}"
+
+
+class SodActivityFinding(models.Model):
+    """Detective: a person called every action of a permission rule inside one grant's window, as CloudTrail
+    recorded it. One row per rule and grant, brought up to date each time the grant's activity is read, with
+    the CloudTrail event ids of the calls on each side (the evidence to look them up by)."""
+
+    rule = models.ForeignKey(SodRule, on_delete=models.CASCADE, related_name="activity_findings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sod_activity_findings")
+    # The grant whose window was read: an id, not a key, since grants live in `access`, above this app.
+    grant_id = models.PositiveBigIntegerField()
+    account = models.ForeignKey("catalog.AwsAccount", on_delete=models.PROTECT, related_name="+")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    # {"iam:PassRole": ["<eventID>", ...], "lambda:CreateFunction": [...]}: at most MAX_EVENT_IDS per action.
+    event_ids = models.JSONField(default=dict)
+    first_call_at = models.DateTimeField()
+    last_call_at = models.DateTimeField()
+    found_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    MAX_EVENT_IDS = 20
+
+    class Meta:
+        ordering = ["-found_at"]
+        verbose_name = "SoD finding from activity"
+        verbose_name_plural = "SoD findings from activity"
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "grant_id"], name="one_activity_finding_per_rule_grant"),
+        ]
+        indexes = [models.Index(fields=["found_at", "id"], name="activity_finding_by_found")]
+
+    def __str__(self):
+        return f"{self.user} did all of {self.rule}"

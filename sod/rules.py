@@ -23,6 +23,7 @@ def rule_state(rule: SodRule) -> dict:
         "owner": rule.owner_id,
         "enabled": rule.enabled,
         "actions": list(rule.actions or []),
+        "detect_in_activity": rule.detect_in_activity,
         "set_a": sorted(e.pk for e in rule.set_a.all()),
         "set_b": sorted(e.pk for e in rule.set_b.all()),
     }

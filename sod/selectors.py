@@ -4,7 +4,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts import roles
 from inputs.rules import id_or_none
-from sod.models import SodException, SodRule, SodViolation
+from sod.models import SodActivityFinding, SodException, SodRule, SodViolation
 
 
 def visible_rules_filter(user) -> Q:
@@ -44,3 +44,14 @@ def rules_listed(search: str = "") -> QuerySet[SodRule]:
     if search:
         rows = rows.filter(Q(name__icontains=search) | Q(why__icontains=search))
     return rows.order_by("name", "pk")
+
+
+def activity_findings_for(user, *, rule: str = "", person: str = "") -> QuerySet[SodActivityFinding]:
+    """Detective findings (sod.activity), newest first, on the same terms as violations: governance admins and
+    auditors see all, a rule owner their own rules'."""
+    rows = SodActivityFinding.objects.filter(visible_rules_filter(user)).select_related("rule", "user", "account")
+    if (rule_id := id_or_none(rule)) is not None:
+        rows = rows.filter(rule_id=rule_id)
+    if person:
+        rows = rows.filter(Q(user__full_name__icontains=person) | Q(user__email__icontains=person))
+    return rows.order_by("-found_at", "-pk")

@@ -6,6 +6,7 @@ app_name = "sod"
 urlpatterns = [
     path("violations/", views.violations, name="violations"),
     path("exceptions/", views.exceptions, name="exceptions"),
+    path("done-together/", views.activity_findings, name="activity_findings"),
     path("rules/", rule_views.rules_list, name="rules"),
     path("rules/new/", rule_views.rule_new, name="rule_new"),
     path("rules/check-actions/", rule_views.check_actions, name="rule_check_actions"),

@@ -1,4 +1,4 @@
-"""The separation-of-duties reports: violations (with CSV export) and exceptions."""
+"""The separation-of-duties reports: violations (with CSV export), exceptions, and findings from what was done."""
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -89,3 +89,21 @@ def exceptions(request):
         raise PermissionDenied
     page = Paginator(selectors.exceptions_for(request.user), 50).get_page(request.GET.get("page"))
     return render(request, "sod/exceptions.html", {"page": page})
+
+
+@require_GET
+def activity_findings(request):
+    """People who did every action of a rule inside one grant's window (CloudTrail), with the event ids."""
+    if not _may_see_reports(request.user):
+        raise PermissionDenied
+    filters = _filters(request)
+    rows = selectors.activity_findings_for(request.user, rule=filters["rule"], person=filters["person"])
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "filters": filters,
+        "rules": _rules_of(request.user).filter(kind=SodRule.Kind.PERMISSIONS),
+        "query": query.urlencode(),
+    }
+    return render(request, "sod/activity_findings.html", context)

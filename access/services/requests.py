@@ -274,7 +274,8 @@ def _request_extension(
     if holder_id is None:
         raise NotFound("That access does not exist.")
     holder = lock_person(holder_id)
-    grant = Grant.objects.select_for_update(no_key=True, of=("self",)).select_related("entitlement").get(pk=grant_id)
+    locked = Grant.objects.select_for_update(no_key=True, of=("self",)).select_related("entitlement__account")
+    grant = locked.get(pk=grant_id)
     if not may_request_for(requester, holder):
         raise NotFound("That access does not exist.")
     if grant.desired != Grant.Desired.PRESENT or grant.ends_at is None:
@@ -289,7 +290,7 @@ def _request_extension(
     check_extension(grant, term(duration_days, duration_hours), timezone.now())
     # Keeping access longer is checked like getting it: a `block` rule broken since refuses it.
     findings = findings_for(holder, entitlement)
-    return _create(
+    created = _create(
         requester,
         holder,
         entitlement,
@@ -299,6 +300,10 @@ def _request_extension(
         findings=findings,
         kind=AccessRequest.Kind.EXTENSION,
     )
+    # Whoever decides sees what was done with the access so far: a fresh read of its CloudTrail files.
+    if entitlement.account.cloudtrail_bucket:
+        enqueue(task_names.SUMMARISE_ACTIVITY, grant.pk)
+    return created
 
 
 def cancel_request(*, request_id: int, actor) -> AccessRequest:

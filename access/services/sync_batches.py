@@ -24,7 +24,7 @@ from access.services import task_names
 from access.services.locking import atomic_change
 from audit.services import record_many
 from audit.transactions import commit_without_waiting_for_disk
-from outbox.services import enqueue
+from outbox.services import enqueue, enqueue_each
 
 SYSTEM_ACTOR = "system:iam-sync"
 
@@ -154,7 +154,21 @@ def record_sync_results(results: list[SyncResult]) -> list[int]:
         told = [grant_id for grant_ids in tell.values() for grant_id in grant_ids]
         if told:
             enqueue(task_names.GRANTS_SYNCED, told)
+        _read_ended_activity(grant for grant in held if grant.sync_state == Grant.SyncState.REVOKED)
     return [grant.pk for grant in held]
+
+
+def _read_ended_activity(revoked) -> None:
+    """A grant that was active and is now read back gone (expiry, given back, revoked, leaver): its CloudTrail
+    activity is read once more for the whole window, now that the window is closed, so the final summary is
+    complete. Only where the account has a trail; the daily read catches files CloudTrail delivers late."""
+    ids = [grant.pk for grant in revoked if grant.activated_at is not None and grant.ended_at is not None]
+    if not ids:
+        return
+    with_trail = Grant.objects.filter(pk__in=ids).exclude(entitlement__account__cloudtrail_bucket="")
+    enqueue_each(
+        task_names.SUMMARISE_ACTIVITY, [(pk,) for pk in with_trail.order_by("pk").values_list("pk", flat=True)]
+    )
 
 
 def _write_outcomes(grants: list[Grant], fields: list[str]) -> None:

@@ -13,5 +13,8 @@ GRANT_SYNCED = "notifications.grant_synced"
 GRANTS_SYNCED = "notifications.grants_synced"
 EXPIRY_REMINDER = "notifications.expiry_reminder"
 SOD_RECHECK = "access.sod_recheck_user"
+# Read what was done with a grant from its account's CloudTrail files: asked when an extension is, and once more
+# when a grant's removal is read back from AWS, so its summary covers the whole window.
+SUMMARISE_ACTIVITY = "iam.summarise_grant_activity"
 # One task per leaver and AWS account: their keys, password, MFA, role sessions and unmanaged access.
 LEAVER_ACCOUNT = "iam.leaver_account"

@@ -20,6 +20,11 @@ from inputs.rules import ids_of
 
 def _inbox(request, status=200):
     page = page_of(request, selectors.awaiting_decision_by(request.user))
+    # An extension is decided knowing what was done with the access so far (CloudTrail).
+    page.object_list = list(page.object_list)
+    activities = selectors.extension_activities(page.object_list)
+    for access_request in page.object_list:
+        access_request.activity_so_far = activities.get(access_request.pk)
     context = {"page": page, "step_up_minutes": stepup.window_minutes()}
     return render(request, "access/inbox.html", context, status=status)
 

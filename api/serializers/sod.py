@@ -25,6 +25,7 @@ class SodRuleSerializer(serializers.ModelSerializer):
             "set_a",
             "set_b",
             "actions",
+            "detect_in_activity",
             "created_at",
             "updated_at",
         ]

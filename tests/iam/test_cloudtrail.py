@@ -113,7 +113,7 @@ def test_an_ended_grant_is_read_up_to_its_end_only(trail, cast, sandbox):
     activity = cloudtrail.summarise_grant(grant.pk, now=NOW)
 
     assert (activity.window_end, activity.calls) == (day(10), 0)
-    assert activity.words() == "not used in the last 1 day (CloudTrail)"
+    assert activity.words() == "not used in 10 hours (CloudTrail)"  # a window under a day is said in hours
 
 
 def test_a_garbage_file_is_skipped_and_counted(trail, cast, sandbox):
@@ -158,7 +158,7 @@ def test_the_task_replaces_the_summary_and_the_timeline_shows_it(trail, cast, sa
     activity = GrantActivity.objects.get(grant=grant)
     assert activity.calls == 1
     [entry] = timeline([], activity)
-    assert (entry.tone, entry.text) == ("info", "Activity: used 1 call in the last 1 day: s3:GetObject (CloudTrail)")
+    assert (entry.tone, entry.text) == ("info", "Activity: used 1 call in 3 hours: s3:GetObject (CloudTrail)")
 
 
 def test_the_daily_job_queues_live_grants_in_accounts_with_a_trail(trail, cast, sandbox):

@@ -2,6 +2,8 @@
 account's log files in the simulated S3; a line not used at all is recommended for revoking, source CloudTrail,
 beside Access Advisor's evidence with its own source."""
 
+import csv
+import io
 import uuid
 from datetime import timedelta
 
@@ -10,6 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from access.models import Grant
 from iam import gateway
@@ -94,3 +97,46 @@ def test_a_bucket_that_is_not_there_is_said_in_words(cast, sandbox, launched, mo
     evidence = line_of(cast.alice).activity_evidence
     assert evidence == "CloudTrail could not be read: the account's CloudTrail bucket does not exist"
     assert line_of(cast.alice).recommendation == "undecided"
+
+
+def test_the_evidence_packs_say_what_was_done_and_where_the_recommendation_came_from(cast, launched, trail):
+    recently = timezone.now() - timedelta(days=3)
+    trail(
+        [iam_user_call("alice", recently - timedelta(minutes=i), "s3.amazonaws.com", "GetObject") for i in range(36)]
+        + [iam_user_call("alice", recently, "s3.amazonaws.com", "PutObject")],
+        recently,
+    )
+    collect_activity(launched.pk)
+    erin = Client()
+    erin.force_login(cast.erin)
+
+    csv_text = b"".join(erin.get(reverse("reviews:evidence", args=[launched.pk])).streaming_content).decode()
+    pdf = PdfReader(io.BytesIO(erin.get(reverse("reviews:evidence_pdf", args=[launched.pk])).content))
+    pdf_text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+
+    rows = {row["holder_email"]: row for row in csv.DictReader(io.StringIO(csv_text))}
+    assert rows["alice@example.com"]["cloudtrail_activity"] == (
+        "used 37 calls in the last 90 days: s3:GetObject, s3:PutObject"
+    )
+    assert rows["carol@example.com"]["cloudtrail_activity"] == "not used in the last 90 days"
+    assert (rows["carol@example.com"]["recommendation"], rows["carol@example.com"]["recommendation_source"]) == (
+        "revoke",
+        "CloudTrail",
+    )
+    assert "CloudTrail: used 37 calls in the last 90 days: s3:GetObject, s3:PutObject" in pdf_text
+    assert "CloudTrail: not used in the last 90 days" in pdf_text
+    assert "(source: CloudTrail)" in pdf_text
+
+
+def test_without_a_trail_the_packs_say_so_plainly(cast, launched):
+    collect_activity(launched.pk)
+    erin = Client()
+    erin.force_login(cast.erin)
+
+    csv_text = b"".join(erin.get(reverse("reviews:evidence", args=[launched.pk])).streaming_content).decode()
+    pdf = PdfReader(io.BytesIO(erin.get(reverse("reviews:evidence_pdf", args=[launched.pk])).content))
+    pdf_text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+
+    [row, *_] = csv.DictReader(io.StringIO(csv_text))
+    assert row["cloudtrail_activity"] == "CloudTrail is not configured for this account"
+    assert "CloudTrail: CloudTrail is not configured for this account" in pdf_text

@@ -129,6 +129,7 @@ EXPECTED = {
     "notifications:list": PAGE,
     "notifications:mark_all_read": POST_ONLY,
     "sod:violations": (302, 403, 200, 403, 200, 200),  # Dave owns a rule
+    "sod:activity_findings": (302, 403, 200, 403, 200, 200),
     "sod:exceptions": (302, 403, 200, 403, 200, 200),
     # Governance → SoD rules: auditors read the list and the rules, governance admins change them.
     "sod:rules": READERS_ONLY,
