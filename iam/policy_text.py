@@ -67,23 +67,28 @@ def _text_of(value: str) -> str:
 
 def _decode(text: str):
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_number)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_number, parse_int=_whole_number)
     except RecursionError:
         raise UnreadablePolicy(f"it is nested more than {MAX_DEPTH} levels deep") from None
     except json.JSONDecodeError as exc:
         raise UnreadablePolicy(f"it is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-    except ValueError as exc:  # an integer of thousands of digits, or one of the refusals below
-        raise UnreadablePolicy(f"it is not JSON ({exc})") from None
 
 
 def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise UnreadablePolicy(f"it is not JSON ({name} is not a number JSON allows)")
 
 
 def _finite_number(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):
-        raise ValueError(f"the number {text[:40]} is too large")
+        raise UnreadablePolicy(f"it holds a number too large to read ({text[:24]})")
+    return number
+
+
+def _whole_number(text: str) -> int:
+    # Before int(): Python refuses to convert more than 4,300 digits, and a 64-bit number has at most 19.
+    if len(text.lstrip("-")) > 19 or abs(number := int(text)) > LARGEST_NUMBER:
+        raise UnreadablePolicy(f"it holds a number larger than 64 bits ({text[:24]}{'…' if len(text) > 24 else ''})")
     return number
 
 
@@ -111,7 +116,7 @@ def _check_values(document) -> None:
             continue
         elif isinstance(value, int):
             if abs(value) > LARGEST_NUMBER:
-                raise UnreadablePolicy(f"it holds a number larger than 64 bits ({str(value)[:24]}…)")
+                raise UnreadablePolicy("it holds a number larger than 64 bits")
         elif isinstance(value, float):
             if not math.isfinite(value):
                 raise UnreadablePolicy("it holds a number too large to read")
