@@ -127,13 +127,20 @@ class EntitlementAdmin(AuditedAdmin):
         "requestable",
         "max_duration_days",
         "approval_policy",
+        "policies_readable",
     ]
     list_filter = ["account", "kind", "risk", "requestable"]
     search_fields = ["name", "aws_name", "description"]
     # By name on `entitlement_by_name`; the model's order (account name, then name) sorts a join of all.
     ordering = ["name", "pk"]
     autocomplete_fields = ["owners"]
-    list_select_related = ["account", "approval_policy"]
+    list_select_related = ["account", "approval_policy", "permissions"]
+
+    @admin.display(boolean=True, description="policies readable")
+    def policies_readable(self, obj) -> bool | None:
+        """False when a policy document behind it could not be read (its console page says which and why)."""
+        permissions = getattr(obj, "permissions", None)
+        return None if permissions is None else not permissions.unreadable
 
     def get_readonly_fields(self, request, obj=None):
         return ["account", "kind", "aws_name", "name", "description"] if obj is not None else []

@@ -1,11 +1,22 @@
 """Importing an account's existing groups, managed policies, roles and permission sets into the catalog.
 
-Everything is listed from AWS first, with no transaction open, through paginators. Then one
-transaction adds the entitlements the catalog does not have yet (unique on account, kind and
-AWS name), each with one `catalog.entitlement_imported` audit event by the admin who ran it.
-Imported entitlements are medium risk, owned by that admin, and not requestable: nothing
-becomes requestable before an admin has reviewed it. Running the import again creates
-nothing for what is already in the catalog.
+Everything is listed from AWS first, with no transaction open, through paginators. Then, `BATCH`
+entitlements at a time: the policy documents behind each are read from AWS (no transaction open),
+and one short transaction adds the batch's entitlements the catalog does not have yet (unique on
+account, kind and AWS name), stores what each one's policies allow (sod's EntitlementPermissions)
+and records the batch's `catalog.entitlement_imported` events, by the admin who ran it, with one
+`record_many` at its end. Short transactions, because every audit event waits at the chain's head:
+one transaction for the whole import held it, and every approval in the portal with it, until the end.
+
+A policy document that cannot be read (not JSON, not UTF-8, nested too deep, a Statement that is not
+a list or an object...: iam.policy_text) does not stop the import: the entitlement is imported, the
+problem is stored on it in words (its page and the console list show it, the run's summary names it)
+and its last documents read whole are kept, never some of the new ones. The next import that reads
+them all clears it. An AWS error reading one entitlement's policies is stored on it the same way.
+
+Imported entitlements are medium risk, owned by that admin, and not requestable: nothing becomes
+requestable before an admin has reviewed it. Running the import again creates nothing for what is
+already in the catalog, and reads every entitlement's policies again.
 
 What is listed:
   iam_group           every IAM group (ListGroups)
@@ -23,14 +34,20 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from audit.services import record
+from audit.services import record_many
 from catalog.models import AwsAccount, Entitlement
 from iam import gateway
+from iam.errors import AwsError
+from iam.permissions import read_entitlement
 from iam.sync import account_access
+from sod.services import record_many_permissions
 
 AWS_OWNED_ROLE_PATHS = ("/aws-service-role/", "/aws-reserved/")
 IMPORTED_ACTION = "catalog.entitlement_imported"
 _NAME_LENGTH = Entitlement._meta.get_field("name").max_length
+# Entitlements read and saved per transaction: a hundred inserts and events hold the audit head for
+# milliseconds, and the page's progress moves with every batch.
+BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -48,20 +65,50 @@ class ImportResult:
     created: int
     already_present: int
     skipped: int  # AWS-owned roles, never offered
+    # The names of the entitlements with a policy document that could not be read, in the order listed.
+    unreadable: tuple[str, ...] = ()
 
 
 # Told after each kind is listed: which kind and how many of it AWS has (the console's progress bar).
 Progress = Callable[[str, int], None]
+# Told after each batch is saved: how many entitlements are saved so far, of how many.
+Saved = Callable[[int, int], None]
+# One entitlement's policies as sod.services.record_many_permissions stores them: documents, error, unreadable.
+Policies = tuple[list[dict], str, str]
 
 
 def import_entitlements(
-    account: AwsAccount, *, actor, kinds: Iterable[str] | None = None, progress: Progress | None = None
+    account: AwsAccount,
+    *,
+    actor,
+    kinds: Iterable[str] | None = None,
+    progress: Progress | None = None,
+    saved: Saved | None = None,
+    batch: int = BATCH,
 ) -> ImportResult:
-    """List the account's entitlements in AWS, then add the missing ones to the catalog (see module doc)."""
+    """List the account's entitlements in AWS, then read and save them a batch at a time (see module doc)."""
     found, skipped = list_entitlements(account, kinds_to_list(account, kinds), progress)
-    created = _add_missing(account, found, actor)
-    distinct = len({(item.kind, item.aws_name) for item in found})
-    return ImportResult(created=created, already_present=distinct - created, skipped=skipped)
+    distinct = list({(item.kind, item.aws_name): item for item in found}.values())
+    access = account_access(account)
+    created, unreadable = 0, []
+    for start in range(0, len(distinct), batch):
+        items = distinct[start : start + batch]
+        policies = {item: _policies(access, account, item) for item in items}
+        created += _save_batch(account, policies, actor)
+        unreadable += [item.name[:_NAME_LENGTH] for item in items if policies[item][2]]
+        if saved is not None:
+            saved(start + len(items), len(distinct))
+    return ImportResult(
+        created=created, already_present=len(distinct) - created, skipped=skipped, unreadable=tuple(unreadable)
+    )
+
+
+def _policies(access: gateway.AccountAccess, account: AwsAccount, item: Found) -> Policies:
+    try:
+        reading = read_entitlement(access, item.kind, item.aws_name, account.sso_instance_arn)
+    except AwsError as exc:
+        return [], exc.message, ""
+    return reading.documents, "", reading.problem
 
 
 def kinds_to_list(account: AwsAccount, kinds: Iterable[str] | None = None) -> list[str]:
@@ -139,14 +186,24 @@ def list_permission_sets(access: gateway.AccountAccess, instance_arn: str) -> li
     return found
 
 
-def _add_missing(account: AwsAccount, found: list[Found], actor) -> int:
-    """Create what the catalog lacks, owned by `actor`, one audit event each. Returns how many."""
+def _save_batch(account: AwsAccount, policies: dict[Found, Policies], actor) -> int:
+    """One transaction: create what the catalog lacks of the batch, owned by `actor`; store every one's
+    policies; the batch's events in one `record_many` at the end (the audit head is locked last).
+    Returns how many were created."""
     with transaction.atomic():
         # Locking the account serialises two imports of it, so neither trips over the other's rows.
-        AwsAccount.objects.select_for_update(no_key=True).get(pk=account.pk)
-        existing = set(Entitlement.objects.filter(account=account).values_list("kind", "aws_name"))
-        by_key = {(item.kind, item.aws_name): item for item in found}
-        missing = [item for key, item in by_key.items() if key not in existing]
+        AwsAccount.objects.select_for_update(no_key=True, of=("self",)).get(pk=account.pk)
+        names_by_kind: dict[str, list[str]] = {}
+        for item in policies:
+            names_by_kind.setdefault(item.kind, []).append(item.aws_name)
+        ids = {
+            (kind, aws_name): pk
+            for kind, names in names_by_kind.items()
+            for pk, aws_name in Entitlement.objects.filter(account=account, kind=kind, aws_name__in=names).values_list(
+                "pk", "aws_name"
+            )
+        }
+        missing = [item for item in policies if (item.kind, item.aws_name) not in ids]
         created = Entitlement.objects.bulk_create(
             Entitlement(
                 account=account,
@@ -159,11 +216,17 @@ def _add_missing(account: AwsAccount, found: list[Found], actor) -> int:
             )
             for item in missing
         )
+        ids.update({(entitlement.kind, entitlement.aws_name): entitlement.pk for entitlement in created})
         Entitlement.owners.through.objects.bulk_create(
             Entitlement.owners.through(entitlement_id=entitlement.pk, user_id=actor.pk) for entitlement in created
         )
-        for entitlement in created:
-            record(actor=actor, action=IMPORTED_ACTION, obj=entitlement, after=_audited(entitlement, actor))
+        record_many_permissions({ids[(item.kind, item.aws_name)]: stored for item, stored in policies.items()})
+        record_many(
+            [
+                {"actor": actor, "action": IMPORTED_ACTION, "obj": entitlement, "after": _audited(entitlement, actor)}
+                for entitlement in created
+            ]
+        )
     return len(created)
 
 

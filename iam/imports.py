@@ -1,9 +1,11 @@
 """Importing from AWS on the catalog console: asking for an import, and the worker's run with progress.
 
 `request_import` is the one state change a page makes (audited `catalog.import_requested`); the worker's
-`run_import` calls the importer (iam.importer, which audits each entitlement it creates) and writes its
+`run_import` calls the importer (iam.importer, which audits each entitlement it creates and reads the
+policies of each, storing a document it cannot read as a problem on its entitlement) and writes its
 progress on the `ImportRun` row as it goes, with short conditional updates outside any transaction, so
-the page's polling sees each kind as it is listed. The task is queued with the run (outbox.enqueue): a
+the page's polling sees each kind as it is listed and each batch as it is saved; the summary counts the
+entitlements whose policies could not be read, and names them. The task is queued with the run (outbox.enqueue): a
 broker that cannot be reached is not an error for the person who clicked, the run waits until it is back.
 """
 
@@ -94,8 +96,11 @@ def run_import(run_id: int, *, last_attempt: bool = True) -> ImportRun | None:
         what = LISTED[kind][0 if count == 1 else 1]
         mine.update(steps_done=progress["steps"], found=progress["found"], step=f"Found {count} {what}")
 
+    def saved(done: int, total: int) -> None:
+        mine.update(step=f"Read the policies of {done} of {total} and saved them")
+
     try:
-        result = importer.import_entitlements(run.account, actor=run.requested_by, progress=listed)
+        result = importer.import_entitlements(run.account, actor=run.requested_by, progress=listed, saved=saved)
     except TransientAwsError as exc:
         if not last_attempt:
             mine.update(step=f"AWS did not answer ({exc.message}); trying again shortly")
@@ -114,6 +119,8 @@ def run_import(run_id: int, *, last_attempt: bool = True) -> ImportRun | None:
         created=result.created,
         already_present=result.already_present,
         skipped=result.skipped,
+        unreadable=len(result.unreadable),
+        unreadable_names=list(result.unreadable[: ImportRun.UNREADABLE_NAMES_KEPT]),
     )
 
 

@@ -169,6 +169,7 @@ class ImportRun(models.Model):
         FAILED = "failed", "Failed"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    UNREADABLE_NAMES_KEPT = 100
 
     account = models.ForeignKey("catalog.AwsAccount", on_delete=models.CASCADE, related_name="import_runs")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -184,6 +185,10 @@ class ImportRun(models.Model):
     created = models.PositiveIntegerField(default=0)
     already_present = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    # Entitlements with a policy document that could not be read (imported all the same, the problem stored
+    # on each), and the first UNREADABLE_NAMES_KEPT of their names for the summary.
+    unreadable = models.PositiveIntegerField(default=0)
+    unreadable_names = models.JSONField(default=list, blank=True)
     # What went wrong, in words for the page (AWS's own message kept after them).
     error = models.TextField(blank=True)
 
@@ -207,3 +212,7 @@ class ImportRun(models.Model):
     @property
     def active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def unreadable_not_named(self) -> int:
+        return self.unreadable - len(self.unreadable_names)

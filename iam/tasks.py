@@ -67,9 +67,7 @@ def import_entitlements(account_id: int, actor_id: int) -> dict:
     """Import the account's groups, policies, roles and permission sets; safe to rerun (creates none twice)."""
     account = AwsAccount.objects.get(pk=account_id)
     actor = get_user_model().objects.get(pk=actor_id)
-    result = importer.import_entitlements(account, actor=actor)
-    # What each one allows, for separation of duties.
-    enqueue_each(fetch_permissions.name, [(pk,) for pk in account.entitlements.values_list("pk", flat=True)])
+    result = importer.import_entitlements(account, actor=actor)  # what each one allows is read with it
     return {"created": result.created, "already_present": result.already_present, "skipped": result.skipped}
 
 
@@ -84,13 +82,11 @@ def import_entitlements(account_id: int, actor_id: int) -> dict:
 )
 def run_import(self, run_id: int) -> dict:
     """An import asked for on the catalog console (iam.imports.request_import), its progress on the run row;
-    then what each entitlement allows is read, for separation of duties. Safe to rerun: a finished run is left."""
+    what each entitlement allows is read with it, for separation of duties. Safe to rerun: a finished run is
+    left."""
     run = imports.run_import(run_id, last_attempt=self.request.retries >= self.max_retries)
     if run is None:
         return {"skipped": "already finished"}
-    if run.status == run.Status.SUCCEEDED:
-        entitlement_ids = run.account.entitlements.values_list("pk", flat=True)
-        enqueue_each(fetch_permissions.name, [(entitlement_id,) for entitlement_id in entitlement_ids])
     return {"status": run.status, "created": run.created, "found": run.found}
 
 

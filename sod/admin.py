@@ -115,5 +115,5 @@ class SodExceptionAdmin(ReadOnlyAdmin):
 
 @admin.register(EntitlementPermissions)
 class EntitlementPermissionsAdmin(ReadOnlyAdmin):
-    list_display = ["entitlement", "fetched_at", "error"]
+    list_display = ["entitlement", "fetched_at", "error", "unreadable"]
     list_select_related = ["entitlement__account"]  # an entitlement is named with its account

@@ -32,7 +32,11 @@ def _as_list(value) -> list:
 
 
 def statements(document: dict) -> list[dict]:
-    return [statement for statement in _as_list((document or {}).get("Statement")) if isinstance(statement, dict)]
+    """The statements evaluation reads. Documents are checked when read from AWS (iam.policy_text); one stored
+    before that, or by hand, that is not an object, or whose statements are not, allows nothing."""
+    if not isinstance(document, dict):
+        return []
+    return [statement for statement in _as_list(document.get("Statement")) if isinstance(statement, dict)]
 
 
 def _covers(statement: dict, action: str) -> bool:

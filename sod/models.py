@@ -76,7 +76,12 @@ class EntitlementPermissions(models.Model):
     # [{"source": "arn or name it came from", "document": {...IAM policy document...}}, ...]
     documents = models.JSONField(default=list)
     fetched_at = models.DateTimeField()
+    # AWS refused or did not answer the last read (its words); the documents above are the last ones read.
     error = models.TextField(blank=True)
+    # Which of the documents AWS answered at the last read could not be read as a policy, and what is wrong
+    # with each, in words for the entitlement's page; the documents above are the last ones all read whole.
+    # Emptied by the next read that reads every one.
+    unreadable = models.TextField(blank=True)
 
     class Meta:
         verbose_name_plural = "entitlement permissions"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.models import Entitlement
 from sod.evaluation import Conflict, Effects, RuleView, action_effects
-from sod.models import SodRule, SodViolation
+from sod.models import EntitlementPermissions, SodRule, SodViolation
 from sod.services import documents_for, reconcile_violations, rule_views
 
 
@@ -145,6 +145,8 @@ class Flagged:
 class DryRun:
     total: int
     shown: list[Flagged]
+    # For a permission rule: held entitlements with a policy document that could not be read, by name.
+    unreadable: tuple[str, ...] = ()
 
     @property
     def more(self) -> int:
@@ -154,7 +156,8 @@ class DryRun:
 def who_would_violate(rule: RuleView, limit: int = 50) -> DryRun:
     """The dry run in words for a page: how many people `rule` would flag now and, for the first `limit`
     by name, which of their entitlements conflict. Four queries, whatever the number of people."""
-    flagged = dry_run(rule, current_holdings())
+    pairs = list(current_holdings())
+    flagged = dry_run(rule, pairs)
     people = list(User.objects.filter(pk__in=sorted(flagged)[:limit]).order_by("full_name", "email"))
     ids = {pk for person in people for pk in flagged[person.pk].entitlements}
     names = dict(Entitlement.objects.filter(pk__in=ids).values_list("pk", "name"))
@@ -166,7 +169,17 @@ def who_would_violate(rule: RuleView, limit: int = 50) -> DryRun:
         )
         for person in people
     ]
-    return DryRun(len(flagged), shown)
+    return DryRun(len(flagged), shown, _unreadable_held(rule, {entitlement for _, entitlement in pairs}))
+
+
+def _unreadable_held(rule: RuleView, held: set[int]) -> tuple[str, ...]:
+    """A permission rule judges an entitlement on its policies last read whole: the dry run names those held
+    whose current documents could not be read, so nobody takes "nobody" for the whole truth."""
+    if rule.kind != SodRule.Kind.PERMISSIONS or not held:
+        return ()
+    unreadable = EntitlementPermissions.objects.exclude(unreadable="").values_list("entitlement_id", flat=True)
+    names = Entitlement.objects.filter(pk__in=set(unreadable) & held).order_by("name").values_list("name", flat=True)
+    return tuple(names)
 
 
 # Who holds what comes from the grant ledger, which lives in `access`, above this app. access

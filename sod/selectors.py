@@ -4,7 +4,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts import roles
 from inputs.rules import id_or_none
-from sod.models import SodActivityFinding, SodException, SodRule, SodViolation
+from sod.models import EntitlementPermissions, SodActivityFinding, SodException, SodRule, SodViolation
 
 
 def visible_rules_filter(user) -> Q:
@@ -55,3 +55,15 @@ def activity_findings_for(user, *, rule: str = "", person: str = "") -> QuerySet
     if person:
         rows = rows.filter(Q(user__full_name__icontains=person) | Q(user__email__icontains=person))
     return rows.order_by("-found_at", "-pk")
+
+
+def unreadable_policies(entitlement_ids) -> dict[int, str]:
+    """Entitlement id → what could not be read of its policies, for those among `entitlement_ids` with such a
+    problem (the console list's marker): one query."""
+    rows = EntitlementPermissions.objects.filter(entitlement_id__in=list(entitlement_ids)).exclude(unreadable="")
+    return dict(rows.values_list("entitlement_id", "unreadable"))
+
+
+def permissions_of(entitlement_id: int) -> EntitlementPermissions | None:
+    """What was last read of an entitlement's policies (its page), or None if they were never read."""
+    return EntitlementPermissions.objects.filter(entitlement_id=entitlement_id).first()

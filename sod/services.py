@@ -229,14 +229,33 @@ def expire_exceptions(now: datetime | None = None) -> list[SodException]:
     return expired
 
 
-def record_permissions(entitlement, documents: list[dict], error: str = "") -> EntitlementPermissions:
-    """Store what AWS answered for an entitlement's policies. A failed read keeps the last good documents."""
-    row, created = EntitlementPermissions.objects.get_or_create(
-        entitlement=entitlement, defaults={"documents": documents, "fetched_at": timezone.now(), "error": error}
-    )
-    if not created:
-        row.error, row.fetched_at = error, timezone.now()
-        if not error:
+def record_permissions(
+    entitlement, documents: list[dict], error: str = "", *, unreadable: str = ""
+) -> EntitlementPermissions:
+    """Store what AWS answered for an entitlement's policies. A failed read (`error`), or one with a document
+    that could not be read (`unreadable`), keeps the last documents read whole: never some of the new ones."""
+    return record_many_permissions({entitlement.pk: (documents, error, unreadable)})[entitlement.pk]
+
+
+def record_many_permissions(readings: dict[int, tuple[list[dict], str, str]]) -> dict[int, EntitlementPermissions]:
+    """`record_permissions` for several entitlements (id → documents, error, unreadable) in three queries."""
+    now = timezone.now()
+    rows = EntitlementPermissions.objects.in_bulk(list(readings), field_name="entitlement_id")
+    new, changed = [], []
+    for entitlement_id, (documents, error, unreadable) in readings.items():
+        whole = not error and not unreadable
+        row = rows.get(entitlement_id)
+        if row is None:
+            row = EntitlementPermissions(
+                entitlement_id=entitlement_id, documents=documents if whole else [], fetched_at=now
+            )
+            new.append(row)
+        else:
+            changed.append(row)
+        row.error, row.unreadable, row.fetched_at = error, unreadable if not error else row.unreadable, now
+        if whole:
             row.documents = documents
-        row.save(update_fields=["documents", "error", "fetched_at"])
-    return row
+        rows[entitlement_id] = row
+    EntitlementPermissions.objects.bulk_create(new)
+    EntitlementPermissions.objects.bulk_update(changed, ["documents", "error", "unreadable", "fetched_at"])
+    return rows

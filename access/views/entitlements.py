@@ -20,6 +20,7 @@ from accounts.roles import is_auditor, is_governance_admin, reads_everything
 from catalog.filters import ConsoleEntitlementFilter
 from catalog.models import Entitlement
 from catalog.selectors import console_entitlements
+from sod.selectors import permissions_of, unreadable_policies
 
 
 def _readers_only(request) -> None:
@@ -38,12 +39,15 @@ def entitlements(request):
     filters = ConsoleEntitlementFilter(request.GET, queryset=console_entitlements())
     page = page_of(request, filters.qs)
     counts = selectors.holder_counts(entitlement.pk for entitlement in page)
+    unreadable = unreadable_policies(entitlement.pk for entitlement in page)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "filters": filters,
         "page": page,
-        "rows": [(entitlement, counts.get(entitlement.pk, 0)) for entitlement in page],
+        "rows": [
+            (entitlement, counts.get(entitlement.pk, 0), unreadable.get(entitlement.pk, "")) for entitlement in page
+        ],
         "query": query.urlencode(),
         "changes": _changes(request),
     }
@@ -86,6 +90,7 @@ def entitlement_edit(request, entitlement_id):
         "form": form,
         "outline": _outline(entitlement, form),
         "changes": changes,
+        "permissions": permissions_of(entitlement.pk),
     }
     return render(request, "access/entitlement_edit.html", context, status=status)
 

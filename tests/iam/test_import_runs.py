@@ -19,6 +19,7 @@ from iam.models import ImportRun
 from iam.sync import account_access
 from outbox.models import OutboxMessage
 from outbox.relay import relay
+from sod.models import EntitlementPermissions
 from tests.iam.test_importer import existing_aws  # noqa: F401 (one of each kind in the simulated account)
 
 
@@ -92,30 +93,40 @@ def test_the_worker_imports_with_progress_and_a_summary(cast, sandbox, existing_
     run, _ = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
     seen, real = [], importer.import_entitlements
 
-    def watched(account, *, actor, progress):
-        def told(what, count):
-            progress(what, count)
+    def watched(account, *, actor, progress, saved):
+        def page():
             seen.append(ImportRun.objects.values_list("status", "steps_done", "found", "step").get(pk=run.pk))
 
-        return real(account, actor=actor, progress=told)
+        def told(what, count):
+            progress(what, count)
+            page()
+
+        def stored(done, total):
+            saved(done, total)
+            page()
+
+        return real(account, actor=actor, progress=told, saved=stored, batch=4)
 
     monkeypatch.setattr(importer, "import_entitlements", watched)
     tasks.run_import.apply(args=[run.pk]).get()
 
-    assert seen == [  # what the page showed while it ran, kind by kind
+    assert seen == [  # what the page showed while it ran, kind by kind, then batch by batch
         ("running", 1, 3, "Found 3 IAM groups"),
         ("running", 2, 4, "Found 1 managed policy"),
         ("running", 3, 5, "Found 1 IAM role"),
         ("running", 4, 6, "Found 1 permission set"),
+        ("running", 4, 6, "Read the policies of 4 of 6 and saved them"),
+        ("running", 4, 6, "Read the policies of 6 of 6 and saved them"),
     ]
     run.refresh_from_db()
     assert (run.status, run.steps_done, run.steps_total) == ("succeeded", 5, 5)  # four kinds, then the saving
     assert (run.found, run.created, run.already_present, run.skipped) == (6, 4, 2, 1)
+    assert (run.unreadable, run.unreadable_names) == (0, [])
     assert Entitlement.objects.filter(requestable=False, owners=cast.erin).count() == 5  # BreakGlass and 4 new
-    # Then what each entitlement allows is read, for separation of duties.
-    assert sorted(args[0] for name, args in queued() if name == "iam.fetch_permissions") == sorted(
-        Entitlement.objects.values_list("pk", flat=True)
-    )
+    # What each entitlement allows was read with it, for separation of duties: nothing is left to queue.
+    assert EntitlementPermissions.objects.count() == 6
+    assert not EntitlementPermissions.objects.exclude(error="", unreadable="").exists()
+    assert [name for name, _ in queued() if name == "iam.fetch_permissions"] == []
 
 
 def test_a_finished_run_is_not_run_again(cast, sandbox):
