@@ -11,3 +11,8 @@ person_left = Signal()
 # claims, SCIM): receivers re-route what the old manager was asked to decide, in the same transaction.
 # Arguments: person, old_manager_id, actor, actor_label.
 manager_changed = Signal()
+
+# Sent when a person's full name changes (the HR feed, single sign-on's claims, SCIM, the admin), inside
+# the transaction that changes it: receivers keep their copies of the name in step after it commits.
+# Arguments: person.
+name_changed = Signal()

@@ -112,12 +112,11 @@ def queue(
         # is holder by holder, on the index (campaign, id). Sorting by name across joins to show 50
         # lines sorted the whole campaign on every view.
         return items.order_by("pk")
-    order = (
-        ["entitlement__name", "holder__full_name", "aws_principal"]
-        if group_by == "entitlement"
-        else ["holder__full_name", "aws_principal", "entitlement__name"]
-    )
-    return items.order_by(*order, "pk")
+    if group_by == "entitlement":
+        return items.order_by("entitlement__name", "holder_name", "pk")
+    # A reviewer's lines by the holder's name copied onto each line: with the default filter (undecided)
+    # a page is a range of `review_queue_by_holder`, not a sort of their thousands of lines across a join.
+    return items.order_by("holder_name", "pk")
 
 
 def progress(campaign: Campaign) -> dict:
@@ -139,7 +138,7 @@ def progress(campaign: Campaign) -> dict:
 def reviewer_progress(campaign: Campaign, reviewer) -> dict:
     """One reviewer's part of a campaign: the lines they decide now, and those they handed on.
 
-    Three counts, each on an index (`review_queue`, `review_handed_on`), never a scan of the campaign.
+    Three counts, each on an index (`review_queue_by_holder`, `review_handed_on`), never a scan of the campaign.
     """
     mine = ReviewItem.objects.filter(campaign=campaign, reviewer=reviewer)
     handed_on = ReviewItem.objects.filter(campaign=campaign, first_decided_by=reviewer).exclude(reviewer=reviewer)
@@ -185,7 +184,8 @@ def decisions_per_day(campaign: Campaign) -> list[dict]:
 
 
 def waiting_count(user) -> int:
-    """The lines waiting for `user`'s decision in active campaigns: the Reviews badge, one COUNT on `review_queue`."""
+    """The lines waiting for `user`'s decision in active campaigns: the Reviews badge, one COUNT on
+    `review_queue_by_holder`."""
     return ReviewItem.objects.filter(UNDECIDED, reviewer=user, campaign__state=Campaign.State.ACTIVE).count()
 
 
