@@ -7,7 +7,9 @@ page p50 and p95, the queries one request runs, the ratio to a bare view behind 
 measured in the same run, and with two sizes the growth (big/small) and whether the queries stayed the same.
 Each size is filled inside a savepoint rolled back afterwards. Django's test client, in process, DEBUG off.
 
-To measure a new page, add a row to PAGES: who signs in, its path (`{campaign}` is the filled campaign's id).
+To measure a new page, add a row to PAGES: who signs in, its path (`{campaign}` is the filled campaign's id;
+`{leaver}`, `{grant}` and `{pack}` a leaver part-way through removal, a grant with its CloudTrail activity
+and an evidence pack being built, from `fill_company`'s "ids").
 BENCH_RUNS (15) sets the requests per page, BENCH_ONLY a part of the pages' names to measure only those.
 """
 
@@ -75,6 +77,10 @@ PAGES = [
     Page("admin: review lines", "erin", "/admin/reviews/reviewitem/"),
     Page("admin: entitlements", "erin", "/admin/catalog/entitlement/"),
     Page("admin: campaigns", "erin", "/admin/reviews/campaign/"),
+    Page("AWS Organizations", "erin", "/operations/organization/"),
+    Page("evidence pack", "erin", "/reviews/campaigns/{campaign}/evidence/{pack}/"),
+    Page("leaver (removal chart)", "erin", "/people/{leaver}/"),
+    Page("grant history (activity)", "erin", "/operations/grants/{grant}/"),
 ]
 PAGES = [page for page in PAGES if any(part in page.name.lower() for part in ONLY)]
 BARE = Page("bare view", "alice", "/bench/bare/")
@@ -120,7 +126,9 @@ def test_every_page_at_a_company_size(cast, sandbox):
             print(f"   {'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'x bare':>7} status")
             for page in [BARE, *PAGES]:
                 figures = results[scale][page.name] = (
-                    bare if page is BARE else measure(clients[page.who], page.path.format(campaign=campaign))
+                    bare
+                    if page is BARE
+                    else measure(clients[page.who], page.path.format(campaign=campaign, **filled["ids"]))
                 )
                 p50, p95, queries, status = figures
                 print(f"   {page.name:36} {p50:8.1f} {p95:8.1f} {queries:8d} {p50 / bare[0]:7.1f} {status}")
