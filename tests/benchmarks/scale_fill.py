@@ -303,7 +303,7 @@ def fill_company(cast, scale: float) -> dict:
             [leaver],
         )
         cursor.execute(
-            "UPDATE access_grant SET desired = 'absent', sync_state = CASE WHEN id % 3 = 0 THEN 'pending' "
+            "UPDATE access_grant SET desired = 'absent', sync_state = CASE WHEN id %% 3 = 0 THEN 'pending' "
             "ELSE 'revoked' END WHERE user_id = %s",
             [leaver],
         )

@@ -103,6 +103,7 @@ def measure(client, path: str) -> tuple[float, float, int, int]:
     return statistics.median(times), p95, len(queries), response.status_code
 
 
+@pytest.mark.timeout(3600)  # a busy machine: the two sizes and 40 pages take minutes
 @override_settings(ROOT_URLCONF="tests.benchmarks.scale_urls", DEBUG=False)
 def test_every_page_at_a_company_size(cast, sandbox):
     clients = {}
