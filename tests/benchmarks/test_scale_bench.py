@@ -16,7 +16,9 @@ BENCH_RUNS (15) sets the requests per page, BENCH_ONLY a part of the pages' name
 import os
 import statistics
 import time
+from base64 import b64encode
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 from django.db import connection, transaction
@@ -59,7 +61,8 @@ PAGES = [
     Page("campaigns", "erin", "/reviews/campaigns/"),
     Page("campaign overview", "erin", "/reviews/campaigns/{campaign}/"),
     Page("API review items", "erin", "/api/reviews/campaigns/{campaign}/items/"),
-    Page("API review items, page 10", "erin", "/api/reviews/campaigns/{campaign}/items/?page=10"),
+    # Keyset pages: the tenth page is the one after the 450th line, named by its cursor.
+    Page("API review items, page 10", "erin", "/api/reviews/campaigns/{campaign}/items/?cursor={cursor10}"),
     Page("review queue, every line (admin)", "erin", "/reviews/{campaign}/?all=1"),
     Page("API campaigns", "erin", "/api/reviews/campaigns/"),
     Page("operations", "erin", "/operations/"),
@@ -119,9 +122,11 @@ def test_every_page_at_a_company_size(cast, sandbox):
                 f"   filled in {filled['total']:.1f} s: "
                 + ", ".join(f"{name} {seconds:.1f}" for name, seconds in filled["timings"].items())
             )
-            from reviews.models import Campaign
+            from reviews.models import Campaign, ReviewItem
 
             campaign = Campaign.objects.filter(name="Quarterly review").latest("pk").pk
+            lines = ReviewItem.objects.filter(campaign_id=campaign).order_by("pk").values_list("pk", flat=True)
+            filled["ids"]["cursor10"] = quote(b64encode(f"p={lines[449]}".encode()).decode())
             bare = measure(clients[BARE.who], BARE.path)
             results[scale] = {BARE.name: bare}
             print(f"   {'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'x bare':>7} status")
