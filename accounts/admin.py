@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts import roles
 from accounts.models import FeedRun, LastGovernanceAdmin, User
+from accounts.signals import name_changed
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.pagination import CappedPaginator
 from audit.services import record
@@ -37,6 +38,12 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     # Leaving goes through the portal's confirmation, which the action opens (and the HR feed and the API),
     # and which also ends all access.
     readonly_fields = ["employment_status", "left_at", "last_login", "date_joined"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "full_name" in form.changed_data:
+            name_changed.send(sender=User, person=obj)
+
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["full_name", "title", "department", "manager", "employment_status", "left_at"]}),

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import LAST_ADMIN_MESSAGE, FeedRun, User
 from accounts.services import PeopleError, PersonRecord, mark_leaver, upsert_person
-from accounts.signals import manager_change_consequences
+from accounts.signals import manager_change_consequences, name_changed
 from audit.services import record_many
 from audit.transactions import atomic_with_retries
 
@@ -443,7 +443,7 @@ def _apply_quiet(
     User.objects.bulk_create(joiners.values())
     # Managers who joined in this batch (placed before their reports) now have ids.
     managers = {**managers, **{email: joiner.pk for email, joiner in joiners.items()}}
-    changed, events = [], []
+    changed, renamed, events = [], [], []
     for record_ in rows:
         manager_id = managers.get(record_.manager_email) if record_.manager_email else None
         after = {
@@ -465,6 +465,8 @@ def _apply_quiet(
         if before == after:
             batch.unchanged += 1
             continue
+        if person.full_name != record_.full_name:
+            renamed.append(person)
         person.full_name, person.title, person.department = record_.full_name, record_.title, record_.department
         person.manager_id = manager_id
         changed.append(person)
@@ -472,6 +474,8 @@ def _apply_quiet(
         batch.moved.append(record_.email)
     if changed:
         User.objects.bulk_update(changed, FIELDS)
+    for person in renamed:  # as `upsert_person` tells of a rename: copies of the name follow after the commit
+        name_changed.send(sender=User, person=person)
     return events
 
 

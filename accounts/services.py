@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import LastGovernanceAdmin, User
-from accounts.signals import manager_changed, person_left
+from accounts.signals import manager_changed, name_changed, person_left
 from accounts.tokens import revoke_all_tokens
 from audit.services import record
 from audit.transactions import atomic_with_retries
@@ -109,5 +109,7 @@ def upsert_person(
             manager_changed.send(
                 sender=User, person=person, old_manager_id=before["manager"], actor=actor, actor_label=actor_label
             )
+        if before["full_name"] != after["full_name"]:
+            name_changed.send(sender=User, person=person)
         record(actor=actor, actor_label=actor_label, action="person.moved", obj=person, before=before, after=after)
         return person, "moved"

@@ -17,3 +17,8 @@ manager_changed = Signal()
 # Those are moved one by one through `upsert_person`, the others together without a query each. Sent under the
 # people's locks, so the answer holds until the batch commits. Arguments: person_ids.
 manager_change_consequences = Signal()
+
+# Sent when a person's full name changes (the HR feed, single sign-on's claims, SCIM, the admin), inside
+# the transaction that changes it: receivers keep their copies of the name in step after it commits.
+# Arguments: person.
+name_changed = Signal()

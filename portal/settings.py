@@ -172,7 +172,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CappedPageNumberPagination",  # counts stop at 10,000
     "PAGE_SIZE": 50,
     # Throttles other than api/throttling.py's (which use audit.context.client_address) still trust
     # only as many X-Forwarded-For entries as there are proxies, never the whole header.

@@ -112,12 +112,11 @@ def queue(
         # is holder by holder, on the index (campaign, id). Sorting by name across joins to show 50
         # lines sorted the whole campaign on every view.
         return items.order_by("pk")
-    order = (
-        ["entitlement__name", "holder__full_name", "aws_principal"]
-        if group_by == "entitlement"
-        else ["holder__full_name", "aws_principal", "entitlement__name"]
-    )
-    return items.order_by(*order, "pk")
+    if group_by == "entitlement":
+        return items.order_by("entitlement__name", "holder_name", "pk")
+    # A reviewer's lines by the holder's name copied onto each line: with the default filter (undecided)
+    # a page is a range of `review_queue_by_holder`, not a sort of their thousands of lines across a join.
+    return items.order_by("holder_name", "pk")
 
 
 def progress(campaign: Campaign) -> dict:
@@ -139,23 +138,19 @@ def progress(campaign: Campaign) -> dict:
 def reviewer_progress(campaign: Campaign, reviewer) -> dict:
     """One reviewer's part of a campaign: the lines they decide now, and those they handed on.
 
-    Three counts, each on an index (`review_queue`, `review_handed_on`), never a scan of the campaign.
+    Three counts, each on an index (`review_queue_by_holder`, `review_handed_on`), never a scan of the campaign.
     """
     mine = ReviewItem.objects.filter(campaign=campaign, reviewer=reviewer)
     handed_on = ReviewItem.objects.filter(campaign=campaign, first_decided_by=reviewer).exclude(reviewer=reviewer)
     return {"total": mine.count(), "decided": mine.exclude(UNDECIDED).count(), "handed_on": handed_on.count()}
 
 
-def progress_by_reviewer(campaign: Campaign) -> list[dict]:
-    """Per reviewer and stage: lines and how many are decided, from the progress counters (one query).
-    A line kept in the first stage counts as decided for its first reviewer and, once more, for the
-    owner who has it now."""
-    rows = (
-        CampaignReviewerProgress.objects.filter(campaign=campaign)
-        .values("reviewer__full_name", "stage")
-        .annotate(lines=Sum(F("total") + F("handed_on")), done=Sum(F("decided") + F("handed_on")))
-        .order_by("reviewer__full_name", "stage")
-    )
+def progress_by_reviewer(campaign: Campaign, limit: int | None = None) -> list[dict]:
+    """Per reviewer and stage: lines and how many are decided, from the progress counters (one query),
+    the first `limit` by reviewer name. A line kept in the first stage counts as decided for its first
+    reviewer and, once more, for the owner who has it now."""
+    rows = _reviewer_counters(campaign).values("reviewer__full_name", "stage", "lines", "done")
+    rows = rows.order_by("reviewer__full_name", "stage", "reviewer_id")
     return [
         {
             "reviewer__full_name": row["reviewer__full_name"],
@@ -163,9 +158,22 @@ def progress_by_reviewer(campaign: Campaign) -> list[dict]:
             "total": row["lines"],
             "decided": row["done"],
         }
-        for row in rows
-        if row["lines"]
+        for row in (rows if limit is None else rows[:limit])
     ]
+
+
+def reviewer_rows(campaign: Campaign) -> int:
+    """How many rows `progress_by_reviewer` has in all (a count of the campaign's counter rows)."""
+    return _reviewer_counters(campaign).count()
+
+
+def _reviewer_counters(campaign: Campaign) -> QuerySet[CampaignReviewerProgress]:
+    # One counter row per (campaign, reviewer, stage): no grouping; a reviewer with no lines is not listed.
+    return (
+        CampaignReviewerProgress.objects.filter(campaign=campaign)
+        .annotate(lines=F("total") + F("handed_on"), done=F("decided") + F("handed_on"))
+        .filter(lines__gt=0)
+    )
 
 
 def decisions_per_day(campaign: Campaign) -> list[dict]:
@@ -185,7 +193,8 @@ def decisions_per_day(campaign: Campaign) -> list[dict]:
 
 
 def waiting_count(user) -> int:
-    """The lines waiting for `user`'s decision in active campaigns: the Reviews badge, one COUNT on `review_queue`."""
+    """The lines waiting for `user`'s decision in active campaigns: the Reviews badge, one COUNT on
+    `review_queue_by_holder`."""
     return ReviewItem.objects.filter(UNDECIDED, reviewer=user, campaign__state=Campaign.State.ACTIVE).count()
 
 
@@ -203,8 +212,18 @@ class FollowUp:
 
 
 def follow_ups(campaign: Campaign) -> list[FollowUp]:
-    """Every reviewer of the campaign, those with the most lines undecided first: four queries, whatever
-    the number of reviewers (their progress counters, their reminders, their latest escalations, then the people).
+    """Every reviewer of the campaign, those with the most lines undecided first (`follow_ups_shown`)."""
+    return follow_ups_shown(campaign, None)[0]
+
+
+def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[FollowUp], int]:
+    """The first `limit` reviewers of the campaign, those with the most lines undecided first, and how
+    many reviewers there are in all: four queries, whatever the number of reviewers (their progress
+    counters, their reminders, their latest escalations, then the people shown and those they were told to).
+
+    Only the people who can be among the first `limit` are read (a company's campaign has 1,000
+    reviewers; the page shows 100): the order's first key, the undecided count, is known before any
+    person is, so the rest are cut there, ties on the last count shown kept for the name to decide.
 
     Reminders are the notifications `reviews.remind_reviewers` wrote about the campaign; escalations
     are read from the audit trail (`campaign.reviewer_escalated`, on the campaign's index), each at its
@@ -229,10 +248,16 @@ def follow_ups(campaign: Campaign) -> list[FollowUp]:
         if isinstance(after.get("reviewer"), int):
             told = after.get("told") if isinstance(after.get("told"), list) else []
             escalated[after["reviewer"]] = (_run_time(event), [pk for pk in told if isinstance(pk, int)])
-    told_ids = {pk for _, to in escalated.values() for pk in to}
-    people = get_user_model().objects.only("full_name", "email").in_bulk({*counts, *reminded, *escalated, *told_ids})
+    reviewers = {*counts, *reminded, *escalated}
+    candidates = reviewers
+    if limit is not None and len(reviewers) > limit:
+        undecided = sorted((counts.get(pk, (0, 0))[0] for pk in reviewers), reverse=True)
+        cut = undecided[limit - 1]
+        candidates = {pk for pk in reviewers if counts.get(pk, (0, 0))[0] >= cut}
+    told_ids = {pk for reviewer_id in candidates for pk in escalated.get(reviewer_id, (None, []))[1]}
+    people = get_user_model().objects.only("full_name", "email").in_bulk({*candidates, *told_ids})
     rows = []
-    for reviewer_id in {*counts, *reminded, *escalated}:
+    for reviewer_id in candidates:
         if reviewer_id not in people:
             continue
         undecided, total = counts.get(reviewer_id, (0, 0))
@@ -247,7 +272,8 @@ def follow_ups(campaign: Campaign) -> list[FollowUp]:
                 escalated_to=tuple(people[pk] for pk in to if pk in people),
             )
         )
-    return sorted(rows, key=lambda row: (-row.undecided, str(row.reviewer).casefold(), row.reviewer.pk))
+    rows.sort(key=lambda row: (-row.undecided, str(row.reviewer).casefold(), row.reviewer.pk))
+    return (rows if limit is None else rows[:limit]), len(reviewers)
 
 
 def _run_time(event: AuditEvent) -> datetime:

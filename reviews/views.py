@@ -232,9 +232,15 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
         and (request.user.pk == campaign.owner_id or request.user.is_governance_admin),
         "reads_everything": reads_everything(request.user),
         "progress": selectors.progress(campaign),
-        **_shown("reviewers", selectors.progress_by_reviewer(campaign)),
+        **_shown(
+            "reviewers", selectors.progress_by_reviewer(campaign, REVIEWERS_SHOWN), selectors.reviewer_rows(campaign)
+        ),
         "per_day": selectors.decisions_per_day(campaign),
-        **_shown("follow_ups", selectors.follow_ups(campaign) if campaign.snapshot_at else []),
+        **(
+            _shown("follow_ups", *selectors.follow_ups_shown(campaign, REVIEWERS_SHOWN))
+            if campaign.snapshot_at
+            else _shown("follow_ups", [], 0)
+        ),
         "revoked": Paginator(remediation, PAGE_SIZE).get_page(request.GET.get("page")),
         "evidence_packs": selectors.recent_evidence_packs(campaign),
         "evidence_inline_max": settings.EVIDENCE_INLINE_MAX_LINES,
@@ -250,9 +256,10 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
 REVIEWERS_SHOWN = 100
 
 
-def _shown(name: str, rows: list) -> dict:
-    """The first REVIEWERS_SHOWN rows as `name`, and how many more there are as `name`_more."""
-    return {name: rows[:REVIEWERS_SHOWN], f"{name}_more": max(0, len(rows) - REVIEWERS_SHOWN)}
+def _shown(name: str, rows: list, total: int) -> dict:
+    """The first REVIEWERS_SHOWN rows (read as the first so many, in the database) as `name`, and how many
+    more there are of `total` as `name`_more."""
+    return {name: rows, f"{name}_more": max(0, total - len(rows))}
 
 
 @_writes

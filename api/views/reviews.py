@@ -7,13 +7,15 @@ every line; an auditor's POST is refused (403) whatever else they are.
 from dataclasses import asdict
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import roles
+from api.pagination import KeysetPagination
 from api.serializers.reviews import (
     AcceptRecommendationsSerializer,
     CampaignDetailSerializer,
@@ -112,23 +114,38 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
         return Response(PreviewSerializer({**asdict(preview), "refusal": refusal}).data)
 
     @extend_schema(
-        summary="Lines of a campaign: mine to review (undecided first), or every line for admins and auditors",
-        responses={200: ReviewItemSerializer(many=True), 404: NOT_FOUND},
+        summary="Lines of a campaign: mine to review by holder name, or every line for admins and auditors",
+        description="Keyset pages of 50 (follow `next`; there is no count): a reviewer's own lines by holder "
+        "name, then id; every line in snapshot order (by id) for governance admins and auditors. "
+        "`decision=undecided` keeps the lines still to decide (or `keep`, `revoke`).",
+        parameters=[
+            OpenApiParameter(
+                "decision",
+                str,
+                enum=ReviewItem.Decision.values,
+                description="Only the lines with this decision (a reviewer's undecided ones are on an index).",
+            )
+        ],
+        responses={200: ReviewItemSerializer(many=True), 400: BAD_REQUEST, 404: NOT_FOUND},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=KeysetPagination, filter_backends=[])
     def items(self, request, pk):
         campaign, reviewing = self._readable(pk, by_its_owner=False)
+        decision = request.query_params.get("decision")
+        if decision is not None and decision not in ReviewItem.Decision.values:
+            raise ValidationError({"decision": f"One of: {', '.join(ReviewItem.Decision.values)}."})
         rows = ReviewItem.objects.filter(campaign=campaign)
         if reviewing:
             rows = rows.filter(reviewer=request.user)
+        if decision is not None:
+            rows = rows.filter(decision=decision)
         rows = rows.select_related(
             "holder", "entitlement__account", "reviewer", "first_decided_by", "second_reviewer", "grant", "unmanaged"
         )
-        # A reviewer's own lines, undecided first, by holder; everyone's (admins, auditors): in snapshot
-        # order on the index (campaign, id), never a sort of the whole campaign to show one page.
-        rows = (
-            rows.order_by("-decision", "holder__full_name", "aws_principal", "pk") if reviewing else rows.order_by("pk")
-        )
+        # A reviewer's own lines by the holder's name copied onto each line (`review_queue_by_holder` with
+        # a decision, their few thousand lines without); everyone's (admins, auditors): in snapshot order
+        # on the index (campaign, id). Keyset pages: page 1,000 costs what page 1 does.
+        self.paginator.ordering = ("holder_name", "id") if reviewing else ("id",)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ReviewItemSerializer(page, many=True).data)
 

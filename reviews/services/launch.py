@@ -34,6 +34,7 @@ COMMON_COLUMNS = [
     "recommendation_reason",
     "campaign_id",
     "holder_id",
+    "holder_name",
     "entitlement_id",
     "origin",
     "held_since",
@@ -53,6 +54,7 @@ _SELECTED = [
     "r_recommendation_reason",
     "r_campaign",
     "r_holder",
+    "r_holder_name",
     "entitlement_id",
     "r_origin",
     "r_held_since",
@@ -277,6 +279,7 @@ def _grant_rows(campaign: Campaign):
             **_reviewers(campaign, "user", unmanaged=False),
             **_recommendation("user", unmanaged=False),
             r_holder=F("user_id"),
+            r_holder_name=F("user__full_name"),
             r_origin=F("source"),
             r_held_since=F("granted_at"),
         )
@@ -294,6 +297,8 @@ def _unmanaged_rows(campaign: Campaign):
             **_reviewers(campaign, "person", unmanaged=True),
             **_recommendation("person", unmanaged=True),
             r_holder=F("person_id"),
+            # No portal person: the AWS principal is the name the queue shows and sorts by.
+            r_holder_name=Coalesce(F("person__full_name"), F("aws_principal")),
             r_origin=Value(ReviewItem.Origin.UNMANAGED, output_field=CharField()),
             r_held_since=F("first_seen"),
         )

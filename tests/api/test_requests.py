@@ -195,7 +195,7 @@ def test_my_requests_lists_those_i_asked_for_and_those_for_me(cast, sandbox, api
 
     assert [item["entitlement"]["name"] for item in alices["results"]] == ["Read-only", "Developers"]
     assert [item["entitlement"]["name"] for item in bobs["results"]] == ["Read-only"]
-    assert carols == {"count": 0, "next": None, "previous": None, "results": []}
+    assert carols == {"count": 0, "count_capped": False, "next": None, "previous": None, "results": []}
 
 
 @pytest.mark.parametrize("who", ["alice", "bob"])

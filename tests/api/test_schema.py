@@ -78,3 +78,16 @@ def test_docs_page_loads_its_assets_from_this_server(cast, api_for):
     assert "<script>" not in page, "no inline script: the start-up script has its own URL (CSP)"
     start_up = api_for(cast.alice).get("/api/docs/?script=").content.decode()
     assert "/api/schema/" in start_up
+
+
+def test_schema_documents_keyset_pages_and_capped_counts(cast, api_for):
+    document = openapi_document(api_for(cast.alice))
+    items = document["paths"]["/api/reviews/campaigns/{id}/items/"]["get"]
+    requests = document["paths"]["/api/requests/"]["get"]
+    schemas = document["components"]["schemas"]
+
+    assert {parameter["name"] for parameter in items["parameters"]} == {"id", "cursor", "decision"}
+    keyset = schemas[items["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+    assert "count" not in keyset["properties"] and "next" in keyset["properties"]
+    paged = schemas[requests["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+    assert {"count", "count_capped"} <= set(paged["required"])

@@ -11,14 +11,16 @@ but not a valid chain (the verify_audit benchmark measures that); the chain head
 
 import json
 import time
+from datetime import timedelta
 
 from django.db import connection, models
+from django.utils import timezone
 
-from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
+from access.models import AccessRequest, Approval, ApprovalAssignment, Grant, GrantActivity
 from accounts.models import User
 from audit.models import AuditChainHead, AuditEvent, AuditSubject
 from catalog.models import AwsAccount, Entitlement
-from reviews.models import Campaign, ReviewItem
+from reviews.models import Campaign, EvidencePack, ReviewItem
 from reviews.progress_counters import recount
 
 FULL = {
@@ -293,6 +295,40 @@ def fill_company(cast, scale: float) -> dict:
             "UPDATE audit_auditchainhead SET last_seq = %s, last_hash = md5('scale' || %s) || md5('chain' || %s)",
             [seq0 + events, events, events],
         )
+        # A leaver part-way through their removal (the leaver page and its chart): a manager with grants,
+        # their grants wanted absent, a third still waiting for the sync.
+        leaver = p + 3
+        cursor.execute(
+            "UPDATE accounts_user SET employment_status = 'leaver', left_at = now(), is_active = false WHERE id = %s",
+            [leaver],
+        )
+        cursor.execute(
+            "UPDATE access_grant SET desired = 'absent', sync_state = CASE WHEN id %% 3 = 0 THEN 'pending' "
+            "ELSE 'revoked' END WHERE user_id = %s",
+            [leaver],
+        )
+        # A grant with its CloudTrail activity read (the grant history page's activity block).
+        grant = g0 + 2
+        GrantActivity.objects.create(
+            grant_id=grant,
+            window_start=timezone.now() - timedelta(days=90),
+            window_end=timezone.now(),
+            computed_at=timezone.now(),
+            principal="p2",
+            calls=1234,
+            top_actions=[["s3:GetObject", 1000], ["s3:ListBucket", 234]],
+            by_service={"s3": 1234},
+        )
+        # An evidence pack being built for the campaign (its page polls this row).
+        pack = EvidencePack.objects.create(
+            campaign_id=c + 1,
+            format=EvidencePack.Format.CSV,
+            requested_by=cast.erin,
+            status=EvidencePack.Status.RUNNING,
+            lines_done=lines // 2,
+            lines_total=lines,
+        )
         timed("analyze", lambda: cursor.execute("ANALYZE"))
     assert AuditSubject  # filled by the statement above, as audit.services.record files new events
-    return {"sizes": n, "timings": timings, "total": sum(timings.values())}
+    ids = {"leaver": leaver, "grant": grant, "pack": pack.pk}
+    return {"sizes": n, "timings": timings, "total": sum(timings.values()), "ids": ids}

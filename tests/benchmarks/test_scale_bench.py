@@ -7,14 +7,18 @@ page p50 and p95, the queries one request runs, the ratio to a bare view behind 
 measured in the same run, and with two sizes the growth (big/small) and whether the queries stayed the same.
 Each size is filled inside a savepoint rolled back afterwards. Django's test client, in process, DEBUG off.
 
-To measure a new page, add a row to PAGES: who signs in, its path (`{campaign}` is the filled campaign's id).
+To measure a new page, add a row to PAGES: who signs in, its path (`{campaign}` is the filled campaign's id;
+`{leaver}`, `{grant}` and `{pack}` a leaver part-way through removal, a grant with its CloudTrail activity
+and an evidence pack being built, from `fill_company`'s "ids").
 BENCH_RUNS (15) sets the requests per page, BENCH_ONLY a part of the pages' names to measure only those.
 """
 
 import os
 import statistics
 import time
+from base64 import b64encode
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 from django.db import connection, transaction
@@ -57,7 +61,8 @@ PAGES = [
     Page("campaigns", "erin", "/reviews/campaigns/"),
     Page("campaign overview", "erin", "/reviews/campaigns/{campaign}/"),
     Page("API review items", "erin", "/api/reviews/campaigns/{campaign}/items/"),
-    Page("API review items, page 10", "erin", "/api/reviews/campaigns/{campaign}/items/?page=10"),
+    # Keyset pages: the tenth page is the one after the 450th line, named by its cursor.
+    Page("API review items, page 10", "erin", "/api/reviews/campaigns/{campaign}/items/?cursor={cursor10}"),
     Page("review queue, every line (admin)", "erin", "/reviews/{campaign}/?all=1"),
     Page("API campaigns", "erin", "/api/reviews/campaigns/"),
     Page("operations", "erin", "/operations/"),
@@ -75,6 +80,10 @@ PAGES = [
     Page("admin: review lines", "erin", "/admin/reviews/reviewitem/"),
     Page("admin: entitlements", "erin", "/admin/catalog/entitlement/"),
     Page("admin: campaigns", "erin", "/admin/reviews/campaign/"),
+    Page("AWS Organizations", "erin", "/operations/organization/"),
+    Page("evidence pack", "erin", "/reviews/campaigns/{campaign}/evidence/{pack}/"),
+    Page("leaver (removal chart)", "erin", "/people/{leaver}/"),
+    Page("grant history (activity)", "erin", "/operations/grants/{grant}/"),
 ]
 PAGES = [page for page in PAGES if any(part in page.name.lower() for part in ONLY)]
 BARE = Page("bare view", "alice", "/bench/bare/")
@@ -97,6 +106,7 @@ def measure(client, path: str) -> tuple[float, float, int, int]:
     return statistics.median(times), p95, len(queries), response.status_code
 
 
+@pytest.mark.timeout(3600)  # a busy machine: the two sizes and 40 pages take minutes
 @override_settings(ROOT_URLCONF="tests.benchmarks.scale_urls", DEBUG=False)
 def test_every_page_at_a_company_size(cast, sandbox):
     clients = {}
@@ -112,15 +122,19 @@ def test_every_page_at_a_company_size(cast, sandbox):
                 f"   filled in {filled['total']:.1f} s: "
                 + ", ".join(f"{name} {seconds:.1f}" for name, seconds in filled["timings"].items())
             )
-            from reviews.models import Campaign
+            from reviews.models import Campaign, ReviewItem
 
             campaign = Campaign.objects.filter(name="Quarterly review").latest("pk").pk
+            lines = ReviewItem.objects.filter(campaign_id=campaign).order_by("pk").values_list("pk", flat=True)
+            filled["ids"]["cursor10"] = quote(b64encode(f"p={lines[449]}".encode()).decode())
             bare = measure(clients[BARE.who], BARE.path)
             results[scale] = {BARE.name: bare}
             print(f"   {'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'x bare':>7} status")
             for page in [BARE, *PAGES]:
                 figures = results[scale][page.name] = (
-                    bare if page is BARE else measure(clients[page.who], page.path.format(campaign=campaign))
+                    bare
+                    if page is BARE
+                    else measure(clients[page.who], page.path.format(campaign=campaign, **filled["ids"]))
                 )
                 p50, p95, queries, status = figures
                 print(f"   {page.name:36} {p50:8.1f} {p95:8.1f} {queries:8d} {p50 / bare[0]:7.1f} {status}")

@@ -238,6 +238,49 @@ def test_an_auditor_reads_every_line_in_snapshot_order_with_the_same_queries(cas
     assert lines == sorted(lines) == list(many.items.order_by("pk").values_list("pk", flat=True)[:50])
 
 
+def wide_campaign(cast, sandbox, django_user_model, managers: int, name: str = "Wide") -> Campaign:
+    """`managers` managers, each reviewing one report's Developers access, in a campaign of their department."""
+    for n in range(managers):
+        manager = django_user_model.objects.create_user(
+            email=f"m{n}.{name}@example.com", password=None, full_name=f"M {n}"
+        )
+        report = django_user_model.objects.create_user(
+            email=f"r{n}.{name}@example.com", password=None, full_name=f"R {n}", manager=manager, department=name
+        )
+        Grant.objects.create(user=report, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    campaign = Campaign.objects.create(
+        name=name,
+        owner=cast.erin,
+        fallback_reviewer=cast.dave,
+        departments=[name],
+        due_at=timezone.now() + timedelta(days=14),
+    )
+    return services.launch(campaign_id=campaign.pk, actor=cast.erin)
+
+
+def test_the_overview_takes_the_same_queries_with_3_reviewers_and_103(cast, sandbox, django_user_model, client_for):
+    few = wide_campaign(cast, sandbox, django_user_model, 3, name="Few")
+    many = wide_campaign(cast, sandbox, django_user_model, 103, name="Many")
+    client = client_for(cast.erin)
+
+    def queries(campaign) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("reviews:campaign", args=[campaign.pk])).status_code == 200
+        return len(captured)
+
+    assert queries(few) == queries(many)
+
+
+def test_the_follow_ups_shown_are_those_with_most_left_to_decide(cast, sandbox, django_user_model):
+    campaign = wide_campaign(cast, sandbox, django_user_model, 5)
+    for line in ReviewItem.objects.filter(campaign=campaign).exclude(reviewer__full_name__in=["M 3", "M 1"]):
+        services.decide(campaign_id=campaign.pk, item_ids=[line.pk], actor=line.reviewer, decision="keep", comment="")
+
+    shown, reviewers = selectors.follow_ups_shown(campaign, 2)
+
+    assert ([str(row.reviewer) for row in shown], reviewers) == (["M 1", "M 3"], 5)
+
+
 def test_the_overview_lists_the_first_100_reviewers_and_counts_the_rest(cast, sandbox, django_user_model, client_for):
     for n in range(103):
         manager = django_user_model.objects.create_user(email=f"m{n}@example.com", password=None, full_name=f"M {n}")
