@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 
 from allauth.account.authentication import get_authentication_records
-from allauth.account.internal.flows.reauthentication import suspend_request
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
@@ -22,6 +21,8 @@ from django.utils.http import urlencode
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
+
+from accounts.allauth_bridge import keep_post_and_reauthenticate
 
 STEP_UP_CODE = "step_up_required"
 
@@ -84,7 +85,7 @@ def ask_in_page(request, doing: str, *, back_to: str) -> HttpResponse:
         htmx = bool(request.headers.get("HX-Request"))
         if htmx:
             request.META = {name: value for name, value in request.META.items() if not name.startswith("HTTP_HX_")}
-        kept = suspend_request(request, url)
+        kept = keep_post_and_reauthenticate(request, url)
         if not htmx:
             return kept
         response = HttpResponse(status=status.HTTP_403_FORBIDDEN)
