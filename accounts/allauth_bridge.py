@@ -14,7 +14,7 @@ def keep_post_and_reauthenticate(request: HttpRequest, reauthentication_url: str
     whose success replays it.
 
     allauth's public way, raising `ReauthenticationRequired` for its middleware, always sends people to the
-    first of the adapter's methods; the step-up picks the one this person can pass (accounts.stepup), and only
+    first of the adapter's methods; the step-up picks the one this person can pass (accounts.step_up_proof), and only
     the internal flow takes that URL.
     """
     return suspend_request(request, reauthentication_url)

@@ -246,7 +246,7 @@ MFA_TOTP_ISSUER = env_str("PORTAL_MFA_ISSUER", "Access Portal")
 # Browsers allow WebAuthn on HTTPS only; plain http://127.0.0.1 is accepted for the development server.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # Step-up: approving a high-risk request, granting an SoD exception and signing off a campaign need
-# a second factor proven this recently (accounts/stepup.py).
+# a second factor proven this recently (accounts/step_up_proof.py).
 STEP_UP_SECONDS = env_int("PORTAL_STEP_UP_SECONDS", 15 * 60, minimum=60)
 
 LANGUAGE_CODE = "en-us"

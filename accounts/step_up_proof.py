@@ -4,7 +4,8 @@ Approving a high-risk request, granting a separation-of-duties exception and sig
 campaign ask for it. The proof is what allauth records in the session whenever someone passes their
 second factor: when signing in, or again on its reauthentication page. Pages and the API check it
 before they call the service (the services know nothing of sessions); without a fresh proof a page
-sends the person to enter a code and then carries on, and the API answers 403 `step_up_required`.
+sends the person to enter a code and then carries on, and the API answers 403 `step_up_required`. Which
+approvals need the proof is access/step_up_policy.py; this module reads it, asks for it and refuses without it.
 """
 
 from __future__ import annotations
