@@ -50,6 +50,7 @@ bench-scale: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/bandit -q -r . -x ./.venv,./tests,./node_modules,./var --severity-level high
 	$(BIN)/python scripts/member_role.py --check
 	$(BIN)/cfn-lint deploy/aws/member-role.yaml

@@ -49,7 +49,7 @@ def how_signed_in(request, user) -> dict | None:
     if first is None:
         return None
     method = FIRST_FACTORS[records[first]["method"]]
-    how = {"method": method}
+    how: dict[str, str | None] = {"method": method}
     if method == "sso":
         how["provider"] = records[first].get("provider")
     second = [entry.get("type") for entry in records[first + 1 :] if entry.get("method") == "mfa"]

@@ -1,5 +1,7 @@
 """People: who they are, who they report to, whether they still work here."""
 
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -22,7 +24,7 @@ class LastGovernanceAdmin(ValidationError):
     """Refused: the change would leave the portal without an active governance admin."""
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra):
@@ -46,16 +48,17 @@ class UserManager(BaseUserManager):
         return self.get(email__iexact=email)
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # knox (untyped) adds auth_token_set
     """A person who may hold AWS access. Logs in with an email address."""
 
     class EmploymentStatus(models.TextChoices):
         ACTIVE = "active", "Active"
         LEAVER = "leaver", "Leaver"
 
-    username = None
-    first_name = None
-    last_name = None
+    # AbstractUser's fields this model drops (removing an inherited field is setting it to None).
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150)
     title = models.CharField(max_length=150, blank=True)
@@ -86,7 +89,7 @@ class User(AbstractUser):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS = ["full_name"]
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]  # ours, not AbstractUser's
 
     class Meta:
         ordering = ["full_name", "email"]

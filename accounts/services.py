@@ -49,7 +49,7 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
             # before any request, grant or the audit head.
             person.keep_a_governance_admin()
         except LastGovernanceAdmin as exc:
-            raise PeopleError(exc.message, status=409) from None
+            raise PeopleError(str(exc.message), status=409) from None
         # Receivers lock the person's requests and grants: before the audit chain head, which `record` locks.
         person_left.send(sender=User, person=person, actor=actor, left_at=now)
         # Here rather than by the deactivation's signal (accounts.tokens), so the audit names who did it.

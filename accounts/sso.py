@@ -16,13 +16,14 @@ The identity provider (IdP) says who someone is, and the portal believes it:
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialAccount
 from allauth.socialaccount.providers.base.constants import AuthError, AuthProcess
-from django.db import transaction
+from django.db import models, transaction
 from django.shortcuts import render
 
 from accounts.auth_events import record_failed_sign_in
@@ -128,9 +129,8 @@ def _record_of(profile: IdpProfile, person: User | None) -> tuple[PersonRecord, 
         "department": person.department if person else "",
     }
     # Claims are cut to the fields' lengths: an IdP's long title must not make the sign-in fail.
-    values = {
-        field: profile.claims.get(field, current[field])[: User._meta.get_field(field).max_length] for field in current
-    }
+    lengths = {field: cast(models.CharField, User._meta.get_field(field)).max_length for field in current}
+    values = {field: profile.claims.get(field, current[field])[: lengths[field]] for field in current}
     values["full_name"] = values["full_name"] or current["full_name"]
     manager = _manager_named_by(profile, email, person.manager if person else None)
     return PersonRecord(email=email, manager_email=manager.email if manager else "", status="active", **values), manager

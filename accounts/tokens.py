@@ -7,6 +7,8 @@ with the device's name (never the token, which exists only in the answer that is
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_save, pre_save
@@ -64,7 +66,7 @@ def issue_token(*, person: User, name: str, second_factor: bool) -> tuple[ApiTok
             user=person,
             name=name,
             second_factor=second_factor,
-            expiry=timezone.timedelta(days=settings.API_TOKEN_DAYS),
+            expiry=timedelta(days=settings.API_TOKEN_DAYS),
         )
         record(
             actor=person,

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import stepup
+from accounts import step_up_proof
 from accounts.tokens import NAME_MAX, TokenError, issue_token, live_tokens, revoke_token
 
 
@@ -48,13 +48,13 @@ def create_api_token(request):
     form = NewTokenForm(request.POST)
     if not form.is_valid():
         return _page(request, form=form, status=400)
-    if is_mfa_enabled(request.user) and not stepup.has_fresh_second_factor(request):
-        return stepup.ask_in_page(request, "Creating an API token", back_to=reverse("accounts:api_tokens"))
+    if is_mfa_enabled(request.user) and not step_up_proof.has_fresh_second_factor(request):
+        return step_up_proof.ask_in_page(request, "Creating an API token", back_to=reverse("accounts:api_tokens"))
     try:
         token, key = issue_token(
             person=request.user,
             name=form.cleaned_data["name"],
-            second_factor=stepup.has_fresh_second_factor(request),
+            second_factor=step_up_proof.has_fresh_second_factor(request),
         )
     except TokenError as refused:
         form.add_error("name", refused.message)

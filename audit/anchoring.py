@@ -304,6 +304,7 @@ def anchor_chain(store: AnchorStore | None = None) -> Digest | None:
         .iterator(chunk_size=CHUNK_SIZE)
     )
     private_key = _private_key()
+    public_key = _public_text(private_key.public_key())
     content = {
         "version": VERSION,
         "seq": head.last_seq,
@@ -312,7 +313,7 @@ def anchor_chain(store: AnchorStore | None = None) -> Digest | None:
         "from_seq": from_seq,
         "row_hashes": "".join(row_hash[:ROW_PREFIX] for row_hash in hashes),
         "previous_digest": last.body_hash if last else "",
-        "public_key": _public_text(private_key.public_key()),
+        "public_key": public_key,
     }
     content["signature"] = base64.b64encode(private_key.sign(_signed_bytes(content))).decode()
     body = json.dumps(content, sort_keys=True, indent=1).encode()
@@ -322,4 +323,4 @@ def anchor_chain(store: AnchorStore | None = None) -> Digest | None:
     except AnchorExists:  # another run anchored the same head first
         return None
     logger.info("Audit chain anchored at #%s (%s)", head.last_seq, name)
-    return parse_digest(name, body, public_keys={content["public_key"]})
+    return parse_digest(name, body, public_keys={public_key})

@@ -6,13 +6,17 @@ of the index that orders the list, whatever the table's size; past the cap the p
 10,000" and offers the pages up to it (filters narrow the list to reach older rows).
 """
 
+from typing import Any
+
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 COUNT_CAP = 10_000
 
 
 class CappedPaginator(Paginator):
+    object_list: QuerySet[Any]  # counted in SQL: a queryset, never a list
     cap = COUNT_CAP
 
     @cached_property

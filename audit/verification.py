@@ -63,7 +63,7 @@ def _beyond_the_head() -> ChainBreak | None:
     return ChainBreak(stray[0], stray[1], "it lies beyond the chain's head (added behind the application's back)")
 
 
-def _counted(rows, progress: Callable[[int], None], every: int):
+def _counted(rows, progress: Callable[[int], object], every: int):
     for number, row in enumerate(rows, 1):
         if number % every == 0:
             progress(number)
@@ -71,7 +71,7 @@ def _counted(rows, progress: Callable[[int], None], every: int):
 
 
 def verify_chain(
-    *, on_start: Callable[[int], None] | None = None, progress: Callable[[int], None] | None = None
+    *, on_start: Callable[[int], object] | None = None, progress: Callable[[int], object] | None = None
 ) -> Verification:
     """Walk the chain in seq order up to its head and name the first event that does not hold.
 

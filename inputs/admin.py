@@ -9,10 +9,14 @@ AuditedAdmin, inlines, Django's Group).
 """
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib.admin import helpers
 from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 
 from inputs.rules import ID_DIGITS, ID_REGEX, MAX_ID, NOT_AN_ID, NUMBER_TOO_LARGE, RefusedInput, id_or_none
 
@@ -31,8 +35,15 @@ def _is_id(value) -> bool:
 class _IdsOnly:
     """Shared by both fields; applies only to relations whose target's key is an integer."""
 
+    # What the ModelChoiceField it is mixed into (after it) holds, for the type checker.
+    queryset: QuerySet[Any] | None
+    to_field_name: str | None
+    empty_values: Sequence[Any]
+    error_messages: dict[str, Any]
+
     def _by_id(self) -> bool:
-        options = self.queryset.model._meta
+        # The admin builds these fields for relations only, always with their queryset.
+        options = self.queryset.model._meta  # type: ignore[union-attr]
         key = options.get_field(self.to_field_name) if self.to_field_name else options.pk
         return isinstance(key, models.IntegerField)
 
@@ -78,15 +89,18 @@ class IdsOnlyAdmin:
     """Mixed into a ModelAdmin or an inline: every relation field it builds takes ids only, and an
     action is refused (400, inputs.middleware) when a ticked row is not an id."""
 
-    formfield_overrides = {
+    # As ModelAdmin and InlineModelAdmin declare them, so the classes it is mixed into agree.
+    model: Any
+    formfield_overrides: ClassVar[Mapping[type[models.Field], Mapping[str, Any]]] = {
         models.ForeignKey: {"form_class": IdChoiceField},
         models.OneToOneField: {"form_class": IdChoiceField},
         models.ManyToManyField: {"form_class": IdsChoiceField},
     }
 
-    def response_action(self, request, queryset):
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
         if isinstance(self.model._meta.pk, models.IntegerField):
             for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
                 if id_or_none(value) is None:  # and one of too many digits is refused inside
                     raise RefusedInput(NOT_AN_ID)
-        return super().response_action(request, queryset)
+        # A mixin listed before ModelAdmin in the bases: the ModelAdmin after it has response_action.
+        return super().response_action(request, queryset)  # type: ignore[misc]

@@ -32,5 +32,5 @@ class OutboxMessage(models.Model):
             models.Index(fields=["created_at"], name="outbox_by_age"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.task_name}{tuple(self.args)}"

@@ -44,7 +44,7 @@ PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 
 _unsent = threading.local()
 
 
-def enqueue(task_name: str, *args, countdown: float | None = None, coalesce: str = "") -> None:
+def enqueue(task_name: str, *args: object, countdown: float | None = None, coalesce: str = "") -> None:
     """Queue `task_name(*args)` with the caller's change; `countdown` seconds before it may start;
     `coalesce`: one message for all those sent together with this key (not with a countdown)."""
     enqueue_each(task_name, [args], countdown=countdown, coalesce=[coalesce])

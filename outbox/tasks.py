@@ -17,7 +17,7 @@ def relay_outbox() -> int:
 
 
 @signals.worker_ready.connect
-def _relay_when_a_worker_starts(**kwargs) -> None:
+def _relay_when_a_worker_starts(**kwargs: object) -> None:
     """A worker starting after an outage sends what waited, without waiting for beat's next run. Queued
     rather than run here, so the worker starts consuming at once. The relay's own message is sent
     directly, not through the outbox it drains."""

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Entitlement
-from iam import cloudtrail, usage
+from iam import access_advisor, cloudtrail
 from iam.errors import PermanentAwsError, TransientAwsError
 from iam.identity import iam_user_name
 from iam.sync import account_access
@@ -48,13 +48,13 @@ def collect(campaign_id: int, now=None, *, final: bool = True) -> int:
             who, campaign_id=campaign_id, entitlement__account=account, entitlement__kind__in=IAM_KINDS
         )
         try:
-            found = usage.last_accessed(account_access(account), principal)
-        except usage.UsageUnavailable as exc:
+            found = access_advisor.last_accessed(account_access(account), principal)
+        except access_advisor.UsageUnavailable as exc:
             same.update(usage_evidence=not_available(exc.reason))
             continue
         except TransientAwsError:
             if final:
-                same.update(usage_evidence=not_available(usage.BUSY))
+                same.update(usage_evidence=not_available(access_advisor.BUSY))
             busy += 1
             continue
         if found.last_used is None:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from access.errors import AccessError
-from accounts import stepup
+from accounts import step_up_proof
 from accounts.roles import is_auditor, reads_everything
 from catalog.models import AwsAccount, Risk
 from inputs.rules import ids_of
@@ -279,9 +279,9 @@ def launch(request, campaign_id):
 @_writes
 def sign_off(request, campaign_id):
     campaign = _owned(request, campaign_id)
-    if not stepup.has_fresh_second_factor(request):
+    if not step_up_proof.has_fresh_second_factor(request):
         back = reverse("reviews:campaign", args=[campaign.pk])
-        return stepup.ask_in_page(request, "Signing off a review campaign", back_to=back)
+        return step_up_proof.ask_in_page(request, "Signing off a review campaign", back_to=back)
     try:
         services.sign_off(campaign_id=campaign.pk, actor=request.user)
     except AccessError as exc:

@@ -1,7 +1,7 @@
 """The approval inbox: decide one request inline (htmx) or several at once.
 
 Approving a high-risk request or granting a separation-of-duties exception needs a second factor
-from the last minutes (accounts.stepup); without one the person is asked for a code first.
+from the last minutes (accounts.step_up_proof); without one the person is asked for a code first.
 """
 
 from django.contrib import messages
@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_POST
 from access import selectors, services
 from access.errors import AccessError, InvalidInput
 from access.forms import DecisionForm
-from access.step_up import step_up_needed
+from access.step_up_policy import step_up_needed
 from access.views.common import page_of
-from accounts import stepup
+from accounts import step_up_proof
 from inputs.rules import ids_of
 
 
@@ -25,7 +25,7 @@ def _inbox(request, status=200):
     activities = selectors.extension_activities(page.object_list)
     for access_request in page.object_list:
         access_request.activity_so_far = activities.get(access_request.pk)
-    context = {"page": page, "step_up_minutes": stepup.window_minutes()}
+    context = {"page": page, "step_up_minutes": step_up_proof.window_minutes()}
     return render(request, "access/inbox.html", context, status=status)
 
 
@@ -39,7 +39,7 @@ def decide(request, request_id, decision):
     form = DecisionForm(request.POST)
     htmx = bool(request.headers.get("HX-Request"))
     if decision == "approve" and (doing := step_up_needed(request, [request_id])):
-        return stepup.ask_in_page(request, doing, back_to=reverse("access:inbox"))
+        return step_up_proof.ask_in_page(request, doing, back_to=reverse("access:inbox"))
     try:
         if not form.is_valid():
             raise InvalidInput(" ".join(error for errors in form.errors.values() for error in errors))
@@ -50,14 +50,14 @@ def decide(request, request_id, decision):
                 actor=request.user,
                 comment=comment,
                 exception=form.exception_terms(),
-                recent_mfa=stepup.has_fresh_second_factor(request),
+                recent_mfa=step_up_proof.has_fresh_second_factor(request),
             )
         else:
             access_request = services.deny(
                 request_id=request_id,
                 actor=request.user,
                 comment=comment,
-                recent_mfa=stepup.has_fresh_second_factor(request),
+                recent_mfa=step_up_proof.has_fresh_second_factor(request),
             )
     except AccessError as exc:
         if htmx:
@@ -89,13 +89,13 @@ def bulk_decide(request):
         messages.error(request, "Select at least one request, then approve or deny.")
         return _inbox(request, status=400)
     if decision == "approve" and (doing := step_up_needed(request, ids)):
-        return stepup.ask_in_page(request, doing, back_to=reverse("access:inbox"))
+        return step_up_proof.ask_in_page(request, doing, back_to=reverse("access:inbox"))
     outcomes = services.decide_many(
         request_ids=ids,
         actor=request.user,
         approve_them=decision == "approve",
         comment=request.POST.get("comment", "")[:2000],
-        recent_mfa=stepup.has_fresh_second_factor(request),
+        recent_mfa=step_up_proof.has_fresh_second_factor(request),
     )
     done = [outcome.message for outcome in outcomes if outcome.ok]
     refused = [outcome.message for outcome in outcomes if not outcome.ok]

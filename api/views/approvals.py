@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from access import services
 from access.models import Approval
 from access.selectors import steps_to_decide
-from access.step_up import step_up_needed
-from accounts import stepup
+from access.step_up_policy import step_up_needed
+from accounts import step_up_proof
 from api.serializers.approvals import BulkDecisionSerializer, BulkOutcomeSerializer, StepToDecideSerializer
 from api.views.base import BAD_REQUEST, FORBIDDEN, PortalViewSet
 
@@ -37,12 +37,12 @@ class ApprovalViewSet(mixins.ListModelMixin, PortalViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data["decision"] == "approve" and (doing := step_up_needed(request, data["request_ids"])):
-            raise stepup.StepUpRequired(request, doing)
+            raise step_up_proof.StepUpRequired(request, doing)
         outcomes = services.decide_many(
             request_ids=data["request_ids"],
             actor=request.user,
             approve_them=data["decision"] == "approve",
             comment=data.get("comment", ""),
-            recent_mfa=stepup.has_fresh_second_factor(request),
+            recent_mfa=step_up_proof.has_fresh_second_factor(request),
         )
         return Response(BulkOutcomeSerializer(outcomes, many=True).data)

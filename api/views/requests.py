@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from access import services
 from access.models import AccessRequest
 from access.selectors import requests_of, requests_visible_to
-from access.step_up import step_up_needed
-from accounts import stepup
+from access.step_up_policy import step_up_needed
+from accounts import step_up_proof
 from api.serializers.approvals import DecisionSerializer
 from api.serializers.requests import (
     CartSerializer,
@@ -110,8 +110,8 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalVie
     def approve(self, request, pk):
         comment = self._valid(DecisionSerializer).get("comment", "")
         if doing := step_up_needed(request, [int(pk)]):
-            raise stepup.StepUpRequired(request, doing)
-        fresh = stepup.has_fresh_second_factor(request)
+            raise step_up_proof.StepUpRequired(request, doing)
+        fresh = step_up_proof.has_fresh_second_factor(request)
         return self._detail(services.approve(request_id=int(pk), actor=request.user, comment=comment, recent_mfa=fresh))
 
     @extend_schema(
@@ -120,5 +120,5 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalVie
     @action(detail=True, methods=["post"])
     def deny(self, request, pk):
         comment = self._valid(DecisionSerializer).get("comment", "")
-        fresh = stepup.has_fresh_second_factor(request)
+        fresh = step_up_proof.has_fresh_second_factor(request)
         return self._detail(services.deny(request_id=int(pk), actor=request.user, comment=comment, recent_mfa=fresh))

@@ -3,6 +3,7 @@
 Tasks, pages and the admin call these; nothing else writes notifications.
 """
 
+from notifications.services.approver_reminders import remind_approvers
 from notifications.services.delivery import mark_all_read, send_pending_emails
 from notifications.services.events import (
     notify_access_ending,
@@ -10,7 +11,6 @@ from notifications.services.events import (
     notify_grant_synced,
     notify_request_decided,
 )
-from notifications.services.reminders import remind_approvers
 from notifications.services.sod import notify_sod_exception_expired
 
 __all__ = [

@@ -2,8 +2,8 @@
 
 from reviews.services.campaigns import launch_refusal, record_launch_failure, request_launch, save_draft
 from reviews.services.closing import refresh_remediation, sign_off, unmanaged_removals_waiting
-from reviews.services.decisions import accept_recommendations, decide, reassign
 from reviews.services.launch import launch
+from reviews.services.line_decisions import accept_recommendations, decide, reassign
 from reviews.services.preview import preview
 
 __all__ = [

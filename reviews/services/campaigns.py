@@ -17,9 +17,9 @@ from audit.services import record
 from outbox.services import enqueue
 from reviews import notices
 from reviews.models import Campaign
+from reviews.services.auditors import refuse_auditors
 from reviews.services.launch import check_reviewers
 from reviews.services.repeats import add_months
-from reviews.services.roles import refuse_auditors
 
 # The fields a draft's page sets, and the many-to-many ones (given as lists of ids or objects).
 FIELDS = [

@@ -25,7 +25,7 @@ from iam.models import UnmanagedAccess
 from outbox.services import enqueue_each
 from reviews.models import Campaign, ReviewItem
 from reviews.progress_counters import recount
-from reviews.services.roles import refuse_auditors
+from reviews.services.auditors import refuse_auditors
 
 REMOVE_UNMANAGED_TASK = "reviews.remove_unmanaged"
 _GONE = [UnmanagedAccess.State.REMOVED, UnmanagedAccess.State.GONE]

@@ -28,7 +28,7 @@ from django.urls import reverse
 from lxml import etree
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
-from portal import settings as portal_settings
+from portal import sso_settings
 
 SAML_HOST = "portal.example.com"  # python3-saml wants a host with a dot in the SP's URLs
 
@@ -324,7 +324,7 @@ class LocalMetadataServer(_Server):
         self.metadata_url = f"{self.url}/metadata"
 
 
-# --- configuring the portal for them, as production does: environment variables read by portal.settings
+# --- configuring the portal for them, as production does: environment variables read by portal.sso_settings
 
 
 def configure_oidc(settings, monkeypatch, idp: LocalOidcProvider) -> None:
@@ -332,7 +332,7 @@ def configure_oidc(settings, monkeypatch, idp: LocalOidcProvider) -> None:
     monkeypatch.setenv("PORTAL_OIDC_CLIENT_ID", idp.client_id)
     monkeypatch.setenv("PORTAL_OIDC_CLIENT_SECRET", idp.client_secret)
     monkeypatch.setenv("PORTAL_OIDC_NAME", "Example SSO")
-    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [portal_settings.oidc_app()]}}
+    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [sso_settings.oidc_app()]}}
 
 
 def configure_saml(settings, monkeypatch, idp: LocalSamlIdp, **variables: str) -> None:
@@ -347,7 +347,7 @@ def configure_saml(settings, monkeypatch, idp: LocalSamlIdp, **variables: str) -
             monkeypatch.setenv(name, value)
         else:
             monkeypatch.delenv(name, raising=False)
-    settings.SOCIALACCOUNT_PROVIDERS = {"saml": {"APPS": [portal_settings.saml_app()]}}
+    settings.SOCIALACCOUNT_PROVIDERS = {"saml": {"APPS": [sso_settings.saml_app()]}}
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, SAML_HOST]
 
 

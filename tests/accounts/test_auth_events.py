@@ -186,7 +186,7 @@ def test_a_refused_single_sign_on_is_a_failed_sign_in(client, cast, oidc):
 
 def test_the_test_clients_force_login_is_no_sign_in_and_still_passes_the_second_factor(client_for, cast):
     """The suite's stand-in for a full sign-in writes nothing to the trail, and still counts as a fresh code."""
-    from accounts.stepup import has_fresh_second_factor
+    from accounts.step_up_proof import has_fresh_second_factor
 
     browser = client_for(cast.bob)
     response = browser.get(reverse("access:inbox"))

@@ -16,7 +16,7 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.services import mark_leaver
 from audit.models import AuditEvent
-from portal import settings as portal_settings
+from portal import sso_settings
 from tests.accounts.identity_providers import LocalOidcProvider, configure_oidc, sign_in_with_oidc
 from tests.conftest import PASSWORD
 
@@ -308,7 +308,7 @@ def test_a_malformed_oidc_configuration_names_the_variable(monkeypatch, variable
         monkeypatch.setenv(name, value)
 
     with pytest.raises(ImproperlyConfigured) as refused:
-        portal_settings.oidc_app()
+        sso_settings.oidc_app()
 
     assert str(refused.value).startswith(message)
 

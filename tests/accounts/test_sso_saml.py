@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from audit.models import AuditEvent
-from portal import settings as portal_settings
+from portal import sso_settings
 from tests.accounts.identity_providers import (
     SAML_HOST,
     LocalMetadataServer,
@@ -213,6 +213,6 @@ def test_a_malformed_saml_configuration_names_the_variable(monkeypatch, variable
         monkeypatch.setenv(name, value)
 
     with pytest.raises(ImproperlyConfigured) as refused:
-        portal_settings.saml_app()
+        sso_settings.saml_app()
 
     assert str(refused.value).startswith(message)

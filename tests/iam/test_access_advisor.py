@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from botocore.stub import Stubber
 
-from iam import gateway, usage
+from iam import access_advisor, gateway
 from iam.errors import TransientAwsError
 
 ACCOUNT = gateway.AccountAccess("123456789012")
@@ -64,31 +64,33 @@ def test_the_latest_use_across_services_once_the_job_completes(stub):
         {"JobId": JOB},
     )
 
-    found = usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
+    found = access_advisor.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
 
-    assert found == usage.Usage(june, 2, 3)
+    assert found == access_advisor.Usage(june, 2, 3)
 
 
 def test_never_used_is_said_only_when_aws_says_so(stub):
     stub.add_response("get_service_last_accessed_details", report("COMPLETED", [service("s3")]), {"JobId": JOB})
 
-    assert usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None) == usage.Usage(None, 0, 1)
+    found = access_advisor.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
+
+    assert found == access_advisor.Usage(None, 0, 1)
 
 
 def test_a_job_still_running_is_retried_later_not_read_as_never_used(stub):
-    for _ in range(usage.POLLS):
+    for _ in range(access_advisor.POLLS):
         stub.add_response("get_service_last_accessed_details", report("IN_PROGRESS"), {"JobId": JOB})
 
     with pytest.raises(TransientAwsError, match="still preparing"):
-        usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
+        access_advisor.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
 
 
 def test_a_failed_job_means_usage_is_not_available_with_awss_reason(stub):
     failed = report("FAILED") | {"Error": {"Message": "Rate exceeded for the account", "Code": "Throttling"}}
     stub.add_response("get_service_last_accessed_details", failed, {"JobId": JOB})
 
-    with pytest.raises(usage.UsageUnavailable) as refused:
-        usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
+    with pytest.raises(access_advisor.UsageUnavailable) as refused:
+        access_advisor.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
     assert refused.value.reason == "Access Advisor could not prepare its report: Rate exceeded for the account"
 
 
@@ -96,8 +98,8 @@ def test_a_refusal_means_usage_is_not_available_in_plain_words(moto_server, fres
     with Stubber(gateway.iam_client(ACCOUNT)) as stubber:
         stubber.add_client_error("get_user", service_error_code="AccessDenied", service_message="User: arn:... is not")
 
-        with pytest.raises(usage.UsageUnavailable) as refused:
-            usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
+        with pytest.raises(access_advisor.UsageUnavailable) as refused:
+            access_advisor.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
     assert refused.value.reason.startswith("the portal may not read Access Advisor in this account")
 
 
@@ -106,4 +108,4 @@ def test_throttling_stays_a_transient_error_to_ask_again(moto_server, fresh_clie
         stubber.add_client_error("get_user", service_error_code="Throttling", http_status_code=400)
 
         with pytest.raises(TransientAwsError):
-            usage.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)
+            access_advisor.last_accessed(ACCOUNT, "alice", sleep=lambda seconds: None)

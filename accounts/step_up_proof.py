@@ -4,7 +4,8 @@ Approving a high-risk request, granting a separation-of-duties exception and sig
 campaign ask for it. The proof is what allauth records in the session whenever someone passes their
 second factor: when signing in, or again on its reauthentication page. Pages and the API check it
 before they call the service (the services know nothing of sessions); without a fresh proof a page
-sends the person to enter a code and then carries on, and the API answers 403 `step_up_required`.
+sends the person to enter a code and then carries on, and the API answers 403 `step_up_required`. Which
+approvals need the proof is access/step_up_policy.py; this module reads it, asks for it and refuses without it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import time
 
 from allauth.account.authentication import get_authentication_records
-from allauth.account.internal.flows.reauthentication import suspend_request
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
@@ -22,6 +22,8 @@ from django.utils.http import urlencode
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
+
+from accounts.allauth_bridge import keep_post_and_reauthenticate
 
 STEP_UP_CODE = "step_up_required"
 
@@ -84,7 +86,7 @@ def ask_in_page(request, doing: str, *, back_to: str) -> HttpResponse:
         htmx = bool(request.headers.get("HX-Request"))
         if htmx:
             request.META = {name: value for name, value in request.META.items() if not name.startswith("HTTP_HX_")}
-        kept = suspend_request(request, url)
+        kept = keep_post_and_reauthenticate(request, url)
         if not htmx:
             return kept
         response = HttpResponse(status=status.HTTP_403_FORBIDDEN)

@@ -16,7 +16,7 @@ from access.services.locking import atomic_change
 from audit.services import record
 from reviews.models import Campaign, ReviewItem
 from reviews.progress_counters import moving
-from reviews.services.roles import refuse_auditors
+from reviews.services.auditors import refuse_auditors
 
 MAX_BULK = 10_000
 AUDITED_IDS = 100  # larger selections are audited by their count

@@ -1,11 +1,11 @@
-"""Which approvals need a second factor proven minutes ago (accounts.stepup), asked by the inbox and
+"""Which approvals need a second factor proven minutes ago (accounts.step_up_proof), asked by the inbox and
 the API alike before they call the service: approving a high-risk request, or a stage that grants a
 separation-of-duties exception."""
 
 from django.db.models import Q
 
 from access import selectors
-from accounts import stepup
+from accounts import step_up_proof
 from catalog.models import Risk
 
 GRANTING_EXCEPTION = "Granting a separation-of-duties exception"
@@ -33,6 +33,6 @@ def step_up_reason(actor, request_ids) -> str | None:
 def step_up_needed(request, request_ids) -> str | None:
     """`step_up_reason` unless this session (page or API) proved a second factor recently enough."""
     # The session is read first: with a fresh proof no query is made.
-    if stepup.has_fresh_second_factor(request):
+    if step_up_proof.has_fresh_second_factor(request):
         return None
     return step_up_reason(request.user, request_ids)
