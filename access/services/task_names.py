@@ -15,3 +15,5 @@ EXPIRY_REMINDER = "notifications.expiry_reminder"
 SOD_RECHECK = "access.sod_recheck_user"
 # One task per leaver and AWS account: their keys, password, MFA, role sessions and unmanaged access.
 LEAVER_ACCOUNT = "iam.leaver_account"
+# A break glass: its would-be approvers are told at once (in the portal and by email) to review it.
+BREAK_GLASS_REVIEW = "notifications.break_glass_review"

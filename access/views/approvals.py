@@ -20,7 +20,12 @@ from inputs.rules import ids_of
 
 def _inbox(request, status=200):
     page = page_of(request, selectors.awaiting_decision_by(request.user))
-    context = {"page": page, "step_up_minutes": stepup.window_minutes()}
+    context = {
+        "page": page,
+        "step_up_minutes": stepup.window_minutes(),
+        # After-the-fact reviews of break glass, soonest due first: few, and each due within a day.
+        "reviews": list(selectors.break_glass_reviews_for(request.user)[:100]),
+    }
     return render(request, "access/inbox.html", context, status=status)
 
 
