@@ -132,6 +132,8 @@ def _break_glass(requester, entitlement_id, reason, ticket, duration_days, durat
     # Before the first audit event: a pending request it supersedes, then the grant it revives.
     superseded = _pending_request(person, entitlement)
     lock_grants(person.pk, [entitlement.pk])
+    if superseded is not None:  # first: one pending request per person and entitlement
+        close_request(superseded, state=AccessRequest.State.CANCELLED, now=now)
     access_request = AccessRequest.objects.create(
         requester=person,
         beneficiary=person,
@@ -144,7 +146,6 @@ def _break_glass(requester, entitlement_id, reason, ticket, duration_days, durat
         sod_findings=[finding.message for finding in findings],
     )
     if superseded is not None:
-        close_request(superseded, state=AccessRequest.State.CANCELLED, now=now)
         record(
             actor=person,
             action="request.cancelled",

@@ -71,6 +71,7 @@ def review_decide(request, request_id, decision):
         if request.headers.get("HX-Request"):
             context = {"request_id": request_id, "ok": False, "message": exc.message}
             return render(request, "access/_decision_result.html", context, status=exc.status)
+        messages.error(request, exc.message)
         return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
     what = f"{access_request.entitlement.name} for {access_request.beneficiary}"
     message = (
