@@ -116,3 +116,35 @@ class EntitlementTermsForm(forms.Form):
             "max_duration_hours": entitlement.max_duration_hours,
             "approval_policy": entitlement.approval_policy_id,
         }
+
+
+def departments() -> list[str]:
+    """The departments people are in (from the HR feed and single sign-on), for the break-glass picker."""
+    names = get_user_model().objects.exclude(department="").values_list("department", flat=True)
+    return sorted(set(names.order_by().distinct()))
+
+
+class BreakGlassEligibilityForm(forms.Form):
+    """Who may break glass for an entitlement: people by name, and whole departments."""
+
+    people = PeopleChoice(
+        owner_candidates(),
+        required=False,
+        label="People who may break glass",
+        widget=forms.SelectMultiple(attrs={"size": 6, "class": "form-select"}),
+        help_text="They get it at once, with a reason and a ticket; its approvers review it within 24 hours. "
+        "Hold Ctrl (⌘ on a Mac) to choose several.",
+    )
+    departments = forms.MultipleChoiceField(
+        required=False,
+        label="Departments whose people may break glass",
+        widget=forms.SelectMultiple(attrs={"size": 4, "class": "form-select"}),
+        help_text="Everyone in these departments, as the HR feed and single sign-on keep them.",
+    )
+
+    def __init__(self, *args, chosen_departments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        known = sorted(set(departments()) | set(chosen_departments))
+        self.fields["departments"].choices = [(name, name) for name in known]
+        for name, field in self.fields.items():
+            field.widget.attrs["aria-describedby"] = f"id_{name}_helptext"

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, time
 from django import forms
 from django.contrib.auth import get_user_model
 
+from access.services import break_glass as glass
 from access.services.requests import MIN_JUSTIFICATION
 from access.services.sod_checks import ExceptionTerms
 
@@ -175,6 +176,50 @@ class CheckoutForm(StyledForm):
         if entitlement.in_hours:
             return make(entitlement, None, amount)
         return make(entitlement, amount)
+
+
+class BreakGlassForm(StyledForm):
+    """Breaking glass: a reason, the ticket, and how long, in the entitlement's unit. The form checks that
+    something was sent; access.services.break_glass decides whether it will do, in words."""
+
+    def __init__(self, *args, entitlement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.duration_name = duration_field_name(entitlement)
+        self.fields[self.duration_name] = forms.TypedChoiceField(
+            label="For how long?",
+            choices=[choice for choice in entitlement_duration_choices(entitlement) if choice[0]],
+            initial=str(entitlement.min_duration),
+            coerce=int,
+            error_messages={"required": "Choose how long you need it: break-glass access always ends."},
+            help_text="Counted from when the access is active in AWS. Ask for no longer than the work needs.",
+        )
+        self.fields["ticket"] = forms.CharField(
+            label="Ticket reference",
+            max_length=glass.MAX_TICKET,
+            error_messages={"required": "Give the incident or change ticket this is for, such as INC0012345."},
+            help_text="The incident or change ticket, such as INC0012345 or OPS-123.",
+            widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        )
+        self.fields["reason"] = forms.CharField(
+            label="Why are you breaking glass?",
+            max_length=glass.MAX_REASON,
+            widget=forms.Textarea(attrs={"rows": 4}),
+            error_messages={"required": "Say why you are breaking glass: what is broken and what you will do."},
+            help_text=f"At least {glass.MIN_REASON} characters. Your approvers read it when they review this.",
+        )
+        for name, field in self.fields.items():
+            field.widget.attrs["aria-describedby"] = f"id_{name}_helptext"
+
+    @property
+    def duration_field(self):
+        return self[self.duration_name]
+
+    def durations(self) -> dict:
+        return {self.duration_name: self.cleaned_data.get(self.duration_name)}
+
+
+class ReviewDecisionForm(StyledForm):
+    comment = forms.CharField(label="Comment (optional)", required=False, max_length=glass.MAX_REASON)
 
 
 class DecisionForm(StyledForm):

@@ -34,6 +34,10 @@ class AccessRequest(models.Model):
     # Requests submitted together from one cart share this.
     cart = models.UUIDField(null=True, blank=True, db_index=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # Break glass (access.services.break_glass): granted at once by a person allowed to, with the reason in
+    # `justification` and the incident or change ticket here; the approvers review it afterwards.
+    break_glass = models.BooleanField(default=False)
+    ticket = models.CharField("ticket reference", max_length=40, blank=True)
     # The separation-of-duties conflicts found at the last check, in words, for approvers to read.
     sod_findings = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -49,6 +53,9 @@ class AccessRequest(models.Model):
                 name="one_pending_request_per_person_entitlement",
             ),
             models.CheckConstraint(condition=~models.Q(justification=""), name="request_justification_required"),
+            models.CheckConstraint(
+                condition=models.Q(break_glass=False) | ~models.Q(ticket=""), name="break_glass_names_a_ticket"
+            ),
             models.CheckConstraint(
                 condition=models.Q(duration_days__isnull=True) | models.Q(duration_days__gte=1),
                 name="request_duration_positive",
@@ -93,7 +100,15 @@ def duration_words(duration_days: int | None, duration_hours: int | None) -> str
 
 
 class Approval(models.Model):
-    """One stage of a request's approval chain, decided by one or more assigned people."""
+    """One stage of a request's approval chain, decided by one or more assigned people.
+
+    A break-glass request has two: the pre-approval, decided at once, and an after-the-fact review
+    (kind `review`) its would-be approvers decide by `due_at`: approved means confirmed, denied means revoked.
+    """
+
+    class Kind(models.TextChoices):
+        APPROVAL = "approval", "Approval"
+        REVIEW = "review", "After-the-fact review"
 
     class State(models.TextChoices):
         WAITING = "waiting", "Waiting for an earlier stage"
@@ -111,6 +126,9 @@ class Approval(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     escalations = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.APPROVAL)
+    # An after-the-fact review is decided by then, or escalated (access.services.escalation).
+    due_at = models.DateTimeField(null=True, blank=True)
     # Set on the stage a separation-of-duties rule adds: its owner approves an exception here.
     sod_rule = models.ForeignKey("sod.SodRule", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
@@ -119,10 +137,17 @@ class Approval(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["request", "step"], name="one_approval_per_step"),
             models.CheckConstraint(condition=models.Q(required__gte=1), name="approval_requires_someone"),
+            models.CheckConstraint(
+                condition=models.Q(kind="approval") | models.Q(due_at__isnull=False), name="review_has_a_due_time"
+            ),
         ]
         indexes = [
             # Serves reminders and escalation: active stages by age.
             models.Index(fields=["activated_at"], condition=models.Q(state="pending"), name="approval_pending_by_age"),
+            # Serves the escalation of after-the-fact reviews past their due time.
+            models.Index(
+                fields=["due_at"], condition=models.Q(state="pending", kind="review"), name="review_pending_by_due"
+            ),
         ]
 
     def __str__(self):
@@ -176,6 +201,43 @@ class ApprovalAssignment(models.Model):
 
     def __str__(self):
         return f"{self.approver or 'Governance admins'} on {self.approval}"
+
+
+class BreakGlassEligibility(models.Model):
+    """Who may break glass for an entitlement: a person by name, or everyone in a department (the groups the
+    HR feed and single sign-on keep). Set by governance admins (access.services.break_glass.set_eligibility)."""
+
+    entitlement = models.ForeignKey(
+        "catalog.Entitlement", on_delete=models.CASCADE, related_name="break_glass_eligibility"
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    department = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name_plural = "break-glass eligibility"
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(person__isnull=False) & models.Q(department=""))
+                | (models.Q(person__isnull=True) & ~models.Q(department="")),
+                name="break_glass_person_or_department",
+            ),
+            models.UniqueConstraint(
+                fields=["entitlement", "person"],
+                condition=models.Q(person__isnull=False),
+                name="break_glass_person_once",
+            ),
+            models.UniqueConstraint(
+                fields=["entitlement", "department"],
+                condition=~models.Q(department=""),
+                name="break_glass_department_once",
+            ),
+        ]
+
+    def __str__(self):
+        who = f"department {self.department}" if self.department else f"person {self.person_id}"
+        return f"{who} may break glass for entitlement {self.entitlement_id}"
 
 
 def waiting_since():

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from access.models import AccessRequest, Approval, ApprovalAssignment, Grant, GrantActivity
+from access.models import AccessRequest, Approval, ApprovalAssignment, BreakGlassEligibility, Grant, GrantActivity
 from audit.models import AuditEvent, AuditSubject
 
 REQUEST_TYPE = "access.accessrequest"
@@ -197,3 +197,45 @@ def holder_counts(entitlement_ids) -> dict[int, int]:
         .order_by()
     )
     return {row["entitlement_id"]: row["holders"] for row in rows}
+
+
+def break_glass_grounds(person, entitlement_id: int) -> str | None:
+    """Why `person` may break glass for this entitlement ("named", or "department Platform"); None: they may
+    not. Only people who can sign in, and never auditors, who change nothing. One query."""
+    if not person.is_authenticated or not person.is_active or person.is_leaver or person.is_auditor:
+        return None
+    mine = Q(person_id=person.pk)
+    if person.department:
+        mine |= Q(department=person.department)
+    found = list(
+        BreakGlassEligibility.objects.filter(mine, entitlement_id=entitlement_id).values_list("person_id", "department")
+    )
+    if any(person_id == person.pk for person_id, _ in found):
+        return "named"
+    return f"department {person.department}" if found else None
+
+
+def break_glass_eligibility_of(entitlement) -> tuple[list, list[str]]:
+    """The people named and the departments allowed to break glass for `entitlement`: two short lists."""
+    rows = list(BreakGlassEligibility.objects.filter(entitlement=entitlement).select_related("person"))
+    people = sorted((row.person for row in rows if row.person_id), key=lambda person: (person.full_name, person.pk))
+    return people, sorted(row.department for row in rows if row.department)
+
+
+def break_glass_reviews_for(user) -> QuerySet[Approval]:
+    """After-the-fact reviews of break glass `user` may decide now, the soonest due first; never their own.
+
+    Each carries `my_votes` (why they were asked) and its request with what the inbox shows."""
+    my_votes = ApprovalAssignment.objects.filter(
+        votes_of(user),
+        decision=ApprovalAssignment.Decision.PENDING,
+        approval__kind=Approval.Kind.REVIEW,
+        approval__state=Approval.State.PENDING,
+    ).exclude(Q(approval__request__beneficiary=user) | Q(approval__request__requester=user))
+    stage_ids = sorted(set(my_votes.order_by().values_list("approval_id", flat=True)))
+    return (
+        Approval.objects.filter(pk__in=stage_ids)
+        .select_related("request__entitlement__account", "request__requester", "request__beneficiary")
+        .prefetch_related(Prefetch("assignments", queryset=my_votes.order_by("pk"), to_attr="my_votes"))
+        .order_by("due_at", "pk")
+    )

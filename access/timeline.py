@@ -20,6 +20,7 @@ def _who(event) -> str:
         "system:iam-sync": "the AWS sync",
         "system:expiry": "the expiry schedule",
         "system:escalation": "the escalation schedule",
+        "system:break-glass": "break glass",
     }.get(event.actor_label, event.actor_label)
 
 
@@ -33,6 +34,19 @@ def _entry(event) -> TimelineEntry | None:
     texts = {
         "request.submitted": ("info", f"Submitted by {_who(event)}", after.get("justification", "")),
         "request.auto_approved": ("success", "Approved automatically", after.get("policy", "")),
+        "request.break_glass": (
+            "danger",
+            f"Break glass by {_who(event)}: granted at once, pre-approved",
+            f"Ticket {after.get('ticket', '')}: {after.get('justification', '')}",
+        ),
+        "breakglass.review_opened": (
+            "warning",
+            "After-the-fact review opened for the approvers",
+            f"Due {_when(after.get('due_at', ''))}",
+        ),
+        "breakglass.confirmed": ("success", f"Break glass confirmed by {_who(event)}{_proof(after)}", comment),
+        "breakglass.revoked": ("danger", f"Break glass revoked by {_who(event)}{_proof(after)}", comment),
+        "grant.break_glass_revoked": ("secondary", "Ended: revoked in the after-the-fact review", ""),
         "approval.approved": ("success", f"Approved by {_who(event)}{_proof(after)}", comment),
         "approval.escalated": ("warning", "Escalated", after.get("reason", "")),
         "approval.rerouted": ("info", "Re-routed: the manager changed", after.get("reason", "")),

@@ -7,6 +7,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from api.views.approvals import ApprovalViewSet
+from api.views.break_glass import BreakGlassReviewViewSet, BreakGlassViewSet
 from api.views.catalog import CatalogViewSet
 from api.views.docs import DocsView, SchemaView
 from api.views.grants import GrantViewSet
@@ -29,6 +30,8 @@ router = Router()
 router.register("catalog", CatalogViewSet, basename="catalog")
 router.register("requests", RequestViewSet, basename="request")
 router.register("approvals", ApprovalViewSet, basename="approval")
+router.register("break-glass/reviews", BreakGlassReviewViewSet, basename="break-glass-review")
+router.register("break-glass", BreakGlassViewSet, basename="break-glass")
 router.register("grants", GrantViewSet, basename="grant")
 router.register("people", PeopleViewSet, basename="person")
 router.register("reviews/campaigns", ReviewCampaignViewSet, basename="review-campaign")

@@ -25,6 +25,7 @@ class Notification(models.Model):
         REVIEW_REVOKED = "review_revoked", "Access removed by a review"
         CAMPAIGN_READY = "campaign_ready", "Access review ready to sign off"
         CAMPAIGN_LAUNCH_FAILED = "campaign_launch_failed", "Access review could not start"
+        BREAK_GLASS_REVIEW = "break_glass_review", "Break glass to review"
 
     DECISION_KINDS = (Kind.REQUEST_APPROVED, Kind.REQUEST_DENIED, Kind.REQUEST_EXPIRED)
 
@@ -53,6 +54,12 @@ class Notification(models.Model):
                 fields=["recipient", "about_stage"],
                 condition=models.Q(kind="approval_needed"),
                 name="one_approval_notice_per_stage",
+            ),
+            # The same for a break-glass review: its escalation tells only the people newly asked.
+            models.UniqueConstraint(
+                fields=["recipient", "about_stage"],
+                condition=models.Q(kind="break_glass_review"),
+                name="one_break_glass_notice_per_stage",
             ),
             # A retried task must not tell anyone twice how their request ended.
             models.UniqueConstraint(

@@ -19,6 +19,12 @@ def approval_needed(approval_id: int) -> int:
     return len(services.notify_approval_needed(approval_id))
 
 
+@shared_task(name="notifications.break_glass_review")
+def break_glass_review(approval_id: int) -> int:
+    """Someone broke glass, or its review was escalated: tell (and email at once) the reviewers not yet told."""
+    return len(services.notify_break_glass_review(approval_id))
+
+
 @shared_task(name="notifications.request_decided")
 def request_decided(request_id: int) -> int:
     """A request was approved, denied or expired: tell the requester and the beneficiary."""

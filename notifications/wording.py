@@ -246,3 +246,17 @@ def campaign_launch_failed(campaign, reason: str) -> Wording:
     """To the owner when a launch failed in the worker; the campaign stays a draft."""
     body = f"'{campaign.name}' could not start and is still a draft: {Truncator(reason).chars(ERROR_CHARS)}"
     return Wording(one_line(f"Access review could not start: '{campaign.name}'"), body)
+
+
+def break_glass_review(stage, reason: str) -> Wording:
+    """To each person asked to review a break glass after the fact (and to those it escalates to)."""
+    access_request = stage.request
+    entitlement = access_request.entitlement
+    body = (
+        f"{access_request.requester} broke glass for {entitlement.name} in {entitlement.account.name} "
+        f"({access_request.duration_words}), ticket {access_request.ticket}: {_quote(access_request.justification)}\n"
+        f"The access was granted at once, without approval. Confirm it or revoke it by {_when(stage.due_at)}; "
+        f"undecided, it is escalated. Why you: {reason}."
+    )
+    title = f"Break glass to review: {entitlement.name} taken by {access_request.requester} ({access_request.ticket})"
+    return Wording(one_line(title), body)

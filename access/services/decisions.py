@@ -187,13 +187,15 @@ def decide_many(
     return outcomes
 
 
-def complete_request(access_request: AccessRequest, *, actor, now) -> Grant:
-    """Every stage passed: approve the request and record the desired grant (or its extension)."""
+def complete_request(access_request: AccessRequest, *, actor, now, system_label: str = "system:auto-approval") -> Grant:
+    """Every stage passed: approve the request and record the desired grant (or its extension).
+
+    `system_label` names who approved when no person did (an automatic approval, a break glass)."""
     access_request.state, access_request.decided_at = AccessRequest.State.APPROVED, now
     access_request.save(update_fields=["state", "decided_at"])
     record(
         actor=actor,
-        actor_label=None if actor else "system:auto-approval",
+        actor_label=None if actor else system_label,
         action="request.approved",
         obj=access_request,
         before={"state": "pending"},
@@ -202,10 +204,10 @@ def complete_request(access_request: AccessRequest, *, actor, now) -> Grant:
     enqueue(task_names.REQUEST_DECIDED, access_request.pk)
     if access_request.kind == AccessRequest.Kind.EXTENSION:
         return _extend_grant(access_request, actor, now)
-    return _desire_grant(access_request, actor, now)
+    return _desire_grant(access_request, actor, now, system_label)
 
 
-def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
+def _desire_grant(access_request: AccessRequest, actor, now, system_label: str) -> Grant:
     # Already locked by the caller, before its first audit event (access.services.locking).
     grant, created = Grant.objects.select_for_update(no_key=True, of=("self",)).get_or_create(
         user_id=access_request.beneficiary_id,
@@ -230,7 +232,7 @@ def _desire_grant(access_request: AccessRequest, actor, now) -> Grant:
         grant.save()
     record(
         actor=actor,
-        actor_label=None if actor else "system:auto-approval",
+        actor_label=None if actor else system_label,
         action="grant.desired_present",
         obj=grant,
         before=before,

@@ -1,4 +1,9 @@
-"""Escalation: a stage nobody decides gets the next approver in the chain."""
+"""Escalation: a stage nobody decides gets the next approver in the chain.
+
+An approval stage escalates every PORTAL_APPROVAL_ESCALATE_AFTER_HOURS after it became active; a
+break glass's after-the-fact review first at its due time (24 h after the break glass), then at the
+same interval. Both add the same next person (access.routing's chain) and tell them.
+"""
 
 from datetime import timedelta
 
@@ -15,23 +20,34 @@ from outbox.services import enqueue
 
 
 def escalate_overdue_approvals(now=None) -> int:
-    """Add the next approver in the chain to stages nobody decided within the escalation interval."""
+    """Add the next approver in the chain to stages nobody decided within the escalation interval, and to
+    after-the-fact reviews of break glass past their due time."""
     now = now or timezone.now()
     interval = timedelta(hours=settings.APPROVAL_ESCALATE_AFTER_HOURS)
     candidates = Approval.objects.filter(
         state=Approval.State.PENDING, request__state=AccessRequest.State.PENDING, activated_at__lt=now - interval
     ).values_list("pk", "request_id")[:1000]
-    return sum(_escalate(stage_id, request_id, now, interval) for stage_id, request_id in list(candidates))
+    reviews = Approval.objects.filter(state=Approval.State.PENDING, kind=Approval.Kind.REVIEW, due_at__lte=now)
+    reviews = reviews.values_list("pk", "request_id")[:1000]
+    every = [*candidates, *reviews]
+    return sum(_escalate(stage_id, request_id, now, interval) for stage_id, request_id in every)
+
+
+def next_escalation_at(stage: Approval, interval: timedelta):
+    """When the stage escalates next: an approval `interval` after it became active (then again), a review
+    at its due time (then every `interval`)."""
+    if stage.kind == Approval.Kind.REVIEW:
+        return stage.due_at + interval * stage.escalations
+    return stage.activated_at + interval * (stage.escalations + 1)
 
 
 @atomic_change
 def _escalate(stage_id: int, request_id: int, now, interval) -> bool:
     locked_request(request_id)
     stage = Approval.objects.select_related("request__beneficiary", "request__entitlement").get(pk=stage_id)
-    due = stage.activated_at + interval * (stage.escalations + 1)
-    if stage.state != Approval.State.PENDING or due > now:
+    if stage.state != Approval.State.PENDING or next_escalation_at(stage, interval) > now:
         return False
-    target, reason = _next_in_chain(stage)
+    target, reason = _next_in_chain(stage, _why(stage))
     if target is not None or not stage.assignments.filter(approver__isnull=True).exists():
         ApprovalAssignment.objects.create(approval=stage, approver=target, reason=reason)
     stage.escalations += 1
@@ -43,17 +59,25 @@ def _escalate(stage_id: int, request_id: int, now, interval) -> bool:
         obj=stage,
         after={"request": request_id, "to": target.pk if target else "governance admins", "reason": reason},
     )
-    enqueue(task_names.APPROVAL_NEEDED, stage.pk)
+    review = stage.kind == Approval.Kind.REVIEW
+    enqueue(task_names.BREAK_GLASS_REVIEW if review else task_names.APPROVAL_NEEDED, stage.pk)
     return True
 
 
-def _next_in_chain(stage: Approval):
+def _why(stage: Approval) -> str:
+    if stage.kind == Approval.Kind.REVIEW:
+        late = round((stage.due_at - stage.activated_at).total_seconds() / 3600)
+        late += settings.APPROVAL_ESCALATE_AFTER_HOURS * stage.escalations
+        return f"Escalated: break glass not reviewed within {late} hours"
+    hours = settings.APPROVAL_ESCALATE_AFTER_HOURS * (stage.escalations + 1)
+    return f"Escalated: no decision after {hours} hours"
+
+
+def _next_in_chain(stage: Approval, why: str):
     """The manager of someone already assigned, then the policy's fallback, then governance admins."""
     access_request = stage.request
     excluded = {access_request.requester_id, access_request.beneficiary_id}
     assigned = set(stage.assignments.exclude(approver__isnull=True).values_list("approver_id", flat=True))
-    hours = settings.APPROVAL_ESCALATE_AFTER_HOURS * (stage.escalations + 1)
-    why = f"Escalated: no decision after {hours} hours"
     people = stage.assignments.filter(approver__isnull=False).select_related("approver__manager")
     for assignment in people:
         manager = assignment.approver.manager

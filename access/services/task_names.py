@@ -18,3 +18,5 @@ SOD_RECHECK = "access.sod_recheck_user"
 SUMMARISE_ACTIVITY = "iam.summarise_grant_activity"
 # One task per leaver and AWS account: their keys, password, MFA, role sessions and unmanaged access.
 LEAVER_ACCOUNT = "iam.leaver_account"
+# A break glass: its would-be approvers are told at once (in the portal and by email) to review it.
+BREAK_GLASS_REVIEW = "notifications.break_glass_review"

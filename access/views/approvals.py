@@ -25,7 +25,12 @@ def _inbox(request, status=200):
     activities = selectors.extension_activities(page.object_list)
     for access_request in page.object_list:
         access_request.activity_so_far = activities.get(access_request.pk)
-    context = {"page": page, "step_up_minutes": step_up_proof.window_minutes()}
+    context = {
+        "page": page,
+        "step_up_minutes": step_up_proof.window_minutes(),
+        # After-the-fact reviews of break glass, soonest due first: few, and each due within a day.
+        "reviews": list(selectors.break_glass_reviews_for(request.user)[:100]),
+    }
     return render(request, "access/inbox.html", context, status=status)
 
 

@@ -55,6 +55,8 @@ def entitlement_detail(request, entitlement_id):
         "plan": plan_approvals(entitlement, request.user, request.user),
         "holders": page_of(request, selectors.holders_of(entitlement)) if may_see_holders else None,
         "in_cart": entitlement.pk in cart.cart_ids(request),
+        # Only the people a governance admin allowed see the action (access.services.break_glass).
+        "may_break_glass": selectors.break_glass_grounds(request.user, entitlement.pk) is not None,
     }
     return render(request, "access/entitlement_detail.html", context)
 

@@ -8,12 +8,13 @@ everyone else gets 403 for the whole section.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access import selectors
-from access.entitlement_form import EntitlementTermsForm
+from access.entitlement_form import BreakGlassEligibilityForm, EntitlementTermsForm
 from access.errors import AccessError
 from access.routing import outline_stages
+from access.services.break_glass import set_eligibility
 from access.services.entitlements import change_entitlement
 from access.views.common import page_of, show_refusal
 from accounts.roles import is_auditor, is_governance_admin, reads_everything
@@ -82,17 +83,54 @@ def entitlement_edit(request, entitlement_id):
                 messages.success(request, f"{entitlement.name} is saved.")
                 return redirect("access:entitlement_edit", entitlement_id=entitlement.pk)
         entitlement = _entitlement(entitlement_id)  # as saved: the refused change is not shown as if it were
+    return _edit_page(request, entitlement, form, _glass_form(entitlement), status)
+
+
+def _glass_form(entitlement: Entitlement, data=None) -> BreakGlassEligibilityForm:
+    people, departments = selectors.break_glass_eligibility_of(entitlement)
+    initial = {"people": [person.pk for person in people], "departments": departments}
+    return BreakGlassEligibilityForm(data, initial=initial, chosen_departments=departments)
+
+
+def _edit_page(request, entitlement, form, glass_form, status=200):
+    changes = _changes(request)
     if not changes:
-        for field in form.fields.values():
+        for field in [*form.fields.values(), *glass_form.fields.values()]:
             field.disabled = True
     context = {
         "entitlement": entitlement,
         "form": form,
+        "glass_form": glass_form,
         "outline": _outline(entitlement, form),
         "changes": changes,
         "permissions": permissions_of(entitlement.pk),
     }
     return render(request, "access/entitlement_edit.html", context, status=status)
+
+
+@require_POST
+def break_glass_eligibility(request, entitlement_id):
+    """Who may break glass for the entitlement, set by governance admins below its terms."""
+    _readers_only(request)
+    if not _changes(request):
+        raise PermissionDenied
+    entitlement = _entitlement(entitlement_id)
+    glass_form = _glass_form(entitlement, request.POST)
+    if glass_form.is_valid():
+        try:
+            set_eligibility(
+                entitlement_id=entitlement.pk,
+                actor=request.user,
+                person_ids=[person.pk for person in glass_form.cleaned_data["people"]],
+                departments=glass_form.cleaned_data["departments"],
+            )
+        except AccessError as exc:
+            show_refusal(glass_form, exc)
+        else:
+            messages.success(request, f"Who may break glass for {entitlement.name} is saved.")
+            return redirect("access:entitlement_edit", entitlement_id=entitlement.pk)
+    form = EntitlementTermsForm(initial=EntitlementTermsForm.initial_of(entitlement))
+    return _edit_page(request, entitlement, form, glass_form, status=400)
 
 
 @require_GET

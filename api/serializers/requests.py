@@ -120,7 +120,18 @@ class StageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Approval
-        fields = ["id", "step", "label", "state", "required", "activated_at", "decided_at", "assignments"]
+        fields = [
+            "id",
+            "step",
+            "kind",
+            "label",
+            "state",
+            "required",
+            "activated_at",
+            "due_at",
+            "decided_at",
+            "assignments",
+        ]
 
 
 class RequestSerializer(serializers.ModelSerializer):
@@ -140,6 +151,8 @@ class RequestSerializer(serializers.ModelSerializer):
             "justification",
             "duration_days",
             "duration_hours",
+            "break_glass",
+            "ticket",
             "cart",
             "created_at",
             "decided_at",

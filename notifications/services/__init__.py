@@ -8,6 +8,7 @@ from notifications.services.delivery import mark_all_read, send_pending_emails
 from notifications.services.events import (
     notify_access_ending,
     notify_approval_needed,
+    notify_break_glass_review,
     notify_grant_synced,
     notify_request_decided,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "mark_all_read",
     "notify_access_ending",
     "notify_approval_needed",
+    "notify_break_glass_review",
     "notify_grant_synced",
     "notify_request_decided",
     "notify_sod_exception_expired",

@@ -54,6 +54,13 @@ def send_pending_emails(now=None) -> int:
         .values_list("recipient_id", flat=True)
         .distinct()[:EMAIL_BATCH]
     )
+    return send_emails_to(recipient_ids, now)
+
+
+def send_emails_to(recipient_ids, now=None) -> int:
+    """Email these people their unsent notifications now (a break glass is not left for the next pass),
+    claimed as `send_pending_emails` claims them, so no other pass sends them too. Returns emails sent."""
+    now = now or timezone.now()
     if not recipient_ids:
         return 0
     sent = 0

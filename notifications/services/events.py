@@ -12,6 +12,7 @@ from django.utils import timezone
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from notifications import wording
 from notifications.models import Notification
+from notifications.services.delivery import send_emails_to
 from notifications.services.recipients import active, create, governance_admins
 
 Kind = Notification.Kind
@@ -57,6 +58,41 @@ def notify_approval_needed(approval_id: int) -> list[int]:
     return create(
         Kind.APPROVAL_NEEDED, reverse("access:inbox"), texts, about_stage=stage.pk, about_request=access_request.pk
     )
+
+
+def notify_break_glass_review(approval_id: int) -> list[int]:
+    """Tell the people asked to review a break glass, at once: in the portal and by email straight away,
+    not at the next email pass. Escalation sends this again for the same review: only people not told yet
+    are told. Returns the ids of the people told now."""
+    stage = (
+        Approval.objects.select_related("request__requester", "request__beneficiary", "request__entitlement__account")
+        .filter(pk=approval_id, kind=Approval.Kind.REVIEW)
+        .first()
+    )
+    if stage is None or stage.state != Approval.State.PENDING:
+        return []  # decided before this task ran
+    access_request = stage.request
+    own = {access_request.requester_id, access_request.beneficiary_id}
+    reasons: dict[int, str] = {}
+    named: dict[int, str] = {}
+    for assignment in stage.assignments.filter(decision=Vote.PENDING):
+        if assignment.approver_id is None:
+            for admin_id in governance_admins(own):
+                reasons.setdefault(admin_id, assignment.reason)
+        elif assignment.approver_id not in own:
+            named[assignment.approver_id] = assignment.reason
+    reasons.update({pk: named[pk] for pk in active(named)})
+    told = set(
+        Notification.objects.filter(kind=Kind.BREAK_GLASS_REVIEW, about_stage=stage.pk).values_list(
+            "recipient_id", flat=True
+        )
+    )
+    texts = {pk: wording.break_glass_review(stage, reason) for pk, reason in reasons.items() if pk not in told}
+    people = create(
+        Kind.BREAK_GLASS_REVIEW, reverse("access:inbox"), texts, about_stage=stage.pk, about_request=access_request.pk
+    )
+    send_emails_to(people)
+    return people
 
 
 def notify_request_decided(request_id: int) -> list[int]:

@@ -7,6 +7,10 @@ from drf_spectacular.validation import validate_schema
 ENDPOINTS = {
     "/api/approvals/": {"get"},
     "/api/approvals/bulk/": {"post"},
+    "/api/break-glass/": {"post"},
+    "/api/break-glass/reviews/": {"get"},
+    "/api/break-glass/reviews/{id}/confirm/": {"post"},
+    "/api/break-glass/reviews/{id}/revoke/": {"post"},
     "/api/catalog/": {"get"},
     "/api/catalog/{id}/": {"get"},
     "/api/grants/": {"get"},

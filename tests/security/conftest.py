@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from access import services
-from access.models import Grant
+from access.models import BreakGlassEligibility, Grant
 from accounts.models import ApiToken
 from accounts.tokens import issue_token
 from audit.models import AuditEvent
@@ -34,6 +34,7 @@ def world(cast, sandbox):
     services.approve(request_id=held.pk, actor=cast.bob)
     grant = Grant.objects.get(user=cast.alice, entitlement=readonly)
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() + timezone.timedelta(days=7))
+    BreakGlassEligibility.objects.create(entitlement=sandbox.developers, person=cast.alice)
     rule = SodRule.objects.create(name="Rule", why="why", owner=cast.dave)
     now = timezone.now()
     drift = UnmanagedAccess.objects.create(
@@ -81,6 +82,8 @@ def world(cast, sandbox):
         "api:request-approve": access_request.pk,
         "api:request-cancel": access_request.pk,
         "api:request-deny": access_request.pk,
+        "api:break-glass-review-confirm": access_request.pk,
+        "api:break-glass-review-revoke": access_request.pk,
         "api:grant-extend": grant.pk,
         "api:grant-give-back": grant.pk,
         "api:person-leaver": cast.alice.pk,

@@ -109,6 +109,12 @@ EXPECTED = {
     "api:request-deny": API_POST_ONLY,
     "api:approval-list": API,
     "api:approval-bulk": API_POST_ONLY,
+    # Break glass: anyone may send one (the service refuses those not allowed for the entitlement, 403);
+    # the reviews waiting for the caller, and deciding one (by its request's id).
+    "api:break-glass-list": API_POST_ONLY,
+    "api:break-glass-review-list": API,
+    "api:break-glass-review-confirm": API_POST_ONLY,
+    "api:break-glass-review-revoke": API_POST_ONLY,
     "api:grant-list": API,
     "api:grant-extend": API_POST_ONLY,
     "api:grant-give-back": API_POST_ONLY,
@@ -150,6 +156,7 @@ EXPECTED = {
     "access:entitlements": READERS_ONLY,
     "access:entitlement_edit": READERS_ONLY,
     "access:entitlement_stages": READERS_ONLY,
+    "access:break_glass_eligibility": ADMIN_POST_ONLY,  # and 403 to a POST by anyone but governance admins
     # Import from AWS: the page and a run's progress for readers; starting one is an admin's POST.
     "iam:organization": READERS_ONLY,
     "iam:govern_ous": ADMIN_POST_ONLY,
@@ -159,6 +166,7 @@ EXPECTED = {
     "access:catalog": PAGE,
     "access:entitlement": PAGE,
     "access:request_new": PAGE,
+    "access:break_glass": (302, 200, 403, 403, 403, 403),  # the fixture allows Alice alone to break glass
     "access:checkout": PAGE,
     "access:cart_add": POST_ONLY,
     "access:cart_remove": POST_ONLY,
@@ -171,6 +179,8 @@ EXPECTED = {
     "access:bulk_decide": POST_ONLY,
     "access:approve": POST_ONLY,
     "access:deny": POST_ONLY,
+    "access:review_confirm": POST_ONLY,
+    "access:review_revoke": POST_ONLY,
     # Governance → People: governance admins and auditors read; only governance admins mark leavers.
     "access:people": READERS_ONLY,
     "access:person": READERS_ONLY,

@@ -455,7 +455,7 @@ def test_no_hostile_input_makes_any_api_operation_fail(world, sender):
             for role in dict.fromkeys([deep, in_turn] if payload.deep else [in_turn]):
                 sender.send(role, payload)
 
-    assert len(operations) == 30  # every operation of the schema (tests/api/test_schema.py counts them too)
+    assert len(operations) == 34  # every operation of the schema (tests/api/test_schema.py counts them too)
     assert sender.failures == [], sender.report()
 
 
