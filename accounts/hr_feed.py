@@ -14,6 +14,7 @@ import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
@@ -88,7 +89,8 @@ def _parse(handle) -> list[PersonRecord]:
     missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
     if missing:
         raise FeedError([f"The file needs the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}."])
-    records, problems, seen = [], [], {}
+    records, problems = [], []
+    seen: dict[str, int] = {}  # email -> the line it was first on
     for line, row in enumerate(reader, start=2):
         values = {column: (row.get(column) or "").strip() for column in COLUMNS}
         values["email"], values["manager_email"] = values["email"].lower(), values["manager_email"].lower()
@@ -108,7 +110,7 @@ def _parse(handle) -> list[PersonRecord]:
         if values["manager_email"] == values["email"]:
             problems.append(f"Line {line}: {values['email']} cannot be their own manager.")
         for column, limit in LIMITS.items():
-            if len(values[column]) > limit:
+            if limit is not None and len(values[column]) > limit:
                 problems.append(f"Line {line}: {column} is longer than {limit} characters.")
         records.append(PersonRecord(**values))
     known = set(seen) | set(
@@ -390,7 +392,7 @@ def _with_consequences(window: list[PersonRecord], people: dict[str, User], mana
     }
     if movers:
         for _receiver, person_ids in manager_change_consequences.send(sender=User, person_ids=sorted(movers)):
-            leaving |= {movers[pk] for pk in person_ids if pk in movers}
+            leaving |= {movers[pk] for pk in cast(list[int], person_ids) if pk in movers}
     return leaving
 
 
@@ -443,7 +445,8 @@ def _apply_quiet(
     User.objects.bulk_create(joiners.values())
     # Managers who joined in this batch (placed before their reports) now have ids.
     managers = {**managers, **{email: joiner.pk for email, joiner in joiners.items()}}
-    changed, renamed, events = [], [], []
+    changed, events = [], []
+    renamed: list[User] = []
     for record_ in rows:
         manager_id = managers.get(record_.manager_email) if record_.manager_email else None
         after = {
@@ -452,12 +455,11 @@ def _apply_quiet(
             "department": record_.department,
             "manager": manager_id,
         }
-        joiner = joiners.get(record_.email)
-        if joiner is not None:
-            if joiner.manager_id != manager_id:
-                joiner.manager_id = manager_id
-                changed.append(joiner)
-            events.append(_event("person.joined", joiner, after=after))
+        if (joined := joiners.get(record_.email)) is not None:
+            if joined.manager_id != manager_id:
+                joined.manager_id = manager_id
+                changed.append(joined)
+            events.append(_event("person.joined", joined, after=after))
             batch.joined.append(record_.email)
             continue
         person = people[record_.email]
