@@ -357,6 +357,28 @@ def sandbox(cast):
 
 
 @pytest.fixture
+def production_admin(cast, sandbox):
+    """An IAM role for incidents: high risk, not in the catalog to ask for, held 1 to 8 hours; Carol owns it.
+
+    Who may break glass for it is set by each test (access.services.break_glass.set_eligibility)."""
+    from catalog.models import Entitlement
+
+    entitlement = Entitlement.objects.create(
+        account=sandbox.account,
+        aws_name="ProductionAdmin",
+        name="Production admin",
+        kind=Entitlement.Kind.IAM_ROLE,
+        risk=Entitlement.Risk.HIGH,
+        requestable=False,
+        duration_unit=Entitlement.DurationUnit.HOURS,
+        min_duration=1,
+        max_duration_hours=8,
+    )
+    entitlement.owners.set([cast.carol])
+    return entitlement
+
+
+@pytest.fixture
 def client_for(client):
     def login(person):
         client.force_login(person)

@@ -21,7 +21,6 @@ from access.services import break_glass as glass
 from access.services.escalation import escalate_overdue_approvals
 from access.services.sync_batches import claim_grants_for_sync
 from audit.models import AuditEvent
-from catalog.models import Entitlement
 from notifications import services as notifications
 from notifications.models import Notification
 from sod.models import SodRule
@@ -32,23 +31,11 @@ TICKET = "INC0012345"
 
 
 @pytest.fixture
-def production(cast, sandbox):
-    entitlement = Entitlement.objects.create(
-        account=sandbox.account,
-        aws_name="ProductionAdmin",
-        name="Production admin",
-        kind=Entitlement.Kind.IAM_ROLE,
-        risk=Entitlement.Risk.HIGH,
-        requestable=False,
-        duration_unit=Entitlement.DurationUnit.HOURS,
-        min_duration=1,
-        max_duration_hours=8,
-    )
-    entitlement.owners.set([cast.carol])
+def production(cast, production_admin):
     glass.set_eligibility(
-        entitlement_id=entitlement.pk, actor=cast.erin, person_ids=[cast.alice.pk], departments=["Platform"]
+        entitlement_id=production_admin.pk, actor=cast.erin, person_ids=[cast.alice.pk], departments=["Platform"]
     )
-    return entitlement
+    return production_admin
 
 
 @pytest.fixture

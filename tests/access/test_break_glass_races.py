@@ -15,7 +15,6 @@ from access.models import AccessRequest, Approval, Grant
 from access.services import break_glass as glass
 from access.services.grants import expire_grants
 from audit.models import AuditEvent
-from catalog.models import Entitlement
 from tests.access.test_races import ROUNDS, Unexpected, race
 
 REASON = "Payments API is down (P1); restarting the stuck ECS tasks by hand"
@@ -27,22 +26,7 @@ def unexpected():
 
 
 @pytest.fixture
-def production(cast, sandbox):
-    entitlement = Entitlement.objects.create(
-        account=sandbox.account,
-        aws_name="ProductionAdmin",
-        name="Production admin",
-        risk=Entitlement.Risk.HIGH,
-        requestable=False,
-        duration_unit=Entitlement.DurationUnit.HOURS,
-        max_duration_hours=8,
-    )
-    entitlement.owners.set([cast.carol])
-    return entitlement
-
-
-@pytest.fixture
-def on_call(cast, production, django_user_model):
+def on_call(cast, production_admin, django_user_model):
     """A new engineer reporting to Bob, allowed to break glass for Production admin; one per round."""
     made = iter(range(1, 1000))
 
@@ -51,7 +35,9 @@ def on_call(cast, production, django_user_model):
         person = django_user_model.objects.create_user(
             email=f"oncall{number}@example.com", password=None, full_name=f"On call {number}", manager=cast.bob
         )
-        glass.set_eligibility(entitlement_id=production.pk, actor=cast.erin, person_ids=[person.pk], departments=[])
+        glass.set_eligibility(
+            entitlement_id=production_admin.pk, actor=cast.erin, person_ids=[person.pk], departments=[]
+        )
         return person
 
     return make
@@ -70,11 +56,11 @@ def breaks_glass(person, entitlement):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_review_decided_twice_at_once_has_one_decision_and_the_other_is_told_409(
-    cast, production, on_call, unexpected
+    cast, production_admin, on_call, unexpected
 ):
     wrong = []
     for number in range(ROUNDS):
-        broken = breaks_glass(on_call(), production)
+        broken = breaks_glass(on_call(), production_admin)
         confirm_first = number % 2 == 0
         first, second = race(
             lambda pk=broken.pk, yes=confirm_first: glass.decide_review(request_id=pk, actor=cast.bob, confirm=yes),
@@ -98,13 +84,13 @@ def test_the_review_decided_twice_at_once_has_one_decision_and_the_other_is_told
 
 
 @pytest.mark.django_db(transaction=True)
-def test_breaking_glass_twice_at_once_grants_once(cast, production, on_call, unexpected):
+def test_breaking_glass_twice_at_once_grants_once(cast, production_admin, on_call, unexpected):
     wrong = []
     for _ in range(ROUNDS):
         person = on_call()
         first, second = race(
-            lambda person=person: breaks_glass(person, production),
-            lambda person=person: breaks_glass(person, production),
+            lambda person=person: breaks_glass(person, production_admin),
+            lambda person=person: breaks_glass(person, production_admin),
             unexpected,
         )
         made = AccessRequest.objects.filter(beneficiary=person, break_glass=True).count()
@@ -115,10 +101,10 @@ def test_breaking_glass_twice_at_once_grants_once(cast, production, on_call, une
 
 
 @pytest.mark.django_db(transaction=True)
-def test_revoking_while_the_grant_expires_ends_it_once(cast, production, on_call, unexpected):
+def test_revoking_while_the_grant_expires_ends_it_once(cast, production_admin, on_call, unexpected):
     wrong = []
     for _ in range(ROUNDS):
-        broken = breaks_glass(on_call(), production)
+        broken = breaks_glass(on_call(), production_admin)
         grant = Grant.objects.get(request=broken)
         Grant.objects.filter(pk=grant.pk).update(
             sync_state=Grant.SyncState.APPLIED, activated_at=timezone.now(), expires_at=timezone.now()

@@ -8,7 +8,6 @@ from rest_framework.test import APIClient
 from access.models import AccessRequest, Grant
 from access.services import break_glass as glass
 from audit.models import AuditEvent
-from catalog.models import Entitlement
 from tests.conftest import api_token
 
 REASON = "Payments API is down (P1); restarting the stuck ECS tasks by hand"
@@ -16,21 +15,12 @@ URL = "/api/break-glass/"
 
 
 @pytest.fixture
-def production(cast, sandbox):
-    entitlement = Entitlement.objects.create(
-        account=sandbox.account,
-        aws_name="ProductionAdmin",
-        name="Production admin",
-        kind=Entitlement.Kind.IAM_ROLE,
-        risk=Entitlement.Risk.HIGH,
-        requestable=False,
-        duration_unit=Entitlement.DurationUnit.HOURS,
-        max_duration_hours=8,
+def production(cast, production_admin):
+    glass.set_eligibility(
+        entitlement_id=production_admin.pk, actor=cast.erin, person_ids=[cast.alice.pk], departments=[]
     )
-    entitlement.owners.set([cast.carol])
-    glass.set_eligibility(entitlement_id=entitlement.pk, actor=cast.erin, person_ids=[cast.alice.pk], departments=[])
     TOTP.activate(cast.alice, generate_totp_secret())
-    return entitlement
+    return production_admin
 
 
 def session_of(person) -> APIClient:
