@@ -13,22 +13,26 @@ from sod.services import rule_views
 DRY_RUN_SHOWN = 50
 
 
+# What a governance admin edits on a rule, in the order shown.
+RULE_FIELDS = [
+    "name",
+    "why",
+    "kind",
+    "severity",
+    "enforcement",
+    "owner",
+    "enabled",
+    "set_a",
+    "set_b",
+    "actions",
+    "detect_in_activity",
+]
+
+
 class SodRuleAdminForm(forms.ModelForm):
     class Meta:
         model = SodRule
-        fields = [
-            "name",
-            "why",
-            "kind",
-            "severity",
-            "enforcement",
-            "owner",
-            "enabled",
-            "set_a",
-            "set_b",
-            "actions",
-            "detect_in_activity",
-        ]
+        fields = RULE_FIELDS
 
     def clean(self):
         cleaned = super().clean()
@@ -50,19 +54,7 @@ class SodRuleAdmin(AuditedAdmin):
     search_fields = ["name", "why"]
     autocomplete_fields = ["owner", "set_a", "set_b"]
     readonly_fields = ["would_flag_today"]
-    fields = [
-        "name",
-        "why",
-        "kind",
-        "severity",
-        "enforcement",
-        "owner",
-        "enabled",
-        "set_a",
-        "set_b",
-        "actions",
-        "would_flag_today",
-    ]
+    fields = [*RULE_FIELDS, "would_flag_today"]
 
     def has_add_permission(self, request):
         return roles.is_governance_admin(request.user) and super().has_add_permission(request)
