@@ -108,6 +108,9 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # knox (untyp
             # same within a department (its filter).
             models.Index(fields=["full_name", "email"], name="user_by_name"),
             models.Index(fields=["department", "full_name"], name="user_by_department"),
+            # Its search (any part of a name or email) is served on PostgreSQL by two trigram indexes,
+            # `user_name_trigrams` and `user_email_trigrams`, kept out of this list because SQLite has
+            # none: accounts/migrations/0007_people_search_trigrams.py.
         ]
 
     def __str__(self):
