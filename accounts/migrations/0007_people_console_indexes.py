@@ -1,5 +1,11 @@
-"""Governance → People's search (any part of a name or an email address, `icontains`) served by trigram
-indexes on PostgreSQL, built concurrently so a populated users table keeps taking writes meanwhile.
+"""Governance → People's search and its few-people filters served by indexes, built concurrently on
+PostgreSQL so a populated users table keeps taking writes meanwhile.
+
+Leavers, auditors and governance admins are few, and the page lists them in name order: each filter
+has a partial index in that order, read to the page's end, where the whole table was read and sorted
+(80 ms for the leavers among 200,000 people).
+
+The search (any part of a name or an email address, `icontains`) uses trigram indexes on PostgreSQL.
 
 `UPPER(column) LIKE UPPER('%text%')` cannot use a B-tree: at 20,000 people each search read the whole
 table (23 ms for "alice", and ten times that at 200,000). With these GIN indexes PostgreSQL reads only
@@ -12,7 +18,9 @@ index, and would try to build one each time a later migration remakes the users 
 """
 
 from django.contrib.postgres.operations import TrigramExtension
-from django.db import migrations
+from django.db import migrations, models
+
+from inputs.migration_ops import AddIndexWithoutLocking
 
 
 class AddTrigramIndexOnPostgreSQLOnly(migrations.operations.base.Operation):
@@ -54,6 +62,28 @@ class Migration(migrations.Migration):
     dependencies = [("accounts", "0006_feed_runs")]
 
     operations = [
+        AddIndexWithoutLocking(
+            model_name="user",
+            index=models.Index(
+                fields=["full_name", "email"], condition=models.Q(employment_status="leaver"), name="leavers_by_name"
+            ),
+        ),
+        AddIndexWithoutLocking(
+            model_name="user",
+            index=models.Index(
+                fields=["full_name", "email"],
+                condition=models.Q(is_auditor=True, is_active=True),
+                name="auditors_by_name",
+            ),
+        ),
+        AddIndexWithoutLocking(
+            model_name="user",
+            index=models.Index(
+                fields=["full_name", "email"],
+                condition=models.Q(is_superuser=True, is_active=True),
+                name="admins_by_name",
+            ),
+        ),
         TrigramExtension(),  # does nothing on SQLite
         AddTrigramIndexOnPostgreSQLOnly(table="accounts_user", column="full_name", name="user_name_trigrams"),
         AddTrigramIndexOnPostgreSQLOnly(table="accounts_user", column="email", name="user_email_trigrams"),
