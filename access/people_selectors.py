@@ -4,14 +4,15 @@ Here rather than in `accounts` (which sits below `access` and so cannot read gra
 function runs a fixed number of queries whatever the number of people or grants.
 
 Roles are the same facts as `accounts.roles`, asked as subqueries so a page of people costs one
-query: a reviewer is found through the reverse relation's name (`review_items`), as `accounts.roles`
-does, so `access` imports nothing from `reviews` above it.
+query: a reviewer's lines are found through the reverse relation's name (`review_items`), as
+`accounts.roles` does, so `access` imports nothing from `reviews` above it.
 """
 
 import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Count,
@@ -53,6 +54,15 @@ def _count(rows) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def _review_items_of(person) -> QuerySet:
+    """The review lines `person` reviews, read from their own table through the reverse relation's name
+    (`access` imports nothing from `reviews`). Asked of `User` joined to its lines instead, PostgreSQL
+    hashed every line and every person to find the reviewers (194 ms at 20,000 people and 100,000 lines;
+    30 ms this way, the reviewers found from the lines alone)."""
+    relation = User._meta.get_field("review_items")
+    return relation.related_model._default_manager.filter(**{relation.field.name: person})
+
+
 def people() -> QuerySet:
     """Everyone, in name order, with their manager, each role as a boolean and their active grants."""
     person = OuterRef("pk")
@@ -64,7 +74,7 @@ def people() -> QuerySet:
             role_manager=Exists(User.objects.filter(manager=person, is_active=True)),
             role_owner=Exists(Entitlement.owners.through.objects.filter(user_id=person)),
             role_approver=Exists(ApprovalAssignment.objects.filter(approver=person)),
-            role_reviewer=Exists(User.objects.filter(pk=person, review_items__isnull=False)),
+            role_reviewer=Exists(_review_items_of(person)),
             active_grants=_count(Grant.objects.filter(user=person, desired=Grant.Desired.PRESENT)),
         )
         .order_by("full_name", "email")
@@ -76,10 +86,45 @@ def roles_of(person) -> list[str]:
     return [label for key, label in ROLES if getattr(person, f"role_{key}", False)]
 
 
+def ids_in_list_order(found: QuerySet) -> QuerySet:
+    """The ids alone of `found` (`people()` filtered), in its name order: what a page of the list reads
+    first, from `user_by_name` (or `user_by_department` for a department), stopping at the page's end.
+
+    The roles and grants are worked out afterwards for that page only (`people_by_id`): asked of the
+    whole filtered list, PostgreSQL hashes every manager, approver and review line to answer each
+    EXISTS once for all 20,000 people, however few rows the page shows (92 ms at 20,000 people).
+    An annotation only a filter names still becomes that filter's WHERE here.
+    """
+    return found.values_list("pk", flat=True)
+
+
+def people_by_id(ids) -> list:
+    """Those people through `people()`, in the order of `ids`: one query of a page's worth of rows,
+    each EXISTS and count asked by primary key through its index."""
+    ids = list(ids)
+    found = people().in_bulk(ids) if ids else {}
+    return [found[pk] for pk in ids if pk in found]
+
+
 def departments() -> list[str]:
-    """The department filter's choices: one query, served by the index on (department, full_name)."""
-    rows = User.objects.exclude(department="").order_by("department").values_list("department", flat=True)
-    return list(rows.distinct())
+    """The department filter's choices, without a DISTINCT over everyone: a skip scan of
+    `user_by_department`, each step the next department after the last one (one index probe per
+    department, 40 of them whether there are 200 people or 200,000). One query; also on SQLite.
+    A Department table kept by the HR feed and SCIM would be as flat, at the cost of a second copy of
+    every person's department to keep in step."""
+    table, column = connection.ops.quote_name(User._meta.db_table), connection.ops.quote_name("department")
+    sql = f"""
+        WITH RECURSIVE found(name) AS (
+            SELECT MIN({column}) FROM {table} WHERE {column} > %s
+            UNION ALL
+            SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > found.name)
+            FROM found WHERE found.name IS NOT NULL
+        )
+        SELECT name FROM found WHERE name IS NOT NULL
+    """  # noqa: S608  (names from the model, quoted; the one value a parameter)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [""])
+        return [name for (name,) in cursor.fetchall()]
 
 
 def holdings_of(person) -> QuerySet[Grant]:

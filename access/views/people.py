@@ -23,6 +23,7 @@ from access.forms import LeaverConfirmForm
 from access.models import Grant
 from accounts.roles import is_governance_admin, reads_everything
 from accounts.services import PeopleError, mark_leaver
+from audit.pagination import CappedPaginator
 
 PAGE_SIZE = 25
 REMOVAL_PAGE_SIZE = 50
@@ -48,17 +49,19 @@ def _query_without(request, *names: str) -> str:
 
 @require_GET
 def people(request):
-    """Everyone, searchable and filtered, with manager, roles, active grants and state: two queries a
-    page beside the filter's department list."""
+    """Everyone, searchable and filtered, with manager, roles, active grants and state. The same queries
+    whatever the number of people: the departments (a skip scan), the count (capped), the page's ids
+    (from the name index) and those people with their roles and grants."""
     _readers_only(request)
     filters = PeopleFilter(request.GET, queryset=selectors.people())
     # A filter that cannot be read lists nobody rather than everybody, so it is never mistaken for a result.
     valid = filters.is_valid()
-    page = Paginator(filters.qs if valid else filters.queryset.none(), PAGE_SIZE).get_page(request.GET.get("page"))
+    found = filters.qs if valid else filters.queryset.none()
+    page = CappedPaginator(selectors.ids_in_list_order(found), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "filters": filters,
         "page": page,
-        "rows": [(person, selectors.roles_of(person)) for person in page],
+        "rows": [(person, selectors.roles_of(person)) for person in selectors.people_by_id(page)],
         "query": _query_without(request, "page"),
     }
     return render(request, "access/people.html", context, status=200 if valid else 400)

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from access import services
+from access import people_selectors, services
 from access.models import AccessRequest, Grant, LeaverStep
 from access.views import people as people_views
 from accounts.models import ApiToken, User
@@ -159,7 +159,13 @@ def test_hostile_search_text_is_only_text(cast, text):
     assert "<script>alert(1)</script>" not in response.content.decode()
 
 
-def test_people_page_runs_the_same_queries_for_1_and_30_people(cast, sandbox):
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"q": "p"}, {"q": "p1"}, {"department": "D0"}, {"q": "p", "department": "D0"}, {"role": "manager"}],
+)
+def test_people_page_runs_the_same_queries_for_3_and_60_people(cast, sandbox, query):
+    """The count is capped, the page's ids come from the name index, and only those 25 people have their
+    roles and grants worked out: more people cost no more queries, whatever the search or filter."""
     erin = signed_in(cast.erin)
 
     def queries_with(count):
@@ -169,10 +175,54 @@ def test_people_page_runs_the_same_queries_for_1_and_30_people(cast, sandbox):
             )
             Grant.objects.create(user=person, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
         with CaptureQueriesContext(connection) as queries:
-            assert erin.get(PEOPLE, {"q": "p", "department": "D0"}).status_code == 200
-        return len(queries)
+            response = erin.get(PEOPLE, query)
+        assert response.status_code == 200
+        return len(queries), len(listed(response))
 
-    assert queries_with(1) == queries_with(30)
+    (few, shown_of_few), (many, shown_of_many) = queries_with(3), queries_with(60)
+    assert few == many
+    assert shown_of_few <= 3 + 6 and shown_of_many <= people_views.PAGE_SIZE
+
+
+def test_the_page_shows_people_in_name_order_with_their_own_roles_and_grants(cast, sandbox):
+    for n in range(30):
+        person = User.objects.create_user(email=f"p{n}@example.com", full_name=f"P{n:02}", manager=cast.bob)
+        for _ in range(n % 3):
+            entitlement = Entitlement.objects.create(account=sandbox.account, aws_name=f"G{n}-{_}", name=f"G{n}-{_}")
+            Grant.objects.create(user=person, entitlement=entitlement, source=Grant.Source.ADMIN)
+    erin = signed_in(cast.erin)
+
+    first, second = erin.get(PEOPLE), erin.get(PEOPLE, {"page": 2})
+
+    everyone = list(User.objects.order_by("full_name", "email"))
+    assert listed(first) + listed(second) == [person.email for person in everyone][: 2 * people_views.PAGE_SIZE]
+    grants = {person.email: person.active_grants for person, _roles in first.context["rows"]}
+    assert grants["p4@example.com"] == 1 and grants["p5@example.com"] == 2 and grants["p6@example.com"] == 0
+    bob = next(roles for person, roles in first.context["rows"] if person == cast.bob)
+    assert bob == ["Manager"]
+
+
+def test_past_the_cap_the_count_says_more_than(cast, monkeypatch):
+    from audit.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    erin = signed_in(cast.erin)
+
+    everyone, finance = erin.get(PEOPLE).content.decode(), erin.get(PEOPLE, {"department": "Finance"}).content.decode()
+
+    assert "More than 3 people (search or filter to narrow them), by name." in everyone
+    assert "2 people, by name." in finance
+
+
+def test_departments_are_each_department_once_in_order_without_the_empty_one(cast):
+    User.objects.create_user(email="gus@example.com", full_name="Gus", department="")
+    User.objects.create_user(email="hal@example.com", full_name="Hal", department="Accounts")
+    User.objects.create_user(email="ida@example.com", full_name="Ida", department="Zeta ' Team")
+
+    expected = ["Accounts", "Engineering", "Finance", "Platform", "Security", "Zeta ' Team"]
+    assert people_selectors.departments() == expected
+    page = signed_in(cast.erin).get(PEOPLE, {"department": "Zeta ' Team"})
+    assert listed(page) == ["ida@example.com"]
 
 
 def test_person_page_runs_the_same_queries_for_1_and_30_grants(cast, sandbox):
