@@ -100,7 +100,7 @@ def granted(cast, person, entitlement) -> Grant:
     return Grant.objects.get(user=person, entitlement=entitlement)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_alice_and_bobs_grants_are_applied_at_once_each_persons_one_after_the_other(
     cast, three_groups, watched_aws, aws_direct, settings
 ):
@@ -119,7 +119,7 @@ def test_alice_and_bobs_grants_are_applied_at_once_each_persons_one_after_the_ot
         assert {group["GroupName"] for group in groups} == {"Developers", "Deployers", "Readers"}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_with_one_thread_the_batch_applies_one_grant_after_the_other(cast, three_groups, watched_aws, settings):
     settings.GRANT_SYNC_THREADS = 1
     watched_aws.barrier = threading.Barrier(2, timeout=1)  # nobody comes: each held call waits alone
