@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 import botocore.exceptions
@@ -43,6 +43,7 @@ _TRANSIENT_CODES = {
     "ConflictException",
 }
 _clients: dict[tuple, object] = {}
+_building: dict[tuple, threading.Lock] = {}
 _clients_lock = threading.Lock()
 
 
@@ -51,6 +52,8 @@ class CallCount:
     """API calls made through this module inside a `counting_calls()` block (botocore's retries excluded)."""
 
     calls: int = 0
+    # A sync batch's threads (iam.at_once) run in copies of the block's context and count into the same object.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 _call_count: ContextVar[CallCount | None] = ContextVar("aws_call_count", default=None)
@@ -73,7 +76,8 @@ def counting_calls() -> Iterator[CallCount]:
 def _counted() -> None:
     count = _call_count.get()
     if count is not None:
-        count.calls += 1
+        with count._lock:
+            count.calls += 1
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ def _config() -> Config:
         retries={"mode": settings.AWS_RETRY_MODE, "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
         connect_timeout=5,
         read_timeout=30,
+        # One client serves a sync batch's threads at once (iam.at_once): a kept connection for each.
+        max_pool_connections=max(10, settings.GRANT_SYNC_THREADS),
     )
 
 
@@ -176,7 +182,8 @@ def assumed_role_arn(account: AccountAccess) -> str:
 def client_for(account: AccountAccess, service: str):
     """A cached client for the account: the portal's credentials, or its role's, refreshed as they near expiry.
 
-    Clients are thread-safe and expensive to build, so one per account, role, service and endpoint is kept.
+    Clients are thread-safe and expensive to build, so one per account, role, service and endpoint is kept,
+    built under a lock of its key: a sync batch's threads asking at once assume the role once, not once each.
     """
     key = (
         account.account_id,
@@ -188,13 +195,16 @@ def client_for(account: AccountAccess, service: str):
     )
     with _clients_lock:
         cached = _clients.get(key)
+        building = _building.setdefault(key, threading.Lock())
     if cached:
         return cached
-    session = _assumed_role_session(account) if account.role_arn else boto3.Session(region_name=settings.AWS_REGION)
-    client = _client(session, service)
-    with _clients_lock:
-        _clients[key] = client
-    return client
+    with building:  # one key's builder at a time; other accounts are not held up by a slow AssumeRole
+        if key not in _clients:
+            own = boto3.Session(region_name=settings.AWS_REGION)
+            client = _client(_assumed_role_session(account) if account.role_arn else own, service)
+            with _clients_lock:
+                _clients[key] = client
+    return _clients[key]
 
 
 def iam_client(account: AccountAccess):

@@ -15,17 +15,19 @@ then, rather than blame the entitlement. A full reconcile records every IAM user
 so people who already had a user before their first portal grant cost no call either.
 """
 
+import functools
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.transactions import commit_without_waiting_for_disk
 from catalog.models import AwsAccount
-from iam import gateway
+from iam import at_once, gateway
 from iam.errors import PermanentAwsError, TransientAwsError
 from iam.models import IamPrincipal
 
@@ -53,13 +55,13 @@ def ensure_all(
     with _creation_locks(account.pk, emails):
         rows.update(known(account, emails))  # another worker created them (or a reconcile saw them) meanwhile
         created = []
-        for name in sorted(set(emails) - set(rows)):
-            try:
-                by_portal = gateway.ensure_user(access, name, tags={"portal-email": emails[name]})
-            except (TransientAwsError, PermanentAwsError) as exc:
-                errors[name] = exc
+        # The CreateUser calls several at once (iam.at_once): they only call AWS; the locks stay on this connection.
+        calls = [functools.partial(_create, access, name, emails[name]) for name in sorted(set(emails) - set(rows))]
+        for name, outcome in at_once.run_all(calls, threads=settings.GRANT_SYNC_THREADS):
+            if isinstance(outcome, Exception):
+                errors[name] = outcome
                 continue
-            rows[name] = IamPrincipal(account=account, user_name=name, created_by_portal=by_portal)
+            rows[name] = IamPrincipal(account=account, user_name=name, created_by_portal=outcome)
             created.append(rows[name])
         if created:
             now = timezone.now()
@@ -70,6 +72,14 @@ def ensure_all(
                 commit_without_waiting_for_disk()
                 IamPrincipal.objects.bulk_create(created, ignore_conflicts=True)
     return rows, errors
+
+
+def _create(access: gateway.AccountAccess, name: str, email: str) -> tuple[str, bool | Exception]:
+    """CreateUser unless the user exists: whether the portal created it, or the typed AWS error."""
+    try:
+        return name, gateway.ensure_user(access, name, tags={"portal-email": email})
+    except (TransientAwsError, PermanentAwsError) as exc:
+        return name, exc
 
 
 def recently_created(row: IamPrincipal | None, now: datetime | None = None) -> bool:

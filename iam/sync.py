@@ -15,15 +15,19 @@ at any point, changes nothing more: the AWS calls are idempotent and outcomes ar
 only for grants whose claim the worker still holds, in one transaction per batch.
 """
 
+import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from access.models import Grant
 from access.services import sync_batches
 from access.services.sync_batches import GrantWork, SyncResult
 from catalog.models import Entitlement
-from iam import gateway, operations, principals
+from iam import at_once, gateway, operations, principals
 from iam.errors import PermanentAwsError, TransientAwsError
 from iam.identity import iam_user_names
 
@@ -55,22 +59,42 @@ def sync_grant(grant_id: int) -> SyncOutcome:
 
 
 def sync_batch(grant_id: int, *, batch: int) -> list[SyncOutcome]:
-    """Claim `grant_id` and up to `batch - 1` other waiting grants of its account, apply and record them."""
+    """Claim `grant_id` and up to `batch - 1` other waiting grants of its account, apply and record them.
+
+    Several people's grants are applied at once (`GRANT_SYNC_THREADS`, iam.at_once); each person's
+    one after the other, so no two changes to one IAM user race each other.
+    """
     works = sync_batches.claim_grants_for_sync(grant_id, batch=batch)
     if not works:
         return []
     results: list[SyncResult] = []
+    gone: set[str] = set()
     try:
         account = works[0].entitlement.account
         names = iam_user_names({work.user_id: work.user for work in works}.values(), account)
         ready = _ensure_principals(account, works, names)
+        by_person: dict[int, list[GrantWork]] = {}
         for work in works:
-            results.append(_sync_one(account, work, ready, names[work.user_id]))
+            by_person.setdefault(work.user_id, []).append(work)
+        pooled, here = [], []
+        for person_works in by_person.values():
+            unit = functools.partial(_sync_person, account, person_works, ready, names[person_works[0].user_id])
+            (here if _uses_database(person_works) else pooled).append(unit)
+        with contextlib.closing(at_once.run_all(pooled, threads=settings.GRANT_SYNC_THREADS, here=here)) as done:
+            error = None
+            for person in done:
+                results += person.results
+                gone |= person.gone
+                error = error or person.error
+        if error:
+            raise error
+        for user_name in sorted(gone):
+            principals.forget(account, user_name)
     except Exception as exc:
         # A bug, not AWS: record what was done and give the rest back at once rather than after a lease.
-        done = {result.work.grant_id for result in results}
-        error = f"Unexpected error in the sync engine: {type(exc).__name__}"
-        results += [SyncResult(work, "retry", error) for work in works if work.grant_id not in done]
+        settled = {result.work.grant_id for result in results}
+        message = f"Unexpected error in the sync engine: {type(exc).__name__}"
+        results += [SyncResult(work, "retry", message) for work in works if work.grant_id not in settled]
         sync_batches.record_sync_results(results)
         raise
     held = set(sync_batches.record_sync_results(results))
@@ -81,6 +105,37 @@ def sync_batch(grant_id: int, *, batch: int) -> list[SyncOutcome]:
         SyncOutcome(r.work.grant_id, r.result if r.work.grant_id in held else "skipped", r.detail, r.work.attempt)
         for r in results
     ]
+
+
+@dataclass
+class _PersonDone:
+    """One person's grants of the batch, as applied by a thread: outcomes, users found deleted, a bug met."""
+
+    results: list[SyncResult]
+    gone: set[str]
+    error: Exception | None = None
+
+
+def _uses_database(works: list[GrantWork]) -> bool:
+    """A role's revocation merges its deny under an AwsWriteLease, a database row: applied in the batch's thread."""
+    return any(
+        work.entitlement.kind == Entitlement.Kind.IAM_ROLE and work.desired != Grant.Desired.PRESENT for work in works
+    )
+
+
+def _sync_person(account, works: list[GrantWork], ready: "_Principals", user_name: str) -> _PersonDone:
+    """One person's grants in order. A bug stops them there: the rest are given back by the batch."""
+    done = _PersonDone([], set())
+    for work in works:
+        try:
+            done.results.append(_sync_one(account, work, ready, user_name))
+        except _UserDeleted as exc:
+            done.gone.add(user_name)
+            done.results.append(SyncResult(work, "retry", exc.message))
+        except Exception as exc:  # handed to the batch, which gives the rest back and raises it
+            done.error = exc
+            break
+    return done
 
 
 @dataclass
@@ -115,6 +170,8 @@ def _sync_one(account, work: GrantWork, ready: _Principals, user_name: str) -> S
         evidence = _apply(
             account, work.entitlement, target, present=present, principal=ready.rows.get(target.user_name)
         )
+    except _UserDeleted:
+        raise  # its row is forgotten by the batch's thread, which holds the database connection
     except TransientAwsError as exc:
         return SyncResult(work, "retry", exc.message)
     except PermanentAwsError as exc:
@@ -146,11 +203,14 @@ def _apply(account, entitlement, target: operations.Target, *, present: bool, pr
             "let the portal create IAM users: create it there, or allow it on the account.",
             missing.code,
         ) from missing
-    principals.forget(account, target.user_name)
-    raise TransientAwsError(
+    raise _UserDeleted(
         f"The IAM user {target.user_name} was deleted outside the portal; it is created again on the next try.",
         "UserDeleted",
     ) from missing
+
+
+class _UserDeleted(TransientAwsError):
+    """The person's IAM user is gone from AWS: their IamPrincipal row is forgotten, the grant tried again."""
 
 
 def _target(person, entitlement, user_name: str) -> operations.Target:

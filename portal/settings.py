@@ -465,6 +465,9 @@ if REDIS_URL:
 # How many waiting grants of one account a sync task claims and applies together (one client,
 # one transaction to record them). A batch must finish well within the lease.
 GRANT_SYNC_BATCH_SIZE = env_int("PORTAL_GRANT_SYNC_BATCH_SIZE", 25, minimum=1)
+# How many people's grants of a batch one sync task applies at once, in threads (iam.at_once): AWS
+# answers each call in milliseconds, during which the worker would otherwise wait with nothing to do.
+GRANT_SYNC_THREADS = env_int("PORTAL_GRANT_SYNC_THREADS", 4, minimum=1)
 
 # --- AWS: boto3's usual credential chain; AWS_ENDPOINT_URL points it at a simulated AWS.
 AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")

@@ -7,7 +7,9 @@ memberships, managed policies, roles, and an Identity Center permission set.
 
 Three runs on one moto server, counted at the server (every HTTP request but moto's own API):
 - the portal with one worker process at concurrency 1;
-- the portal with the README's recommended command (BENCH_CONCURRENCY, default 2; prefetch 1);
+- the portal with the README's recommended command, read from the Procfile's `sync` line (its
+  concurrency unless BENCH_CONCURRENCY is set, its prefetch), each process applying
+  PORTAL_GRANT_SYNC_THREADS people's grants at once (as in production: the settings' default);
 - a bare sequential boto3 loop making the calls the grants need: AssumeRole once per account,
   CreateUser once per new person and account, then the change and its read-back per grant.
 The portal's workers run with the production settings (portal.settings, connections kept)
@@ -24,6 +26,7 @@ Asserts only that every grant was applied.
 
 import collections
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,7 +50,6 @@ from tests.iam.workers import WorkerProcess, database_url_of_this_run
 
 GRANTS = int(os.environ.get("BENCH_GRANTS", "1000"))
 PEOPLE = int(os.environ.get("BENCH_PEOPLE", "300"))
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "2"))
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 OWN_ACCOUNT, ROLE_ACCOUNTS = "123456789012", ("210987654321", "345678901234")
 PORTAL_ROLE = "portal-access"
@@ -210,6 +212,7 @@ class Figures:
     cpu: float
     queries: int | None = None
     start_up: float = 0.0  # the worker process's start until it consumes (imports, connections)
+    aws_cpu: float = 0.0  # the moto server's CPU (this process's, but the thread timing or polling)
 
     def line(self, bare: "Figures | None") -> str:
         ratio = f"{bare.seconds / self.seconds:5.2f}" if bare else " 1.00"
@@ -217,7 +220,8 @@ class Figures:
         return (
             f"{self.label:<44} {self.seconds:7.2f} s {GRANTS / self.seconds:7.1f}/s  x{ratio}  "
             f"{self.calls:6d} calls {self.calls / GRANTS:5.2f}/grant ({self.errors} failed)  "
-            f"SQL {queries}/grant  CPU {1000 * self.cpu / GRANTS:6.1f} ms/grant  failed grants {self.failed}"
+            f"SQL {queries}/grant  CPU {1000 * self.cpu / GRANTS:6.1f} ms/grant  "
+            f"moto CPU {1000 * self.aws_cpu / GRANTS:5.1f} ms/grant  failed grants {self.failed}"
             + (f"  (+{self.start_up:.1f} s worker start-up)" if self.start_up else "")
         )
 
@@ -236,7 +240,17 @@ def process_group_cpu(pgid: int) -> float:
     return total / ticks
 
 
-def run_portal(label, moto, cast, django_user_model, tmp_path, concurrency: int) -> Figures:
+def recommended_command() -> tuple[int, int]:
+    """The sync worker's concurrency and prefetch multiplier as the Procfile runs it (the README's command)."""
+    procfile = (Path(settings.BASE_DIR) / "Procfile").read_text()
+    line = next(line for line in procfile.splitlines() if line.startswith("sync:"))
+    concurrency = re.search(r"--concurrency \"\$\{PORTAL_SYNC_CONCURRENCY:-(\d+)\}\"", line)
+    prefetch = re.search(r"--prefetch-multiplier (\d+)", line)
+    assert concurrency and prefetch, f"the Procfile's sync line no longer reads as expected: {line}"
+    return int(os.environ.get("BENCH_CONCURRENCY", concurrency[1])), int(prefetch[1])
+
+
+def run_portal(label, moto, cast, django_user_model, tmp_path, concurrency: int, prefetch: int = 1) -> Figures:
     # moto is reset for each run: an earlier run's grants would be missing there, and re-applied by the reconcile.
     Grant.objects.all().delete()
     world = build_aws(moto, f"{label[0]}{concurrency}p")
@@ -272,17 +286,18 @@ def run_portal(label, moto, cast, django_user_model, tmp_path, concurrency: int)
     moto.reset_counts()
     launched = time.perf_counter()
     worker = WorkerProcess(
-        label, env, tmp_path, concurrency, module="tests.benchmarks.bench_worker", prefetch_multiplier=1
+        label, env, tmp_path, concurrency, module="tests.benchmarks.bench_worker", prefetch_multiplier=prefetch
     )
     try:
         while b"ready." not in worker.log.read_bytes():
             assert time.perf_counter() - launched < 120, f"the worker did not start:\n{worker.tail()}"
             time.sleep(0.01)
-        started = time.perf_counter()
+        started, moto_before = time.perf_counter(), time.process_time() - time.thread_time()
         cpu_before = process_group_cpu(worker.process.pid)  # its start-up (imports) is not per-grant work
         states = wait_until_settled(grant_ids, worker)
         seconds = time.perf_counter() - started
         cpu = process_group_cpu(worker.process.pid) - cpu_before
+        aws_cpu = time.process_time() - time.thread_time() - moto_before
         calls, errors = moto.calls, moto.errors
         queries = sum(int(path.read_text()) for path in counts.glob("[0-9]*"))
     finally:
@@ -291,7 +306,7 @@ def run_portal(label, moto, cast, django_user_model, tmp_path, concurrency: int)
         # Messages whose grants an earlier batch took, and the notifications nobody consumes here.
         redis.Redis.from_url(settings.REDIS_URL).delete(queue, f"{queue}-background")
     figures = Figures(label, seconds, calls, errors, states[Grant.SyncState.FAILED], cpu, queries)
-    figures.start_up = started - launched
+    figures.start_up, figures.aws_cpu = started - launched, aws_cpu
     assert len(grant_ids) == GRANTS
     return figures
 
@@ -309,7 +324,7 @@ def run_bare(moto: CountingMoto) -> Figures:
     """The same grants by a plain sequential boto3 loop: the calls they need, nothing else."""
     world = build_aws(moto, "bare")
     moto.reset_counts()
-    cpu_started, started = time.thread_time(), time.perf_counter()
+    cpu_started, started, moto_before = time.thread_time(), time.perf_counter(), time.process_time()
     aws = {account_id: clients(moto.url, account_id) for account_id in (OWN_ACCOUNT, *ROLE_ACCOUNTS)}
     created, sso_users = set(), {}
     for name, index in world.plan:
@@ -352,10 +367,10 @@ def run_bare(moto: CountingMoto) -> Figures:
             pages = sso["sso-admin"].get_paginator("list_account_assignments_for_principal")
             listing = pages.paginate(InstanceArn=world.instance_arn, Filter={"AccountId": account_id}, **principal)
             assert any(row["PermissionSetArn"] == aws_name for page in listing for row in page["AccountAssignments"])
-    seconds = time.perf_counter() - started
-    return Figures(
-        "bare boto3 loop (sequential)", seconds, moto.calls, moto.errors, 0, time.thread_time() - cpu_started
-    )
+    seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
+    figures = Figures("bare boto3 loop (sequential)", seconds, moto.calls, moto.errors, 0, cpu)
+    figures.aws_cpu = time.process_time() - moto_before - cpu
+    return figures
 
 
 @pytest.fixture
@@ -374,14 +389,16 @@ def test_portal_applies_grants_at_close_to_bare_boto3_speed(cast, counting_moto,
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     solo = run_portal("solo", counting_moto, cast, django_user_model, tmp_path, 1)
-    recommended = run_portal("recommended", counting_moto, cast, django_user_model, tmp_path, CONCURRENCY)
+    concurrency, prefetch = recommended_command()
+    recommended = run_portal("recommended", counting_moto, cast, django_user_model, tmp_path, concurrency, prefetch)
+    threads = os.environ.get("PORTAL_GRANT_SYNC_THREADS", settings.GRANT_SYNC_THREADS)
     bare = run_bare(counting_moto)
     print(
         f"\n== apply benchmark: {GRANTS} grants, {PEOPLE} people (half new to IAM), 3 accounts (2 by AssumeRole); "
         f"groups, policies, roles, a permission set; PostgreSQL, Redis, moto ==\n"
         f"{bare.line(None)}\n"
-        f"{solo.line(bare)}  [one worker, --concurrency 1]\n"
-        f"{recommended.line(bare)}  [--concurrency {CONCURRENCY} --prefetch-multiplier 1]\n"
+        f"{solo.line(bare)}  [one worker, --concurrency 1, {threads} threads]\n"
+        f"{recommended.line(bare)}  [--concurrency {concurrency} --prefetch-multiplier {prefetch}, {threads} threads]\n"
         f"targets: x0.70 solo, x1.00 recommended; AWS calls per grant within 5% of the bare loop's "
         f"(solo {solo.calls / bare.calls - 1:+.1%}, recommended {recommended.calls / bare.calls - 1:+.1%})"
     )

@@ -99,15 +99,21 @@ def approve_developers_for(people, sandbox, bob) -> list[int]:
 
 
 def throttle_every_third_call(client) -> tuple[list[str], list[str]]:
-    """Answer every third IAM request with Throttling; return (every attempt, throttled ones)."""
+    """Answer every third IAM request of each thread with Throttling; return (every attempt, throttled ones).
+
+    Counted per thread: a batch applies several people's grants at once (iam.at_once), and botocore
+    retries a call in the thread that made it, so each call's retry is never throttled in turn.
+    """
     attempts: list[str] = []
     throttled: list[str] = []
-    numbers, lock = itertools.count(1), threading.Lock()
+    lock, counters = threading.Lock(), threading.local()
 
     def respond(request, event_name, **kwargs):
         operation = event_name.rsplit(".", 1)[-1]
+        if not hasattr(counters, "numbers"):
+            counters.numbers = itertools.count(1)
+        number = next(counters.numbers)
         with lock:
-            number = next(numbers)
             attempts.append(operation)
             if number % 3:
                 return None
@@ -132,12 +138,13 @@ def test_throttled_grants_all_converge_with_bounded_retries(
     grants = Grant.objects.filter(pk__in=grant_ids)
     assert {grant.sync_state for grant in grants} == {Grant.SyncState.APPLIED}, [g.last_error for g in grants]
     assert sorted(members_of(moto_server, "Developers")) == sorted(f"engineer{n:02d}" for n in range(1, 21))
-    assert len(throttled) == len(attempts) // 3 >= len(grant_ids) - 1, "a third of the IAM calls were throttled"
+    # About one attempt in three of each thread was throttled (a thread's last call gets through).
+    assert len(attempts) // 3 >= len(throttled) >= len(grant_ids) // 2, "about a third of the IAM calls were throttled"
     # One AddUserToGroup and one ListGroupsForUser got through per grant: no call was repeated
     # after it succeeded, and no grant went back to the queue (botocore absorbed every throttle).
     assert len(attempts) - len(throttled) == 2 * len(grant_ids)
     assert {grant.sync_attempts for grant in grants} == {1}
-    # Throttles never come twice in a row, so each call needs at most 2 of its 3 attempts;
+    # Throttles never come twice in a row for a call, so each call needs at most 2 of its 3 attempts;
     # with one request in three throttled that is at most 3 requests per grant, not 2 x 3.
     assert len(attempts) <= 3 * len(grant_ids)
     assert AuditEvent.objects.filter(action="grant.applied").count() == len(grant_ids)
