@@ -1,6 +1,6 @@
 """The one place where domain errors from access.services become HTTP responses.
 
-Views never catch AccessError themselves: whatever a service refuses reaches the client with
+Views never catch Refusal themselves: whatever a service refuses reaches the client with
 the status the error class carries (400, 403, 404, 409), its message and the field it concerns.
 The cache being unreachable (sign-in limits, `POST /api/token/`) answers 503 with Retry-After.
 """
@@ -10,16 +10,16 @@ import logging
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from access.errors import AccessError
 from accounts.services import PeopleError
 from accounts.tokens import TokenError
+from inputs.refusals import Refusal
 from outbox.outages import CACHE_ERRORS, RETRY_AFTER_SECONDS, UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, (AccessError, PeopleError, TokenError)):
+    if isinstance(exc, (Refusal, PeopleError, TokenError)):
         # Like DRF does for its own errors: should requests ever run in one transaction, a refusal undoes it.
         set_rollback()
         return Response({"detail": exc.message, "field": getattr(exc, "field", None)}, status=exc.status)

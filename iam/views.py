@@ -8,13 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from access import services as access_services
-from access.errors import AccessError
 from access.models import ApprovalAssignment, Grant, GrantActivity
 from accounts import roles
 from audit.models import AuditEvent
 from catalog.models import AwsAccount
 from iam import drift, tasks
 from iam.models import ReconcileRun, UnmanagedAccess
+from inputs.refusals import Refusal
 from outbox.services import enqueue
 
 RECENT_RUNS = 20
@@ -99,7 +99,7 @@ def reconcile_now(request, account_id):
 def _do(request, account_id, action, done: str):
     try:
         action()
-    except AccessError as exc:
+    except Refusal as exc:
         messages.error(request, exc.message)
         return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
     messages.success(request, done)

@@ -16,10 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import AccessError
 from accounts import step_up_proof
 from accounts.roles import is_auditor, reads_everything
 from catalog.models import AwsAccount, Risk
+from inputs.refusals import Refusal
 from inputs.rules import ids_of
 from outbox.services import enqueue
 from reviews import notices, selectors, services
@@ -158,7 +158,7 @@ def decide(request, campaign_id):
                 request,
                 f"{'Kept' if action == 'keep' else 'Revoked'} {count} items.{_handed_on(request, campaign, ids)}",
             )
-    except AccessError as exc:
+    except Refusal as exc:
         return _refused(request, exc)
     notices.tell_owner_if_ready(campaign.pk)
     return redirect(f"{reverse('reviews:queue', args=[campaign.pk])}?{request.POST.get('query', '')}")
@@ -170,7 +170,7 @@ def reassign(request, item_id):
     to = get_user_model().objects.filter(email__iexact=request.POST.get("to", "").strip(), is_active=True).first()
     try:
         services.reassign(item_id=item.pk, actor=request.user, to=to, reason=request.POST.get("reason", ""))
-    except AccessError as exc:
+    except Refusal as exc:
         return _refused(request, exc)
     messages.success(request, f"Reassigned to {to}.")
     return redirect("reviews:queue", campaign_id=item.campaign_id)
@@ -269,7 +269,7 @@ def launch(request, campaign_id):
         # Refused here, with the reason, when it could not succeed; else the worker reconciles the
         # accounts in scope and takes the snapshot, and this page follows it.
         services.request_launch(campaign_id=campaign.pk, actor=request.user)
-    except AccessError as exc:
+    except Refusal as exc:
         messages.error(request, exc.message)
         return _campaign_page(request, campaign, status=exc.status)
     messages.success(request, f"{campaign.name} is launching: the accounts in scope are read from AWS first.")
@@ -284,7 +284,7 @@ def sign_off(request, campaign_id):
         return step_up_proof.ask_in_page(request, "Signing off a review campaign", back_to=back)
     try:
         services.sign_off(campaign_id=campaign.pk, actor=request.user)
-    except AccessError as exc:
+    except Refusal as exc:
         return _refused(request, exc)
     enqueue("reviews.tell_revoked_holders", campaign.pk)
     messages.success(request, f"{campaign.name} is signed off; revoked access is being removed from AWS.")

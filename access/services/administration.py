@@ -3,7 +3,6 @@ grant directly. Each audited, each through the same ledger rules as requests."""
 
 from django.utils import timezone
 
-from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from access.models import AccessRequest, Grant, LeaverStep
 from access.services import sync_batches, task_names
 from access.services.grants import end_grant
@@ -13,6 +12,7 @@ from access.services.requests import check_duration, clean_justification
 from access.services.sod_checks import findings_for
 from access.services.stages import close_request
 from audit.services import record
+from inputs.refusals import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from outbox.services import enqueue
 
 

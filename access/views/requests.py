@@ -5,9 +5,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from access import selectors, services
-from access.errors import AccessError
 from access.timeline import timeline
 from access.views.common import page_of
+from inputs.refusals import Refusal
 
 
 @require_GET
@@ -26,7 +26,7 @@ def my_requests(request):
 def cancel(request, request_id):
     try:
         access_request = services.cancel_request(request_id=request_id, actor=request.user)
-    except AccessError as exc:
+    except Refusal as exc:
         messages.error(request, exc.message)
         return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
     messages.success(request, f"Your request for {access_request.entitlement.name} was cancelled.")
