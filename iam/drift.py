@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.models import Grant
-from access.services.administration import require_governance_admin
 from access.services.reconciliation import adopt_grant
+from accounts.roles import require_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
 from iam import importer, reconcile, unmanaged

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from access.services.administration import require_governance_admin
 from accounts.models import User
+from accounts.roles import require_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount
 from iam import posture_reads

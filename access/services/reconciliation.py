@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from access.models import Grant
 from access.services import sync_batches, task_names
-from access.services.administration import require_governance_admin
 from access.services.locking import atomic_change, lock_grants, lock_person
 from access.services.sod_checks import findings_for
+from accounts.roles import require_governance_admin
 from audit.services import record
 from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from outbox.services import enqueue
