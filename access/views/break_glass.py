@@ -16,6 +16,7 @@ from access.services import break_glass as glass
 from access.views.common import show_refusal
 from accounts import step_up_proof
 from catalog.models import Entitlement
+from inputs.refusal_pages import refused_page
 from inputs.refusals import InvalidInput, Refusal
 
 
@@ -71,8 +72,7 @@ def review_decide(request, request_id, decision):
         if request.headers.get("HX-Request"):
             context = {"request_id": request_id, "ok": False, "message": exc.message}
             return render(request, "access/_decision_result.html", context, status=exc.status)
-        messages.error(request, exc.message)
-        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+        return refused_page(request, exc)
     what = f"{access_request.entitlement.name} for {access_request.beneficiary}"
     message = (
         f"You confirmed the break glass of {what}."

@@ -8,6 +8,7 @@ from access import selectors, services
 from access.forms import ExtensionForm
 from access.models import Grant
 from access.views.common import page_of, show_refusal, submitted_message
+from inputs.refusal_pages import refusals_as_page
 from inputs.refusals import Refusal
 
 
@@ -22,12 +23,9 @@ def my_access(request):
 
 
 @require_POST
+@refusals_as_page
 def give_back(request, grant_id):
-    try:
-        grant = services.give_back(grant_id=grant_id, actor=request.user)
-    except Refusal as exc:
-        messages.error(request, exc.message)
-        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+    grant = services.give_back(grant_id=grant_id, actor=request.user)
     messages.success(request, f"{grant.entitlement.name} is being removed from your AWS access.")
     return redirect("access:my_access")
 
