@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import ValidationError, as_serializer_error
 from rest_framework.views import exception_handler, set_rollback
 
-from accounts.services import PeopleError
 from accounts.tokens import TokenError
 from inputs.refusals import Refusal
 from outbox.outages import CACHE_ERRORS, RETRY_AFTER_SECONDS, UNAVAILABLE
@@ -24,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, (Refusal, PeopleError, TokenError)):
+    if isinstance(exc, (Refusal, TokenError)):
         # Like DRF does for its own errors: should requests ever run in one transaction, a refusal undoes it.
         set_rollback()
         return Response({"detail": exc.message, "field": getattr(exc, "field", None)}, status=exc.status)
