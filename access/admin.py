@@ -5,12 +5,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
-from access.errors import AccessError
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.services.entitlements import Terms, change_entitlement, check_terms
 from accounts.roles import is_governance_admin
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from catalog.models import DurationUnit, Entitlement
+from inputs.refusals import Refusal
 
 
 class ApprovalInline(admin.TabularInline):
@@ -87,7 +87,7 @@ class EntitlementAdminForm(forms.ModelForm):
         if self.instance.pk is None and not self.errors:
             try:
                 check_terms(terms_from(cleaned))
-            except AccessError as exc:
+            except Refusal as exc:
                 self.add_error(exc.field if exc.field in self.fields else None, exc.message)
         return cleaned
 
@@ -157,7 +157,7 @@ class EntitlementAdmin(AuditedAdmin):
             return
         try:
             change_entitlement(entitlement_id=obj.pk, actor=request.user, terms=terms_from(form.cleaned_data))
-        except AccessError as exc:
+        except Refusal as exc:
             request._entitlement_refusal = exc  # one ModelAdmin serves every request: kept on the request
 
     def save_related(self, request, form, formsets, change):

@@ -24,10 +24,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import LAST_ADMIN_MESSAGE, FeedRun, User
-from accounts.services import PeopleError, PersonRecord, mark_leaver, upsert_person
+from accounts.services import PersonRecord, mark_leaver, upsert_person
 from accounts.signals import manager_change_consequences, name_changed
 from audit.services import record_many
 from audit.transactions import atomic_with_retries
+from inputs.refusals import Refusal
 
 COLUMNS = ["email", "full_name", "title", "department", "manager_email", "status"]
 STATUSES = {"active", "leaver"}
@@ -416,7 +417,7 @@ def _apply_one(record_: PersonRecord, person: User | None, batch: Batch) -> None
 def _leave(record_: PersonRecord, person: User) -> None:
     try:
         mark_leaver(person=person, actor=None, actor_label=ACTOR_LABEL)
-    except PeopleError as exc:  # checked with the file already; someone changed the admins since
+    except Refusal as exc:  # checked with the file already; someone changed the admins since
         raise FeedError([f"{record_.email}: {exc.message}"]) from None
 
 

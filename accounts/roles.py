@@ -11,6 +11,8 @@ Roles read other apps' rows through the reverse relations on the user (no import
 
 from __future__ import annotations
 
+from inputs.refusals import NotAllowed
+
 
 def is_governance_admin(user) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_superuser)
@@ -56,6 +58,13 @@ def is_auditor(user) -> bool:
 def reads_everything(user) -> bool:
     """Governance admins and auditors may read every campaign, report and log."""
     return is_governance_admin(user) or is_auditor(user)
+
+
+def require_governance_admin(actor, doing: str) -> None:
+    """Refuse (NotAllowed, 403) unless the actor is an active governance admin: the guard of the services
+    only admins may call (posture, drift, reconciliation, administration), with `doing` in the message."""
+    if actor is None or not is_governance_admin(actor):
+        raise NotAllowed(f"Only governance admins can {doing}.")
 
 
 def menus_of(user) -> tuple[bool, bool]:

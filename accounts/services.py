@@ -1,7 +1,6 @@
 """Changes to people: joiners, movers and leavers, one function each, audited."""
 
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,15 +11,13 @@ from accounts.signals import manager_changed, name_changed, person_left
 from accounts.tokens import revoke_all_tokens
 from audit.services import record
 from audit.transactions import atomic_with_retries
+from inputs.refusals import Contended, NotAllowed, Refusal, StaleState
+
+# The name the leaver page (access.views.people, changed on another branch) and tests still catch: any refusal.
+PeopleError = Refusal
 
 
-class PeopleError(Exception):
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message, self.status = message, status
-
-
-@atomic_with_retries(partial(PeopleError, status=409))
+@atomic_with_retries(Contended)
 def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
     """Set the person to leaver; everything they hold becomes desired-absent in the same transaction.
 
@@ -32,15 +29,15 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
     the last active governance admin is never marked (409): someone must stay to govern the portal.
     """
     if actor is not None and not roles.is_governance_admin(actor):
-        raise PeopleError("Only governance admins may mark leavers.", status=403)
+        raise NotAllowed("Only governance admins may mark leavers.")
     if actor is not None and actor.pk == person.pk:
-        raise PeopleError("You cannot mark yourself a leaver: another governance admin or the HR feed does.", 403)
+        raise NotAllowed("You cannot mark yourself a leaver: another governance admin or the HR feed does.")
     with transaction.atomic():
         # FOR NO KEY UPDATE: rows referring to the person may still be written meanwhile (access lock order).
         person = User.objects.select_for_update(no_key=True).get(pk=person.pk)
         if person.is_leaver:
             # Stale: someone (or the same admin's second click) got there first. Nothing more to do.
-            raise PeopleError(f"{person} is already a leaver.", status=409)
+            raise StaleState(f"{person} is already a leaver.")
         now = timezone.now()
         was_active = person.is_active
         person.employment_status, person.left_at, person.is_active = User.EmploymentStatus.LEAVER, now, False
@@ -49,7 +46,7 @@ def mark_leaver(*, person: User, actor, actor_label: str | None = None) -> User:
             # before any request, grant or the audit head.
             person.keep_a_governance_admin()
         except LastGovernanceAdmin as exc:
-            raise PeopleError(str(exc.message), status=409) from None
+            raise StaleState(str(exc.message)) from None
         # Receivers lock the person's requests and grants: before the audit chain head, which `record` locks.
         person_left.send(sender=User, person=person, actor=actor, left_at=now)
         # Here rather than by the deactivation's signal (accounts.tokens), so the audit names who did it.

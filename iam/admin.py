@@ -10,12 +10,12 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
-from access.errors import AccessError, NotAllowed
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.pagination import CappedPaginator
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrganizationConnection
 from iam import drift, imports, organizations, tasks
 from iam.models import ImportRun, ReconcileRun, UnmanagedAccess
+from inputs.refusals import NotAllowed, Refusal
 from outbox.services import enqueue
 
 
@@ -63,7 +63,7 @@ class AwsAccountAdmin(AuditedAdmin):
             except NotAllowed as exc:
                 messages.error(request, exc.message)
                 return
-            except AccessError as exc:
+            except Refusal as exc:
                 messages.error(request, f"{account}: {exc.message}")
                 continue
             link = reverse("iam:import_run", args=[run.pk])
@@ -117,7 +117,7 @@ class UnmanagedAccessAdmin(ReadOnlyAdmin):
         for row in queryset:
             try:
                 drift.adopt(row.pk, request.user)
-            except AccessError as exc:
+            except Refusal as exc:
                 messages.warning(request, f"{row}: {exc.message}")
             else:
                 messages.success(request, f"{row.aws_principal}'s {row.aws_name} is now a grant from import.")

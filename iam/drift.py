@@ -11,10 +11,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed, NotFound, StaleState
 from access.models import Grant
-from access.services.administration import require_governance_admin
 from access.services.reconciliation import adopt_grant
+from accounts.roles import require_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
 from iam import importer, reconcile, unmanaged
@@ -22,6 +21,7 @@ from iam.errors import PermanentAwsError
 from iam.identity import people_by_iam_user_name
 from iam.inventory import Held
 from iam.models import UnmanagedAccess
+from inputs.refusals import InvalidInput, NotAllowed, NotFound, StaleState
 
 PROTECTED_MESSAGE = "A protected principal of the account: the portal never removes its access; remove it by hand."
 

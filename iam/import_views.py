@@ -10,12 +10,12 @@ from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import AccessError
 from accounts.roles import is_auditor, is_governance_admin
 from catalog.models import AwsAccount
 from iam import imports
 from iam.models import ImportRun
 from iam.views import _admin_only, _readers_only
+from inputs.refusal_pages import refusals_as_page
 
 PAGE_SIZE = 50
 
@@ -37,14 +37,11 @@ def import_page(request):
 
 
 @require_POST
+@refusals_as_page
 def start_import(request, account_id):
     _admin_only(request)
     account = get_object_or_404(AwsAccount, pk=account_id)
-    try:
-        run, started = imports.request_import(account_id=account.pk, actor=request.user)
-    except AccessError as exc:
-        messages.error(request, exc.message)
-        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+    run, started = imports.request_import(account_id=account.pk, actor=request.user)
     if run.status == ImportRun.Status.FAILED:
         messages.error(request, run.error)
     elif not started:

@@ -14,13 +14,13 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed
 from accounts.roles import is_auditor, is_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
 from iam import importer
 from iam.errors import AwsError, TransientAwsError
 from iam.models import ImportRun
+from inputs.refusals import InvalidInput, NotAllowed
 from outbox.services import enqueue
 
 RUN_TASK = "iam.run_import"

@@ -26,7 +26,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from access.errors import StaleState
 from access.models import Grant
 from access.services.reconciliation import reapply_missing_grant, requeue_absent_grant
 from catalog.models import AwsAccount, Entitlement, IamUserName
@@ -35,6 +34,7 @@ from iam.errors import AwsError
 from iam.identity import user_name_for
 from iam.inventory import Held, Inventory, read_account
 from iam.models import ReconcileRun
+from inputs.refusals import StaleState
 
 STALE_RUN_AFTER = timedelta(hours=1)
 Kind = Entitlement.Kind

@@ -8,13 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from access import services as access_services
-from access.errors import AccessError
 from access.models import ApprovalAssignment, Grant, GrantActivity
 from accounts import roles
 from audit.models import AuditEvent
 from catalog.models import AwsAccount
 from iam import drift, tasks
 from iam.models import ReconcileRun, UnmanagedAccess
+from inputs.refusal_pages import refusals_as_page
 from outbox.services import enqueue
 
 RECENT_RUNS = 20
@@ -97,16 +97,13 @@ def reconcile_now(request, account_id):
 
 
 def _do(request, account_id, action, done: str):
-    try:
-        action()
-    except AccessError as exc:
-        messages.error(request, exc.message)
-        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+    action()
     messages.success(request, done)
     return redirect("iam:account", account_id=account_id)
 
 
 @require_POST
+@refusals_as_page
 def adopt(request, unmanaged_id):
     _admin_only(request)
     row = get_object_or_404(UnmanagedAccess.objects.select_related("account"), pk=unmanaged_id)
@@ -119,6 +116,7 @@ def adopt(request, unmanaged_id):
 
 
 @require_POST
+@refusals_as_page
 def retry(request, grant_id):
     _admin_only(request)
     grant = get_object_or_404(Grant.objects.select_related("entitlement"), pk=grant_id)

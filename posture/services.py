@@ -9,15 +9,15 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotFound, StaleState
-from access.services.administration import require_governance_admin
 from accounts.models import User
+from accounts.roles import require_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount
 from iam import posture_reads
 from iam.errors import AwsError, PermanentAwsError
 from iam.identity import people_by_iam_user_name
 from iam.sync import account_access
+from inputs.refusals import InvalidInput, NotFound, StaleState
 from posture import checks
 from posture.models import PostureFinding, PostureScan
 

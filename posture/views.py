@@ -11,11 +11,11 @@ from django.db.models import Count, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import AccessError
 from accounts import roles
 from audit.csv_export import streamed_csv
 from catalog.models import AwsAccount
 from iam.errors import AwsError
+from inputs.refusals import Refusal
 from outbox.services import enqueue
 from posture import services
 from posture.checks import CONTROLS
@@ -150,7 +150,7 @@ def deactivate_key(request, finding_id):
     finding = get_object_or_404(PostureFinding, pk=finding_id)
     try:
         services.deactivate_key(finding.pk, request.user)
-    except AccessError as exc:
+    except Refusal as exc:
         messages.error(request, exc.message)
     except AwsError as exc:
         messages.error(request, f"AWS: {exc.message}")

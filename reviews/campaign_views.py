@@ -10,8 +10,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from access.errors import AccessError
 from accounts.roles import is_auditor, is_governance_admin, reads_everything
+from inputs.refusals import Refusal
 from reviews import services
 from reviews.forms import CampaignForm
 from reviews.models import Campaign
@@ -58,7 +58,7 @@ def campaign_new(request):
     if request.method == "POST" and form.is_valid():
         try:
             campaign = services.save_draft(actor=request.user, values=_values(form))
-        except AccessError as exc:
+        except Refusal as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return render(request, "reviews/campaign_form.html", {"form": form}, status=exc.status)
         messages.success(request, f"{campaign.name} is saved as a draft. Preview it, then launch it.")
@@ -79,7 +79,7 @@ def campaign_edit(request, campaign_id):
     if request.method == "POST" and form.is_valid():
         try:
             services.save_draft(actor=request.user, values=_values(form), campaign_id=campaign.pk)
-        except AccessError as exc:
+        except Refusal as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return render(request, "reviews/campaign_form.html", context, status=exc.status)
         messages.success(request, f"{campaign.name} is saved.")

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import AccessError
 from audit.csv_export import streamed_csv
+from inputs.refusal_pages import refusals_as_page
+from inputs.refusals import Refusal
 from reviews.evidence import HEADER
 from reviews.evidence import rows as evidence_rows
 from reviews.evidence_pdf import build, unicode_font
@@ -65,15 +66,12 @@ def evidence_pdf(request, campaign_id):
 
 
 @require_POST
+@refusals_as_page
 def request_pack(request, campaign_id):
     campaign = readable(request, campaign_id)
-    try:
-        pack, started = evidence_packs.request_pack(
-            campaign_id=campaign.pk, fmt=request.POST.get("format", ""), actor=request.user
-        )
-    except AccessError as exc:
-        messages.error(request, exc.message)
-        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+    pack, started = evidence_packs.request_pack(
+        campaign_id=campaign.pk, fmt=request.POST.get("format", ""), actor=request.user
+    )
     if not started:
         messages.info(request, f"A {pack.get_format_display()} pack was already being built: here is its progress.")
     return redirect("reviews:evidence_pack", campaign_id=campaign.pk, pack_id=pack.pk)
@@ -108,7 +106,7 @@ def download_pack(request, campaign_id, pack_id):
         raise Http404("This pack's file is no longer in the evidence store: ask for another one.") from None
     try:
         evidence_packs.record_download(pack=pack, actor=request.user)
-    except AccessError:
+    except Refusal:
         stored.close()
         raise
     content_type = "application/pdf" if pack.format == EvidencePack.Format.PDF else "text/csv"

@@ -6,11 +6,11 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from access.errors import AccessError
 from catalog.models import AwsAccount
 from iam import drift
 from iam.errors import AwsError, TransientAwsError
 from iam.reconcile import ReconcileInProgress, reconcile_account
+from inputs.refusals import Refusal
 from outbox.services import enqueue
 from reviews import notices, reminders, services
 from reviews import usage as review_usage
@@ -71,7 +71,7 @@ def launch_fresh(campaign_id: int, actor_id: int) -> int:
                     raise LaunchFailed(f"Reading the account {account} from AWS failed: {exc.message}") from exc
         actor = get_user_model().objects.get(pk=actor_id)
         count = services.launch(campaign_id=campaign.pk, actor=actor).population_count
-    except (LaunchFailed, AccessError) as exc:
+    except (LaunchFailed, Refusal) as exc:
         services.record_launch_failure(campaign_id=campaign_id, reason=str(exc.message))
         return 0
     except Exception:
@@ -99,7 +99,7 @@ def repeat_templates() -> int:
         # As from the page: what cannot launch is refused now, and its owner told why on the run's page.
         try:
             services.request_launch(campaign_id=run.pk, actor=run.owner)
-        except AccessError as exc:
+        except Refusal as exc:
             services.record_launch_failure(campaign_id=run.pk, reason=exc.message)
     return len(runs)
 

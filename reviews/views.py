@@ -16,10 +16,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from access.errors import AccessError
 from accounts import step_up_proof
 from accounts.roles import is_auditor, reads_everything
 from catalog.models import AwsAccount, Risk
+from inputs.refusal_pages import refusals_as_page
+from inputs.refusals import Refusal
 from inputs.rules import ids_of
 from outbox.services import enqueue
 from reviews import notices, selectors, services
@@ -79,11 +80,6 @@ def _queue_of(request, campaign_id) -> tuple[Campaign, bool]:
     raise Http404
 
 
-def _refused(request, exc):
-    messages.error(request, exc.message)
-    return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
-
-
 @require_GET
 def my_reviews(request):
     context = {
@@ -137,41 +133,37 @@ def _selected_ids(request, campaign) -> list[int]:
 
 
 @_writes
+@refusals_as_page
 def decide(request, campaign_id):
     campaign = _reviewing(request, campaign_id)
     ids = _selected_ids(request, campaign)
     action = request.POST.get("action")
-    try:
-        if action == "accept":
-            count = services.accept_recommendations(campaign_id=campaign.pk, item_ids=ids, actor=request.user)
-            note = _handed_on(request, campaign, ids)
-            messages.success(request, f"Accepted the recommendation on {count} items.{note}")
-        else:
-            count = services.decide(
-                campaign_id=campaign.pk,
-                item_ids=ids,
-                actor=request.user,
-                decision=action or "",
-                comment=request.POST.get("comment", ""),
-            )
-            messages.success(
-                request,
-                f"{'Kept' if action == 'keep' else 'Revoked'} {count} items.{_handed_on(request, campaign, ids)}",
-            )
-    except AccessError as exc:
-        return _refused(request, exc)
+    if action == "accept":
+        count = services.accept_recommendations(campaign_id=campaign.pk, item_ids=ids, actor=request.user)
+        note = _handed_on(request, campaign, ids)
+        messages.success(request, f"Accepted the recommendation on {count} items.{note}")
+    else:
+        count = services.decide(
+            campaign_id=campaign.pk,
+            item_ids=ids,
+            actor=request.user,
+            decision=action or "",
+            comment=request.POST.get("comment", ""),
+        )
+        messages.success(
+            request,
+            f"{'Kept' if action == 'keep' else 'Revoked'} {count} items.{_handed_on(request, campaign, ids)}",
+        )
     notices.tell_owner_if_ready(campaign.pk)
     return redirect(f"{reverse('reviews:queue', args=[campaign.pk])}?{request.POST.get('query', '')}")
 
 
 @_writes
+@refusals_as_page
 def reassign(request, item_id):
     item = get_object_or_404(ReviewItem, pk=item_id)
     to = get_user_model().objects.filter(email__iexact=request.POST.get("to", "").strip(), is_active=True).first()
-    try:
-        services.reassign(item_id=item.pk, actor=request.user, to=to, reason=request.POST.get("reason", ""))
-    except AccessError as exc:
-        return _refused(request, exc)
+    services.reassign(item_id=item.pk, actor=request.user, to=to, reason=request.POST.get("reason", ""))
     messages.success(request, f"Reassigned to {to}.")
     return redirect("reviews:queue", campaign_id=item.campaign_id)
 
@@ -269,7 +261,7 @@ def launch(request, campaign_id):
         # Refused here, with the reason, when it could not succeed; else the worker reconciles the
         # accounts in scope and takes the snapshot, and this page follows it.
         services.request_launch(campaign_id=campaign.pk, actor=request.user)
-    except AccessError as exc:
+    except Refusal as exc:
         messages.error(request, exc.message)
         return _campaign_page(request, campaign, status=exc.status)
     messages.success(request, f"{campaign.name} is launching: the accounts in scope are read from AWS first.")
@@ -277,15 +269,13 @@ def launch(request, campaign_id):
 
 
 @_writes
+@refusals_as_page
 def sign_off(request, campaign_id):
     campaign = _owned(request, campaign_id)
     if not step_up_proof.has_fresh_second_factor(request):
         back = reverse("reviews:campaign", args=[campaign.pk])
         return step_up_proof.ask_in_page(request, "Signing off a review campaign", back_to=back)
-    try:
-        services.sign_off(campaign_id=campaign.pk, actor=request.user)
-    except AccessError as exc:
-        return _refused(request, exc)
+    services.sign_off(campaign_id=campaign.pk, actor=request.user)
     enqueue("reviews.tell_revoked_holders", campaign.pk)
     messages.success(request, f"{campaign.name} is signed off; revoked access is being removed from AWS.")
     return redirect("reviews:campaign", campaign_id=campaign.pk)

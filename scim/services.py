@@ -12,9 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from accounts.services import PeopleError, PersonRecord, mark_leaver, upsert_person
+from accounts.services import PersonRecord, mark_leaver, upsert_person
 from audit.services import record
 from audit.transactions import atomic_with_retries
+from inputs.refusals import Refusal
 from scim import errors
 from scim.models import IdentityProvider, ProvisionedPerson
 from scim.resources import UserData, current
@@ -94,7 +95,7 @@ def _apply(provider: IdentityProvider, person, data: UserData, verb: str):
     if not data.active and not person.is_leaver:
         try:
             person = mark_leaver(person=person, actor=None, actor_label=label)
-        except PeopleError as refused:
+        except Refusal as refused:
             raise errors.ScimError(refused.message, refused.status if refused.status in (400, 409) else 400) from None
     after = asdict(_state(person, data.external_id))
     record(
@@ -155,6 +156,6 @@ def delete_user(*, provider: IdentityProvider, person_id: int) -> None:
         if not person.is_leaver:
             try:
                 mark_leaver(person=person, actor=None, actor_label=provider.actor_label)
-            except PeopleError as refused:
+            except Refusal as refused:
                 raise errors.ScimError(refused.message, 409) from None
         record(actor=None, actor_label=provider.actor_label, action="scim.user_deleted", obj=person, after={})

@@ -3,7 +3,6 @@ grant directly. Each audited, each through the same ledger rules as requests."""
 
 from django.utils import timezone
 
-from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from access.models import AccessRequest, Grant, LeaverStep
 from access.services import sync_batches, task_names
 from access.services.grants import end_grant
@@ -12,14 +11,10 @@ from access.services.naming import refuse_shared_iam_name
 from access.services.requests import check_duration, clean_justification
 from access.services.sod_checks import findings_for
 from access.services.stages import close_request
+from accounts.roles import require_governance_admin
 from audit.services import record
+from inputs.refusals import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from outbox.services import enqueue
-
-
-def require_governance_admin(actor, doing: str) -> None:
-    """Raise NotAllowed unless the actor is an active governance admin."""
-    if actor is None or not actor.is_governance_admin:
-        raise NotAllowed(f"Only governance admins can {doing}.")
 
 
 def end_access_of_leaver(*, person, actor, left_at) -> int:

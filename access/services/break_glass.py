@@ -18,7 +18,6 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, BreakGlassEligibility, Grant
 from access.routing import ADMINS, may_decide, plan_approvals
 from access.selectors import break_glass_grounds
@@ -33,6 +32,7 @@ from access.services.stages import close_request
 from accounts.roles import is_auditor, is_governance_admin
 from audit.services import record
 from catalog.models import Entitlement
+from inputs.refusals import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from outbox.services import enqueue
 
 MIN_REASON = 20

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from access.errors import AccessError, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.routing import may_decide
 from access.services import sync_batches, task_names
@@ -20,6 +19,7 @@ from access.services.sod_checks import ExceptionTerms, recheck_separation_of_dut
 from access.services.stages import close_request
 from accounts.roles import is_auditor
 from audit.services import record
+from inputs.refusals import NotAllowed, NotFound, Refusal, StaleState
 from outbox.services import enqueue
 
 Decision = ApprovalAssignment.Decision
@@ -180,7 +180,7 @@ def decide_many(
     for request_id in dict.fromkeys(request_ids):
         try:
             decided = service(request_id=request_id, actor=actor, comment=comment, recent_mfa=recent_mfa)
-        except AccessError as exc:
+        except Refusal as exc:
             outcomes.append(BulkOutcome(request_id, False, exc.message))
         else:
             outcomes.append(BulkOutcome(request_id, True, f"{decided.entitlement.name} for {decided.beneficiary}"))

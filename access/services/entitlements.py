@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
-from access.errors import InvalidInput, NotAllowed, NotFound
 from access.routing import needs_owners
 from access.services.locking import atomic_change
 from access.services.requests import MAX_DURATION_DAYS, MAX_DURATION_HOURS
 from accounts.roles import is_auditor, is_governance_admin
 from audit.services import record
 from catalog.models import ApprovalPolicy, DurationUnit, Entitlement, Risk
+from inputs.refusals import InvalidInput, NotAllowed, NotFound
 
 CHANGED_ACTION = "catalog.entitlement_changed"
 DURATION_FIELDS = ["max_duration_days", "duration_unit", "min_duration", "max_duration_hours"]

@@ -5,9 +5,9 @@ lowered, meanwhile)."""
 
 from datetime import timedelta
 
-from access.errors import InvalidInput, StaleState
 from access.models import Grant, term
 from catalog.models import amount_in_words
+from inputs.refusals import InvalidInput, StaleState
 
 
 def first_activation(grant: Grant):

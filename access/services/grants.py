@@ -12,12 +12,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotFound
 from access.models import Grant
 from access.services import sync_batches, task_names
 from access.services.locking import atomic_change
 from access.services.sync_batches import GrantWork, SyncResult
 from audit.services import record
+from inputs.refusals import InvalidInput, NotFound
 from outbox.services import enqueue, enqueue_each
 
 SYSTEM_ACTOR = "system:iam-sync"

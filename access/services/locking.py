@@ -15,9 +15,9 @@ conflicting requests for one person can never both complete.
 
 from django.contrib.auth import get_user_model
 
-from access.errors import Contended, NotFound
 from access.models import AccessRequest, Grant
 from audit.transactions import atomic_with_retries
+from inputs.refusals import Contended, NotFound
 
 # Around every service's transaction: retried if it loses a deadlock, then 409.
 atomic_change = atomic_with_retries(Contended)

@@ -6,8 +6,8 @@ not tell whose it is. Checked when access is asked for, at every approval vote a
 a governance admin resolves it by giving one of them their own name in the account (catalog.IamUserName).
 """
 
-from access.errors import Duplicate
 from catalog.iam_names import shared_name
+from inputs.refusals import Duplicate
 
 
 def refuse_shared_iam_name(person, entitlement) -> None:

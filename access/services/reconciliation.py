@@ -7,13 +7,13 @@ queues the sync (by task name, on commit) when AWS has to change.
 from django.db import transaction
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed, StaleState
 from access.models import Grant
 from access.services import sync_batches, task_names
-from access.services.administration import require_governance_admin
 from access.services.locking import atomic_change, lock_grants, lock_person
 from access.services.sod_checks import findings_for
+from accounts.roles import require_governance_admin
 from audit.services import record
+from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from outbox.services import enqueue
 
 RECONCILER = "system:reconciler"

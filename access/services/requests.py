@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
-from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant, term
 from access.services import task_names
 from access.services.decisions import activate_stage, complete_request
@@ -19,6 +18,7 @@ from access.services.sod_checks import findings_for, plan_with_sod
 from access.services.stages import close_request, create_stage
 from audit.services import record
 from catalog.models import amount_in_words
+from inputs.refusals import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
 from outbox.services import enqueue
 
 MIN_JUSTIFICATION = 10

@@ -5,12 +5,12 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 
-from access.errors import InvalidInput, SodBlocked
 from access.models import AccessRequest, Grant
 from access.routing import Plan, PlannedStage, plan_approvals, plan_sod_stage
 from access.services.stages import create_stage
 from audit.services import record
 from catalog.models import Entitlement
+from inputs.refusals import InvalidInput, SodBlocked
 from sod import services as sod
 
 MAX_EXCEPTION_DAYS = 365

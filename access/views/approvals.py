@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from access import selectors, services
-from access.errors import AccessError, InvalidInput
 from access.forms import DecisionForm
 from access.step_up_policy import step_up_needed
 from access.views.common import page_of
 from accounts import step_up_proof
+from inputs.refusals import InvalidInput, Refusal
 from inputs.rules import ids_of
 
 
@@ -64,7 +64,7 @@ def decide(request, request_id, decision):
                 comment=comment,
                 recent_mfa=step_up_proof.has_fresh_second_factor(request),
             )
-    except AccessError as exc:
+    except Refusal as exc:
         if htmx:
             return render(
                 request,

@@ -11,12 +11,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from access import selectors
-from access.errors import AccessError, InvalidInput
 from access.forms import BreakGlassForm, ReviewDecisionForm
 from access.services import break_glass as glass
 from access.views.common import show_refusal
 from accounts import step_up_proof
 from catalog.models import Entitlement
+from inputs.refusal_pages import refused_page
+from inputs.refusals import InvalidInput, Refusal
 
 
 @require_http_methods(["GET", "POST"])
@@ -41,7 +42,7 @@ def break_glass(request, entitlement_id):
                     recent_mfa=True,
                     **form.durations(),
                 )
-            except AccessError as exc:
+            except Refusal as exc:
                 status = show_refusal(form, exc)
             else:
                 messages.success(
@@ -67,12 +68,11 @@ def review_decide(request, request_id, decision):
             comment=form.cleaned_data["comment"],
             recent_mfa=step_up_proof.has_fresh_second_factor(request),
         )
-    except AccessError as exc:
+    except Refusal as exc:
         if request.headers.get("HX-Request"):
             context = {"request_id": request_id, "ok": False, "message": exc.message}
             return render(request, "access/_decision_result.html", context, status=exc.status)
-        messages.error(request, exc.message)
-        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+        return refused_page(request, exc)
     what = f"{access_request.entitlement.name} for {access_request.beneficiary}"
     message = (
         f"You confirmed the break glass of {what}."

@@ -7,7 +7,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access import selectors, services
-from access.errors import AccessError
 from access.forms import CheckoutForm, RequestForm
 from access.routing import plan_approvals
 from access.services.sod_checks import findings_before_sending, notices_for, plan_with_sod
@@ -16,6 +15,7 @@ from access.views.common import page_of, show_refusal, submitted_message
 from catalog.filters import EntitlementFilter
 from catalog.models import Entitlement
 from catalog.selectors import requestable_entitlements
+from inputs.refusals import Refusal
 
 
 def _back(request, default: str):
@@ -83,7 +83,7 @@ def request_new(request, entitlement_id):
                     justification=form.cleaned_data["justification"],
                     **form.durations(),
                 )
-            except AccessError as exc:
+            except Refusal as exc:
                 status = show_refusal(form, exc)
             else:
                 messages.success(request, submitted_message([created]))
@@ -134,7 +134,7 @@ def checkout(request):
                     items=items,
                     justification=form.cleaned_data["justification"],
                 )
-            except AccessError as exc:
+            except Refusal as exc:
                 status = show_refusal(form, exc)
             else:
                 cart.clear(request)

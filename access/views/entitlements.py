@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access import selectors
 from access.entitlement_form import BreakGlassEligibilityForm, EntitlementTermsForm
-from access.errors import AccessError
 from access.routing import outline_stages
 from access.services.break_glass import set_eligibility
 from access.services.entitlements import change_entitlement
@@ -21,6 +20,7 @@ from accounts.roles import is_auditor, is_governance_admin, reads_everything
 from catalog.filters import ConsoleEntitlementFilter
 from catalog.models import Entitlement
 from catalog.selectors import console_entitlements
+from inputs.refusals import Refusal
 from sod.selectors import permissions_of, unreadable_policies
 
 
@@ -77,7 +77,7 @@ def entitlement_edit(request, entitlement_id):
         if form.is_valid():
             try:
                 change_entitlement(entitlement_id=entitlement.pk, actor=request.user, terms=form.terms())
-            except AccessError as exc:
+            except Refusal as exc:
                 status = show_refusal(form, exc)
             else:
                 messages.success(request, f"{entitlement.name} is saved.")
@@ -124,7 +124,7 @@ def break_glass_eligibility(request, entitlement_id):
                 person_ids=[person.pk for person in glass_form.cleaned_data["people"]],
                 departments=glass_form.cleaned_data["departments"],
             )
-        except AccessError as exc:
+        except Refusal as exc:
             show_refusal(glass_form, exc)
         else:
             messages.success(request, f"Who may break glass for {entitlement.name} is saved.")

@@ -5,10 +5,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access import selectors, services
-from access.errors import AccessError
 from access.forms import ExtensionForm
 from access.models import Grant
 from access.views.common import page_of, show_refusal, submitted_message
+from inputs.refusal_pages import refusals_as_page
+from inputs.refusals import Refusal
 
 
 @require_GET
@@ -22,12 +23,9 @@ def my_access(request):
 
 
 @require_POST
+@refusals_as_page
 def give_back(request, grant_id):
-    try:
-        grant = services.give_back(grant_id=grant_id, actor=request.user)
-    except AccessError as exc:
-        messages.error(request, exc.message)
-        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+    grant = services.give_back(grant_id=grant_id, actor=request.user)
     messages.success(request, f"{grant.entitlement.name} is being removed from your AWS access.")
     return redirect("access:my_access")
 
@@ -52,7 +50,7 @@ def extend(request, grant_id):
                     **form.durations(),
                     justification=form.cleaned_data["justification"],
                 )
-            except AccessError as exc:
+            except Refusal as exc:
                 status = show_refusal(form, exc)
             else:
                 messages.success(request, submitted_message([created], extension=True))

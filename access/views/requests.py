@@ -5,9 +5,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from access import selectors, services
-from access.errors import AccessError
 from access.timeline import timeline
 from access.views.common import page_of
+from inputs.refusal_pages import refusals_as_page
 
 
 @require_GET
@@ -23,11 +23,8 @@ def my_requests(request):
 
 
 @require_POST
+@refusals_as_page
 def cancel(request, request_id):
-    try:
-        access_request = services.cancel_request(request_id=request_id, actor=request.user)
-    except AccessError as exc:
-        messages.error(request, exc.message)
-        return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
+    access_request = services.cancel_request(request_id=request_id, actor=request.user)
     messages.success(request, f"Your request for {access_request.entitlement.name} was cancelled.")
     return redirect("access:my_requests")

@@ -1,14 +1,16 @@
-"""What every API view shares: domain errors mapped in one place, numeric ids only."""
+"""What every API view shares: numeric ids only, and the error answers documented in the schema.
+
+Refusals become answers in one place, `api.exceptions` (REST_FRAMEWORK["EXCEPTION_HANDLER"]).
+"""
 
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import viewsets
 
-from api.exceptions import DomainErrorsMixin
 from api.serializers.common import BAD_REQUEST_SCHEMA, ErrorSerializer
 from inputs.rules import ID_REGEX
 
 
-class PortalViewSet(DomainErrorsMixin, viewsets.GenericViewSet):
+class PortalViewSet(viewsets.GenericViewSet):
     # Only an id's 1 to 18 digits reach a view: /requests/abc/ and /requests/<20 digits>/ are plain 404s.
     lookup_value_regex = ID_REGEX
 

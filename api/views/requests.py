@@ -1,7 +1,7 @@
 """Asking for access, following one's requests, withdrawing them, and deciding them.
 
 Every write is one call to access.services, exactly as the pages make it; refusals travel as
-AccessError to api.exceptions. Reads of a single request answer 404 unless the caller asked for
+Refusal to api.exceptions. Reads of a single request answer 404 unless the caller asked for
 it, benefits from it or is assigned to decide it.
 """
 

@@ -7,13 +7,12 @@ from rest_framework.views import APIView
 
 from accounts.api_sign_in import SignInRefused, sign_in_for_token
 from accounts.tokens import issue_token
-from api.exceptions import DomainErrorsMixin
 from api.serializers.common import ErrorSerializer
 from api.serializers.token import TokenLoginSerializer, TokenSerializer
 from api.views.base import BAD_REQUEST
 
 
-class ObtainTokenView(DomainErrorsMixin, APIView):
+class ObtainTokenView(APIView):
     # The one endpoint open to anonymous callers; no session either, so no CSRF token is needed.
     # Attempts are limited by allauth's sign-in limits (accounts.api_sign_in), not by a DRF throttle.
     authentication_classes = ()

@@ -1,7 +1,7 @@
 """Who may change anything in a review: auditors read every campaign and change nothing."""
 
-from access.errors import NotAllowed
 from accounts.roles import is_auditor
+from inputs.refusals import NotAllowed
 
 
 def refuse_auditors(actor) -> None:

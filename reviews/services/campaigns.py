@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed, StaleState
 from audit.services import record
+from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from outbox.services import enqueue
 from reviews import notices
 from reviews.models import Campaign

@@ -15,13 +15,13 @@ from django.db import transaction
 from django.db.models import Case, F, OuterRef, Q, Subquery, When
 from django.utils import timezone
 
-from access.errors import AccessError, NotAllowed, StaleState
 from access.models import Grant
 from access.services.grants import end_grant
 from access.services.locking import atomic_change
 from audit.services import record
 from iam import drift
 from iam.models import UnmanagedAccess
+from inputs.refusals import NotAllowed, Refusal, StaleState
 from outbox.services import enqueue_each
 from reviews.models import Campaign, ReviewItem
 from reviews.progress_counters import recount
@@ -151,7 +151,7 @@ def _adopt_or_accept(line: ReviewItem, actor) -> bool:
     try:
         with transaction.atomic():  # a refusal rolls back this adoption only
             grant = drift.adopt(line.unmanaged_id, actor)
-    except AccessError as exc:
+    except Refusal as exc:
         return _accept(line, f"Not adopted: {exc.message}")
     ReviewItem.objects.filter(pk=line.pk).update(grant=grant, remediation=ReviewItem.Remediation.ADOPTED)
     return True

@@ -23,10 +23,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed
 from accounts.roles import reads_everything
 from audit.csv_export import spreadsheet_safe
 from audit.services import record
+from inputs.refusals import InvalidInput, NotAllowed
 from outbox.services import enqueue
 from reviews import evidence, evidence_pdf
 from reviews.models import Campaign, EvidencePack

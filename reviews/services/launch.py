@@ -15,11 +15,11 @@ from django.db.models import Case, CharField, Exists, F, IntegerField, OuterRef,
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed, StaleState
 from access.models import Grant
 from audit.services import record
 from catalog.models import Entitlement
 from iam.models import UnmanagedAccess
+from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from posture.models import PostureFinding
 from reviews.models import Campaign, ReviewItem
 from reviews.progress_counters import recount

@@ -11,9 +11,9 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed, NotFound, StaleState
 from access.services.locking import atomic_change
 from audit.services import record
+from inputs.refusals import InvalidInput, NotAllowed, NotFound, StaleState
 from reviews.models import Campaign, ReviewItem
 from reviews.progress_counters import moving
 from reviews.services.auditors import refuse_auditors

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Count, Q
 
-from access.errors import InvalidInput
+from inputs.refusals import InvalidInput
 from reviews.models import Campaign, ReviewItem
 from reviews.services.launch import population_hash, take_snapshot
 
