@@ -95,6 +95,7 @@ def evidence_pack(request, campaign_id, pack_id):
 
 @never_cache  # who holds what access: no shared or browser cache keeps a copy
 @require_GET
+@refusals_as_page
 def download_pack(request, campaign_id, pack_id):
     """The stored file, for those who may read the campaign; each download is audited."""
     pack = _pack_of(request, campaign_id, pack_id)

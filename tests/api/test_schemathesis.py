@@ -75,5 +75,5 @@ def test_no_request_makes_the_api_fail(in_test_transaction, bobs_token, mode):
 
     sent = {operation.label: fuzz(operation, mode, auth) for operation in operations}
 
-    assert len(operations) == 30
+    assert len(operations) == 34
     assert all(sent.values()), sent
