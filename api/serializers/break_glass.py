@@ -36,5 +36,5 @@ class BreakGlassReviewSerializer(serializers.ModelSerializer):
         return [assignment.reason for assignment in stage.my_votes]
 
 
-class ReviewDecisionSerializer(serializers.Serializer):
+class BreakGlassDecisionSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=glass.MAX_REASON)

@@ -11,7 +11,7 @@ from access.models import Approval
 from access.selectors import requests_visible_to
 from access.services import break_glass as glass
 from accounts import step_up_proof
-from api.serializers.break_glass import BreakGlassReviewSerializer, BreakGlassSerializer, ReviewDecisionSerializer
+from api.serializers.break_glass import BreakGlassDecisionSerializer, BreakGlassReviewSerializer, BreakGlassSerializer
 from api.serializers.requests import RequestDetailSerializer
 from api.views.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, PortalViewSet
 
@@ -63,7 +63,7 @@ class BreakGlassReviewViewSet(mixins.ListModelMixin, PortalViewSet):
         return selectors.break_glass_reviews_for(self.request.user)
 
     def _decide(self, request, pk, confirm: bool) -> Response:
-        serializer = ReviewDecisionSerializer(data=request.data)
+        serializer = BreakGlassDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         decided = glass.decide_review(
             request_id=int(pk),
@@ -74,14 +74,14 @@ class BreakGlassReviewViewSet(mixins.ListModelMixin, PortalViewSet):
         )
         return Response(RequestDetailSerializer(requests_visible_to(request.user).get(pk=decided.pk)).data)
 
-    @extend_schema(summary="Confirm a break glass", request=ReviewDecisionSerializer, responses=DECIDED)
+    @extend_schema(summary="Confirm a break glass", request=BreakGlassDecisionSerializer, responses=DECIDED)
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk):
         return self._decide(request, pk, confirm=True)
 
     @extend_schema(
         summary="Revoke a break glass: its access ends now and is removed from AWS",
-        request=ReviewDecisionSerializer,
+        request=BreakGlassDecisionSerializer,
         responses=DECIDED,
     )
     @action(detail=True, methods=["post"])

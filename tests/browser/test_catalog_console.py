@@ -87,7 +87,7 @@ def test_a_governance_admin_edits_an_entitlement_and_imports_from_aws_from_the_m
     expect(stages.get_by_test_id("stage-3")).to_contain_text("Named approver (Dave Othermanager)")
     erin.get_by_label("Maximum duration (days)").fill("90")
     photograph(erin, "entitlement-edit")
-    erin.get_by_role("button", name="Save").click()
+    erin.get_by_role("button", name="Save", exact=True).click()
 
     expect(erin.get_by_role("alert").first).to_contain_text("Developers is saved.")
     assert_accessible(erin, "an entitlement saved")
