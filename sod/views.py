@@ -1,12 +1,12 @@
 """The separation-of-duties reports: violations (with CSV export), exceptions, and findings from what was done."""
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts import roles
 from audit.csv_export import streamed_csv
+from audit.pagination import CappedPaginator
 from sod import selectors
 from sod.models import SodRule
 
@@ -41,7 +41,7 @@ def violations(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "page": CappedPaginator(rows, 50).get_page(request.GET.get("page")),
         "filters": filters,
         "states": STATES,
         "rules": _rules_of(request.user),
@@ -87,7 +87,7 @@ def _csv(rows):
 def exceptions(request):
     if not _may_see_reports(request.user):
         raise PermissionDenied
-    page = Paginator(selectors.exceptions_for(request.user), 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(selectors.exceptions_for(request.user), 50).get_page(request.GET.get("page"))
     return render(request, "sod/exceptions.html", {"page": page})
 
 
@@ -101,7 +101,7 @@ def activity_findings(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "page": CappedPaginator(rows, 50).get_page(request.GET.get("page")),
         "filters": filters,
         "rules": _rules_of(request.user).filter(kind=SodRule.Kind.PERMISSIONS),
         "query": query.urlencode(),
