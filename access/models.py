@@ -377,6 +377,32 @@ class Grant(models.Model):
         if verified_at is not None:
             self.verified_at = verified_at
 
+    # What `requeue` and `end` change, for the caller's `save(update_fields=...)`.
+    REQUEUE_FIELDS = ("sync_state", "last_error", "sync_claim", "claimed_at")
+    END_FIELDS = ("desired", *REQUEUE_FIELDS, "ended_at", "end_reason")
+
+    @classmethod
+    def requeued(cls, error: str = "") -> dict:
+        """The values of a grant given back to the sync queue, for a conditional `update()` where the row
+        is not loaded (a claim released only if it is still the worker's)."""
+        return {"sync_state": cls.SyncState.PENDING, "last_error": error, "sync_claim": None, "claimed_at": None}
+
+    def requeue(self, *, error: str | None = "") -> tuple[str, ...]:
+        """Back to the sync queue as it is desired (a retry, drift found by the reconciler, a transient
+        error): pending, unclaimed, with `error` as the last error (None keeps the one shown). The caller
+        saves the returned fields, audits and wakes the sync."""
+        values = self.requeued(self.last_error if error is None else error)
+        for name, value in values.items():
+            setattr(self, name, value)
+        return self.REQUEUE_FIELDS
+
+    def end(self, *, reason: str, now) -> tuple[str, ...]:
+        """End this life of the ledger row: desired absent and queued for removal from AWS (read back
+        before it counts as revoked), with when and why. The caller saves, audits and wakes the sync."""
+        self.requeue()
+        self.desired, self.ended_at, self.end_reason = self.Desired.ABSENT, now, reason
+        return self.END_FIELDS
+
 
 class LeaverStep(models.Model):
     """One thing a leaver must lose in one AWS account beyond the portal's grants, and how it went.

@@ -63,8 +63,8 @@ def _retry(grant_id: int, actor) -> Grant:
     if grant.sync_state != Grant.SyncState.FAILED:
         raise StaleState(f"This grant is {grant.get_sync_state_display().lower()}, not failed; nothing to retry.")
     before = {"sync_state": grant.sync_state, "last_error": grant.last_error}
-    grant.sync_state = Grant.SyncState.PENDING
-    grant.save(update_fields=["sync_state"])
+    # The error stays shown until the next try settles it.
+    grant.save(update_fields=grant.requeue(error=None))
     record(
         actor=actor,
         action="grant.retry",

@@ -48,9 +48,7 @@ def record_sync_failure(work: GrantWork, *, error: str) -> bool:
 
 def release_claim(work: GrantWork, *, error: str) -> bool:
     """A transient error: give the grant back to the queue with the error, for a later retry."""
-    released = Grant.objects.filter(pk=work.grant_id, sync_claim=work.claim).update(
-        sync_state=Grant.SyncState.PENDING, sync_claim=None, claimed_at=None, last_error=error
-    )
+    released = Grant.objects.filter(pk=work.grant_id, sync_claim=work.claim).update(**Grant.requeued(error))
     return bool(released)
 
 
@@ -63,11 +61,7 @@ def grants_waiting_for_sync(limit: int) -> list[tuple[int, int]]:
 def end_grant(grant: Grant, *, actor, actor_label: str | None, reason: str, action: str, now) -> None:
     """Set desired absent and queue the removal from AWS (read back before it counts as revoked)."""
     before = {"desired": grant.desired, "sync_state": grant.sync_state}
-    grant.desired, grant.sync_state, grant.last_error = Grant.Desired.ABSENT, Grant.SyncState.PENDING, ""
-    grant.ended_at, grant.end_reason, grant.sync_claim, grant.claimed_at = now, reason, None, None
-    grant.save(
-        update_fields=["desired", "sync_state", "last_error", "ended_at", "end_reason", "sync_claim", "claimed_at"]
-    )
+    grant.save(update_fields=grant.end(reason=reason, now=now))
     record(
         actor=actor,
         actor_label=actor_label,

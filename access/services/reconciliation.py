@@ -32,8 +32,7 @@ def reapply_missing_grant(grant_id: int, *, read_at, evidence: str) -> Grant:
         if grant.verified_at is not None and grant.verified_at >= read_at:
             raise StaleState(f"Grant {grant_id} was read back from AWS after the reconciler read the account.")
         before = {"sync_state": grant.sync_state, "verified_at": _iso(grant.verified_at)}
-        grant.sync_state, grant.last_error, grant.sync_claim, grant.claimed_at = Grant.SyncState.PENDING, "", None, None
-        grant.save(update_fields=["sync_state", "last_error", "sync_claim", "claimed_at"])
+        grant.save(update_fields=grant.requeue())
         record(
             actor=None,
             actor_label=RECONCILER,
@@ -66,8 +65,7 @@ def requeue_absent_grant(grant_id: int, *, read_at, evidence: str) -> bool:
             raise StaleState(f"Grant {grant_id} was read back from AWS after the reconciler read the account.")
         changed = grant.sync_state == Grant.SyncState.REVOKED
         if changed:
-            grant.sync_state, grant.last_error = Grant.SyncState.PENDING, ""
-            grant.save(update_fields=["sync_state", "last_error"])
+            grant.save(update_fields=grant.requeue())
             record(
                 actor=None,
                 actor_label=RECONCILER,

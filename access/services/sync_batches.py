@@ -137,9 +137,7 @@ def record_sync_results(results: list[SyncResult]) -> list[int]:
         for grant in held:
             result = by_id[grant.pk]
             if result.result == "retry":
-                grant.sync_state, grant.sync_claim, grant.claimed_at = Grant.SyncState.PENDING, None, None
-                grant.last_error = result.detail
-                fields.update(["sync_state", "sync_claim", "claimed_at", "last_error"])
+                fields.update(grant.requeue(error=result.detail))
                 changed.append(grant)
                 continue
             event, newly_live = _settle(grant, result, now, fields)
