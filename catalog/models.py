@@ -57,7 +57,8 @@ class OrganizationalUnit(models.Model):
         return f"{self.name} ({self.ou_id})"
 
     def path(self) -> str:
-        names, unit = [], self
+        names: list[str] = []
+        unit: OrganizationalUnit | None = self
         while unit is not None:
             names.append(unit.name)
             unit = unit.parent

@@ -19,7 +19,7 @@ DIGEST_ITEMS = 50
 # RFC 3834: out-of-office replies and other robots must not answer these emails.
 HEADERS = {"Auto-Submitted": "auto-generated"}
 # Kinds whose single email has a template of its own (templates/notifications/email/<name>.html and .txt).
-TEMPLATES = {
+TEMPLATES: dict[str, str] = {
     Notification.Kind.REVIEW_ESCALATION: "review_escalation",
     Notification.Kind.REVIEW_ESCALATED: "review_escalation",
 }

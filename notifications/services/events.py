@@ -17,7 +17,7 @@ from notifications.services.recipients import active, create, governance_admins
 
 Kind = Notification.Kind
 Vote = ApprovalAssignment.Decision
-DECISION_KIND = {
+DECISION_KIND: dict[str, str] = {
     AccessRequest.State.APPROVED: Kind.REQUEST_APPROVED,
     AccessRequest.State.DENIED: Kind.REQUEST_DENIED,
     AccessRequest.State.EXPIRED: Kind.REQUEST_EXPIRED,
@@ -107,8 +107,7 @@ def notify_request_decided(request_id: int) -> list[int]:
         .filter(pk=request_id)
         .first()
     )
-    kind = DECISION_KIND.get(access_request.state) if access_request else None
-    if kind is None:
+    if access_request is None or (kind := DECISION_KIND.get(access_request.state)) is None:
         return []
     votes = list(
         ApprovalAssignment.objects.filter(approval__request=access_request)
