@@ -11,10 +11,7 @@ from accounts.signals import manager_changed, name_changed, person_left
 from accounts.tokens import revoke_all_tokens
 from audit.services import record
 from audit.transactions import atomic_with_retries
-from inputs.refusals import Contended, NotAllowed, Refusal, StaleState
-
-# The name the leaver page (access.views.people, changed on another branch) and tests still catch: any refusal.
-PeopleError = Refusal
+from inputs.refusals import Contended, NotAllowed, StaleState
 
 
 @atomic_with_retries(Contended)

@@ -1,7 +1,7 @@
 """The portal's refusals: what a service says when it will not do what was asked, and with which HTTP status.
 
 Every app raises these, from the lowest layer that refuses (accounts) to the top (reviews, the API), so they
-live in the bottom layer; `.importlinter` (contract `refusals`) keeps them imported from here alone. Each
+live in the bottom layer (`.importlinter`'s layers contract) and are imported from here alone. Each
 carries the status the edge answers with: pages through `inputs.refusal_pages`, the API through its exception
 handler (`api.exceptions`), in one place each. A refusal means nothing was changed.
 """

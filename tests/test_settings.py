@@ -100,4 +100,4 @@ def test_dependencies_point_one_way():
     )
 
     assert result.returncode == 0, result.stdout
-    assert "4 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout

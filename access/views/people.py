@@ -17,13 +17,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access import people_selectors as selectors
 from access import services
-from access.errors import AccessError
 from access.filters import PeopleFilter
 from access.forms import LeaverConfirmForm
 from access.models import Grant
 from accounts.roles import is_governance_admin, reads_everything
-from accounts.services import PeopleError, mark_leaver
+from accounts.services import mark_leaver
 from audit.pagination import CappedPaginator
+from inputs.refusals import Refusal
 
 PAGE_SIZE = 25
 REMOVAL_PAGE_SIZE = 50
@@ -121,7 +121,7 @@ def leaver(request, person_id):
         return render(request, "access/leaver_confirm.html", context, status=409)
     try:
         mark_leaver(person=subject, actor=request.user)
-    except PeopleError as exc:
+    except Refusal as exc:
         # Refused by the service: themself, the last governance admin, or already a leaver (a second click).
         context.update(refusal=exc.message, refused=True)
         return render(request, "access/leaver_confirm.html", context, status=exc.status)
@@ -139,7 +139,7 @@ def retry_removal(request, person_id, grant_id):
     grant = get_object_or_404(Grant.objects.select_related("entitlement", "user"), pk=grant_id, user_id=person_id)
     try:
         services.retry_grant(grant_id=grant.pk, actor=request.user)
-    except AccessError as exc:
+    except Refusal as exc:
         messages.error(request, exc.message)
         return render(request, "errors/action_refused.html", {"message": exc.message}, status=exc.status)
     messages.success(request, f"Removing {grant.entitlement.name} from {grant.user} is queued again.")

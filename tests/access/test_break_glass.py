@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access import services
-from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from access.services import break_glass as glass
 from access.services.escalation import escalate_overdue_approvals
 from access.services.sync_batches import claim_grants_for_sync
 from audit.models import AuditEvent
+from inputs.refusals import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from notifications import services as notifications
 from notifications.models import Notification
 from sod.models import SodRule

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from access.errors import Duplicate, StaleState
 from access.models import AccessRequest, Approval, Grant
 from access.services import break_glass as glass
 from access.services.grants import expire_grants
 from audit.models import AuditEvent
+from inputs.refusals import Duplicate, StaleState
 from tests.access.test_races import ROUNDS, Unexpected, race
 
 REASON = "Payments API is down (P1); restarting the stuck ECS tasks by hand"

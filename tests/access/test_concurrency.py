@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 
 from access import services
-from access.errors import StaleState
 from access.models import AccessRequest, Grant
 from audit.models import AuditEvent
+from inputs.refusals import StaleState
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 

@@ -4,10 +4,10 @@ import pytest
 from django.db.models import Model
 
 from access import services
-from access.errors import NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from audit.models import AuditEvent
 from catalog.models import Entitlement
+from inputs.refusals import NotAllowed, NotFound, StaleState
 from tests.conftest import tasks_queued
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"

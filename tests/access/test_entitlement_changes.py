@@ -3,11 +3,11 @@ and the stages the console shows for them (access.routing.outline_stages)."""
 
 import pytest
 
-from access.errors import InvalidInput, NotAllowed, NotFound
 from access.routing import outline_stages, plan_approvals
 from access.services.entitlements import CHANGED_ACTION, Terms, change_entitlement
 from audit.models import AuditEvent
 from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement
+from inputs.refusals import InvalidInput, NotAllowed, NotFound
 
 
 def terms(entitlement, **changes) -> Terms:

@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access import services
-from access.errors import InvalidInput
 from access.models import AccessRequest, Grant
 from access.services.entitlements import Terms, change_entitlement
 from access.templatetags.countdown import left_in_words
 from audit.models import AuditEvent
 from catalog.models import Entitlement
+from inputs.refusals import InvalidInput
 
 GOOD_REASON = "Rotating the payment service's database credentials"
 

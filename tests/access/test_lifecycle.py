@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from access import services
-from access.errors import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
 from audit.models import AuditEvent
 from catalog.models import Entitlement
+from inputs.refusals import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
 from tests.conftest import tasks_queued
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"

@@ -2,7 +2,7 @@
 
 Each case runs a pair of service calls in two threads, released together by a barrier, each on its
 own database connection, for ROUNDS rounds (a fresh person every round). Every refusal must be a
-typed AccessError (409 "someone else changed this" included); anything else, a deadlock above all,
+typed Refusal (409 "someone else changed this" included); anything else, a deadlock above all,
 fails the test. Payments: Create payments and Approve payments are low-risk groups; the `block`
 rule "Create and approve payments" forbids holding both.
 """
@@ -16,13 +16,13 @@ from django.db import connection
 from django.utils import timezone
 
 from access import services
-from access.errors import AccessError, StaleState
 from access.models import AccessRequest, Grant
 from access.services.sync_batches import GrantWork
 from accounts.models import ApiToken
 from accounts.services import mark_leaver
 from accounts.tokens import TokenError, issue_token
 from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement
+from inputs.refusals import Refusal, StaleState
 from reviews import services as reviews
 from reviews.models import Campaign, ReviewItem
 from sod.models import SodRule
@@ -64,7 +64,7 @@ def race(first, second, unexpected: Unexpected) -> tuple[Outcome, Outcome]:
         try:
             barrier.wait(timeout=30)
             outcomes[index] = Outcome(value=call())
-        except AccessError as exc:  # a typed refusal: what a page or the API shows with its status
+        except Refusal as exc:  # a typed refusal: what a page or the API shows with its status
             outcomes[index] = Outcome(error=exc)
         except Exception as exc:  # a deadlock, a 500: the test fails with it
             outcomes[index] = Outcome(error=exc)

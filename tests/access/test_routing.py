@@ -182,9 +182,9 @@ def test_auditor_cannot_approve_as_manager(cast, sandbox, django_user_model):
     and a vote given to him before he became an auditor is refused when he casts it."""
     from rest_framework.test import APIClient
 
-    from access.errors import NotAllowed
     from access.models import ApprovalAssignment
     from access.routing import plan_sod_stage
+    from inputs.refusals import NotAllowed
 
     grace = django_user_model.objects.create_user(email="grace@example.com", full_name="Grace", manager=cast.frank)
     sandbox.developers.owners.set([cast.frank, cast.carol])

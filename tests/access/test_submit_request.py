@@ -3,9 +3,9 @@
 import pytest
 
 from access import services
-from access.errors import Duplicate, InvalidInput, NotAllowed
 from access.models import AccessRequest, Approval, Grant
 from audit.models import AuditEvent
+from inputs.refusals import Duplicate, InvalidInput, NotAllowed
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 

@@ -13,9 +13,10 @@ from django.urls import reverse
 from access import services
 from access.models import AccessRequest, Grant
 from accounts.models import LastGovernanceAdmin, User
-from accounts.services import PeopleError, mark_leaver
+from accounts.services import mark_leaver
 from audit.models import AuditEvent
 from catalog.models import Entitlement
+from inputs.refusals import NotAllowed, StaleState
 from tests.conftest import tasks_queued
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
@@ -50,13 +51,13 @@ def test_a_leaver_holds_nothing_and_asks_for_nothing(cast, alice_holds_two):
     sent = [name for name, _ in queued]
     assert sent.count("iam.sync_grant") == 2, "one removal from AWS queued per grant"
     assert AuditEvent.objects.filter(action="grant.leaver_removed", actor=cast.erin).count() == 2
-    with pytest.raises(PeopleError, match="already a leaver"):
+    with pytest.raises(StaleState, match="already a leaver"):
         mark_leaver(person=cast.alice, actor=cast.erin)
 
 
 @pytest.mark.parametrize("who", ["bob", "alice", "frank"])
 def test_only_governance_admins_mark_leavers(cast, alice_holds_two, who):
-    with pytest.raises(PeopleError, match="Only governance admins") as refusal:
+    with pytest.raises(NotAllowed, match="Only governance admins") as refusal:
         mark_leaver(person=cast.alice, actor=getattr(cast, who))
 
     assert refusal.value.status == 403
@@ -263,7 +264,7 @@ def test_nobody_marks_themself_a_leaver(client_for, cast, django_user_model):
     """Not even with another governance admin around: leaving ends one's own access and accountability unseen."""
     django_user_model.objects.create_user(email="grace@example.com", full_name="Grace Admin", is_superuser=True)
 
-    with pytest.raises(PeopleError, match="cannot mark yourself") as refusal:
+    with pytest.raises(NotAllowed, match="cannot mark yourself") as refusal:
         mark_leaver(person=cast.erin, actor=cast.erin)
     response = client_for(cast.erin).post(
         reverse("admin:accounts_user_changelist"),
@@ -314,7 +315,7 @@ def test_last_governance_admin_stays(tmp_path, client_for, cast, django_user_mod
     cast.erin.refresh_from_db()
     with pytest.raises(LastGovernanceAdmin):
         cast.erin.delete()
-    with pytest.raises(PeopleError, match="last active governance admin") as by_the_system:
+    with pytest.raises(StaleState, match="last active governance admin") as by_the_system:
         mark_leaver(person=cast.erin, actor=None, actor_label="system:hr-feed")
     with pytest.raises(CommandError, match="last active governance admin"):
         run_feed(

@@ -13,8 +13,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from access.errors import Contended
 from audit.transactions import ATTEMPTS, SOMEONE_ELSE, atomic_with_retries
+from inputs.refusals import Contended
 
 
 def _backend_pid() -> int:

@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 
 from access import services
-from access.errors import Duplicate
 from access.models import AccessRequest, Grant
 from audit.models import AuditEvent
 from iam.identity import iam_user_name, people_by_email, people_by_iam_user_name
+from inputs.refusals import Duplicate
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 

@@ -11,12 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from access.errors import NotAllowed
 from audit.models import AuditEvent
 from catalog.models import Entitlement
 from iam import gateway, importer, imports, tasks
 from iam.models import ImportRun
 from iam.sync import account_access
+from inputs.refusals import NotAllowed
 from outbox.models import OutboxMessage
 from outbox.relay import relay
 from sod.models import EntitlementPermissions

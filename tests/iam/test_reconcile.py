@@ -5,11 +5,11 @@ AWS is changed out of band with a plain boto3 client, as someone with console ac
 
 import pytest
 
-from access.errors import InvalidInput, NotAllowed, NotFound, StaleState
 from access.models import Grant
 from audit.models import AuditEvent
 from iam import drift, reconcile, sync
 from iam.models import ReconcileRun, UnmanagedAccess
+from inputs.refusals import InvalidInput, NotAllowed, NotFound, StaleState
 from tests.iam.conftest import give_back
 
 ACCOUNT_ID = "123456789012"

@@ -39,9 +39,9 @@ def test_admin_cannot_adopt_own_unmanaged_access(aws, aws_direct, sandbox, cast,
     """Erin put herself in Developers directly in AWS: adopting it would be approving her own access."""
     import pytest
 
-    from access.errors import NotAllowed
     from audit.models import AuditEvent
     from iam import drift
+    from inputs.refusals import NotAllowed
 
     aws_direct("iam").add_user_to_group(GroupName="Developers", UserName="erin")
     reconcile.reconcile_account(sandbox.account.pk)

@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from access.errors import NotAllowed
 from access.models import Grant
 from access.services import reconciliation as ledger
 from audit.models import AuditEvent
 from catalog.models import AwsAccount, Entitlement
 from iam import drift, reconcile, sync, tasks
 from iam.models import UnmanagedAccess
+from inputs.refusals import NotAllowed
 from tests.iam.conftest import give_back
 
 READ_BILLING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ce:Get*", "Resource": "*"}]}

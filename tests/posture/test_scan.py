@@ -10,9 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from access.errors import NotAllowed
 from audit.models import AuditEvent
 from iam.errors import PermanentAwsError
+from inputs.refusals import NotAllowed
 from posture import services
 from posture.models import PostureFinding, PostureScan
 from tests.posture.conftest import analyzer
@@ -110,7 +110,7 @@ def test_unused_key_is_deactivated_by_an_admin_and_read_back_inactive(account, a
 
 
 def test_a_recently_used_key_is_not_deactivated(account, aws_direct, cast):
-    from access.errors import StaleState
+    from inputs.refusals import StaleState
 
     aws_account, analyzers, _ = account
     analyzers.add_response("list_analyzers", {"analyzers": [analyzer()]}, {})

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from access.errors import NotAllowed
 from access.models import Grant
+from inputs.refusals import NotAllowed
 from reviews import services
 from reviews.models import Campaign, ReviewItem
 

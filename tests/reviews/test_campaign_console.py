@@ -11,11 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from access.errors import StaleState
 from access.models import Grant
 from audit.models import AuditEvent
 from catalog.models import Entitlement
 from iam.models import UnmanagedAccess
+from inputs.refusals import StaleState
 from notifications.models import Notification
 from reviews import services, tasks
 from reviews.models import Campaign

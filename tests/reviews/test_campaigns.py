@@ -8,10 +8,10 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from access.errors import InvalidInput, NotAllowed, StaleState
 from access.models import Grant
 from audit.models import AuditEvent
 from catalog.models import Entitlement
+from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from reviews import services
 from reviews.models import Campaign, ReviewItem
 

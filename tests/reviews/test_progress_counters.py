@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from access.errors import AccessError
 from access.models import Grant
+from inputs.refusals import Refusal
 from reviews import selectors, services
 from reviews.models import Campaign, CampaignReviewerProgress, ReviewItem
 
@@ -115,7 +115,7 @@ def test_an_escalation_at_sign_off_moves_the_counters_to_the_owner(cast, staffed
     campaign = staffed(undecided=Campaign.Undecided.ESCALATE)
     services.decide(campaign_id=campaign.pk, item_ids=lines_of(campaign, cast.bob), actor=cast.bob, decision="keep")
 
-    with pytest.raises(AccessError):
+    with pytest.raises(Refusal):
         services.sign_off(campaign_id=campaign.pk, actor=cast.erin)
 
     assert counters(campaign) == recounted(campaign)
@@ -127,7 +127,7 @@ def test_a_failed_decision_leaves_the_counters_alone(cast, staffed):
     before = counters(campaign)
     mixed = lines_of(campaign, cast.bob)[:2] + lines_of(campaign, cast.dave)[:1]
 
-    with pytest.raises(AccessError):
+    with pytest.raises(Refusal):
         services.decide(campaign_id=campaign.pk, item_ids=mixed, actor=cast.bob, decision="keep")
 
     assert counters(campaign) == before
@@ -143,7 +143,7 @@ def race(*calls) -> list:
         try:
             barrier.wait(timeout=30)
             outcomes[index] = call()
-        except AccessError as exc:
+        except Refusal as exc:
             outcomes[index] = exc
         except Exception as exc:
             outcomes[index] = ("unexpected", exc)

@@ -12,9 +12,9 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from access.errors import NotAllowed, StaleState
 from access.models import Grant
 from audit.models import AuditEvent
+from inputs.refusals import NotAllowed, StaleState
 from reviews import selectors, services
 from reviews.models import Campaign, ReviewItem
 from reviews.services import repeats

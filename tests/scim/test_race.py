@@ -11,9 +11,9 @@ from django.db import connection
 from django.test import Client
 
 from access import services
-from access.errors import AccessError
 from access.models import AccessRequest, Grant
 from audit.verification import verify_chain
+from inputs.refusals import Refusal
 from scim import services as scim
 from scim.models import IdentityProvider
 from scim.resources import patched
@@ -86,7 +86,7 @@ def race(token: str, person, pending, manager, *, over_http: bool) -> dict:
             barrier.wait(timeout=30)
             services.approve(request_id=pending.pk, actor=manager)
             outcomes["approve"] = "approved"
-        except AccessError as refused:  # the request was cancelled first: a typed refusal
+        except Refusal as refused:  # the request was cancelled first: a typed refusal
             outcomes["approve"] = type(refused).__name__
         except Exception as error:
             outcomes["approve"] = repr(error)

@@ -6,11 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from access import errors as services_errors
 from access import services
-from access.errors import InvalidInput, SodBlocked
 from access.models import AccessRequest, Approval, Grant
 from audit.models import AuditEvent
+from inputs.refusals import InvalidInput, NotAllowed, SodBlocked
 from sod.models import SodException, SodRule, SodViolation
 
 REASON = "Month-end close for the payments team"
@@ -199,7 +198,7 @@ def test_admin_grant_without_conflict_is_audited_as_such(cast, payments):
 
     assert (grant.source, grant.request, grant.sync_state) == (Grant.Source.ADMIN, None, Grant.SyncState.PENDING)
     assert AuditEvent.objects.get(action="grant.admin_granted").actor == cast.erin
-    with pytest.raises(services_errors.NotAllowed):
+    with pytest.raises(NotAllowed):
         services.grant_by_admin(
             actor=cast.bob,
             user=cast.alice,

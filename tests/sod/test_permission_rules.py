@@ -6,10 +6,10 @@ import boto3
 import pytest
 
 from access import services
-from access.errors import SodBlocked
 from access.models import Grant
 from catalog.models import Entitlement
 from iam.permissions import fetch_permissions
+from inputs.refusals import SodBlocked
 from sod.models import EntitlementPermissions, SodRule
 
 REASON = "Building the new invoice pipeline"
