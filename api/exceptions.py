@@ -3,8 +3,9 @@
 Views never catch refusals themselves: whatever a service refuses (`inputs.refusals`, and the token
 service's `TokenError`) reaches the client with the status it carries (400, 403, 404, 409) as
 {"detail": message, "field": the input it concerns or null} (`api.serializers.common.ErrorSerializer`).
-A model's own check (Django's ValidationError, as separation-of-duties rules raise) answers 400 as DRF's
-validation does, {field name: [messages]}. DRF's own refusals keep DRF's {"detail": message}.
+Services translate a model's own check into a refusal (separation-of-duties rules too); should Django's
+ValidationError reach here all the same, it answers 400 as DRF's validation does, {field name: [messages]},
+as a serializer's own checks do. DRF's own refusals keep DRF's {"detail": message}.
 The cache being unreachable (sign-in limits, `POST /api/token/`) answers 503 with Retry-After.
 """
 

@@ -9,13 +9,14 @@ judged by sod.scan: these views only carry the form there and show the answer.
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import is_governance_admin, reads_everything
+from inputs.refusals import NotFound, Refusal, StaleState
 from sod import rules, scan, selectors
 from sod.action_names import MAX_ACTION_LENGTH, MAX_ACTIONS, problems_with, split_lines
 from sod.forms import ACTIONS_TEXT_LENGTH, RuleForm
@@ -65,10 +66,9 @@ def _save(request, form: RuleForm, rule: SodRule | None, context: dict):
     """Save through sod.rules; a refusal goes back on the form with its words and nothing is kept."""
     try:
         saved = rules.save_rule(actor=request.user, rule=rule, **form.rule_fields())
-    except ValidationError as exc:
-        for field, problems in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-        return render(request, "sod/rule_form.html", context, status=400)
+    except Refusal as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return render(request, "sod/rule_form.html", context, status=exc.status)
     messages.success(request, f"{saved.name} is saved{'' if saved.enabled else ' (disabled)'}.")
     return redirect("sod:rule", rule_id=saved.pk)
 
@@ -110,10 +110,10 @@ def rule_enabled(request, rule_id):
         return redirect("sod:rule", rule_id=rule_id)
     try:
         rule = rules.set_rule_enabled(actor=request.user, rule_id=rule_id, enabled=wanted == "true")
-    except SodRule.DoesNotExist:
+    except NotFound:
         raise Http404("No such rule.") from None
-    except ValidationError as exc:
-        messages.info(request, " ".join(exc.messages))
+    except StaleState as exc:
+        messages.info(request, exc.message)
         return redirect("sod:rule", rule_id=rule_id)
     if rule.enabled:
         messages.success(request, f"{rule.name} is enabled: requests are checked against it from now on.")
@@ -148,8 +148,8 @@ def dry_run(request):
             result = scan.who_would_violate(
                 rules.rule_view_of(fields["fields"], fields["set_a"], fields["set_b"]), DRY_RUN_SHOWN
             )
-        except ValidationError as exc:
-            problems = exc.messages
+        except Refusal as exc:
+            problems = [exc.message]
     else:
         problems = [f"{_label(form, field)}: {' '.join(errors)}" for field, errors in form.errors.items()]
     context = {"result": result, "problems": problems}

@@ -1,14 +1,16 @@
 """Creating, changing and switching separation-of-duties rules: governance admins only, audited, all or nothing.
 
 Pages, the API and the dry run of an unsaved rule all go through here, so a rule is judged the same way
-whichever door it comes in by. The evaluation of a rule stays in evaluation.py and scan.py.
+whichever door it comes in by. The evaluation of a rule stays in evaluation.py and scan.py. What is refused
+is refused in the portal's vocabulary (`inputs.refusals`), which each edge shows in its one way.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import roles
 from audit.services import record
+from inputs.refusals import InvalidInput, NotAllowed, NotFound, StaleState
 from sod.evaluation import RuleView
 from sod.models import SodRule
 
@@ -31,7 +33,19 @@ def rule_state(rule: SodRule) -> dict:
 
 def _governance_admins_only(actor) -> None:
     if not roles.is_governance_admin(actor):
-        raise PermissionDenied("Only governance admins change separation-of-duties rules.")
+        raise NotAllowed("Only governance admins change separation-of-duties rules.")
+
+
+def _refused(error: ValidationError) -> InvalidInput:
+    """The model's own check (`SodRule.clean`, the fields' limits, a name taken) as a refusal: every problem
+    in words, on the first field it names (a refusal names one; the forms check each field's shape first, so
+    more than one is rare and none is hidden)."""
+    if not hasattr(error, "error_dict"):
+        return InvalidInput(" ".join(error.messages))
+    problems = error.message_dict
+    field = next(iter(problems))
+    words = " ".join(message for messages in problems.values() for message in messages)
+    return InvalidInput(words, field=None if field == NON_FIELD_ERRORS else field)
 
 
 def sets_problem(kind: str, set_a, set_b) -> str | None:
@@ -42,12 +56,15 @@ def sets_problem(kind: str, set_a, set_b) -> str | None:
 
 
 def rule_view_of(fields: dict, set_a, set_b) -> RuleView:
-    """An unsaved rule as evaluation sees it, after the checks saving would make (ValidationError if it
+    """An unsaved rule as evaluation sees it, after the checks saving would make (InvalidInput if it
     fails them): the dry run judges exactly what would be saved."""
     probe = SodRule(**{name: value for name, value in fields.items() if name not in ("set_a", "set_b")})
-    probe.clean()
+    try:
+        probe.clean()
+    except ValidationError as exc:
+        raise _refused(exc) from None
     if problem := sets_problem(probe.kind, set_a, set_b):
-        raise ValidationError({"set_a": problem})
+        raise InvalidInput(problem, field="set_a")
     return RuleView(
         probe.pk or 0,
         probe.name,
@@ -73,32 +90,36 @@ def save_rule(*, actor, rule: SodRule | None, fields: dict, set_a=None, set_b=No
             rule = rule or SodRule()
             for name, value in fields.items():
                 setattr(rule, name, value)
-            rule.full_clean()
+            try:
+                rule.full_clean()
+            except ValidationError as exc:
+                raise _refused(exc) from None
             rule.save()
             if set_a is not None:
                 rule.set_a.set(set_a)
             if set_b is not None:
                 rule.set_b.set(set_b)
             if problem := sets_problem(rule.kind, rule.set_a.exists(), rule.set_b.exists()):
-                raise ValidationError({"set_a": problem})
+                raise InvalidInput(problem, field="set_a")
             action = "sod.sodrule_changed" if before else "sod.sodrule_created"
             record(actor=actor, action=action, obj=rule, before=before, after=rule_state(rule))
     except IntegrityError:
-        raise ValidationError({"name": "Another rule has this name."}) from None
+        raise InvalidInput("Another rule has this name.", field="name") from None
     return rule
 
 
 def set_rule_enabled(*, actor, rule_id: int, enabled: bool) -> SodRule:
     """Switch a rule on or off (governance admins), audited. Asking for the state it is already in (someone
-    else got there first) is refused with the state it is in, and changes nothing."""
+    else got there first) is refused (StaleState) with the state it is in, and changes nothing; an unknown
+    rule is NotFound."""
     _governance_admins_only(actor)
     with transaction.atomic():
         rule = SodRule.objects.select_for_update().filter(pk=rule_id).first()
         if rule is None:
-            raise SodRule.DoesNotExist
+            raise NotFound("No such rule.")
         if rule.enabled == enabled:
             state = "enabled" if enabled else "disabled"
-            raise ValidationError(f"{rule.name} is already {state}.", code="stale")
+            raise StaleState(f"{rule.name} is already {state}.")
         before = rule_state(rule)
         rule.enabled = enabled
         rule.save(update_fields=["enabled", "updated_at"])

@@ -21,7 +21,7 @@ DRY_RUN_LISTED = 100
 def _save(serializer, actor, rule=None) -> SodRule:
     data = dict(serializer.validated_data)
     set_a, set_b = data.pop("set_a", None), data.pop("set_b", None)
-    # A rule the model refuses (ValidationError) answers 400 {field: [messages]} through api.exceptions.
+    # A rule refused (InvalidInput) answers 400 {"detail", "field"} through api.exceptions, like every refusal.
     return save_rule(actor=actor, rule=rule, fields=data, set_a=set_a, set_b=set_b)
 
 

@@ -55,8 +55,11 @@ def test_bad_rules_are_refused_with_the_reason(api_for, cast, sandbox):
     )
     one_side = api.post("/api/sod/rules/", rule_body(cast, create, approve, set_b=[]), format="json")
 
-    assert wildcard.status_code == 400 and "“iam:Pass*” is a pattern" in str(wildcard.json())
-    assert one_side.status_code == 400 and "needs entitlements in both sets" in str(one_side.json())
+    # Refused by sod.rules like any refusal: its words, and the field they concern.
+    assert (wildcard.status_code, wildcard.json()["field"]) == (400, "actions")
+    assert "“iam:Pass*” is a pattern" in wildcard.json()["detail"]
+    assert one_side.status_code == 400
+    assert one_side.json() == {"detail": "An entitlement rule needs entitlements in both sets.", "field": "set_a"}
     assert not SodRule.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="sod.").exists()
 
@@ -73,6 +76,17 @@ def test_dry_run_shows_who_would_be_flagged_and_saves_nothing(api_for, cast, san
         "people": [{"id": cast.alice.pk, "full_name": "Alice Engineer", "email": "alice@example.com"}],
     }
     assert not SodRule.objects.exists()
+
+
+def test_a_dry_run_of_a_rule_that_could_not_be_saved_is_refused_the_same_way(api_for, cast, sandbox):
+    create, approve = entitlements(cast, sandbox)
+
+    response = api_for(cast.erin).post(
+        "/api/sod/rules/dry_run/", rule_body(cast, create, approve, set_b=[]), format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "An entitlement rule needs entitlements in both sets.", "field": "set_a"}
 
 
 def test_only_governance_admins_edit_rules(api_for, cast, sandbox):

@@ -7,13 +7,13 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.urls import reverse
 
 from audit.models import AuditEvent
 from catalog.models import Entitlement
 from iam import cloudtrail
+from inputs.refusals import InvalidInput
 from sod import rules
 from sod.models import SodActivityFinding, SodRule
 from tests.iam.test_cloudtrail import active_grant, trail  # noqa: F401 (the trail bucket fixture)
@@ -177,12 +177,13 @@ def test_new_rules_do_not_look_at_activity_and_entitlement_rules_cannot(cast, sa
         "detect_in_activity": True,
     }
 
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         rules.save_rule(
             actor=cast.erin, rule=None, fields=fields, set_a=[sandbox.developers], set_b=[sandbox.breakglass]
         )
 
-    assert "Only a permission rule can be judged on what was done" in str(refused.value)
+    assert "Only a permission rule can be judged on what was done" in refused.value.message
+    assert refused.value.field == "detect_in_activity"
     assert not SodRule.objects.exists()
 
 
