@@ -9,23 +9,14 @@ class AccessConfig(AppConfig):
         from access.audit_names import register_names
         from accounts.signals import manager_change_consequences, manager_changed, person_left
         from audit.services import register_subject_key
-        from sod.scan import provide_holdings
 
         person_left.connect(_end_access_of_leaver, dispatch_uid="access.end_access_of_leaver")
         manager_changed.connect(_reroute_pending_approvals, dispatch_uid="access.reroute_pending_approvals")
         manager_change_consequences.connect(_people_with_pending_requests, dispatch_uid="access.pending_to_reroute")
-        provide_holdings(_present_grant_pairs)
         register_names()
         # Votes, escalations and grant events name their request in `after`: My requests' timelines
         # find them through the indexed subject table, not the JSON key.
         register_subject_key("request", "access.accessrequest")
-
-
-def _present_grant_pairs():
-    from access.models import Grant
-
-    pairs = Grant.objects.filter(desired=Grant.Desired.PRESENT).values_list("user_id", "entitlement_id")
-    return pairs.iterator(chunk_size=10_000)
 
 
 def _end_access_of_leaver(sender, *, person, actor, left_at, **kwargs):

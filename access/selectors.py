@@ -1,5 +1,7 @@
 """Reads of requests and grants that pages and the API share. Each runs a fixed number of queries."""
 
+from collections.abc import Collection, Iterator
+
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from access.models import AccessRequest, Approval, ApprovalAssignment, BreakGlassEligibility, Grant, GrantActivity
@@ -146,6 +148,15 @@ def has_pending_sync(user) -> bool:
     return Grant.objects.filter(
         user=user, sync_state__in=[Grant.SyncState.PENDING, Grant.SyncState.IN_PROGRESS]
     ).exists()
+
+
+def present_holdings(user_ids: Collection[int] | None = None) -> Iterator[tuple[int, int]]:
+    """(person id, entitlement id) of every present grant, or of `user_ids`' only: separation of duties reads
+    the ledger through this (settings.SOD_HOLDINGS, sod.holdings). Streamed: the nightly scan reads them all."""
+    grants = Grant.objects.filter(desired=Grant.Desired.PRESENT)
+    if user_ids is not None:
+        grants = grants.filter(user_id__in=user_ids)
+    return grants.values_list("user_id", "entitlement_id").iterator(chunk_size=10_000)
 
 
 def holders_of(entitlement) -> QuerySet[Grant]:

@@ -4,7 +4,7 @@ Events name their object by type and id (`access.grant:1`), and that is what the
 words are looked up when a page is shown, so renaming a person or an entitlement never touches a
 hashed row. `audit` is the lowest layer and knows none of the models, so each app registers, in its
 AppConfig.ready, how to name its objects in a batch and how to find the objects that concern a
-person or an entitlement (the pattern of `sod.scan.provide_holdings`).
+person or an entitlement.
 """
 
 from __future__ import annotations

@@ -647,6 +647,10 @@ APPROVAL_REMIND_EVERY_HOURS = env_int("PORTAL_APPROVAL_REMIND_EVERY_HOURS", 24, 
 # Approvers with at least this many waiting steps get one digest instead of one email each.
 NOTIFICATION_DIGEST_THRESHOLD = env_int("PORTAL_NOTIFICATION_DIGEST_THRESHOLD", 3, minimum=2)
 
+# Separation of duties reads who holds what from the grant ledger, in `access` above it (sod/holdings.py),
+# through this function. Code, not a deployment's choice: not read from the environment.
+SOD_HOLDINGS = "access.selectors.present_holdings"
+
 # /health/ready reuses its answer this long (it answers anyone, and each run asks every worker).
 HEALTH_READY_CACHE_SECONDS = env_int("PORTAL_READY_CACHE_SECONDS", 2)
 # Beat sends a heartbeat this often; /health/ready fails when the last one is older than twice this.

@@ -5,9 +5,10 @@ from django.utils.html import format_html_join
 
 from accounts import roles
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
+from sod.holdings import current_holdings
 from sod.models import EntitlementPermissions, SodException, SodRule, SodViolation
 from sod.rules import save_rule, sets_problem
-from sod.scan import current_holdings, dry_run
+from sod.scan import dry_run
 from sod.services import rule_views
 
 DRY_RUN_SHOWN = 50

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.models import Entitlement
 from sod.evaluation import Conflict, Effects, RuleView, action_effects
+from sod.holdings import current_holdings
 from sod.models import EntitlementPermissions, SodRule, SodViolation
 from sod.services import documents_for, reconcile_violations, rule_views
 
@@ -180,20 +181,3 @@ def _unreadable_held(rule: RuleView, held: set[int]) -> tuple[str, ...]:
     unreadable = EntitlementPermissions.objects.exclude(unreadable="").values_list("entitlement_id", flat=True)
     names = Entitlement.objects.filter(pk__in=set(unreadable) & held).order_by("name").values_list("name", flat=True)
     return tuple(names)
-
-
-# Who holds what comes from the grant ledger, which lives in `access`, above this app. access
-# registers its reader at start-up (AccessConfig.ready) so the admin's dry run can use it.
-_holdings_source = None
-
-
-def provide_holdings(source) -> None:
-    """`source()` returns (person id, entitlement id) pairs of present grants."""
-    global _holdings_source
-    _holdings_source = source
-
-
-def current_holdings():
-    if _holdings_source is None:
-        raise RuntimeError("No grant ledger is registered with sod.scan (is the access app installed?)")
-    return _holdings_source()

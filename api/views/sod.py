@@ -12,6 +12,7 @@ from accounts import roles
 from api.serializers.sod import DryRunSerializer, SodRuleSerializer, SodViolationSerializer
 from api.views.base import BAD_REQUEST, FORBIDDEN, NOT_FOUND, PortalViewSet
 from sod import scan, selectors
+from sod.holdings import current_holdings
 from sod.models import SodRule, SodViolation
 from sod.rules import rule_view_of, save_rule
 
@@ -63,7 +64,7 @@ class SodRuleViewSet(
         data = dict(serializer.validated_data)
         set_a, set_b = data.pop("set_a", []), data.pop("set_b", [])
         view = rule_view_of(data, set_a, set_b)
-        flagged = scan.dry_run(view, scan.current_holdings())
+        flagged = scan.dry_run(view, current_holdings())
         people = get_user_model().objects.filter(pk__in=list(flagged)[:DRY_RUN_LISTED]).order_by("full_name")
         body = {
             "flagged": len(flagged),

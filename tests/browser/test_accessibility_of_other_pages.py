@@ -10,13 +10,13 @@ from playwright.sync_api import expect
 
 from access import services
 from access.models import Grant
-from access.tasks import sod_scan
 from accounts.tokens import issue_token
 from catalog.models import Entitlement
 from iam.models import UnmanagedAccess
 from notifications.services import notify_request_decided
 from posture.models import PostureFinding
 from sod.models import SodRule
+from sod.tasks import sod_scan
 from tests.browser import signing_in
 from tests.browser.accessibility import PHONE, assert_accessible, assert_accessible_at_both_widths
 

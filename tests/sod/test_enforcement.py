@@ -140,7 +140,7 @@ def test_the_approver_sees_the_conflict_in_the_inbox(client_for, cast, payments,
 
 def test_holding_both_is_found_as_a_violation_and_an_exception_covers_it(cast, payments, payments_rule):
     rule = payments_rule(SodRule.Enforcement.EXCEPTION)
-    from access.tasks import sod_recheck_user
+    from sod.tasks import sod_recheck_user
 
     Grant.objects.create(user=cast.alice, entitlement=payments["PaymentsCreate"], source=Grant.Source.ADMIN)
     Grant.objects.create(user=cast.alice, entitlement=payments["PaymentsApprove"], source=Grant.Source.ADMIN)

@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access.models import Grant
-from access.tasks import sod_expire_exceptions, sod_scan
 from audit.models import AuditEvent
 from notifications.models import Notification
 from notifications.services import notify_sod_exception_expired
 from sod.models import SodException, SodRule, SodViolation
+from sod.tasks import sod_expire_exceptions, sod_scan
 
 
 def hold_both(person, payments):
