@@ -2,11 +2,11 @@
 
 `detail` is for the person, `field` names the input it concerns (or is null), `errors` lists every
 validation message by field and is empty for any other error. Whoever answers (a service's refusal, DRF,
-the input guard, the MFA or cache-outage middleware, Django's own 404 and 500 under /api/), a client
+the input guard, the MFA or cache-outage middleware, Django's own 400, 403, 404 and 500 under /api/), a client
 reads the same three keys; an MFA refusal adds its `code`. The pages keep their HTML.
 
-Alice asks for access, Bob is her manager, Dave is a manager elsewhere (no governance rights), Erin is a
-governance admin; a script with no token at all plays the anonymous caller.
+Alice asks for access and Bob, her manager, decides; Dave manages another team and holds no governance
+rights; a script with no token at all plays the anonymous caller.
 """
 
 import socket
@@ -14,15 +14,20 @@ import socket
 import pytest
 from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.test import Client, override_settings
-from django.urls import include, path
+from django.urls import path
 from rest_framework.test import APIClient
 
 from accounts.api_sign_in import REFUSED, TOO_MANY
 from accounts.mfa import ENROL_MESSAGE
 from outbox.outages import RETRY_AFTER_SECONDS, UNAVAILABLE
+from portal.urls import handler400, handler403, handler404, handler500
+from portal.urls import urlpatterns as portal_urlpatterns
 from tests.api.conftest import GOOD_REASON
 from tests.conftest import PASSWORD, own_address
+
+__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
 
 NOT_UTF8 = "The text is not valid UTF-8."
 TOO_BIG = "The request body is too large."
@@ -37,13 +42,19 @@ def broken(request):
     raise RuntimeError("a bug in a view")
 
 
-# The portal's own routes plus one view that fails, for the 500 (pytest.mark.urls below); the handlers are the
-# portal's (portal/urls.py).
-urlpatterns = [path("api/broken/", broken), path("broken/", broken), path("", include("portal.urls"))]
-handler400 = "portal.views.error_400"
-handler403 = "portal.views.error_403"
-handler404 = "portal.views.error_404"
-handler500 = "portal.views.error_500"
+def closed(request):
+    raise PermissionDenied("Closed for maintenance.")
+
+
+# The portal's own routes and error handlers plus views outside DRF that fail or refuse, under the API and
+# not (pytest.mark.urls below).
+urlpatterns = [
+    path("api/broken/", broken),
+    path("broken/", broken),
+    path("api/closed/", closed),
+    path("closed/", closed),
+    *portal_urlpatterns,
+]
 
 
 def error(response, status: int) -> dict:
@@ -114,6 +125,14 @@ def test_a_body_past_the_limit_is_a_413_before_it_is_read(cast, api_for):
     response = api_for(cast.alice).post("/api/requests/", body, content_type="application/json")
 
     assert error(response, 413) == refused(TOO_BIG)
+
+
+def test_a_form_with_too_many_fields_is_djangos_own_400_in_the_same_body(cast, api_for):
+    fields = "&".join(f"f{number}=x" for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+    response = api_for(cast.bob).post("/api/approvals/bulk/", fields, content_type="application/x-www-form-urlencoded")
+
+    assert error(response, 400) == refused("The form has too many fields.")
 
 
 def test_a_media_type_the_api_does_not_read_is_a_415(cast, api_for):
@@ -238,3 +257,14 @@ def test_a_bug_is_a_json_500_under_the_api_and_the_page_elsewhere(cast, signed_i
 
     assert error(api, 500) == refused(SERVER_ERROR)
     assert page.status_code == 500 and "Something went wrong on our side" in page.content.decode()
+
+
+@pytest.mark.urls("tests.api.test_errors")
+def test_a_refusal_outside_drf_is_a_json_403_under_the_api_and_the_page_elsewhere(cast, signed_in):
+    alice = signed_in(cast.alice)
+
+    api = alice.get("/api/closed/")
+    page = alice.get("/closed/")
+
+    assert error(api, 403) == refused("Closed for maintenance.")
+    assert page.status_code == 403 and page["Content-Type"].startswith("text/html")
