@@ -23,6 +23,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from accounts.roles import decides_on_access
+from inputs.refusals import error_body
 
 SESSION_KEY = "portal_mfa_policy_met"
 # Long enough that page loads cost nothing, short enough that someone who just became an approver
@@ -112,7 +113,7 @@ class MfaRequiredMiddleware:
             request.mfa_enrolment_required = True
             return None
         if request.resolver_match.namespace == "api":
-            return JsonResponse({"detail": ENROL_MESSAGE, "code": "mfa_required"}, status=403)
+            return JsonResponse(error_body(ENROL_MESSAGE, code="mfa_required"), status=403)
         if request.headers.get("HX-Request"):
             # A redirect would be followed inside the fragment; htmx moves the whole page instead.
             response = HttpResponse(status=403)

@@ -18,7 +18,8 @@ MFA_REQUIRED = "mfa_required"
 
 
 class MfaRequired(PermissionDenied):
-    """403 with the same body as the MFA middleware's refusal of a browser session's API call."""
+    """403 with the same body as the MFA middleware's refusal of a browser session's API call (the
+    exception handler adds `field` and `errors`)."""
 
     default_code = MFA_REQUIRED
 

@@ -5,7 +5,7 @@ no file uploads, so it bounds every body, JSON included, which Django itself wou
 string and url-encoded or multipart form fields (no NUL, UTF-8 only). Path arguments of third-party
 routes (allauth's <int:pk>) beyond an id's 18 digits are a 404, like the portal's own <id:...> routes.
 A `RefusedInput` raised by a view (an id filter with too many digits) is answered the same way: 400
-with the rule in words, as a page, or as {"detail": ...} under the API.
+with the rule in words, as a page, or under the API as its one error body (`inputs.refusals.error_body`).
 """
 
 from django.conf import settings
@@ -14,6 +14,7 @@ from django.template import loader
 from django.urls import reverse
 from django.utils.http import parse_header_parameters
 
+from inputs.refusals import error_body
 from inputs.rules import BAD_LENGTH, MAX_ID, TOO_BIG, RefusedInput, check_encoded, check_text
 
 FORM = "application/x-www-form-urlencoded"
@@ -46,22 +47,27 @@ def _check_size(declared) -> None:
         raise RefusedInput(BAD_LENGTH)
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is not None and length > limit:
-        raise RefusedInput(TOO_BIG)
+        raise RefusedInput(TOO_BIG, status=413)
 
 
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 def refusal(request, message: str, status: int = 400) -> HttpResponse:
-    """The rule in words: {"detail": ...} under the API, else a page of its own that needs nothing from
+    """The rule in words: the API's error body under the API, else a page of its own that needs nothing from
     the database (no session, no navigation counts), like the 500 page."""
     if request.path_info.startswith("/scim/"):
         # An identity provider's SCIM client reads an RFC 7644 error body.
         body = {"schemas": [SCIM_ERROR], "detail": message, "status": str(status)}
         return JsonResponse(body, status=status, content_type="application/scim+json")
-    if request.path_info.startswith(reverse("api:api-root")):
-        return JsonResponse({"detail": message}, status=status)
+    if under_api(request):
+        return JsonResponse(error_body(message), status=status)
     return HttpResponse(loader.render_to_string("errors/400.html", {"message": message}), status=status)
+
+
+def under_api(request) -> bool:
+    """Whether the request is the API's, whose errors are JSON (`error_body`), never a page."""
+    return request.path_info.startswith(reverse("api:api-root"))
 
 
 class InputGuardMiddleware:

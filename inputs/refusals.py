@@ -4,6 +4,10 @@ Every app raises these, from the lowest layer that refuses (accounts) to the top
 live in the bottom layer (`.importlinter`'s layers contract) and are imported from here alone. Each
 carries the status the edge answers with: pages through `inputs.refusal_pages`, the API through its exception
 handler (`api.exceptions`), in one place each. A refusal means nothing was changed.
+
+`error_body` is the one shape of every error the API answers, whoever answers it (the API's exception
+handler, the input guard, the MFA and cache-outage middlewares, the 400/403/404/500 handlers under /api/),
+so it lives here too, where every layer may import it.
 """
 
 
@@ -58,3 +62,13 @@ class Contended(Refusal):
     """Another change to the same things kept winning the race, even after retries; nothing was changed."""
 
     status = 409
+
+
+def error_body(detail: str, field: str | None = None, errors: dict[str, list[str]] | None = None, **extra) -> dict:
+    """{"detail": words for the person, "field": the input it concerns or null, "errors": {field: [messages]}}.
+
+    `errors` is empty but for a validation error, whose `detail` and `field` repeat its first message and
+    field, so a client reading `detail` alone still has the reason. `extra` keeps what particular answers add
+    (the `code` of an MFA or step-up refusal); it never replaces the three keys.
+    """
+    return {**extra, "detail": detail, "field": field, "errors": errors or {}}

@@ -33,11 +33,10 @@ _ASCII_ID = re.compile(r"[0-9]+")
 class RefusedInput(Exception):
     """Input outside the bounds above; nothing was read from or written to the database."""
 
-    status = 400
-
-    def __init__(self, message: str):
+    def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.message = message
+        self.status = status  # 413 for a body too large, else 400
 
 
 def check_text(value: str) -> str:

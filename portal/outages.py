@@ -11,6 +11,8 @@ import logging
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 
+from inputs.middleware import under_api
+from inputs.refusals import error_body
 from outbox.outages import CACHE_ERRORS, RETRY_AFTER_SECONDS, UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -27,8 +29,8 @@ class CacheOutageMiddleware:
         if not isinstance(exception, CACHE_ERRORS):
             return None
         logger.warning("Cache unreachable on %s %s: %s", request.method, request.path, exception)
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": UNAVAILABLE, "field": None}, status=503)
+        if under_api(request):
+            response = JsonResponse(error_body(UNAVAILABLE), status=503)
         else:
             # No context processors: the page must not need anything else that may be down.
             body = loader.get_template("errors/503.html").render(

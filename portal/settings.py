@@ -204,6 +204,11 @@ SPECTACULAR_SETTINGS = {
         "ReviewDecisionEnum": "reviews.models.ReviewItem.Decision",
         "ReviewVerdictEnum": "api.serializers.reviews.VERDICTS",
     },
+    # Every 4xx/5xx response is the one `Error` body the API sends (api/schema.py); enums as drf-spectacular does.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.errors_are_one_shape",
+    ],
 }
 
 # --- Database: a SQLite file unless DATABASE_URL names another (PostgreSQL via psycopg 3).

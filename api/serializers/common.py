@@ -34,17 +34,19 @@ class EntitlementSummarySerializer(serializers.ModelSerializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """A refusal by the access rules: why, and which input field it concerns (if one does)."""
+    """Every error the API answers, 400 to 503 (`inputs.refusals.error_body`): why, which input it concerns,
+    and for a validation error every message by field."""
 
-    detail = serializers.CharField()
-    field = serializers.CharField(allow_null=True)
-
-
-# Documented shape of 400: either a rule's {detail, field} or DRF's {field: [messages]} from validation.
-BAD_REQUEST_SCHEMA = {
-    "type": "object",
-    "description": "Either {detail, field} when a rule refuses the input, or {field name: [messages]} "
-    "when the input itself is malformed.",
-    "properties": {"detail": {"type": "string"}, "field": {"type": "string", "nullable": True}},
-    "additionalProperties": True,
-}
+    detail = serializers.CharField(help_text="Why, in words for the person; a validation error's first message.")
+    field = serializers.CharField(
+        allow_null=True, help_text="The input the error concerns (a validation error's first field), or null."
+    )
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Every validation message by field, nested fields by their path (items.1.entitlement); "
+        "empty when the error is not a validation error.",
+    )
+    code = serializers.CharField(
+        required=False,
+        help_text="On a 403 only: mfa_required (set up a second factor) or step_up_required (prove one again).",
+    )

@@ -10,6 +10,7 @@ from accounts.tokens import issue_token
 from api.serializers.common import ErrorSerializer
 from api.serializers.token import TokenLoginSerializer, TokenSerializer
 from api.views.base import BAD_REQUEST
+from inputs.refusals import error_body
 
 
 class ObtainTokenView(APIView):
@@ -41,6 +42,6 @@ class ObtainTokenView(APIView):
         try:
             sign_in = sign_in_for_token(request, email=data["email"], password=data["password"], code=data["code"])
         except SignInRefused as refused:
-            return Response({"detail": refused.message, "field": None}, status=refused.status)
+            return Response(error_body(refused.message), status=refused.status)
         token, key = issue_token(person=sign_in.user, name=data["name"], second_factor=sign_in.second_factor)
         return Response({"token": key, "name": token.name, "expires_at": token.expiry})

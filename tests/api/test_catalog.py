@@ -76,7 +76,7 @@ def test_catalog_rejects_an_unknown_filter_value(cast, sandbox, api_for):
     response = api_for(cast.alice).get("/api/catalog/", {"risk": "extreme", "account": 999999})
 
     assert response.status_code == 400
-    assert set(response.json()) == {"risk", "account"}
+    assert set(response.json()["errors"]) == {"risk", "account"}
 
 
 def test_one_entitlement(cast, sandbox, api_for):

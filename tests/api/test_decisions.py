@@ -45,7 +45,7 @@ def test_overlong_comment_is_refused_on_its_field(cast, api_for, alices_request)
     response = approve(api_for(cast.bob), alices_request.pk, comment="x" * 2001)
 
     assert response.status_code == 400
-    assert list(response.json()) == ["comment"]
+    assert list(response.json()["errors"]) == ["comment"]
     alices_request.refresh_from_db()
     assert alices_request.state == AccessRequest.State.PENDING
 
@@ -54,7 +54,11 @@ def test_beneficiary_cannot_approve_own_request(cast, api_for, alices_request):
     response = approve(api_for(cast.alice), alices_request.pk)
 
     assert response.status_code == 403
-    assert response.json() == {"detail": "You cannot decide a request for your own access.", "field": None}
+    assert response.json() == {
+        "detail": "You cannot decide a request for your own access.",
+        "field": None,
+        "errors": {},
+    }
     alices_request.refresh_from_db()
     assert alices_request.state == AccessRequest.State.PENDING
 
@@ -220,7 +224,7 @@ def test_bulk_deny(cast, api_for, alices_request):
     [
         ({"request_ids": [1], "decision": "maybe"}, ["decision"]),
         ({"request_ids": [], "decision": "approve"}, ["request_ids"]),
-        ({"request_ids": ["one"], "decision": "approve"}, ["request_ids"]),
+        ({"request_ids": ["one"], "decision": "approve"}, ["request_ids.0"]),
         ({"request_ids": list(range(1, 102)), "decision": "approve"}, ["request_ids"]),
         ({}, ["request_ids", "decision"]),
     ],
@@ -229,6 +233,6 @@ def test_malformed_bulk_decision_is_refused(cast, api_for, alices_request, body,
     response = bulk(api_for(cast.bob), **body)
 
     assert response.status_code == 400
-    assert list(response.json()) == fields
+    assert list(response.json()["errors"]) == fields
     alices_request.refresh_from_db()
     assert alices_request.state == AccessRequest.State.PENDING

@@ -122,12 +122,27 @@ def test_access_without_an_end_date_cannot_be_extended(cast, api_for, alices_gra
     [
         (
             {"duration_days": 14, "justification": "longer"},
-            {"detail": "Explain why you need this access in at least 10 characters.", "field": "justification"},
+            {
+                "detail": "Explain why you need this access in at least 10 characters.",
+                "field": "justification",
+                "errors": {},
+            },
         ),
-        ({"justification": GOOD_REASON}, {"duration_days": ["This field is required."]}),
+        (
+            {"justification": GOOD_REASON},
+            {
+                "detail": "This field is required.",
+                "field": "duration_days",
+                "errors": {"duration_days": ["This field is required."]},
+            },
+        ),
         (
             {"duration_days": 0, "justification": GOOD_REASON},
-            {"duration_days": ["Ensure this value is greater than or equal to 1."]},
+            {
+                "detail": "Ensure this value is greater than or equal to 1.",
+                "field": "duration_days",
+                "errors": {"duration_days": ["Ensure this value is greater than or equal to 1."]},
+            },
         ),
     ],
 )

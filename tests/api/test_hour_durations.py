@@ -7,6 +7,9 @@ from access.models import AccessRequest, Grant
 from catalog.models import Entitlement
 from tests.api.conftest import GOOD_REASON
 
+AT_MOST_744 = "Ensure this value is less than or equal to 744."
+AT_LEAST_1 = "Ensure this value is greater than or equal to 1."
+
 
 @pytest.fixture
 def elevated(cast, sandbox):
@@ -42,22 +45,26 @@ def test_the_catalog_says_the_unit_and_its_bounds(cast, elevated, api_for):
 @pytest.mark.parametrize(
     ("body", "answer"),
     [
+        ({"duration_hours": 9}, ("Production admin can be held for at most 8 hours.", "duration_hours", {})),
+        ({"duration_days": 1}, ("Production admin is granted in hours, not days.", "duration_days", {})),
         (
-            {"duration_hours": 9},
-            {"detail": "Production admin can be held for at most 8 hours.", "field": "duration_hours"},
+            {"duration_hours": 10**12},
+            ("Ensure this value is less than or equal to 744.", "duration_hours", {"duration_hours": [AT_MOST_744]}),
         ),
-        ({"duration_days": 1}, {"detail": "Production admin is granted in hours, not days.", "field": "duration_days"}),
-        ({"duration_hours": 10**12}, {"duration_hours": ["Ensure this value is less than or equal to 744."]}),
-        ({"duration_hours": 10**30}, {"detail": "That number is too large."}),
-        ({"duration_hours": "2\x00"}, {"detail": "The text contains a character that is not allowed (NUL)."}),
-        ({"duration_hours": 0}, {"duration_hours": ["Ensure this value is greater than or equal to 1."]}),
+        ({"duration_hours": 10**30}, ("That number is too large.", None, {})),
+        ({"duration_hours": "2\x00"}, ("The text contains a character that is not allowed (NUL).", None, {})),
+        (
+            {"duration_hours": 0},
+            ("Ensure this value is greater than or equal to 1.", "duration_hours", {"duration_hours": [AT_LEAST_1]}),
+        ),
     ],
 )
 def test_refusals_are_400_in_words(cast, elevated, api_for, body, answer):
     response = ask(api_for(cast.alice), entitlement=elevated.pk, justification=GOOD_REASON, **body)
 
+    detail, field, errors = answer
     assert response.status_code == 400
-    assert response.json() == answer
+    assert response.json() == {"detail": detail, "field": field, "errors": errors}
     assert not AccessRequest.objects.exists()
 
 
@@ -65,7 +72,11 @@ def test_hours_on_a_days_entitlement_are_refused(cast, sandbox, api_for):
     response = ask(api_for(cast.alice), entitlement=sandbox.developers.pk, justification=GOOD_REASON, duration_hours=2)
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "Developers is granted in days, not hours.", "field": "duration_hours"}
+    assert response.json() == {
+        "detail": "Developers is granted in days, not hours.",
+        "field": "duration_hours",
+        "errors": {},
+    }
 
 
 def test_an_extension_by_hours(cast, elevated, api_for):

@@ -47,8 +47,8 @@ def test_employee_cannot_ask_for_someone_outside_their_reports(cast, sandbox, ap
     nobody = ask(api_for(cast.alice), entitlement=sandbox.developers.pk, justification=GOOD_REASON, beneficiary=987654)
 
     assert response.status_code == nobody.status_code == 400
-    assert response.json()["beneficiary"] == [f'Invalid pk "{cast.carol.pk}" - object does not exist.']
-    assert nobody.json()["beneficiary"] == ['Invalid pk "987654" - object does not exist.']
+    assert response.json()["errors"] == {"beneficiary": [f'Invalid pk "{cast.carol.pk}" - object does not exist.']}
+    assert nobody.json()["errors"] == {"beneficiary": ['Invalid pk "987654" - object does not exist.']}
     assert not AccessRequest.objects.exists()
 
 
@@ -60,6 +60,7 @@ def test_short_justification_is_refused_on_its_field(cast, sandbox, api_for, jus
     assert response.json() == {
         "detail": "Explain why you need this access in at least 10 characters.",
         "field": "justification",
+        "errors": {},
     }
     assert not AccessRequest.objects.exists()
 
@@ -69,8 +70,9 @@ def test_missing_fields_are_named(cast, api_for):
 
     assert response.status_code == 400
     assert response.json() == {
-        "entitlement": ["This field is required."],
-        "justification": ["This field is required."],
+        "detail": "This field is required.",
+        "field": "entitlement",
+        "errors": {"entitlement": ["This field is required."], "justification": ["This field is required."]},
     }
 
 
@@ -79,7 +81,7 @@ def test_tampered_entitlement_is_refused_on_its_field(cast, sandbox, api_for, en
     response = ask(api_for(cast.alice), entitlement=entitlement_id, justification=GOOD_REASON)
 
     assert response.status_code == 400
-    assert list(response.json()) == ["entitlement"]
+    assert list(response.json()["errors"]) == ["entitlement"]
 
 
 def test_entitlement_that_is_not_requestable_is_refused(cast, sandbox, api_for):
@@ -101,7 +103,11 @@ def test_duration_above_the_entitlements_maximum_is_refused(cast, time_bound, ap
     response = ask(api_for(cast.alice), entitlement=time_bound.pk, justification=GOOD_REASON, duration_days=31)
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "Developers can be held for at most 30 days.", "field": "duration_days"}
+    assert response.json() == {
+        "detail": "Developers can be held for at most 30 days.",
+        "field": "duration_days",
+        "errors": {},
+    }
 
 
 def test_duration_within_the_maximum_is_kept(cast, time_bound, api_for):
@@ -118,7 +124,7 @@ def test_duration_out_of_any_range_is_refused_on_its_field(cast, sandbox, api_fo
     )
 
     assert response.status_code == 400
-    assert list(response.json()) == ["duration_days"]
+    assert list(response.json()["errors"]) == ["duration_days"]
 
 
 def test_second_pending_request_for_the_same_access_conflicts(cast, sandbox, api_for, alices_request):
@@ -177,7 +183,11 @@ def test_cart_names_the_malformed_item(cast, sandbox, api_for):
     response = checkout(api_for(cast.alice), [{"entitlement": sandbox.developers.pk}, {"duration_days": 3}])
 
     assert response.status_code == 400
-    assert response.json() == {"items": {"1": {"entitlement": ["This field is required."]}}}
+    assert response.json() == {
+        "detail": "This field is required.",
+        "field": "items.1.entitlement",
+        "errors": {"items.1.entitlement": ["This field is required."]},
+    }
 
 
 # --- reading requests -----------------------------------------------------------------------
@@ -236,7 +246,7 @@ def test_cancelling_twice_conflicts(cast, api_for, alices_request):
     response = client.post(f"/api/requests/{alices_request.pk}/cancel/")
 
     assert response.status_code == 409
-    assert response.json() == {"detail": "This request is already cancelled.", "field": None}
+    assert response.json() == {"detail": "This request is already cancelled.", "field": None, "errors": {}}
 
 
 @pytest.mark.parametrize("who", ["bob", "dave"])

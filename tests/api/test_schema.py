@@ -55,10 +55,37 @@ def test_schema_is_a_valid_openapi_3_document(cast, api_for):
 def test_schema_documents_refusals(cast, api_for):
     approve = openapi_document(api_for(cast.alice))["paths"]["/api/requests/{id}/approve/"]["post"]
 
-    assert set(approve["responses"]) == {"200", "400", "403", "404", "409"}
+    assert set(approve["responses"]) == {"200", "400", "401", "403", "404", "409"}
     assert approve["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"
     }
+
+
+def test_every_error_response_is_the_one_error_shape(cast, api_for):
+    document = openapi_document(api_for(cast.alice))
+    error = document["components"]["schemas"]["Error"]
+    responses = [
+        (f"{method.upper()} {path}", status, response)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if int(status) >= 400
+    ]
+
+    assert {label for label, status, _ in responses if status == "401"} == {
+        f"{method.upper()} {path}"
+        for path, operations in ENDPOINTS.items()
+        for method in operations
+        if path != "/api/token/"
+    }, "every operation but the anonymous token one answers 401 without a caller"
+    assert {
+        (label, status): response["content"]
+        for label, status, response in responses
+        if response["content"] != {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    } == {}
+    assert error["required"] == ["detail", "errors", "field"]
+    assert error["properties"]["errors"]["additionalProperties"] == {"type": "array", "items": {"type": "string"}}
+    assert "401" not in document["paths"]["/api/token/"]["post"]["responses"], "open to anonymous callers"
 
 
 def test_schema_names_both_ways_to_authenticate(cast, api_for):

@@ -1,4 +1,5 @@
-"""Property-based: whatever a client sends that the schema allows, or almost allows, no answer is a 5xx.
+"""Property-based: whatever a client sends that the schema allows, or almost allows, no answer is a 5xx,
+and every answer, the 4xx among them (the one `Error` body), is what the schema says it is.
 
 Schemathesis reads the served OpenAPI document and generates requests for every operation, both
 valid (positive) and deliberately invalid (negative), and sends them through the real WSGI
@@ -10,7 +11,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from access import services
 from portal.wsgi import application
@@ -61,7 +62,7 @@ def fuzz(operation, mode, auth: dict) -> int:
     def call(case):
         nonlocal sent
         sent += 1
-        case.call_and_validate(headers=auth, checks=[not_a_server_error])
+        case.call_and_validate(headers=auth, checks=[not_a_server_error, response_schema_conformance])
 
     call()
     return sent

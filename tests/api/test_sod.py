@@ -59,7 +59,11 @@ def test_bad_rules_are_refused_with_the_reason(api_for, cast, sandbox):
     assert (wildcard.status_code, wildcard.json()["field"]) == (400, "actions")
     assert "“iam:Pass*” is a pattern" in wildcard.json()["detail"]
     assert one_side.status_code == 400
-    assert one_side.json() == {"detail": "An entitlement rule needs entitlements in both sets.", "field": "set_a"}
+    assert one_side.json() == {
+        "detail": "An entitlement rule needs entitlements in both sets.",
+        "field": "set_a",
+        "errors": {},
+    }
     assert not SodRule.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="sod.").exists()
 
@@ -86,7 +90,11 @@ def test_a_dry_run_of_a_rule_that_could_not_be_saved_is_refused_the_same_way(api
     )
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "An entitlement rule needs entitlements in both sets.", "field": "set_a"}
+    assert response.json() == {
+        "detail": "An entitlement rule needs entitlements in both sets.",
+        "field": "set_a",
+        "errors": {},
+    }
 
 
 def test_only_governance_admins_edit_rules(api_for, cast, sandbox):

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts.mfa import ENROL_MESSAGE
 from tests.conftest import api_token
 
-REFUSED = {"detail": ENROL_MESSAGE, "code": "mfa_required"}
+REFUSED = {"detail": ENROL_MESSAGE, "field": None, "errors": {}, "code": "mfa_required"}
 
 
 def script_of(token: str) -> APIClient:

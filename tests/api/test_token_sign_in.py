@@ -115,7 +115,7 @@ def test_every_refused_sign_in_gets_the_same_answer(cast, refusal):
 
     response = sign_in(email, password, code=code)
 
-    assert (response.status_code, response.json()) == (400, {"detail": REFUSED, "field": None})
+    assert (response.status_code, response.json()) == (400, {"detail": REFUSED, "field": None, "errors": {}})
     assert not ApiToken.objects.exists()
 
 

@@ -1,6 +1,7 @@
 """Input bounds, rule by rule: ids of at most 18 digits, no NUL, UTF-8 only, JSON at most 32 levels deep
 with no number beyond 64 bits, bodies no larger than DATA_UPLOAD_MAX_MEMORY_SIZE. Each refusal is a
-400 (a 404 for an id in the path) that says in words what was wrong, and changes nothing.
+400 (a 404 for an id in the path, a 413 for a body too large) that says in words what was wrong, and
+changes nothing; under the API in its one error body.
 
 Clients here do not raise a view's exception, so what used to be a 500 is seen as one.
 """
@@ -32,6 +33,11 @@ def client_for(person=None) -> Client:
     if person is not None:
         client.force_login(person)
     return client
+
+
+def refused(words: str, field: str | None = None, errors: dict | None = None) -> dict:
+    """The API's error body: the words, the field they concern and, for a validation error, every message."""
+    return {"detail": words, "field": field, "errors": errors or {}}
 
 
 def says(response, words: str) -> bool:
@@ -146,8 +152,10 @@ def test_huge_ids_in_a_json_body_are_400(cast, world, unchanged):
         "/api/approvals/bulk/", {"request_ids": [10**18], "decision": "deny"}, content_type="application/json"
     )
 
-    assert items.status_code == 400 and items.json() == {"detail": TOO_LARGE}
-    assert requests.status_code == 400 and requests.json() == {"request_ids": {"0": [TOO_LARGE]}}
+    assert items.status_code == 400 and items.json() == refused(TOO_LARGE)
+    assert requests.status_code == 400 and requests.json() == refused(
+        TOO_LARGE, "request_ids.0", {"request_ids.0": [TOO_LARGE]}
+    )
 
 
 def test_json_number_beyond_64_bits_is_400_anywhere_in_the_body(cast, sandbox, unchanged):
@@ -162,7 +170,7 @@ def test_json_number_beyond_64_bits_is_400_anywhere_in_the_body(cast, sandbox, u
     )
 
     assert response.status_code == 400
-    assert response.json() == {"detail": TOO_LARGE}
+    assert response.json() == refused(TOO_LARGE)
 
 
 # --- NUL ----------------------------------------------------------------------------------------
@@ -175,7 +183,7 @@ def test_nul_in_filter_is_400(cast, world, unchanged):
     api = frank.get("/api/catalog/", {"q": "dev\x00"})
 
     assert page.status_code == 400 and says(page, NUL)
-    assert api.status_code == 400 and api.json() == {"detail": NUL}
+    assert api.status_code == 400 and api.json() == refused(NUL)
 
 
 def test_nul_in_the_admin_search_is_400(cast, world):
@@ -203,7 +211,7 @@ def test_nul_in_a_json_body_is_400(cast, world, unchanged):
         f"/api/requests/{ids['request_id']}/deny/", {"comment": "Not now\x00"}, content_type="application/json"
     )
 
-    assert response.status_code == 400 and response.json() == {"detail": NUL}
+    assert response.status_code == 400 and response.json() == refused(NUL)
     assert AccessRequest.objects.get(pk=ids["request_id"]).state == AccessRequest.State.PENDING
 
 
@@ -231,7 +239,7 @@ def test_invalid_utf8_in_json_is_400(cast, world):
         "/api/approvals/bulk/", b'{"comment": "\xff"}', content_type="application/json"
     )
 
-    assert response.status_code == 400 and response.json() == {"detail": NOT_UTF8}
+    assert response.status_code == 400 and response.json() == refused(NOT_UTF8)
 
 
 def test_deeply_nested_json_is_400_even_anonymous(db):
@@ -240,7 +248,7 @@ def test_deeply_nested_json_is_400_even_anonymous(db):
     response = client_for().post("/api/token/", "[" * depth + "]" * depth, content_type="application/json")
 
     assert response.status_code == 400
-    assert response.json() == {"detail": TOO_DEEP}
+    assert response.json() == refused(TOO_DEEP)
 
 
 def test_json_deeper_than_the_limit_is_400(cast):
@@ -248,10 +256,10 @@ def test_json_deeper_than_the_limit_is_400(cast):
 
     response = client_for(cast.bob).post("/api/approvals/bulk/", body, content_type="application/json")
 
-    assert response.status_code == 400 and response.json() == {"detail": TOO_DEEP}
+    assert response.status_code == 400 and response.json() == refused(TOO_DEEP)
 
 
-def test_oversized_body_is_400_before_it_is_read(db):
+def test_oversized_body_is_413_before_it_is_read(db):
     body = b'{"email": "' + b"a" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + b'"}'
 
     api = client_for().post("/api/token/", body, content_type="application/json")
@@ -261,8 +269,8 @@ def test_oversized_body_is_400_before_it_is_read(db):
         content_type="application/x-www-form-urlencoded",
     )
 
-    assert api.status_code == 400 and api.json() == {"detail": TOO_BIG}
-    assert page.status_code == 400 and says(page, TOO_BIG)
+    assert api.status_code == 413 and api.json() == refused(TOO_BIG)
+    assert page.status_code == 413 and says(page, TOO_BIG)
 
 
 def test_a_form_with_too_many_fields_is_400_in_words(cast, world):

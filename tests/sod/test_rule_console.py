@@ -328,7 +328,7 @@ def test_hostile_input_on_the_rule_form_gets_a_clear_answer_never_a_500(cast, pa
     assert nul.status_code == 400 and "NUL" in nul.content.decode()
     assert huge.status_code == 400 and "That number is too large." in huge.content.decode()
     assert superscript.status_code == 400
-    assert body.status_code == 400 and "too large" in body.content.decode()
+    assert body.status_code == 413 and "too large" in body.content.decode()
     assert long_actions.status_code == 400 and "at most" in long_actions.content.decode()
     assert dry_huge.status_code == 400 and "too large" in dry_huge.content.decode()
     assert not SodRule.objects.exists()
