@@ -251,3 +251,12 @@ def test_my_requests_shows_each_moment_in_words_and_exactly(client_for, cast, al
 
     assert re.search(rf'<time datetime="{re.escape(local.isoformat())}">(now|\d+\sseconds?\sago)</time>', page)
     assert f'data-testid="absolute-time">({local:%-d %b %Y %H:%M} {local.tzname()})</span>' in page
+
+
+def test_the_inbox_shows_what_the_person_holds_now(client_for, cast, sandbox, alices_request):
+    Grant.objects.create(user=cast.alice, entitlement=sandbox.breakglass, source=Grant.Source.ADMIN)
+    Grant.objects.create(user=cast.bob, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    page = client_for(cast.bob).get(reverse("access:inbox")).content.decode()
+
+    assert "<summary>Holds 1 entitlement</summary>" in page
+    assert '<li>Break-glass admins <span class="text-body-secondary">(Sandbox)</span></li>' in page
