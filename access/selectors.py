@@ -120,6 +120,8 @@ def timelines_for(access_requests) -> dict[int, list[AuditEvent]]:
     naming = AuditSubject.objects.filter(subject_type=REQUEST_TYPE, subject_id__in=ids)
     naming = naming.order_by().values("event_id")
     events = AuditEvent.objects.filter(pk__in=own.union(naming)).select_related("actor").order_by("seq")
+    # What a timeline reads of an event: not its `before`, its chain hashes or its address.
+    events = events.only("seq", "created_at", "actor", "actor_label", "action", "object_type", "object_id", "after")
     timelines: dict[int, list[AuditEvent]] = {pk: [] for pk in ids}
     for event in events:
         request_id = int(event.object_id) if event.object_type == REQUEST_TYPE else event.after["request"]

@@ -21,7 +21,7 @@ def moment(when) -> str:
     return format_html(
         '<time datetime="{}">{}</time> <span class="text-body-secondary text-nowrap" data-testid="absolute-time">'
         "({})</span>",
-        date_format(local, "c"),
+        local.isoformat(),  # what the date filter's "c" writes
         naturaltime(local),
         date_format(local, "j M Y H:i T"),
     )
