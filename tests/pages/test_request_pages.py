@@ -260,3 +260,13 @@ def test_the_inbox_shows_what_the_person_holds_now(client_for, cast, sandbox, al
 
     assert "<summary>Holds 1 entitlement</summary>" in page
     assert '<li>Break-glass admins <span class="text-body-secondary">(Sandbox)</span></li>' in page
+
+
+def test_a_timeline_line_shows_the_justification_as_text(client_for, cast, sandbox):
+    services.submit_request(
+        requester=cast.alice, entitlement=sandbox.developers, justification=f"{GOOD_REASON} <b>now</b> & then"
+    )
+    page = client_for(cast.alice).get(reverse("access:my_requests")).content.decode()
+
+    assert "— Submitted by Alice Engineer<span" in page
+    assert f"{GOOD_REASON} &lt;b&gt;now&lt;/b&gt; &amp; then</span></li>" in page
