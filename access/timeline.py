@@ -31,12 +31,14 @@ def _proof(after: dict) -> str:
 def _entry(event) -> TimelineEntry | None:
     after = event.after or {}
     comment = after.get("comment") or ""
+    # Once per event, not once per line of the table below (each a look at the actor).
+    who, proof = _who(event), _proof(after)
     texts = {
-        "request.submitted": ("info", f"Submitted by {_who(event)}", after.get("justification", "")),
+        "request.submitted": ("info", f"Submitted by {who}", after.get("justification", "")),
         "request.auto_approved": ("success", "Approved automatically", after.get("policy", "")),
         "request.break_glass": (
             "danger",
-            f"Break glass by {_who(event)}: granted at once, pre-approved",
+            f"Break glass by {who}: granted at once, pre-approved",
             f"Ticket {after.get('ticket', '')}: {after.get('justification', '')}",
         ),
         "breakglass.review_opened": (
@@ -44,21 +46,21 @@ def _entry(event) -> TimelineEntry | None:
             "After-the-fact review opened for the approvers",
             f"Due {_when(after.get('due_at', ''))}",
         ),
-        "breakglass.confirmed": ("success", f"Break glass confirmed by {_who(event)}{_proof(after)}", comment),
-        "breakglass.revoked": ("danger", f"Break glass revoked by {_who(event)}{_proof(after)}", comment),
+        "breakglass.confirmed": ("success", f"Break glass confirmed by {who}{proof}", comment),
+        "breakglass.revoked": ("danger", f"Break glass revoked by {who}{proof}", comment),
         "grant.break_glass_revoked": ("secondary", "Ended: revoked in the after-the-fact review", ""),
-        "approval.approved": ("success", f"Approved by {_who(event)}{_proof(after)}", comment),
+        "approval.approved": ("success", f"Approved by {who}{proof}", comment),
         "approval.escalated": ("warning", "Escalated", after.get("reason", "")),
         "approval.rerouted": ("info", "Re-routed: the manager changed", after.get("reason", "")),
         "request.approved": ("success", "Request approved", ""),
-        "request.denied": ("danger", f"Denied by {_who(event)}", comment),
-        "request.cancelled": ("secondary", f"Cancelled by {_who(event)}", ""),
+        "request.denied": ("danger", f"Denied by {who}", comment),
+        "request.cancelled": ("secondary", f"Cancelled by {who}", ""),
         "request.expired": ("secondary", "Expired without a decision", ""),
         "grant.desired_present": ("info", "Queued to be applied in AWS", ""),
         "grant.applied": ("success", "Active in AWS (read back)", after.get("evidence", "")),
         "grant.sync_failed": ("danger", "Failed in AWS", after.get("error", "")),
         "grant.extended": ("success", "Extended", f"Now ends {_when(after.get('expires_at', ''))}"),
-        "grant.given_back": ("secondary", f"Given back by {_who(event)}", ""),
+        "grant.given_back": ("secondary", f"Given back by {who}", ""),
         "grant.expired": ("secondary", "Ended: its time was up", ""),
         "grant.revoked": ("secondary", "Removed from AWS (read back)", after.get("evidence", "")),
     }

@@ -14,7 +14,7 @@ from accounts import roles
 from accounts.models import FeedRun, LastGovernanceAdmin, User
 from accounts.signals import name_changed
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
-from audit.pagination import CappedPaginator
+from audit.pagination import ADMIN_PAGE_SIZE, CappedPaginator
 from audit.services import record
 from inputs.admin import IdsOnlyAdmin
 
@@ -112,6 +112,7 @@ class GroupAdmin(IdsOnlyAdmin, DjangoGroupAdmin):
 
     show_full_result_count = False
     paginator = CappedPaginator
+    list_per_page = ADMIN_PAGE_SIZE
 
 
 @admin.register(EmailAddress)
@@ -121,6 +122,7 @@ class EmailAddressAdmin(AllauthEmailAddressAdmin):
     list_select_related = ["user"]
     show_full_result_count = False
     paginator = CappedPaginator
+    list_per_page = ADMIN_PAGE_SIZE
 
 
 @admin.register(SocialAccount)

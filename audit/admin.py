@@ -8,7 +8,7 @@ from django.forms.models import model_to_dict
 
 from audit import subjects
 from audit.models import AuditEvent, ChainCheck
-from audit.pagination import CappedPaginator
+from audit.pagination import ADMIN_PAGE_SIZE, CappedPaginator
 from audit.services import record
 from inputs.admin import IdsOnlyAdmin
 
@@ -24,6 +24,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     # Even filtered, the admin counts its list for "N results": at most 10,001 rows are counted (the
     # count reads "10001" when there are more), not the million rows of the trail.
     paginator = CappedPaginator
+    list_per_page = ADMIN_PAGE_SIZE
 
     def has_add_permission(self, request):
         return False
@@ -53,6 +54,7 @@ class AuditedAdmin(IdsOnlyAdmin, admin.ModelAdmin):
     audit_secret_fields: tuple[str, ...] = ()
     show_full_result_count = False  # as ReadOnlyAdmin's
     paginator = CappedPaginator
+    list_per_page = ADMIN_PAGE_SIZE
 
     def get_changeform_initial_data(self, request):
         """The query string's values, less those for a date and time that are not one: the admin's

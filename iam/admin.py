@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
-from audit.pagination import CappedPaginator
+from audit.pagination import ADMIN_PAGE_SIZE, CappedPaginator
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrganizationConnection
 from iam import drift, imports, organizations, tasks
 from iam.models import ImportRun, ReconcileRun, UnmanagedAccess
@@ -128,6 +128,7 @@ class GovernanceAdminOnly:
 
     show_full_result_count = False
     paginator = CappedPaginator  # no count of the whole table (docs/operations.md, "At a company's size")
+    list_per_page = ADMIN_PAGE_SIZE
 
     def has_module_permission(self, request):
         return request.user.is_governance_admin

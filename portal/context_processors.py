@@ -19,12 +19,20 @@ def in_governance(request) -> bool:
     return match.app_name in GOVERNANCE_APPS or match.url_name in GOVERNANCE_PAGES.get(match.app_name, ())
 
 
+def in_django_admin(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.app_name == "admin"
+
+
 def navigation(request):
     """Badges in the navigation bar: approvals waiting, review lines waiting and unread notifications
     (one COUNT query each) and the cart size (from the session); and whether Approvals and Reviews are
-    shown at all (one query), so an employee who decides nothing is not offered empty pages."""
+    shown at all (one query), so an employee who decides nothing is not offered empty pages.
+
+    None on the Django admin's pages: its templates have their own bar and show none of these, and the
+    four queries would be a third of every admin list's."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or in_django_admin(request):
         return {}
     approvals_waiting = pending_assignments_for(user).values("approval__request").distinct().count()
     reviews_waiting = review_selectors.waiting_count(user)

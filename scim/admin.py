@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
-from audit.pagination import CappedPaginator
+from audit.pagination import ADMIN_PAGE_SIZE, CappedPaginator
 from audit.services import record
 from scim.models import IdentityProvider, ProvisionedPerson
 from scim.tokens import issue_token
@@ -12,6 +12,7 @@ from scim.tokens import issue_token
 class GovernanceAdminsOnly:
     show_full_result_count = False
     paginator = CappedPaginator  # no count of the whole table (docs/operations.md, "At a company's size")
+    list_per_page = ADMIN_PAGE_SIZE
 
     def has_module_permission(self, request):
         return request.user.is_governance_admin

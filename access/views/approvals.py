@@ -23,8 +23,10 @@ def _inbox(request, status=200):
     # An extension is decided knowing what was done with the access so far (CloudTrail).
     page.object_list = list(page.object_list)
     activities = selectors.extension_activities(page.object_list)
+    holdings = selectors.holdings_of(access_request.beneficiary_id for access_request in page.object_list)
     for access_request in page.object_list:
         access_request.activity_so_far = activities.get(access_request.pk)
+        access_request.holdings = holdings.get(access_request.beneficiary_id, [])
     context = {
         "page": page,
         "step_up_minutes": step_up_proof.window_minutes(),

@@ -21,7 +21,7 @@ from access import services
 from access.models import AccessRequest, ApprovalAssignment, Grant
 from accounts.models import FeedRun
 from audit.models import AuditEvent, ChainCheck
-from audit.pagination import CappedPaginator
+from audit.pagination import ADMIN_PAGE_SIZE, CappedPaginator
 from audit.services import ObjectRef, record_many
 from catalog.models import (
     ApprovalPolicy,
@@ -251,6 +251,7 @@ def test_an_admin_list_neither_counts_nor_scans_its_table(label):
 
     assert model_admin.show_full_result_count is False
     assert issubclass(model_admin.paginator, CappedPaginator), "the list would count its whole table"
+    assert model_admin.list_per_page == ADMIN_PAGE_SIZE, "Django's 100 rows a page: most of a list's time"
     assert not model_admin.date_hierarchy, "its year links are a SELECT DISTINCT over the table"
     selected = set(model_admin.list_select_related or ())
     assert _related_shown(model_admin) <= {name.split("__")[0] for name in selected}
@@ -262,3 +263,13 @@ def test_an_admin_list_neither_counts_nor_scans_its_table(label):
         assert field.choices or field.is_relation or isinstance(field, models.BooleanField | models.DateTimeField), (
             f"{label}: filtering on {field.name} would SELECT DISTINCT over the table"
         )
+
+
+def test_admin_pages_skip_the_portal_navigation_counts(client_for, cast):
+    """The admin's templates show none of the portal's badges: its pages do not count them."""
+    client = client_for(cast.erin)
+    admin_list = client.get(reverse("admin:access_accessrequest_changelist"))
+    portal_page = client.get(reverse("access:my_requests"))
+
+    assert "nav_approvals_waiting" not in admin_list.context
+    assert "nav_approvals_waiting" in portal_page.context

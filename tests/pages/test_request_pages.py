@@ -1,10 +1,13 @@
 """The request and approval pages, through the Django test client (no browser, no API)."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from access import services
 from access.models import AccessRequest, Grant
@@ -239,3 +242,31 @@ def test_pages_run_the_same_number_of_queries_for_10_and_200_rows(client_for, ca
     fill(cast, sandbox, 190)
 
     assert count_queries(client, url) == with_ten
+
+
+def test_my_requests_shows_each_moment_in_words_and_exactly(client_for, cast, alices_request):
+    submitted = AuditEvent.objects.get(action="request.submitted", object_id=str(alices_request.pk)).created_at
+    local = timezone.localtime(submitted)
+    page = client_for(cast.alice).get(reverse("access:my_requests")).content.decode()
+
+    assert re.search(rf'<time datetime="{re.escape(local.isoformat())}">(now|\d+\sseconds?\sago)</time>', page)
+    assert f'data-testid="absolute-time">({local:%-d %b %Y %H:%M} {local.tzname()})</span>' in page
+
+
+def test_the_inbox_shows_what_the_person_holds_now(client_for, cast, sandbox, alices_request):
+    Grant.objects.create(user=cast.alice, entitlement=sandbox.breakglass, source=Grant.Source.ADMIN)
+    Grant.objects.create(user=cast.bob, entitlement=sandbox.developers, source=Grant.Source.ADMIN)
+    page = client_for(cast.bob).get(reverse("access:inbox")).content.decode()
+
+    assert "<summary>Holds 1 entitlement</summary>" in page
+    assert '<li>Break-glass admins <span class="text-body-secondary">(Sandbox)</span></li>' in page
+
+
+def test_a_timeline_line_shows_the_justification_as_text(client_for, cast, sandbox):
+    services.submit_request(
+        requester=cast.alice, entitlement=sandbox.developers, justification=f"{GOOD_REASON} <b>now</b> & then"
+    )
+    page = client_for(cast.alice).get(reverse("access:my_requests")).content.decode()
+
+    assert "— Submitted by Alice Engineer<span" in page
+    assert f"{GOOD_REASON} &lt;b&gt;now&lt;/b&gt; &amp; then</span></li>" in page
