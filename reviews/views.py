@@ -237,7 +237,10 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
             if campaign.snapshot_at
             else _shown("follow_ups", [], 0)
         ),
-        "revoked": Paginator(remediation, PAGE_SIZE).get_page(request.GET.get("page")),
+        # Shown once the campaign is closed; counted up to the cap (a third of 100,000 lines may be revoked).
+        "revoked": CappedPaginator(remediation, PAGE_SIZE).get_page(request.GET.get("page"))
+        if campaign.state == Campaign.State.CLOSED
+        else None,
         "evidence_packs": selectors.recent_evidence_packs(campaign),
         "evidence_inline_max": settings.EVIDENCE_INLINE_MAX_LINES,
     }
