@@ -286,6 +286,17 @@ class ReviewItem(models.Model):
             models.Index(
                 fields=["reviewer", "campaign", "decision", "holder_name", "id"], name="review_queue_by_holder"
             ),
+            # A reviewer's every line by holder name, whatever its decision: the queue with "All" and the
+            # API's keyset pages without a decision filter are a range of this index, not a sort of the
+            # reviewer's lines (5,000 for a fallback reviewer at a company's size).
+            models.Index(fields=["reviewer", "campaign", "holder_name", "id"], name="review_lines_by_holder"),
+            # The queue's "Accept recommendations (N)": a reviewer's undecided lines with a recommendation,
+            # few of them (unused or leavers' access), counted without reading the rest of their lines.
+            models.Index(
+                fields=["reviewer", "campaign"],
+                condition=models.Q(decision="undecided") & ~models.Q(recommendation="undecided"),
+                name="review_recommended_undecided",
+            ),
             # Serves a first reviewer's progress: the lines they kept and handed on to the second stage.
             # Partial, so the launch (which inserts none) never maintains it.
             models.Index(

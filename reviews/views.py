@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import step_up_proof
 from accounts.roles import is_auditor, reads_everything
+from audit.pagination import CappedPaginator
 from catalog.models import AwsAccount, Risk
 from inputs.refusal_pages import refusals_as_page
 from inputs.refusals import Refusal
@@ -103,10 +104,13 @@ def review_queue(request, campaign_id):
     else:
         progress = selectors.progress(campaign)
         total, decided = progress["total"], progress["decided"]
-    paginator = Paginator(items, PAGE_SIZE)
-    if not deciding and not _narrowed(filters):
-        # The whole campaign's count from its progress counters, not a COUNT of 100,000 lines.
-        paginator.count = total - (decided if filters["only_undecided"] else 0)
+    paginator = CappedPaginator(items, PAGE_SIZE)
+    if not _narrowed(filters):
+        # The reviewer's lines (or the whole campaign's) from the progress counters, not a COUNT of
+        # thousands (100,000) of lines; a narrowed list is counted up to the cap.
+        mine = (progress["total"], progress["decided"]) if deciding else (total, decided)
+        paginator = Paginator(items, PAGE_SIZE)
+        paginator.count = mine[0] - (mine[1] if filters["only_undecided"] else 0)
     context = {
         "campaign": campaign,
         "deciding": deciding,
@@ -233,7 +237,10 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
             if campaign.snapshot_at
             else _shown("follow_ups", [], 0)
         ),
-        "revoked": Paginator(remediation, PAGE_SIZE).get_page(request.GET.get("page")),
+        # Shown once the campaign is closed; counted up to the cap (a third of 100,000 lines may be revoked).
+        "revoked": CappedPaginator(remediation, PAGE_SIZE).get_page(request.GET.get("page"))
+        if campaign.state == Campaign.State.CLOSED
+        else None,
         "evidence_packs": selectors.recent_evidence_packs(campaign),
         "evidence_inline_max": settings.EVIDENCE_INLINE_MAX_LINES,
     }

@@ -241,6 +241,7 @@ def fill_company(cast, scale: float) -> dict:
                 {
                     "campaign_id": str(c + 1),
                     "holder_id": "x.user_id",
+                    "holder_name": "u.full_name",
                     "entitlement_id": "x.entitlement_id",
                     "grant_id": "x.id",
                     "origin": "'admin'",
