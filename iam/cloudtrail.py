@@ -30,8 +30,8 @@ from access.models import Grant, GrantActivity
 from catalog.models import AwsAccount, Entitlement
 from iam import gateway
 from iam.errors import AwsError, PermanentAwsError
+from iam.gateway import account_access
 from iam.identity import iam_user_name
-from iam.sync import account_access
 from sod import activity as sod_activity
 from sod.models import SodActivityFinding
 

@@ -89,6 +89,11 @@ class AccountAccess:
     external_id: str = ""
 
 
+def account_access(account) -> AccountAccess:
+    """How to reach a catalog.AwsAccount (read by its fields, so the gateway imports no model)."""
+    return AccountAccess(account.account_id, account.role_arn, account.external_id)
+
+
 def _config() -> Config:
     return Config(
         region_name=settings.AWS_REGION,

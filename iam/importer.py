@@ -38,8 +38,8 @@ from audit.services import record_many
 from catalog.models import AwsAccount, Entitlement
 from iam import gateway
 from iam.errors import AwsError
+from iam.gateway import account_access
 from iam.permissions import read_entitlement
-from iam.sync import account_access
 from sod.services import record_many_permissions
 
 AWS_OWNED_ROLE_PATHS = ("/aws-service-role/", "/aws-reserved/")

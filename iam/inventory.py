@@ -27,10 +27,10 @@ from django.utils import timezone
 from catalog.models import AwsAccount, Entitlement
 from iam import gateway
 from iam.errors import PermanentAwsError
+from iam.gateway import account_access
 from iam.identity import people_by_email, people_by_iam_user_name
 from iam.operations import sso
 from iam.operations.roles import ASSUME_POLICY_PREFIX
-from iam.sync import account_access
 
 Kind = Entitlement.Kind
 AUTHORIZATION_PAGE_SIZE = 1000  # GetAccountAuthorizationDetails' largest page

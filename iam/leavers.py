@@ -25,11 +25,11 @@ from access.services import leavers as ledger
 from catalog.models import AwsAccount, Entitlement
 from iam import gateway, unmanaged
 from iam.errors import PermanentAwsError, TransientAwsError
+from iam.gateway import account_access
 from iam.identity import iam_user_name
 from iam.inventory import Held
 from iam.models import UnmanagedAccess
 from iam.operations import roles
-from iam.sync import account_access
 
 # Tries of one step before it is left failed (the backoff between them: iam.tasks.retry_countdown).
 MAX_ATTEMPTS = 6

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from catalog.models import Entitlement
 from iam import gateway
 from iam.errors import AwsError
+from iam.gateway import account_access
 from iam.policy_text import UnreadablePolicy, read_policy
-from iam.sync import account_access
 from sod.services import record_permissions
 
 

@@ -46,10 +46,6 @@ class SyncOutcome:
     attempt: int = 0
 
 
-def account_access(account) -> gateway.AccountAccess:
-    return gateway.AccountAccess(account.account_id, account.role_arn, account.external_id)
-
-
 def sync_grant(grant_id: int) -> SyncOutcome:
     """Make AWS match one grant and record what AWS reads back; a no-op if another worker holds it."""
     outcomes = sync_batch(grant_id, batch=1)
@@ -157,7 +153,7 @@ def _ensure_principals(account, works: list[GrantWork], user_names: dict[int, st
     missing = {name: email for name, email in emails.items() if name not in rows}
     if not (missing and account.create_iam_users):
         return _Principals(rows, {})
-    created, errors = principals.ensure_all(account, account_access(account), missing)
+    created, errors = principals.ensure_all(account, gateway.account_access(account), missing)
     return _Principals({**rows, **created}, errors)
 
 
@@ -216,7 +212,7 @@ class _UserDeleted(TransientAwsError):
 def _target(person, entitlement, user_name: str) -> operations.Target:
     account = entitlement.account
     return operations.Target(
-        account=account_access(account),
+        account=gateway.account_access(account),
         user_name=user_name,
         email=person.email,
         aws_name=entitlement.aws_name,

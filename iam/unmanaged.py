@@ -14,9 +14,9 @@ from access.services.reconciliation import RECONCILER
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
 from iam import operations
+from iam.gateway import account_access
 from iam.inventory import Held
 from iam.models import UnmanagedAccess
-from iam.sync import account_access
 
 
 def record_seen(

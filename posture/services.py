@@ -15,8 +15,8 @@ from audit.services import record
 from catalog.models import AwsAccount
 from iam import posture_reads
 from iam.errors import AwsError, PermanentAwsError
+from iam.gateway import account_access
 from iam.identity import people_by_iam_user_name
-from iam.sync import account_access
 from inputs.refusals import InvalidInput, NotFound, StaleState
 from posture import checks
 from posture.models import PostureFinding, PostureScan

@@ -17,8 +17,8 @@ from django.utils import timezone
 from catalog.models import Entitlement
 from iam import access_advisor, cloudtrail
 from iam.errors import PermanentAwsError, TransientAwsError
+from iam.gateway import account_access
 from iam.identity import iam_user_name
-from iam.sync import account_access
 from reviews.models import ReviewItem
 
 STALE_DAYS = 90

@@ -147,8 +147,8 @@ def moto_server():
 def aws(moto_server, cast, sandbox):
     """A clean simulated account holding the cast's IAM users and the catalog's groups."""
     from iam import gateway
+    from iam.gateway import account_access
     from iam.identity import iam_user_name
-    from iam.sync import account_access
 
     http.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     access = account_access(sandbox.account)

@@ -14,8 +14,8 @@ from kombu.exceptions import OperationalError
 from audit.models import AuditEvent
 from catalog.models import Entitlement
 from iam import gateway, importer, imports, tasks
+from iam.gateway import account_access
 from iam.models import ImportRun
-from iam.sync import account_access
 from inputs.refusals import NotAllowed
 from outbox.models import OutboxMessage
 from outbox.relay import relay

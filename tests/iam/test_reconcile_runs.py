@@ -16,8 +16,8 @@ from access.models import Grant
 from catalog.models import AwsAccount
 from iam import gateway, reconcile, tasks
 from iam.errors import PermanentAwsError
+from iam.gateway import account_access
 from iam.models import ReconcileRun, UnmanagedAccess
-from iam.sync import account_access
 
 ACCOUNT_ID = "123456789012"
 CREATED = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)

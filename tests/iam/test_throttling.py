@@ -70,7 +70,7 @@ def throttling_aws(settings, sandbox):
     settings.AWS_ENDPOINT_URL = server.url
     sandbox.account.create_iam_users = True
     sandbox.account.save(update_fields=["create_iam_users"])
-    access = sync.account_access(sandbox.account)
+    access = gateway.account_access(sandbox.account)
     slow = RATE  # set up below the limit, so only the sync meets it
     server.rate = 10_000
     gateway.ensure_group(access, "Developers")

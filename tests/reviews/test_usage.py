@@ -13,8 +13,8 @@ from pypdf import PdfReader
 from access.models import Grant
 from iam import gateway
 from iam.errors import TransientAwsError
+from iam.gateway import account_access
 from iam.models import UnmanagedAccess
-from iam.sync import account_access
 from reviews import services
 from reviews.models import Campaign, ReviewItem
 from reviews.usage import collect
