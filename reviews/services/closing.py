@@ -23,9 +23,9 @@ from iam import drift
 from iam.models import UnmanagedAccess
 from inputs.refusals import NotAllowed, Refusal, StaleState
 from outbox.services import enqueue_each
+from reviews.access_rules import refuse_auditors
 from reviews.models import Campaign, ReviewItem
 from reviews.progress_counters import recount
-from reviews.services.auditors import refuse_auditors
 
 REMOVE_UNMANAGED_TASK = "reviews.remove_unmanaged"
 _GONE = [UnmanagedAccess.State.REMOVED, UnmanagedAccess.State.GONE]
