@@ -21,7 +21,6 @@ from catalog.models import AwsAccount, Risk
 from inputs.refusal_pages import access_or_error_page, refusals_as_page
 from inputs.refusals import Refusal
 from inputs.rules import ids_of
-from outbox.services import enqueue
 from reviews import access_rules, notices, selectors, services
 from reviews.models import REVOKED_OR_REMEDIATED, Campaign, ReviewItem
 
@@ -227,6 +226,5 @@ def sign_off(request, campaign_id):
         back = reverse("reviews:campaign", args=[campaign.pk])
         return step_up_proof.ask_in_page(request, "Signing off a review campaign", back_to=back)
     services.sign_off(campaign_id=campaign.pk, actor=request.user)
-    enqueue("reviews.tell_revoked_holders", campaign.pk)
     messages.success(request, f"{campaign.name} is signed off; revoked access is being removed from AWS.")
     return redirect("reviews:campaign", campaign_id=campaign.pk)
