@@ -11,8 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.roles import is_auditor, is_governance_admin, reads_everything
+from inputs.refusal_pages import access_or_error_page
 from inputs.refusals import Refusal
 from reviews import services
+from reviews.access_rules import previewable
 from reviews.forms import CampaignForm
 from reviews.models import Campaign
 from reviews.selectors import counted
@@ -91,7 +93,8 @@ def campaign_edit(request, campaign_id):
 def campaign_preview(request, campaign_id):
     """What the launch would snapshot now; htmx asks for the figures alone."""
     _readers_only(request)
-    campaign = get_object_or_404(Campaign.objects.select_related("owner", "fallback_reviewer"), pk=campaign_id)
+    campaigns = Campaign.objects.select_related("owner", "fallback_reviewer")
+    campaign = access_or_error_page(previewable, request.user, campaign_id, campaigns)
     if campaign.state != Campaign.State.DRAFT:
         return redirect("reviews:campaign", campaign_id=campaign.pk)
     context = {

@@ -1,10 +1,9 @@
 """The evidence pack as PDF: a cover with the snapshot and sign-off, a summary, then every line.
 
 Lines come from the database in chunks (`evidence.lines`, the CSV's own query and order) and each
-is drawn as one PDF text object: the rows never sit in memory together, only the PDF's page contents
-do (fpdf2 writes the file at the end), under 1 KB per line. That drawing uses three of fpdf2's
-internals (`_out`, `_set_font_for_page`, `current_font_is_set_on_page`): fpdf2 is pinned, and the
-tests read every PDF back.
+is drawn with fpdf2's public `text()`, a line of a cell at a time: the rows never sit in memory
+together, only the PDF's page contents do (fpdf2 writes the file at the end), under 1 KB per line.
+Nothing of fpdf2's private API is used; the tests read every PDF back.
 
 Text is shown as typed wherever the font has the glyphs. Characters it lacks are folded to their
 base letter ("Ł" to "L" in Helvetica) or, failing that, spelled as code points ("<U+738B>"): the
@@ -61,7 +60,7 @@ FOLDED = {
     "\u20ac": "EUR",
 }
 PAGES = "{pages}"  # the total page count: reserves room for up to seven digits (fpdf2's "{nb}", three)
-CACHED = 20_000  # texts kept wrapped and encoded
+CACHED = 20_000  # texts kept wrapped
 CUT = " [...]"  # ends a cell whose text was cut to fit; the CSV has it in full
 
 # Page geometry in millimetres: A4 landscape.
@@ -116,10 +115,9 @@ class _Glyphs:
         self.pdf, self.cmap = pdf, cmap
         self.shown: dict[str, str] = {}
         self.widths: dict[str, float] = {}
-        # Entitlements, accounts, reviewers and reasons repeat from line to line: each is wrapped and
-        # encoded once. Emptied when full, so memory stays bounded however many distinct texts there are.
+        # Entitlements, accounts, reviewers and reasons repeat from line to line: each is wrapped once.
+        # Emptied when full, so memory stays bounded however many distinct texts there are.
         self.wrapped: dict[tuple[str, float, int], list[str]] = {}
-        self.encoded: dict[str, str] = {}
 
     def covers(self, char: str) -> bool:
         if self.cmap is not None:
@@ -170,14 +168,6 @@ class _Glyphs:
                 self.wrapped.clear()
             self.wrapped[key] = self._wrap(str(text), width, max_lines)
         return self.wrapped[key]
-
-    def encode(self, line: str) -> str:
-        """The PDF string operator drawing `line` in the current font (which must be this object's)."""
-        if line not in self.encoded:
-            if len(self.encoded) >= CACHED:
-                self.encoded.clear()
-            self.encoded[line] = self.pdf.current_font.encode_text(line)
-        return self.encoded[line]
 
     def _wrap(self, text: str, width: float, max_lines: int) -> list[str]:
         out: list[str] = []
@@ -267,33 +257,26 @@ class _Pack(FPDF):
         if self.get_y() + height > BOTTOM:
             self.add_page()
         top = self.get_y()
-        self._draw(top, cells, columns, glyphs)
+        self._draw(top, cells, columns)
         right = MARGIN + sum(column.width for column in columns)
         self.line(MARGIN, top + height, right, top + height)
         self.set_y(top + height)
         if bold:
             self.set_font(self.family, size=BODY_SIZE)
 
-    def _draw(self, top: float, cells: list[list[str]], columns, glyphs: _Glyphs) -> None:
-        """A row's text as one PDF text object: each cell placed with Tm, its lines stepped down with T*.
+    def _draw(self, top: float, cells: list[list[str]], columns) -> None:
+        """A row's text, each line of each cell placed on its baseline with `text()`.
 
-        fpdf2's text() would write one object per line at several times the cost, which at 100,000 lines
-        is the difference between seconds and a minute. Typed text never goes through fpdf2's parser
-        either, so a comment reading "{nb}" is not taken for the page-count alias.
+        Not `cell()` or `multi_cell()`: they parse what they are given (markdown, the page-count alias),
+        so a comment reading "{pages}" would be taken for the page count; `text()` writes it as typed.
         """
-        if not self.current_font_is_set_on_page:
-            self._out(self._set_font_for_page(self.current_font, self.font_size_pt))
-        k = self.k
-        ops = [f"BT {LINE * k:.2f} TL"]
-        x = MARGIN
-        baseline = (self.h - (top + PAD + LINE - 0.7)) * k
+        x = MARGIN + PAD
+        baseline = top + PAD + LINE - 0.7
         for cell, column in zip(cells, columns, strict=True):
-            if any(cell):
-                ops.append(f"1 0 0 1 {(x + PAD) * k:.2f} {baseline:.2f} Tm")
-                ops.append(" T* ".join(glyphs.encode(line) for line in cell))
+            for number, line in enumerate(cell):
+                if line:
+                    self.text(x, baseline + number * LINE, line)
             x += column.width
-        ops.append("ET")
-        self._out(" ".join(ops))
 
     def heading(self, text: str, size: float = 13) -> None:
         """One line in bold, cut to the page's width (the cover's table repeats a long campaign name in full)."""

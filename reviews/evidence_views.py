@@ -5,8 +5,8 @@ page that asked follows its progress (htmx polls the fragment every second) and 
 when it is ready. Only a small campaign's pack is still built in the request (the older GET links, up to
 EVIDENCE_INLINE_MAX_LINES lines, well under a second): a larger one is never laid out by a web process.
 
-Everything here is for those who may read the whole campaign (reviews.views.readable: its owner,
-governance admins and auditors; its reviewers 403, anyone else 404). Asking for a pack is reading, so an
+Everything here is for those who may read the whole campaign (reviews.access_rules.readable: its
+owner, governance admins and auditors; its reviewers 403, anyone else 404). Asking for a pack is reading, so an
 auditor may (it changes nothing but the audit trail, which records the request and each download).
 """
 
@@ -20,14 +20,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.csv_export import streamed_csv
-from inputs.refusal_pages import refusals_as_page
+from inputs.refusal_pages import access_or_error_page, refusals_as_page
 from inputs.refusals import Refusal
+from reviews.access_rules import readable
 from reviews.evidence import HEADER
 from reviews.evidence import rows as evidence_rows
 from reviews.evidence_pdf import build, unicode_font
 from reviews.models import Campaign, EvidencePack
 from reviews.services import evidence_packs
-from reviews.views import readable
 
 
 def _too_large(request, campaign: Campaign, fmt: str):
@@ -45,7 +45,7 @@ def _too_large(request, campaign: Campaign, fmt: str):
 @never_cache  # who holds what access: no shared or browser cache keeps a copy
 @require_GET
 def evidence_csv(request, campaign_id):
-    campaign = readable(request, campaign_id)
+    campaign = access_or_error_page(readable, request.user, campaign_id)
     return _too_large(request, campaign, "csv") or streamed_csv(
         HEADER, evidence_rows(campaign), f"review-{campaign.pk}-evidence.csv"
     )
@@ -55,7 +55,7 @@ def evidence_csv(request, campaign_id):
 @require_GET
 def evidence_pdf(request, campaign_id):
     campaigns = Campaign.objects.select_related("owner", "fallback_reviewer", "signed_off_by")
-    campaign = readable(request, campaign_id, campaigns)
+    campaign = access_or_error_page(readable, request.user, campaign_id, campaigns)
     too_large = _too_large(request, campaign, "pdf")
     if too_large:
         return too_large
@@ -68,7 +68,7 @@ def evidence_pdf(request, campaign_id):
 @require_POST
 @refusals_as_page
 def request_pack(request, campaign_id):
-    campaign = readable(request, campaign_id)
+    campaign = access_or_error_page(readable, request.user, campaign_id)
     pack, started = evidence_packs.request_pack(
         campaign_id=campaign.pk, fmt=request.POST.get("format", ""), actor=request.user
     )
@@ -78,7 +78,7 @@ def request_pack(request, campaign_id):
 
 
 def _pack_of(request, campaign_id, pack_id) -> EvidencePack:
-    campaign = readable(request, campaign_id)
+    campaign = access_or_error_page(readable, request.user, campaign_id)
     pack = get_object_or_404(EvidencePack.objects.select_related("requested_by"), pk=pack_id, campaign=campaign)
     pack.campaign = campaign
     return pack

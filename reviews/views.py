@@ -2,6 +2,7 @@
 
 Governance admins and auditors read every campaign: its page, every line of its queue (without
 decision controls) and its evidence. An auditor's POST is refused (403) whatever else they are.
+Who may see, read, decide in or change a campaign is `reviews.access_rules`, shared with the API.
 """
 
 from functools import wraps
@@ -9,9 +10,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -20,11 +19,10 @@ from accounts import step_up_proof
 from accounts.roles import is_auditor, reads_everything
 from audit.pagination import CappedPaginator
 from catalog.models import AwsAccount, Risk
-from inputs.refusal_pages import refusals_as_page
+from inputs.refusal_pages import access_or_error_page, refusals_as_page
 from inputs.refusals import Refusal
 from inputs.rules import ids_of
-from outbox.services import enqueue
-from reviews import notices, selectors, services
+from reviews import access_rules, notices, selectors, services
 from reviews.models import REVOKED_OR_REMEDIATED, Campaign, ReviewItem
 
 PAGE_SIZE = 50
@@ -54,31 +52,10 @@ def _writes(view):
     @require_POST
     @wraps(view)
     def guarded(request, *args, **kwargs):
-        if is_auditor(request.user):
-            raise PermissionDenied
+        access_or_error_page(access_rules.refuse_auditors, request.user)
         return view(request, *args, **kwargs)
 
     return guarded
-
-
-def _reviewing(request, campaign_id) -> Campaign:
-    """A campaign with items for this reviewer; anyone else gets a 404."""
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
-    if not campaign.items.filter(reviewer=request.user).exists():
-        raise Http404
-    return campaign
-
-
-def _queue_of(request, campaign_id) -> tuple[Campaign, bool]:
-    """The campaign and whether this person decides in it: a reviewer (now, or of lines they handed on)
-    decides their own lines; governance admins and auditors who review nothing here read every line."""
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
-    user = request.user
-    if not is_auditor(user) and selectors.reviews_in(campaign, user):
-        return campaign, True
-    if reads_everything(user):
-        return campaign, False
-    raise Http404
 
 
 @require_GET
@@ -93,7 +70,7 @@ def my_reviews(request):
 
 @require_GET
 def review_queue(request, campaign_id):
-    campaign, deciding = _queue_of(request, campaign_id)
+    campaign, deciding = access_or_error_page(access_rules.queue_of, request.user, campaign_id)
     filters = _filters(request.GET)
     items = selectors.queue(campaign, request.user if deciding else None, **filters)
     query = request.GET.copy()
@@ -139,7 +116,7 @@ def _selected_ids(request, campaign) -> list[int]:
 @_writes
 @refusals_as_page
 def decide(request, campaign_id):
-    campaign = _reviewing(request, campaign_id)
+    campaign = access_or_error_page(access_rules.reviewing, request.user, campaign_id)
     ids = _selected_ids(request, campaign)
     action = request.POST.get("action")
     if action == "accept":
@@ -184,36 +161,9 @@ def _handed_on(request, campaign: Campaign, ids: list[int]) -> str:
     return f" {moved} went on to the entitlement's owner for the second stage." if moved else ""
 
 
-def _visible(request, campaign_id, campaigns=Campaign.objects) -> Campaign:
-    """A campaign the person may see: its owner, its reviewers, governance admins and auditors. Anyone
-    else gets 404, as for a campaign that does not exist, so ids tell nothing."""
-    campaign = get_object_or_404(campaigns, pk=campaign_id)
-    user = request.user
-    if user.pk != campaign.owner_id and not reads_everything(user) and not selectors.reviews_in(campaign, user):
-        raise Http404
-    return campaign
-
-
-def _owned(request, campaign_id) -> Campaign:
-    """For changes: the campaign's owner or a governance admin; its reviewers 403, anyone else 404."""
-    campaign = _visible(request, campaign_id)
-    if request.user.pk != campaign.owner_id and not request.user.is_governance_admin:
-        raise PermissionDenied
-    return campaign
-
-
-def readable(request, campaign_id, campaigns=Campaign.objects) -> Campaign:
-    """For reading the whole campaign: its owner, governance admins and auditors; its reviewers (who see
-    their own queue) 403, anyone else 404."""
-    campaign = _visible(request, campaign_id, campaigns)
-    if request.user.pk != campaign.owner_id and not reads_everything(request.user):
-        raise PermissionDenied
-    return campaign
-
-
 @require_GET
 def campaign_detail(request, campaign_id):
-    return _campaign_page(request, readable(request, campaign_id))
+    return _campaign_page(request, access_or_error_page(access_rules.readable, request.user, campaign_id))
 
 
 def _campaign_page(request, campaign: Campaign, status: int = 200):
@@ -263,7 +213,7 @@ def _shown(name: str, rows: list, total: int) -> dict:
 
 @_writes
 def launch(request, campaign_id):
-    campaign = _owned(request, campaign_id)
+    campaign = access_or_error_page(access_rules.owned, request.user, campaign_id)
     try:
         # Refused here, with the reason, when it could not succeed; else the worker reconciles the
         # accounts in scope and takes the snapshot, and this page follows it.
@@ -278,11 +228,10 @@ def launch(request, campaign_id):
 @_writes
 @refusals_as_page
 def sign_off(request, campaign_id):
-    campaign = _owned(request, campaign_id)
+    campaign = access_or_error_page(access_rules.owned, request.user, campaign_id)
     if not step_up_proof.has_fresh_second_factor(request):
         back = reverse("reviews:campaign", args=[campaign.pk])
         return step_up_proof.ask_in_page(request, "Signing off a review campaign", back_to=back)
     services.sign_off(campaign_id=campaign.pk, actor=request.user)
-    enqueue("reviews.tell_revoked_holders", campaign.pk)
     messages.success(request, f"{campaign.name} is signed off; revoked access is being removed from AWS.")
     return redirect("reviews:campaign", campaign_id=campaign.pk)

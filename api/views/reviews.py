@@ -1,12 +1,12 @@
 """Access reviews through the API: campaigns, their lines, and decisions (the same services as the pages).
 
 Reviewers read and decide their own lines. Governance admins and auditors read every campaign and
-every line; an auditor's POST is refused (403) whatever else they are.
+every line; an auditor's POST is refused (403) whatever else they are. Those rules are
+`reviews.access_rules`, shared with the pages; their refusals reach the client through `api.exceptions`.
 """
 
 from dataclasses import asdict
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
@@ -14,7 +14,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import roles
 from api.pagination import KeysetPagination
 from api.serializers.reviews import (
     AcceptRecommendationsSerializer,
@@ -27,15 +26,17 @@ from api.serializers.reviews import (
     ReviewItemSerializer,
 )
 from api.views.base import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, PortalViewSet
-from reviews import notices, selectors, services
+from reviews import access_rules, notices, selectors, services
 from reviews.models import Campaign, ReviewItem
 
 
 class AuditorsOnlyRead(BasePermission):
-    message = "Auditors read review campaigns; they change nothing."
+    """Before anything else of a request that changes something, as a permission runs: auditors change nothing."""
 
     def has_permission(self, request, view):
-        return request.method in SAFE_METHODS or not roles.is_auditor(request.user)
+        if request.method not in SAFE_METHODS:
+            access_rules.refuse_auditors(request.user)
+        return True
 
 
 class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
@@ -50,34 +51,12 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
             return Campaign.objects.none()
         return selectors.campaigns_for_api(self.request.user)
 
-    def _campaign(self, pk) -> Campaign:
-        """A campaign the caller has lines to decide in; anyone else gets a 404."""
-        campaign = Campaign.objects.filter(pk=pk).first()
-        if campaign is None or not campaign.items.filter(reviewer=self.request.user).exists():
-            raise Http404
-        return campaign
-
-    def _readable(self, pk, *, by_its_owner: bool) -> tuple[Campaign, bool]:
-        """A campaign the caller may read, and whether they review in it (else they read every line).
-
-        Its reviewers, governance admins and auditors; its owner too when `by_its_owner`. Else 404.
-        """
-        campaign = Campaign.objects.filter(pk=pk).first()
-        if campaign is None:
-            raise Http404
-        user = self.request.user
-        if not roles.is_auditor(user) and selectors.reviews_in(campaign, user):
-            return campaign, True
-        if roles.reads_everything(user) or (by_its_owner and user.pk == campaign.owner_id):
-            return campaign, False
-        raise Http404
-
     @extend_schema(
         summary="A campaign: scope, stages, snapshot and progress",
         responses={200: CampaignDetailSerializer, 404: NOT_FOUND},
     )
     def retrieve(self, request, pk):
-        campaign, _ = self._readable(pk, by_its_owner=True)
+        campaign = access_rules.visible(request.user, pk)
         annotated = selectors.with_my_counts(
             Campaign.objects.filter(pk=campaign.pk).select_related("owner", "fallback_reviewer", "signed_off_by"),
             request.user,
@@ -94,7 +73,8 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
     )
     @action(detail=True, methods=["post"])
     def launch(self, request, pk):
-        campaign, _ = self._readable(pk, by_its_owner=True)
+        # Whether the caller may launch it (its owner or a governance admin) is the service's to say.
+        campaign = access_rules.visible(request.user, pk)
         campaign = services.request_launch(campaign_id=campaign.pk, actor=request.user)
         body = {"id": campaign.pk, "state": campaign.state, "launch_requested_at": campaign.launch_requested_at}
         return Response(LaunchRequestedSerializer(body).data, status=202)
@@ -106,9 +86,7 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
     )
     @action(detail=True, methods=["get"])
     def preview(self, request, pk):
-        campaign = Campaign.objects.filter(pk=pk).first()
-        if campaign is None or not roles.reads_everything(request.user):
-            raise Http404
+        campaign = access_rules.previewable(request.user, pk)
         preview = services.preview(campaign)
         refusal = preview.refusal or services.launch_refusal(campaign)
         return Response(PreviewSerializer({**asdict(preview), "refusal": refusal}).data)
@@ -130,7 +108,7 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
     )
     @action(detail=True, methods=["get"], pagination_class=KeysetPagination, filter_backends=[])
     def items(self, request, pk):
-        campaign, reviewing = self._readable(pk, by_its_owner=False)
+        campaign, reviewing = access_rules.queue_of(request.user, pk)
         decision = request.query_params.get("decision")
         if decision is not None and decision not in ReviewItem.Decision.values:
             raise ValidationError({"decision": f"One of: {', '.join(ReviewItem.Decision.values)}."})
@@ -154,7 +132,7 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
     )
     @action(detail=True, methods=["post"])
     def decide(self, request, pk):
-        campaign = self._campaign(pk)
+        campaign = access_rules.reviewing(request.user, pk)
         body = ReviewDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         decided = services.decide(campaign_id=campaign.pk, actor=request.user, **body.validated_data)
@@ -168,7 +146,7 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
     )
     @action(detail=True, methods=["post"])
     def accept_recommendations(self, request, pk):
-        campaign = self._campaign(pk)
+        campaign = access_rules.reviewing(request.user, pk)
         body = AcceptRecommendationsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         decided = services.accept_recommendations(

@@ -16,8 +16,8 @@ from audit.services import record
 from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from outbox.services import enqueue
 from reviews import notices
+from reviews.access_rules import refuse_auditors
 from reviews.models import Campaign
-from reviews.services.auditors import refuse_auditors
 from reviews.services.launch import check_reviewers
 from reviews.services.repeats import add_months
 

@@ -22,19 +22,21 @@ from audit.services import record
 from iam import drift
 from iam.models import UnmanagedAccess
 from inputs.refusals import NotAllowed, Refusal, StaleState
-from outbox.services import enqueue_each
+from outbox.services import enqueue, enqueue_each
+from reviews.access_rules import refuse_auditors
 from reviews.models import Campaign, ReviewItem
 from reviews.progress_counters import recount
-from reviews.services.auditors import refuse_auditors
 
 REMOVE_UNMANAGED_TASK = "reviews.remove_unmanaged"
+TELL_REVOKED_HOLDERS_TASK = "reviews.tell_revoked_holders"
 _GONE = [UnmanagedAccess.State.REMOVED, UnmanagedAccess.State.GONE]
 
 
 def sign_off(*, campaign_id: int, actor) -> Campaign:
     """The owner closes the campaign once both stages are done. Undecided items, in either stage, are
     kept or revoked by the campaign's rule, or escalated to the owner (who must decide them, for both
-    stages, before signing off). Revoked access is removed from AWS; each item then shows its remediation."""
+    stages, before signing off). Revoked access is removed from AWS; each item then shows its remediation.
+    Those whose access was revoked are told by a task queued with the sign-off."""
     refuse_auditors(actor)
     campaign, escalated = _sign_off(campaign_id, actor)
     if escalated is not None:  # committed: the owner decides them, then signs off again
@@ -96,6 +98,8 @@ def _close(campaign: Campaign, undecided, actor, now) -> None:
         obj=campaign,
         after={"revoked": revoked.count(), "undecided_rule": campaign.undecided, **unmanaged},
     )
+    # With the sign-off, not after it in the page: no notice for a sign-off rolled back, none lost.
+    enqueue(TELL_REVOKED_HOLDERS_TASK, campaign.pk)
 
 
 def _lock_what_changes(lines, revoked, actor) -> list[Grant]:

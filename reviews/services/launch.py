@@ -21,9 +21,9 @@ from catalog.models import Entitlement
 from iam.models import UnmanagedAccess
 from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from posture.models import PostureFinding
+from reviews.access_rules import refuse_auditors
 from reviews.models import Campaign, ReviewItem
 from reviews.progress_counters import recount
-from reviews.services.auditors import refuse_auditors
 
 # Posture findings that say the holder does not use their access in that account.
 UNUSED_CONTROLS = ["2.11"]
@@ -147,7 +147,7 @@ def _primary(campaign: Campaign, holder: str):
     person field: `user` on grants, `person` on unmanaged access."""
     kinds = Campaign.ReviewerType
     if campaign.reviewer_type == kinds.MANAGER:
-        # Auditors review nothing (reviews.services.auditors): their reports' lines go to the fallback.
+        # Auditors review nothing (reviews.access_rules): their reports' lines go to the fallback.
         active = Q(
             **{
                 f"{holder}__manager__is_active": True,

@@ -14,9 +14,9 @@ from django.utils import timezone
 from access.services.locking import atomic_change
 from audit.services import record
 from inputs.refusals import InvalidInput, NotAllowed, NotFound, StaleState
+from reviews.access_rules import refuse_auditors
 from reviews.models import Campaign, ReviewItem
 from reviews.progress_counters import moving
-from reviews.services.auditors import refuse_auditors
 
 MAX_BULK = 10_000
 AUDITED_IDS = 100  # larger selections are audited by their count

@@ -14,6 +14,7 @@ from catalog.models import Entitlement
 from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from reviews import services
 from reviews.models import Campaign, ReviewItem
+from tests.conftest import tasks_queued
 
 
 def holds(person, entitlement):
@@ -180,6 +181,18 @@ def test_escalate_rule_hands_undecided_items_to_the_owner(cast, campaign, holdin
         services.sign_off(campaign_id=launched.pk, actor=cast.erin)
 
     assert ReviewItem.objects.filter(reviewer=cast.erin).count() == 2, "all but Erin's own access"
+
+
+def test_the_sign_off_itself_queues_the_notice_to_those_whose_access_was_revoked(cast, campaign, holdings):
+    """Queued in the sign-off's own transaction by the service, whoever calls it (the page did it after)."""
+    launched = services.launch(
+        campaign_id=campaign(fallback_reviewer=cast.dave, undecided="revoke").pk, actor=cast.erin
+    )
+
+    with tasks_queued() as queued:
+        services.sign_off(campaign_id=launched.pk, actor=cast.erin)
+
+    assert [args for name, args in queued if name == "reviews.tell_revoked_holders"] == [[launched.pk]]
 
 
 def test_revocations_flow_through_the_ledger_and_show_their_remediation(cast, campaign, holdings):
