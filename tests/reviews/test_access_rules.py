@@ -92,7 +92,7 @@ def test_a_campaign_someone_may_not_see_answers_as_one_that_does_not_exist(cast,
     missing = api.get(f"/api/reviews/campaigns/{MISSING_ID}/")
 
     assert (hidden.status_code, hidden.json()) == (404, missing.json())
-    assert hidden.json() == {"detail": "Not found.", "field": None}
+    assert hidden.json() == {"detail": "Not found.", "field": None, "errors": {}}
     assert page.get(reverse("reviews:campaign", args=[by_managers.pk])).status_code == 404
     assert page.get(reverse("reviews:queue", args=[by_managers.pk])).status_code == 404
     assert api.get(f"/api/reviews/campaigns/{by_managers.pk}/items/").status_code == 404
