@@ -462,7 +462,7 @@ class LeaverStep(models.Model):
 
 class GrantActivity(models.Model):
     """What was done with a grant, from the account's CloudTrail log files: one summary per grant, replaced
-    each time it is read again (iam.cloudtrail writes it; access only shows it, as it cannot read AWS)."""
+    each time it is read again (iam.facts.cloudtrail writes it; access only shows it, as it cannot read AWS)."""
 
     TOP_ACTIONS = 10
 

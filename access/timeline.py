@@ -76,7 +76,7 @@ def _when(iso: str) -> str:
 
 
 def _activity(activity) -> TimelineEntry:
-    """What was done with the grant, from CloudTrail (access.GrantActivity, written by iam.cloudtrail)."""
+    """What was done with the grant, from CloudTrail (access.GrantActivity, written by iam.facts.cloudtrail)."""
     if not activity.configured:
         return TimelineEntry(
             activity.computed_at, "secondary", "Activity: CloudTrail is not configured for this account"

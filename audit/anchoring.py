@@ -10,7 +10,7 @@ that key alone; `verify_audit` also insists it is this portal's key.
 Digests go to a store the portal can only add to: a directory (each file created with O_EXCL, then
 made read-only), or an S3 bucket with object lock, each object written only if the key is new and
 locked in COMPLIANCE mode. `audit` is the lowest layer and never talks to AWS: `iam` registers the
-bucket store at start-up (iam/audit_anchors.py), and `anchor_store()` picks it when
+bucket store at start-up (iam/aws/audit_anchors.py), and `anchor_store()` picks it when
 `AUDIT_ANCHOR_BUCKET` is set.
 """
 

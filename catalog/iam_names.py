@@ -3,7 +3,7 @@
 The name is the person's override for the account (catalog.IamUserName), else their own override
 (accounts.User.iam_user_name), else their email's local part with the characters IAM refuses
 replaced by '-'. Here, below `access`, so that requests, approvals and admin grants can refuse a
-name two people would share before anything reaches AWS; iam.identity gives the same answers to
+name two people would share before anything reaches AWS; iam.aws.identity gives the same answers to
 the sync engine and the reconciler.
 """
 

@@ -170,7 +170,7 @@ class AwsAccount(models.Model):
     org_status = models.CharField("status in the organisation", max_length=20, choices=OrgStatus.choices, blank=True)
     connection_state = models.CharField(max_length=20, choices=ConnectionState.choices, default=ConnectionState.UNKNOWN)
     connection_reason = models.TextField(blank=True)
-    # IAM actions the portal calls that the member role's own policies do not allow (iam.organizations).
+    # IAM actions the portal calls that the member role's own policies do not allow (iam.facts.organizations).
     missing_actions = models.JSONField(default=list, blank=True)
     connection_checked_at = models.DateTimeField(null=True, blank=True)
 

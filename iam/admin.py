@@ -1,8 +1,8 @@
 """AWS accounts, reconcile runs and the drift register in the Django admin. Runs and the register are read
-only; adopting goes through iam.drift, and an account's import through iam.imports, as on the portal's pages.
+only; adopting goes through iam.reconcile.drift_actions, and an account's import through iam.catalog_import.import_runs, as on the portal's pages.
 
 AWS accounts are registered here rather than in `catalog` (where the model lives) because their import
-action calls `iam.imports.request_import`, a layer above the catalog.
+action calls `iam.catalog_import.import_runs.request_import`, a layer above the catalog.
 """
 
 from django.contrib import admin, messages
@@ -13,8 +13,11 @@ from django.utils.html import format_html
 from audit.admin import AuditedAdmin, ReadOnlyAdmin
 from audit.pagination import ADMIN_PAGE_SIZE, CappedPaginator
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrganizationConnection
-from iam import drift, imports, organizations, tasks
+from iam import tasks
+from iam.catalog_import import import_runs
+from iam.facts import organizations
 from iam.models import ImportRun, ReconcileRun, UnmanagedAccess
+from iam.reconcile import drift_actions
 from inputs.refusals import NotAllowed, Refusal
 from outbox.services import enqueue
 
@@ -24,7 +27,7 @@ class AwsAccountAdmin(AuditedAdmin):
     list_display = ["name", "account_id", "sync_mode", "role_arn", "org_status", "connection_state"]
     list_filter = ["connection_state", "org_status"]
     search_fields = ["name", "account_id"]
-    # Written by iam.organizations (discovery and the role check), not by hand.
+    # Written by iam.facts.organizations (discovery and the role check), not by hand.
     readonly_fields = ["ou", "org_status", "connection_state", "connection_reason", "connection_checked_at"]
     actions = ["connect", "import_entitlements", "reconcile_now", "check_connection"]
 
@@ -59,7 +62,7 @@ class AwsAccountAdmin(AuditedAdmin):
         (one already under way is followed, not doubled), audited, with its progress page in the portal."""
         for account in queryset.order_by("name"):
             try:
-                run, started = imports.request_import(account_id=account.pk, actor=request.user)
+                run, started = import_runs.request_import(account_id=account.pk, actor=request.user)
             except NotAllowed as exc:
                 messages.error(request, exc.message)
                 return
@@ -116,7 +119,7 @@ class UnmanagedAccessAdmin(ReadOnlyAdmin):
     def adopt(self, request, queryset):
         for row in queryset:
             try:
-                drift.adopt(row.pk, request.user)
+                drift_actions.adopt(row.pk, request.user)
             except Refusal as exc:
                 messages.warning(request, f"{row}: {exc.message}")
             else:
@@ -139,7 +142,7 @@ class GovernanceAdminOnly:
 
 @admin.register(OrganizationConnection)
 class OrganizationConnectionAdmin(GovernanceAdminOnly, admin.ModelAdmin):
-    """Saving goes through iam.organizations.connect (audited); discovery runs in the background."""
+    """Saving goes through iam.facts.organizations.connect (audited); discovery runs in the background."""
 
     list_display = ["role_arn", "member_role_name", "last_discovered_at", "last_error"]
     fields = ["role_arn", "external_id", "member_role_name", "member_external_id", "last_discovered_at", "last_error"]

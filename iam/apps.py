@@ -8,6 +8,6 @@ class IamConfig(AppConfig):
     def ready(self):
         # audit, the lowest layer, never imports boto3: it reaches an anchor bucket through this store.
         from audit.anchoring import register_bucket_store
-        from iam.audit_anchors import BucketAnchorStore
+        from iam.aws.audit_anchors import BucketAnchorStore
 
         register_bucket_store(BucketAnchorStore)

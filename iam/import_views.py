@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import is_auditor, is_governance_admin
 from catalog.models import AwsAccount
-from iam import imports
+from iam.catalog_import import import_runs
 from iam.models import ImportRun
 from iam.views import _admin_only, _readers_only
 from inputs.refusal_pages import refusals_as_page
@@ -41,7 +41,7 @@ def import_page(request):
 def start_import(request, account_id):
     _admin_only(request)
     account = get_object_or_404(AwsAccount, pk=account_id)
-    run, started = imports.request_import(account_id=account.pk, actor=request.user)
+    run, started = import_runs.request_import(account_id=account.pk, actor=request.user)
     if run.status == ImportRun.Status.FAILED:
         messages.error(request, run.error)
     elif not started:

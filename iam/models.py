@@ -49,7 +49,7 @@ class ReconcileRun(models.Model):
 
     At most one run per account is `running` at a time (the partial unique constraint is the
     guard a reconcile claims with a conditional insert); a run left running by a dead worker
-    is marked failed once it is older than iam.reconcile.STALE_RUN_AFTER.
+    is marked failed once it is older than iam.reconcile.reconcile.STALE_RUN_AFTER.
     """
 
     class Status(models.TextChoices):
@@ -149,7 +149,7 @@ class UnmanagedAccess(models.Model):
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """What a sighting is matched on (iam.inventory.Held.key)."""
+        """What a sighting is matched on (iam.facts.inventory.Held.key)."""
         return self.kind, self.aws_principal, self.aws_name
 
 
@@ -159,7 +159,7 @@ class ImportRun(models.Model):
 
     At most one import per account is waiting or running (the partial unique constraint, claimed with a
     conditional insert); one left behind by a dead worker is closed as failed once older than
-    iam.imports.STALE_AFTER, so it never blocks the next.
+    iam.catalog_import.import_runs.STALE_AFTER, so it never blocks the next.
     """
 
     class Status(models.TextChoices):

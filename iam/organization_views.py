@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import roles
 from catalog.models import AwsAccount, OrganizationalUnit, OrganizationConnection, OrgStatus
-from iam import organizations
+from iam.facts import organizations
 
 
 def _tree(units: list[OrganizationalUnit], governed: set[int]) -> list[dict]:

@@ -1,6 +1,6 @@
 """Celery tasks of the sync engine, the reconciler and the catalog import.
 
-Thin: they take ids and call iam.sync, iam.reconcile, iam.drift or iam.importer.
+Thin: they take ids and call iam.apply.sync, iam.reconcile.reconcile, iam.reconcile.drift_actions or iam.catalog_import.importer.
 """
 
 import collections
@@ -15,8 +15,11 @@ from access.models import Grant
 from access.services.grants import grants_waiting_for_sync
 from access.services.sync_batches import sync_wake_key
 from catalog.models import AwsAccount, Entitlement, OrganizationConnection, OrgStatus
-from iam import cloudtrail, drift, importer, imports, leavers, organizations, permissions, reconcile, sync
-from iam.errors import TransientAwsError
+from iam.apply import sync
+from iam.aws.errors import TransientAwsError
+from iam.catalog_import import import_runs, importer
+from iam.facts import cloudtrail, organizations, permissions
+from iam.reconcile import drift_actions, leavers, reconcile
 from outbox.services import enqueue, enqueue_each
 
 SWEEP_BATCH = 500
@@ -81,10 +84,10 @@ def import_entitlements(account_id: int, actor_id: int) -> dict:
     max_retries=3,
 )
 def run_import(self, run_id: int) -> dict:
-    """An import asked for on the catalog console (iam.imports.request_import), its progress on the run row;
+    """An import asked for on the catalog console (iam.catalog_import.import_runs.request_import), its progress on the run row;
     what each entitlement allows is read with it, for separation of duties. Safe to rerun: a finished run is
     left."""
-    run = imports.run_import(run_id, last_attempt=self.request.retries >= self.max_retries)
+    run = import_runs.run_import(run_id, last_attempt=self.request.retries >= self.max_retries)
     if run is None:
         return {"skipped": "already finished"}
     return {"status": run.status, "created": run.created, "found": run.found}
@@ -134,7 +137,7 @@ def reconcile_all() -> int:
 )
 def connect_account(account_id: int, actor_id: int) -> dict:
     """Import the account's entitlements, reconcile it (report only), adopt what portal people hold."""
-    result = drift.connect_account(account_id, actor_id)
+    result = drift_actions.connect_account(account_id, actor_id)
     return {
         "entitlements_imported": result.entitlements_imported,
         "reconcile_run": result.reconcile_run_id,
@@ -214,7 +217,7 @@ LEAVER_GRANTS_MAX_POLLS = 1800
 
 @shared_task(name="iam.leaver_account", acks_late=True, reject_on_worker_lost=True)
 def leaver_account(person_id: int, account_id: int, polls: int = 0) -> dict:
-    """A leaver's keys, password, MFA, role sessions and unmanaged access in one account (iam.leavers).
+    """A leaver's keys, password, MFA, role sessions and unmanaged access in one account (iam.reconcile.leavers).
 
     Safe to run any number of times: done steps are skipped. Transient AWS errors come back with backoff
     (a new message, so no worker is held while waiting); the grants step is looked at again shortly.

@@ -12,8 +12,9 @@ from access.models import ApprovalAssignment, Grant, GrantActivity
 from accounts import roles
 from audit.models import AuditEvent
 from catalog.models import AwsAccount
-from iam import drift, tasks
+from iam import tasks
 from iam.models import ReconcileRun, UnmanagedAccess
+from iam.reconcile import drift_actions
 from inputs.refusal_pages import refusals_as_page
 from outbox.services import enqueue
 
@@ -110,7 +111,7 @@ def adopt(request, unmanaged_id):
     return _do(
         request,
         row.account_id,
-        lambda: drift.adopt(row.pk, request.user),
+        lambda: drift_actions.adopt(row.pk, request.user),
         f"{row.aws_principal}'s {row.aws_name} is now in the ledger (imported), so reviews cover it.",
     )
 

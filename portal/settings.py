@@ -473,7 +473,7 @@ if REDIS_URL:
 # How many waiting grants of one account a sync task claims and applies together (one client,
 # one transaction to record them). A batch must finish well within the lease.
 GRANT_SYNC_BATCH_SIZE = env_int("PORTAL_GRANT_SYNC_BATCH_SIZE", 25, minimum=1)
-# How many people's grants of a batch one sync task applies at once, in threads (iam.at_once): AWS
+# How many people's grants of a batch one sync task applies at once, in threads (iam.aws.at_once): AWS
 # answers each call in milliseconds, during which the worker would otherwise wait with nothing to do.
 GRANT_SYNC_THREADS = env_int("PORTAL_GRANT_SYNC_THREADS", 4, minimum=1)
 
@@ -634,7 +634,7 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.redaction.SecretsExceptionReporterFi
 
 # --- Audit anchors (audit/anchoring.py): every PORTAL_AUDIT_ANCHOR_SECONDS a signed digest of the chain's head is
 # written outside the database, where the portal can only add: files under AUDIT_ANCHOR_DIR, or objects in an
-# S3 bucket with object lock (AUDIT_ANCHOR_BUCKET, written by iam/audit_anchors.py). verify_audit checks the
+# S3 bucket with object lock (AUDIT_ANCHOR_BUCKET, written by iam/aws/audit_anchors.py). verify_audit checks the
 # rows against them, so rewriting the rows and the chain together is still found.
 AUDIT_ANCHOR_KEY = env_signing_key("PORTAL_AUDIT_ANCHOR_KEY", VAR_DIR / "audit_anchor_key")
 # Public keys (base64) of earlier anchor keys, whose digests still count after the key was replaced.

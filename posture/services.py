@@ -13,10 +13,10 @@ from accounts.models import User
 from accounts.roles import require_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount
-from iam import posture_reads
-from iam.errors import AwsError, PermanentAwsError
-from iam.gateway import account_access
-from iam.identity import people_by_iam_user_name
+from iam.aws.errors import AwsError, PermanentAwsError
+from iam.aws.gateway import account_access
+from iam.aws.identity import people_by_iam_user_name
+from iam.facts import posture_reads
 from inputs.refusals import InvalidInput, NotFound, StaleState
 from posture import checks
 from posture.models import PostureFinding, PostureScan

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from catalog.models import AwsAccount
-from iam.errors import TransientAwsError
+from iam.aws.errors import TransientAwsError
 from outbox.services import enqueue_each
 from posture import services
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import roles
 from audit.csv_export import streamed_csv
 from catalog.models import AwsAccount
-from iam.errors import AwsError
+from iam.aws.errors import AwsError
 from inputs.refusals import Refusal
 from outbox.services import enqueue
 from posture import services

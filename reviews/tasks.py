@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from catalog.models import AwsAccount
-from iam import drift
-from iam.errors import AwsError, TransientAwsError
-from iam.reconcile import ReconcileInProgress, reconcile_account
+from iam.aws.errors import AwsError, TransientAwsError
+from iam.reconcile import drift_actions
+from iam.reconcile.reconcile import ReconcileInProgress, reconcile_account
 from inputs.refusals import Refusal
 from outbox.services import enqueue
 from reviews import notices, reminders, services
@@ -45,7 +45,7 @@ def refresh_remediation() -> int:
 def remove_unmanaged(unmanaged_id: int) -> str:
     """Remove from AWS one unmanaged access a review revoked (read back), then bring its campaigns'
     remediation up to date. Safe to run again: a row no longer open is left alone."""
-    state = drift.remove_for_review(unmanaged_id)
+    state = drift_actions.remove_for_review(unmanaged_id)
     campaign_ids = ReviewItem.objects.filter(unmanaged_id=unmanaged_id).values_list("campaign_id", flat=True)
     for campaign_id in set(campaign_ids):
         services.refresh_remediation(campaign_id)

@@ -15,10 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Entitlement
-from iam import access_advisor, cloudtrail
-from iam.errors import PermanentAwsError, TransientAwsError
-from iam.gateway import account_access
-from iam.identity import iam_user_name
+from iam.aws.errors import PermanentAwsError, TransientAwsError
+from iam.aws.gateway import account_access
+from iam.aws.identity import iam_user_name
+from iam.facts import access_advisor, cloudtrail
 from reviews.models import ReviewItem
 
 STALE_DAYS = 90

@@ -2,7 +2,7 @@
 
 The preventive checks (sod.services, sod.scan) judge what people's policies allow. A rule may also ask to
 be judged on what was done (`SodRule.detect_in_activity`, off by default): when a grant's activity is read
-from CloudTrail (iam.cloudtrail), the holder's calls in the grant's window, with whatever access they had,
+from CloudTrail (iam.facts.cloudtrail), the holder's calls in the grant's window, with whatever access they had,
 are handed here, and a person who called every action the rule names (iam:PassRole and
 lambda:CreateFunction) gets a finding with the CloudTrail event ids of those calls. Calls in two different
 windows, or by two different people, are never put together. `sod` sits below `iam` and `access`: callers

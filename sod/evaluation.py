@@ -32,7 +32,7 @@ def _as_list(value) -> list:
 
 
 def statements(document: dict) -> list[dict]:
-    """The statements evaluation reads. Documents are checked when read from AWS (iam.policy_text); one stored
+    """The statements evaluation reads. Documents are checked when read from AWS (iam.facts.policy_text); one stored
     before that, or by hand, that is not an object, or whose statements are not, allows nothing."""
     if not isinstance(document, dict):
         return []

@@ -146,9 +146,9 @@ def moto_server():
 @pytest.fixture
 def aws(moto_server, cast, sandbox):
     """A clean simulated account holding the cast's IAM users and the catalog's groups."""
-    from iam import gateway
-    from iam.gateway import account_access
-    from iam.identity import iam_user_name
+    from iam.aws import gateway
+    from iam.aws.gateway import account_access
+    from iam.aws.identity import iam_user_name
 
     http.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     access = account_access(sandbox.account)

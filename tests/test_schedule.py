@@ -26,7 +26,7 @@ def test_every_scheduled_task_is_registered():
 
 def test_every_task_sent_by_name_is_registered():
     from access.services import task_names
-    from iam.imports import RUN_TASK
+    from iam.catalog_import.import_runs import RUN_TASK
     from sod.services import EXCEPTION_EXPIRED_TASK
 
     app.loader.import_default_modules()

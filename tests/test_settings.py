@@ -89,7 +89,7 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
 
 
 def test_dependencies_point_one_way():
-    """The layers in docs/architecture.md, checked by import-linter: only iam.gateway imports boto3, and only
+    """The layers in docs/architecture.md, checked by import-linter: only iam.aws.gateway imports boto3, and only
     accounts.allauth_bridge imports allauth's internal modules."""
     result = subprocess.run(
         [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],

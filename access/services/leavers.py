@@ -3,7 +3,7 @@
 `plan_leaver_steps` runs inside the transaction that marks the leaver (accounts.signals.person_left),
 after their grants are ended: one row per AWS account and kind, and one `iam.leaver_account` task per
 account queued with the change (outbox), so no AWS call runs inside a database transaction and none is
-lost while the broker is down. The task (iam.leavers) does the AWS work and reports each step here, in
+lost while the broker is down. The task (iam.reconcile.leavers) does the AWS work and reports each step here, in
 a short transaction of its own: done with what AWS read back, retrying or failed with AWS's reason.
 Each outcome is audited as `system:leaver`; once every step of the person is done, `person.nothing_left`
 is audited with the seconds from leaving to then.

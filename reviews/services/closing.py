@@ -2,10 +2,10 @@
 for unmanaged access, through the drift register's removal; kept unmanaged access is adopted or accepted.
 
 Unmanaged access (in AWS with no grant) has no grant to end. A revoked line is removed from AWS by a
-task per line, after commit and outside any transaction (iam.drift.remove_for_review, read back and
+task per line, after commit and outside any transaction (iam.reconcile.drift_actions.remove_for_review, read back and
 audited `drift.removed`), and its remediation is read from the drift register. A kept line of a portal
 person is adopted into the ledger when a governance admin signs off (adoption is theirs to do, and is
-checked against separation of duties, iam.drift.adopt), so later campaigns review it as a grant. Any
+checked against separation of duties, iam.reconcile.drift_actions.adopt), so later campaigns review it as a grant. Any
 other kept line stays unmanaged as accepted risk, with the reason on the line, and comes up again in
 the next campaign until someone adopts it or maps the principal to a person.
 """
@@ -19,8 +19,8 @@ from access.models import Grant
 from access.services.grants import end_grant
 from access.services.locking import atomic_change
 from audit.services import record
-from iam import drift
 from iam.models import UnmanagedAccess
+from iam.reconcile import drift_actions
 from inputs.refusals import NotAllowed, Refusal, StaleState
 from outbox.services import enqueue, enqueue_each
 from reviews.access_rules import refuse_auditors
@@ -154,7 +154,7 @@ def _adopt_or_accept(line: ReviewItem, actor) -> bool:
         return _accept(line, "Signed off by someone who is not a governance admin: adopt it on Operations")
     try:
         with transaction.atomic():  # a refusal rolls back this adoption only
-            grant = drift.adopt(line.unmanaged_id, actor)
+            grant = drift_actions.adopt(line.unmanaged_id, actor)
     except Refusal as exc:
         return _accept(line, f"Not adopted: {exc.message}")
     ReviewItem.objects.filter(pk=line.pk).update(grant=grant, remediation=ReviewItem.Remediation.ADOPTED)

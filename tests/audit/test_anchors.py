@@ -25,7 +25,7 @@ from audit.chain import event_hash, find_first_break
 from audit.models import AuditChainHead, AuditEvent, ChainCheck
 from audit.services import record
 from audit.verification import run_check, verify_chain
-from iam.errors import PermanentAwsError
+from iam.aws.errors import PermanentAwsError
 from portal.env import env_signing_key
 from tests.audit.test_verify_audit import GOOD_REASON, tamper, verify
 

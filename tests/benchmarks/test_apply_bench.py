@@ -45,7 +45,7 @@ from werkzeug.serving import make_server
 from access import services
 from access.models import Grant
 from catalog.models import AwsAccount, Entitlement
-from iam import reconcile
+from iam.reconcile import reconcile
 from tests.iam.workers import WorkerProcess, database_url_of_this_run
 
 GRANTS = int(os.environ.get("BENCH_GRANTS", "1000"))

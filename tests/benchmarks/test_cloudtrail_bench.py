@@ -1,8 +1,8 @@
-"""Benchmark: summarising CloudTrail log files for one account (iam.cloudtrail), beside `zcat | jq` on the same files.
+"""Benchmark: summarising CloudTrail log files for one account (iam.facts.cloudtrail), beside `zcat | jq` on the same files.
 
 Generates gzip JSON files as CloudTrail writes them (BENCH_CLOUDTRAIL_MB of JSON before compression, default 200;
 the issue's figure is 1024) for 50 people, then summarises one person's calls with the code the portal runs
-(decompress, parse, match, count: `iam.cloudtrail.summarise_file`, file by file as read from S3, the S3 reads
+(decompress, parse, match, count: `iam.facts.cloudtrail.summarise_file`, file by file as read from S3, the S3 reads
 themselves left out) and with `zcat <files> | jq` selecting and counting the same person's calls. Prints MB/s
 for both and the process's peak memory, which stays near one file's size whatever the total. Run by `make bench`.
 """
@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from iam import cloudtrail
+from iam.facts import cloudtrail
 from tests.iam.trail_files import iam_user_call
 
 MEGABYTES = int(os.environ.get("BENCH_CLOUDTRAIL_MB", 200))
@@ -79,7 +79,7 @@ def test_summarising_cloudtrail_files_beside_zcat_and_jq(tmp_path):
     ours = time.perf_counter() - began
     calls = summaries["user07"].calls
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  iam.cloudtrail: {ours:.1f} s, {megabytes / ours:.1f} MB/s; {calls} calls by user07")
+    print(f"  iam.facts.cloudtrail: {ours:.1f} s, {megabytes / ours:.1f} MB/s; {calls} calls by user07")
     print(
         f"  peak memory of the process: {peak_mb:.0f} MB ({before_mb:.0f} MB before summarising; "
         f"one file is {FILE_MB} MB of JSON)"

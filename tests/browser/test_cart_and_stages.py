@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Entitlement
-from iam import gateway
+from iam.aws import gateway
 from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths
 from tests.browser.test_request_journey import RESULTS, sign_in
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from access.routing import outline_stages
 from audit.models import AuditEvent
 from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement
-from iam import gateway
+from iam.aws import gateway
 from iam.models import ImportRun
 from tests.browser import signing_in
 from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths

@@ -19,7 +19,8 @@ from playwright.sync_api import expect
 
 from access.models import Grant
 from catalog.models import Entitlement
-from iam import gateway, sync
+from iam.apply import sync
+from iam.aws import gateway
 from notifications.models import Notification
 from reviews import services
 from reviews.models import Campaign

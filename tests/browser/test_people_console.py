@@ -13,7 +13,8 @@ from access import services
 from access.models import Grant
 from accounts.tokens import issue_token
 from catalog.models import Entitlement
-from iam import gateway, sync
+from iam.apply import sync
+from iam.aws import gateway
 from tests.browser import signing_in
 from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths
 from tests.browser.test_governance_console import UNLABELLED, photograph

@@ -9,7 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from access.models import Grant
-from iam import gateway, sync
+from iam.apply import sync
+from iam.aws import gateway
 from reviews import services
 from reviews.models import Campaign
 from tests.browser.accessibility import assert_accessible, assert_accessible_at_both_widths

@@ -1,6 +1,6 @@
 """Every AWS call the code under iam/ makes, found by reading its source with `ast`.
 
-Three forms reach AWS (iam/gateway.py's module docstring): `gateway.call/pages/collect(access, "service",
+Three forms reach AWS (iam/aws/gateway.py's module docstring): `gateway.call/pages/collect(access, "service",
 "operation", ...)`, inside the gateway `call/pages/collect(...)` and `_call(client.operation, ...)` on a client
 bound from `iam_client(...)` or `_client(..., "service")`. An operation named by an f-string becomes a
 pattern; a service or operation the walker cannot read is reported, so nothing slips past unread.

@@ -10,8 +10,8 @@ import pytest
 from access import services
 from access.models import Grant
 from catalog.models import Entitlement
-from iam import gateway
-from iam.operations import Target
+from iam.apply.operations import Target
+from iam.aws import gateway
 from tests.iam.workers import redis_broker, start_worker  # noqa: F401 (fixtures for worker-process tests)
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 import pytest
 from botocore.stub import Stubber
 
-from iam import access_advisor, gateway
-from iam.errors import TransientAwsError
+from iam.aws import gateway
+from iam.aws.errors import TransientAwsError
+from iam.facts import access_advisor
 
 ACCOUNT = gateway.AccountAccess("123456789012")
 ARN = "arn:aws:iam::123456789012:user/alice"

@@ -1,5 +1,5 @@
 """AWS accounts in the Django admin (break-glass): "Import … from AWS" asks for the import through the very
-service of the portal's Import button (iam.imports.request_import): one run per account, audited once,
+service of the portal's Import button (iam.catalog_import.import_runs.request_import): one run per account, audited once,
 followed on the portal's progress page; its refusals come back as admin messages."""
 
 import pytest
@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from iam.imports import REQUESTED_ACTION, RUN_TASK
+from iam.catalog_import.import_runs import REQUESTED_ACTION, RUN_TASK
 from iam.models import ImportRun
 from outbox.models import OutboxMessage
 

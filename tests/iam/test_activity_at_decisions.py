@@ -11,7 +11,7 @@ from django.utils import timezone
 from access import services
 from access.models import Grant, GrantActivity
 from catalog.models import Entitlement
-from iam import sync
+from iam.apply import sync
 from iam.tasks import summarise_grant_activity, summarise_live_grants
 from outbox.models import OutboxMessage
 from tests.iam.test_cloudtrail import trail  # noqa: F401 (the trail bucket fixture)

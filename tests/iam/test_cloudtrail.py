@@ -12,7 +12,7 @@ from django.urls import reverse
 from access.models import Grant, GrantActivity
 from access.timeline import timeline
 from catalog.models import Entitlement
-from iam import cloudtrail
+from iam.facts import cloudtrail
 from iam.tasks import summarise_grant_activity, summarise_live_grants
 from outbox.models import OutboxMessage
 from tests.iam.trail_files import iam_user_call, key_for, log_file, role_call

@@ -9,7 +9,7 @@ from access import services
 from access.models import Grant
 from accounts.services import mark_leaver
 from audit.models import AuditEvent
-from iam import sync
+from iam.apply import sync
 
 
 def groups_of(aws_direct, user_name: str) -> set[str]:

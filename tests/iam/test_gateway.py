@@ -6,8 +6,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
-from iam import gateway
-from iam.errors import PermanentAwsError, TransientAwsError
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError, TransientAwsError
 
 THROTTLED = b"""<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>
 <Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"""

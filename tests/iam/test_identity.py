@@ -6,7 +6,7 @@ from django.urls import reverse
 from access import services
 from access.models import AccessRequest, Grant
 from audit.models import AuditEvent
-from iam.identity import iam_user_name, people_by_email, people_by_iam_user_name
+from iam.aws.identity import iam_user_name, people_by_email, people_by_iam_user_name
 from inputs.refusals import Duplicate
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
@@ -102,8 +102,9 @@ def test_iam_user_name_override_used_by_sync(cast, sandbox, other_alice, aws, aw
     """Alice Acquired is `alice.acquired` in the sandbox: the sync engine adds that user, the reconciler
     finds the grant there (no drift) and knows the user as her."""
     from catalog.models import IamUserName
-    from iam import reconcile, sync
+    from iam.apply import sync
     from iam.models import UnmanagedAccess
+    from iam.reconcile import reconcile
 
     IamUserName.objects.create(account=sandbox.account, person=other_alice, name="alice.acquired")
     aws_direct("iam").create_user(UserName="alice.acquired")

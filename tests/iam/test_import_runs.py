@@ -1,5 +1,5 @@
-"""Import from AWS on the catalog console: asking for an import (iam.imports.request_import), the worker's
-run with its progress (iam.imports.run_import, task iam.run_import) and the pages that follow it."""
+"""Import from AWS on the catalog console: asking for an import (iam.catalog_import.import_runs.request_import), the worker's
+run with its progress (iam.catalog_import.import_runs.run_import, task iam.run_import) and the pages that follow it."""
 
 from datetime import timedelta
 from unittest import mock
@@ -13,8 +13,10 @@ from kombu.exceptions import OperationalError
 
 from audit.models import AuditEvent
 from catalog.models import Entitlement
-from iam import gateway, importer, imports, tasks
-from iam.gateway import account_access
+from iam import tasks
+from iam.aws import gateway
+from iam.aws.gateway import account_access
+from iam.catalog_import import import_runs, importer
 from iam.models import ImportRun
 from inputs.refusals import NotAllowed
 from outbox.models import OutboxMessage
@@ -34,7 +36,7 @@ def start(client, account):
 
 
 def test_asking_for_an_import_queues_it_and_audits_the_request(cast, sandbox):
-    run, started = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
+    run, started = import_runs.request_import(account_id=sandbox.account.pk, actor=cast.erin)
 
     assert started and (run.status, run.requested_by, run.steps_total) == ("queued", cast.erin, 4)
     assert queued() == [("iam.run_import", [run.pk])]
@@ -43,18 +45,18 @@ def test_asking_for_an_import_queues_it_and_audits_the_request(cast, sandbox):
 
 
 def test_a_second_click_follows_the_import_already_under_way(cast, sandbox):
-    first, _ = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
-    second, started = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
+    first, _ = import_runs.request_import(account_id=sandbox.account.pk, actor=cast.erin)
+    second, started = import_runs.request_import(account_id=sandbox.account.pk, actor=cast.erin)
 
     assert (second.pk, started) == (first.pk, False)
     assert len(queued()) == 1
 
 
 def test_an_import_its_worker_never_finished_does_not_block_the_next(cast, sandbox):
-    lost, _ = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
-    ImportRun.objects.filter(pk=lost.pk).update(requested_at=timezone.now() - imports.STALE_AFTER - timedelta(1))
+    lost, _ = import_runs.request_import(account_id=sandbox.account.pk, actor=cast.erin)
+    ImportRun.objects.filter(pk=lost.pk).update(requested_at=timezone.now() - import_runs.STALE_AFTER - timedelta(1))
 
-    fresh, started = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
+    fresh, started = import_runs.request_import(account_id=sandbox.account.pk, actor=cast.erin)
 
     assert started and fresh.pk != lost.pk
     lost.refresh_from_db()
@@ -64,7 +66,7 @@ def test_an_import_its_worker_never_finished_does_not_block_the_next(cast, sandb
 @pytest.mark.parametrize("who", ["alice", "carol", "frank"])
 def test_only_governance_admins_import(cast, sandbox, who):
     with pytest.raises(NotAllowed):
-        imports.request_import(account_id=sandbox.account.pk, actor=getattr(cast, who))
+        import_runs.request_import(account_id=sandbox.account.pk, actor=getattr(cast, who))
     assert not ImportRun.objects.exists() and queued() == []
 
 
@@ -90,7 +92,7 @@ def test_a_broker_that_does_not_answer_leaves_the_import_waiting_not_failed(
 
 
 def test_the_worker_imports_with_progress_and_a_summary(cast, sandbox, existing_aws, monkeypatch):  # noqa: F811
-    run, _ = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
+    run, _ = import_runs.request_import(account_id=sandbox.account.pk, actor=cast.erin)
     seen, real = [], importer.import_entitlements
 
     def watched(account, *, actor, progress, saved):
@@ -130,17 +132,17 @@ def test_the_worker_imports_with_progress_and_a_summary(cast, sandbox, existing_
 
 
 def test_a_finished_run_is_not_run_again(cast, sandbox):
-    run, _ = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
+    run, _ = import_runs.request_import(account_id=sandbox.account.pk, actor=cast.erin)
     ImportRun.objects.filter(pk=run.pk).update(status="succeeded")
-    assert imports.run_import(run.pk) is None
+    assert import_runs.run_import(run.pk) is None
 
 
 def test_access_denied_is_said_in_plain_words(cast, sandbox, moto_server, fresh_clients):
-    run, _ = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
+    run, _ = import_runs.request_import(account_id=sandbox.account.pk, actor=cast.erin)
     client = gateway.iam_client(account_access(sandbox.account))
     with Stubber(client) as stub:
         stub.add_client_error("list_groups", "AccessDenied", "User portal is not authorized to iam:ListGroups", 403)
-        imports.run_import(run.pk)
+        import_runs.run_import(run.pk)
 
     run.refresh_from_db()
     assert run.status == "failed"
@@ -150,15 +152,15 @@ def test_access_denied_is_said_in_plain_words(cast, sandbox, moto_server, fresh_
 
 
 def test_aws_not_answering_is_retried_then_said_in_plain_words(cast, sandbox, moto_server, fresh_clients):
-    run, _ = imports.request_import(account_id=sandbox.account.pk, actor=cast.erin)
+    run, _ = import_runs.request_import(account_id=sandbox.account.pk, actor=cast.erin)
     client = gateway.iam_client(account_access(sandbox.account))
     with Stubber(client) as stub:
         stub.add_client_error("list_groups", "ServiceUnavailable", "Try later", 503)
         with pytest.raises(Exception, match="Try later"):
-            imports.run_import(run.pk, last_attempt=False)
+            import_runs.run_import(run.pk, last_attempt=False)
         assert ImportRun.objects.get(pk=run.pk).status == "running"
         stub.add_client_error("list_groups", "ServiceUnavailable", "Try later", 503)
-        imports.run_import(run.pk, last_attempt=True)
+        import_runs.run_import(run.pk, last_attempt=True)
 
     run.refresh_from_db()
     assert run.status == "failed" and run.error.startswith("AWS did not answer in time, even after retrying.")

@@ -11,8 +11,9 @@ from celery import current_app
 
 from audit.models import AuditEvent
 from catalog.models import Entitlement
-from iam import gateway, importer
-from iam.importer import ImportResult
+from iam.aws import gateway
+from iam.catalog_import import importer
+from iam.catalog_import.importer import ImportResult
 
 ALLOW_NOTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
 TRUST_THE_ACCOUNT = {

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from iam import leases
-from iam.errors import TransientAwsError
+from iam.aws import leases
+from iam.aws.errors import TransientAwsError
 from iam.models import AwsWriteLease
 
 KEY = "123456789012:role/Deployer:portal-revoked-sessions"

@@ -16,8 +16,8 @@ from access.services.leavers import seconds_to_nothing_left
 from accounts.services import mark_leaver
 from audit.models import AuditEvent
 from catalog.models import AwsAccount, Entitlement
-from iam import leavers
 from iam.models import UnmanagedAccess
+from iam.reconcile import leavers
 from tests.iam.conftest import GOOD_REASON
 
 STAGING_ID = "210987654321"

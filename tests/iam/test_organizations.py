@@ -14,7 +14,9 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrgStatus
-from iam import gateway, organizations, tasks
+from iam import tasks
+from iam.aws import gateway
+from iam.facts import organizations
 
 MANAGEMENT = gateway.AccountAccess("123456789012")
 ORG_ROLE = "arn:aws:iam::123456789012:role/PortalOrganizationsReader"

@@ -1,6 +1,6 @@
 """The member role ships with exactly the permissions the portal's code uses: no more, no fewer.
 
-iam/permissions_used.py is the declared list; tests/iam/aws_calls.py reads every call the code under iam/
+iam/aws/member_role.py is the declared list; tests/iam/aws_calls.py reads every call the code under iam/
 makes. A new call without a line in the list, or a line nobody calls any more, fails here; the shipped
 CloudFormation and Terraform are regenerated from the list (`scripts/member_role.py --write`).
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from iam import gateway
-from iam.permissions_used import MEMBER_ROLE, operations
+from iam.aws import gateway
+from iam.aws.member_role import MEMBER_ROLE, operations
 from tests.iam.aws_calls import aws_calls
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def test_every_call_in_the_code_is_declared():
     literal, patterns = _called()
     declared = operations()
     missing = sorted(literal - declared)
-    assert missing == [], f"iam/ calls these but iam/permissions_used.py lacks them: {missing}"
+    assert missing == [], f"iam/ calls these but iam/aws/member_role.py lacks them: {missing}"
     for call in patterns:
         matches = [op for service, op in declared if service == call.service and re.fullmatch(call.operation, op)]
         assert matches, f"{call.where} calls {call.service} {call.operation}, and nothing declared matches it"
@@ -44,7 +44,7 @@ def test_nothing_is_declared_that_the_code_never_calls():
         for service, op in operations() - literal
         if not any(call.service == service and re.fullmatch(call.operation, op) for call in patterns)
     )
-    assert unused == [], f"iam/permissions_used.py grants these but iam/ never calls them: {unused}"
+    assert unused == [], f"iam/aws/member_role.py grants these but iam/ never calls them: {unused}"
 
 
 def test_every_declared_operation_exists_in_botocore():

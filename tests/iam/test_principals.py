@@ -5,7 +5,8 @@ import pytest
 
 from access.models import Grant
 from catalog.models import Entitlement
-from iam import gateway, sync
+from iam.apply import sync
+from iam.aws import gateway
 from iam.models import IamPrincipal
 
 

@@ -7,8 +7,9 @@ import pytest
 
 from access.models import Grant
 from audit.models import AuditEvent
-from iam import drift, reconcile, sync
+from iam.apply import sync
 from iam.models import ReconcileRun, UnmanagedAccess
+from iam.reconcile import drift_actions, reconcile
 from inputs.refusals import InvalidInput, NotAllowed, NotFound, StaleState
 from tests.iam.conftest import give_back
 
@@ -115,7 +116,7 @@ def test_reported_drift_is_adopted_as_an_imported_grant_and_then_reported_no_mor
     reconcile.reconcile_account(sandbox.account.pk)
     row = UnmanagedAccess.objects.get()
 
-    grant = drift.adopt(row.pk, cast.erin)
+    grant = drift_actions.adopt(row.pk, cast.erin)
 
     assert (grant.user, grant.entitlement, grant.source, grant.request) == (
         cast.alice,
@@ -143,12 +144,12 @@ def test_only_governance_admins_adopt_and_only_open_drift(aws, aws_direct, sandb
     row = UnmanagedAccess.objects.get()
 
     with pytest.raises(NotAllowed):
-        drift.adopt(row.pk, cast.carol)
+        drift_actions.adopt(row.pk, cast.carol)
     with pytest.raises(NotFound):
-        drift.adopt(row.pk + 1000, cast.erin)
-    drift.adopt(row.pk, cast.erin)
+        drift_actions.adopt(row.pk + 1000, cast.erin)
+    drift_actions.adopt(row.pk, cast.erin)
     with pytest.raises(StaleState, match="adopted"):
-        drift.adopt(row.pk, cast.erin)
+        drift_actions.adopt(row.pk, cast.erin)
     assert Grant.objects.count() == 1
 
 
@@ -161,7 +162,7 @@ def test_drift_outside_the_catalog_cannot_be_adopted_before_an_import(aws, aws_d
     assert (row.person, row.entitlement) == (cast.alice, None)
 
     with pytest.raises(InvalidInput, match="import the account's entitlements first"):
-        drift.adopt(row.pk, cast.erin)
+        drift_actions.adopt(row.pk, cast.erin)
 
     row.refresh_from_db()
     assert row.state == "open" and not Grant.objects.exists()
@@ -178,7 +179,7 @@ def test_an_iam_user_unknown_to_the_portal_is_reported_without_a_person(aws, aws
     assert (row.aws_principal, row.person, row.entitlement) == ("legacy-ci", None, sandbox.breakglass)
     assert run.principals_seen == 6
     with pytest.raises(InvalidInput, match="not a portal person"):
-        drift.adopt(row.pk, cast.erin)
+        drift_actions.adopt(row.pk, cast.erin)
 
 
 def test_an_iam_user_name_override_maps_the_user_to_the_person(aws, aws_direct, sandbox, cast):

@@ -3,8 +3,8 @@
 from django.urls import reverse
 
 from access.models import Grant
-from iam import reconcile
 from iam.models import UnmanagedAccess
+from iam.reconcile import reconcile
 
 
 def test_an_admin_adopts_drift_from_the_register(aws, aws_direct, sandbox, cast, client_for):
@@ -40,7 +40,7 @@ def test_admin_cannot_adopt_own_unmanaged_access(aws, aws_direct, sandbox, cast,
     import pytest
 
     from audit.models import AuditEvent
-    from iam import drift
+    from iam.reconcile import drift_actions
     from inputs.refusals import NotAllowed
 
     aws_direct("iam").add_user_to_group(GroupName="Developers", UserName="erin")
@@ -55,8 +55,8 @@ def test_admin_cannot_adopt_own_unmanaged_access(aws, aws_direct, sandbox, cast,
         reverse("admin:iam_unmanagedaccess_changelist"), {"action": "adopt", "_selected_action": [row.pk]}, follow=True
     )
     with pytest.raises(NotAllowed, match="cannot adopt your own access"):
-        drift.adopt(row.pk, cast.erin)
-    connected = drift.connect_account(sandbox.account.pk, cast.erin.pk)
+        drift_actions.adopt(row.pk, cast.erin)
+    connected = drift_actions.connect_account(sandbox.account.pk, cast.erin.pk)
 
     assert page.status_code == 403
     assert "cannot adopt your own access" in admin.content.decode()
@@ -66,5 +66,5 @@ def test_admin_cannot_adopt_own_unmanaged_access(aws, aws_direct, sandbox, cast,
     assert not AuditEvent.objects.filter(pk__gt=events, action__in=["grant.adopted", "drift.adopted"]).exists()
 
     grace = django_user_model.objects.create_user(email="grace@example.com", full_name="Grace Admin", is_superuser=True)
-    drift.adopt(row.pk, grace)
+    drift_actions.adopt(row.pk, grace)
     assert Grant.objects.get().user == cast.erin, "another governance admin decides on it"

@@ -8,8 +8,10 @@ from access.models import Grant
 from access.services import reconciliation as ledger
 from audit.models import AuditEvent
 from catalog.models import AwsAccount, Entitlement
-from iam import drift, reconcile, sync, tasks
+from iam import tasks
+from iam.apply import sync
 from iam.models import UnmanagedAccess
+from iam.reconcile import drift_actions, reconcile
 from inputs.refusals import NotAllowed
 from tests.iam.conftest import give_back
 
@@ -35,7 +37,7 @@ def lived_in_account(aws, aws_direct, sandbox):
 def test_connecting_imports_entitlements_and_adopts_what_portal_people_hold(
     lived_in_account, aws_direct, sandbox, cast
 ):
-    result = drift.connect_account(sandbox.account.pk, cast.erin.pk)
+    result = drift_actions.connect_account(sandbox.account.pk, cast.erin.pk)
 
     assert (result.entitlements_imported, result.drift_found, result.adopted, result.left_open) == (2, 4, 3, 1)
     auditors = Entitlement.objects.get(aws_name="Auditors")
@@ -54,7 +56,7 @@ def test_connecting_imports_entitlements_and_adopts_what_portal_people_hold(
 
 
 def test_after_connecting_the_account_enforces_only_what_nobody_adopted(lived_in_account, aws_direct, sandbox, cast):
-    drift.connect_account(sandbox.account.pk, cast.erin.pk)
+    drift_actions.connect_account(sandbox.account.pk, cast.erin.pk)
 
     run = reconcile.reconcile_account(sandbox.account.pk)
 
@@ -76,7 +78,7 @@ def test_connecting_again_adopts_nothing_twice(lived_in_account, sandbox, cast):
 
 def test_only_governance_admins_connect_an_account(lived_in_account, sandbox, cast):
     with pytest.raises(NotAllowed):
-        drift.connect_account(sandbox.account.pk, cast.carol.pk)
+        drift_actions.connect_account(sandbox.account.pk, cast.carol.pk)
 
     assert not Entitlement.objects.filter(aws_name="Auditors").exists()
 
@@ -85,7 +87,7 @@ def test_a_leavers_access_is_left_open_for_removal(lived_in_account, sandbox, ca
     cast.alice.employment_status = cast.alice.EmploymentStatus.LEAVER
     cast.alice.save(update_fields=["employment_status"])
 
-    result = drift.connect_account(sandbox.account.pk, cast.erin.pk)
+    result = drift_actions.connect_account(sandbox.account.pk, cast.erin.pk)
 
     assert (result.adopted, result.left_open) == (1, 3)
     assert not Grant.objects.filter(user=cast.alice).exists()

@@ -7,8 +7,9 @@ import pytest
 
 from audit.models import AuditEvent
 from catalog.models import Entitlement
-from iam import reconcile, sync
+from iam.apply import sync
 from iam.models import UnmanagedAccess
+from iam.reconcile import reconcile
 
 ACCOUNT_ID = "123456789012"
 READ_BILLING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ce:Get*", "Resource": "*"}]}

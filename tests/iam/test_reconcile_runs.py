@@ -14,10 +14,12 @@ from django.utils import timezone
 
 from access.models import Grant
 from catalog.models import AwsAccount
-from iam import gateway, reconcile, tasks
-from iam.errors import PermanentAwsError
-from iam.gateway import account_access
+from iam import tasks
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError
+from iam.aws.gateway import account_access
 from iam.models import ReconcileRun, UnmanagedAccess
+from iam.reconcile import reconcile
 
 ACCOUNT_ID = "123456789012"
 CREATED = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)

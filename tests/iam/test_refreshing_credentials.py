@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from iam import gateway
+from iam.aws import gateway
 
 ROLE = gateway.AccountAccess("210987654321", "arn:aws:iam::210987654321:role/PortalAccess", "ext-123")
 

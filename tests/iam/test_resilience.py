@@ -20,7 +20,8 @@ from django.db import transaction
 from access import services
 from access.models import Grant
 from audit.models import AuditEvent
-from iam import gateway, tasks
+from iam import tasks
+from iam.aws import gateway
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 THROTTLED = b"""<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>
@@ -101,7 +102,7 @@ def approve_developers_for(people, sandbox, bob) -> list[int]:
 def throttle_every_third_call(client) -> tuple[list[str], list[str]]:
     """Answer every third IAM request of each thread with Throttling; return (every attempt, throttled ones).
 
-    Counted per thread: a batch applies several people's grants at once (iam.at_once), and botocore
+    Counted per thread: a batch applies several people's grants at once (iam.aws.at_once), and botocore
     retries a call in the thread that made it, so each call's retry is never throttled in turn.
     """
     attempts: list[str] = []

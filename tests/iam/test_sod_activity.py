@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from catalog.models import Entitlement
-from iam import cloudtrail
+from iam.facts import cloudtrail
 from inputs.refusals import InvalidInput
 from sod import rules
 from sod.models import SodActivityFinding, SodRule

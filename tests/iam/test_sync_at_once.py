@@ -19,7 +19,8 @@ from werkzeug.serving import make_server
 from access import services
 from access.models import Grant
 from catalog.models import Entitlement
-from iam import gateway, sync
+from iam.apply import sync
+from iam.aws import gateway
 from tests.iam.conftest import GOOD_REASON
 
 BARRIER_SECONDS = 60  # generous: the machine is busy; two calls at once meet within milliseconds

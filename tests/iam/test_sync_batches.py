@@ -5,7 +5,7 @@ import pytest
 from access.models import Grant
 from access.services import sync_batches
 from catalog.models import AwsAccount, Entitlement
-from iam import sync
+from iam.apply import sync
 from tests.conftest import tasks_queued
 
 

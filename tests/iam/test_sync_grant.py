@@ -10,7 +10,7 @@ from django.utils import timezone
 from access import services
 from access.models import Grant
 from audit.models import AuditEvent
-from iam import sync
+from iam.apply import sync
 
 GOOD_REASON = "Deploying the billing service for the Q4 release"
 

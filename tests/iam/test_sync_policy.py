@@ -8,8 +8,9 @@ from botocore.stub import Stubber
 from access.models import Grant
 from audit.models import AuditEvent
 from catalog.models import Entitlement
-from iam import gateway, operations, sync
-from iam.operations import policies
+from iam.apply import operations, sync
+from iam.apply.operations import policies
+from iam.aws import gateway
 from tests.iam.conftest import give_back, target_for
 
 READ_BILLING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ce:Get*", "Resource": "*"}]}

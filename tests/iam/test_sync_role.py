@@ -12,9 +12,9 @@ from django.utils import timezone
 from access.models import Grant
 from audit.models import AuditEvent
 from catalog.models import Entitlement
-from iam import operations, sync
+from iam.apply import operations, sync
+from iam.apply.operations import roles
 from iam.models import AwsWriteLease
-from iam.operations import roles
 from tests.iam.conftest import give_back, target_for
 
 TRUST_THE_ACCOUNT = {
@@ -149,7 +149,7 @@ def test_revocation_waits_for_another_workers_rewrite_and_is_retried(deployer, g
         holder="00000000-0000-0000-0000-000000000001",
         expires_at=timezone.now() + timedelta(minutes=1),
     )
-    monkeypatch.setattr("iam.leases.WAIT_SECONDS", 0.3)
+    monkeypatch.setattr("iam.aws.leases.WAIT_SECONDS", 0.3)
 
     outcome = sync.sync_grant(grant.pk)
 

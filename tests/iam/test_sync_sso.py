@@ -8,9 +8,10 @@ from botocore.stub import Stubber
 from access.models import Grant
 from audit.models import AuditEvent
 from catalog.models import Entitlement
-from iam import gateway, sync
-from iam.errors import PermanentAwsError, TransientAwsError
-from iam.operations import Target, sso
+from iam.apply import sync
+from iam.apply.operations import Target, sso
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError, TransientAwsError
 from tests.iam.conftest import give_back, target_for
 
 ACCOUNT_ID = "123456789012"

@@ -17,7 +17,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from access.models import Grant
-from iam import gateway, sync
+from iam.apply import sync
+from iam.aws import gateway
 from iam.models import IamPrincipal
 
 RATE = 8  # calls per second the simulated account allows

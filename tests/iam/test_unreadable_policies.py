@@ -20,7 +20,9 @@ from access import services
 from access.models import AccessRequest
 from audit.models import AuditEvent
 from catalog.models import Entitlement
-from iam import importer, imports, permissions, tasks
+from iam import tasks
+from iam.catalog_import import import_runs, importer
+from iam.facts import permissions
 from iam.models import ImportRun
 from sod import scan
 from sod.models import EntitlementPermissions, SodRule
@@ -120,7 +122,7 @@ def identity_center(aws, aws_direct, sandbox):
 
 def import_as(person, account) -> ImportRun:
     """`person` asks for an import on the console and the worker runs it."""
-    run, _ = imports.request_import(account_id=account.pk, actor=person)
+    run, _ = import_runs.request_import(account_id=account.pk, actor=person)
     tasks.run_import.apply(args=[run.pk]).get()
     run.refresh_from_db()
     return run
@@ -283,7 +285,7 @@ def test_a_permission_rules_dry_run_says_a_held_entitlements_policy_could_not_be
 
 
 def test_checks_and_scans_over_documents_stored_before_they_were_checked_do_not_crash(cast, sandbox):
-    """Rows written before documents were read through iam.policy_text may hold anything JSON can."""
+    """Rows written before documents were read through iam.facts.policy_text may hold anything JSON can."""
     legacy = [{"source": "a", "document": ["not", "an", "object"]}, {"source": "b", "document": {"Statement": "x"}}]
     wrong = {"Statement": [{"Effect": "Allow", "Action": [7, None], "Resource": "*"}, "stray"]}
     record_permissions(sandbox.developers, [*legacy, {"source": "c", "document": wrong}])

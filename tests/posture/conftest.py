@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from iam import gateway
+from iam.aws import gateway
 
 COLUMNS = [
     "user",

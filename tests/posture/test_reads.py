@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from iam import posture_reads
-from iam.errors import TransientAwsError
-from iam.gateway import AccountAccess
+from iam.aws.errors import TransientAwsError
+from iam.aws.gateway import AccountAccess
+from iam.facts import posture_reads
 from tests.posture.conftest import report_csv
 
 ACCESS = AccountAccess("123456789012")

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from iam.errors import PermanentAwsError
+from iam.aws.errors import PermanentAwsError
 from inputs.refusals import NotAllowed
 from posture import services
 from posture.models import PostureFinding, PostureScan

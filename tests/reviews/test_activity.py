@@ -15,7 +15,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from access.models import Grant
-from iam import gateway
+from iam.aws import gateway
 from reviews import services
 from reviews.models import Campaign, ReviewItem
 from reviews.usage import collect_activity

@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from access.models import Grant
 from audit.models import AuditEvent
-from iam import drift, gateway, reconcile
+from iam.aws import gateway
 from iam.models import UnmanagedAccess
+from iam.reconcile import drift_actions, reconcile
 from reviews import services
 from reviews.models import Campaign, ReviewItem
 from tests.reviews.test_campaigns import holds
@@ -200,12 +201,12 @@ def test_a_protected_principal_is_never_removed_and_its_line_says_why(cast, sand
     )
     services.sign_off(campaign_id=launched.pk, actor=cast.erin)
 
-    assert drift.remove_for_review(mallory.unmanaged_id) == "open"  # no AWS call is made for it
+    assert drift_actions.remove_for_review(mallory.unmanaged_id) == "open"  # no AWS call is made for it
 
     assert services.refresh_remediation(launched.pk) == 1
     mallory = ReviewItem.objects.select_related("unmanaged").get(pk=mallory.pk)
     assert (mallory.remediation, mallory.live_remediation) == ("failed", "failed")
-    assert mallory.unmanaged.last_error == drift.PROTECTED_MESSAGE
+    assert mallory.unmanaged.last_error == drift_actions.PROTECTED_MESSAGE
     assert services.unmanaged_removals_waiting() == [], "a failure is not retried on beat"
 
 
@@ -253,7 +254,7 @@ def test_when_aws_refuses_the_removal_the_line_shows_it_failed_with_the_reason(c
     services.decide(campaign_id=launched.pk, item_ids=[line.pk], actor=cast.carol, decision="revoke", comment="gone")
     services.sign_off(campaign_id=launched.pk, actor=cast.erin)
 
-    assert drift.remove_for_review(ghost.pk) == "open"
+    assert drift_actions.remove_for_review(ghost.pk) == "open"
 
     services.refresh_remediation(launched.pk)
     line = ReviewItem.objects.select_related("unmanaged").get(pk=line.pk)

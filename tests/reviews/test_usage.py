@@ -11,9 +11,9 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from access.models import Grant
-from iam import gateway
-from iam.errors import TransientAwsError
-from iam.gateway import account_access
+from iam.aws import gateway
+from iam.aws.errors import TransientAwsError
+from iam.aws.gateway import account_access
 from iam.models import UnmanagedAccess
 from reviews import services
 from reviews.models import Campaign, ReviewItem

@@ -4,7 +4,7 @@ comes from the HR feed, single sign-on or a governance admin."""
 from allauth.account.models import EmailAddress
 from django.urls import reverse
 
-from iam.identity import iam_user_name
+from iam.aws.identity import iam_user_name
 
 
 def test_the_email_page_is_not_there(client_for, cast):

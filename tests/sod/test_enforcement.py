@@ -208,8 +208,8 @@ def test_admin_grant_without_conflict_is_audited_as_such(cast, payments):
 
 
 def test_adopting_drift_is_checked_too(cast, payments, payments_rule):
-    from iam import drift
     from iam.models import UnmanagedAccess
+    from iam.reconcile import drift_actions
 
     payments_rule()
     holds(cast, payments["PaymentsCreate"])
@@ -226,7 +226,7 @@ def test_adopting_drift_is_checked_too(cast, payments, payments_rule):
     )
 
     with pytest.raises(SodBlocked, match="breaks rule 'Create and approve payments'"):
-        drift.adopt(row.pk, cast.erin)
+        drift_actions.adopt(row.pk, cast.erin)
 
     row.refresh_from_db()
     assert row.state == UnmanagedAccess.State.OPEN

@@ -8,7 +8,7 @@ import pytest
 from access import services
 from access.models import Grant
 from catalog.models import Entitlement
-from iam.permissions import fetch_permissions
+from iam.facts.permissions import fetch_permissions
 from inputs.refusals import SodBlocked
 from sod.models import EntitlementPermissions, SodRule
 

@@ -6,9 +6,9 @@ from django.db import transaction
 
 from accounts.models import User
 from catalog.models import ApprovalPolicy, ApprovalStage, AwsAccount, Entitlement
-from iam import gateway
-from iam.gateway import account_access
-from iam.identity import iam_user_name
+from iam.aws import gateway
+from iam.aws.gateway import account_access
+from iam.aws.identity import iam_user_name
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_ACCOUNT_ID = "123456789012"  # moto's default account

@@ -8,7 +8,7 @@ at the account's first throttling answer); whatever still fails is raised as a t
 Every AWS call goes through `call`, `pages` or `collect` (or the helpers below built on them),
 so no botocore exception ever leaves this module unclassified, and `counting_calls` can count
 what a piece of work cost. What to call, and what an answer means for access, lives in
-`iam.operations` (one module per entitlement kind), `iam.importer` and `iam.inventory`.
+`iam.apply.operations` (one module per entitlement kind), `iam.catalog_import.importer` and `iam.facts.inventory`.
 """
 
 import threading
@@ -25,7 +25,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.parsers import ResponseParserError
 from django.conf import settings
 
-from iam.errors import PermanentAwsError, TransientAwsError
+from iam.aws.errors import PermanentAwsError, TransientAwsError
 
 _TRANSIENT_CODES = {
     "Throttling",
@@ -52,7 +52,7 @@ class CallCount:
     """API calls made through this module inside a `counting_calls()` block (botocore's retries excluded)."""
 
     calls: int = 0
-    # A sync batch's threads (iam.at_once) run in copies of the block's context and count into the same object.
+    # A sync batch's threads (iam.aws.at_once) run in copies of the block's context and count into the same object.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
@@ -100,7 +100,7 @@ def _config() -> Config:
         retries={"mode": settings.AWS_RETRY_MODE, "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
         connect_timeout=5,
         read_timeout=30,
-        # One client serves a sync batch's threads at once (iam.at_once): a kept connection for each.
+        # One client serves a sync batch's threads at once (iam.aws.at_once): a kept connection for each.
         max_pool_connections=max(10, settings.GRANT_SYNC_THREADS),
     )
 

@@ -1,6 +1,6 @@
 """AWS reads (and the one remediation write) behind the IAM posture checks, as plain data.
 
-Everything goes through `iam.gateway`, so errors arrive typed. What the data means for the
+Everything goes through `iam.aws.gateway`, so errors arrive typed. What the data means for the
 CIS controls is decided in `posture.checks`, never here.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
-from iam import gateway
-from iam.errors import PermanentAwsError, TransientAwsError
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError, TransientAwsError
 
 # AWS regenerates the credential report at most every four hours; an older one is stale.
 REPORT_MAX_AGE = timedelta(hours=4)

@@ -1,7 +1,7 @@
 """Importing from AWS on the catalog console: asking for an import, and the worker's run with progress.
 
 `request_import` is the one state change a page makes (audited `catalog.import_requested`); the worker's
-`run_import` calls the importer (iam.importer, which audits each entitlement it creates and reads the
+`run_import` calls the importer (iam.catalog_import.importer, which audits each entitlement it creates and reads the
 policies of each, storing a document it cannot read as a problem on its entitlement) and writes its
 progress on the `ImportRun` row as it goes, with short conditional updates outside any transaction, so
 the page's polling sees each kind as it is listed and each batch as it is saved; the summary counts the
@@ -17,8 +17,8 @@ from django.utils import timezone
 from accounts.roles import is_auditor, is_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
-from iam import importer
-from iam.errors import AwsError, TransientAwsError
+from iam.aws.errors import AwsError, TransientAwsError
+from iam.catalog_import import importer
 from iam.models import ImportRun
 from inputs.refusals import InvalidInput, NotAllowed
 from outbox.services import enqueue

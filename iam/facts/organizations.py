@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from audit.services import ObjectRef, record, record_many
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrganizationConnection, OrgStatus
-from iam import gateway
-from iam.errors import PermanentAwsError, TransientAwsError
-from iam.permissions import principal_documents
-from iam.permissions_used import MEMBER_ROLE
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError, TransientAwsError
+from iam.aws.member_role import MEMBER_ROLE
+from iam.facts.permissions import principal_documents
 from sod.evaluation import evaluate_actions
 
 # What the check needs to read the member role's own policies: missing, nothing else can be judged.
@@ -236,7 +236,7 @@ def check_connection(account_id: int, *, actor=None) -> AwsAccount:
 
 
 def required_actions() -> list[str]:
-    """Every IAM action the member role's calls need (iam/permissions_used.py, through botocore's models)."""
+    """Every IAM action the member role's calls need (iam/aws/member_role.py, through botocore's models)."""
     return sorted(
         {
             action

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from iam import gateway
-from iam.errors import AwsError, PermanentAwsError, TransientAwsError
+from iam.aws import gateway
+from iam.aws.errors import AwsError, PermanentAwsError, TransientAwsError
 
 POLLS = 10
 POLL_SECONDS = 1.0

@@ -6,16 +6,16 @@ AWS back and returns what AWS answered as the evidence recorded on the grant. If
 accepted a change but does not show it yet, it raises TransientAwsError so the grant is
 retried; an error that retrying cannot fix is a PermanentAwsError with AWS's message.
 
-  iam_group           membership of the IAM group            (iam.operations.groups)
-  iam_policy          managed policy attached to the user    (iam.operations.policies)
-  iam_role            permission to assume the role          (iam.operations.roles)
-  sso_permission_set  Identity Center account assignment     (iam.operations.sso)
+  iam_group           membership of the IAM group            (iam.apply.operations.groups)
+  iam_policy          managed policy attached to the user    (iam.apply.operations.policies)
+  iam_role            permission to assume the role          (iam.apply.operations.roles)
+  sso_permission_set  Identity Center account assignment     (iam.apply.operations.sso)
 """
 
 from catalog.models import Entitlement
-from iam.errors import PermanentAwsError
-from iam.operations import groups, policies, roles, sso
-from iam.operations.target import Target
+from iam.apply.operations import groups, policies, roles, sso
+from iam.apply.operations.target import Target
+from iam.aws.errors import PermanentAwsError
 
 _APPLIERS = {
     Entitlement.Kind.IAM_GROUP: groups.apply,

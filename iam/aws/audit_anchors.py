@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from audit.anchoring import AnchorExists
-from iam import gateway
-from iam.errors import PermanentAwsError
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError
 
 # The portal's own credentials (no role to assume): the bucket is the portal's, not a governed account's.
 PORTAL = gateway.AccountAccess(account_id="portal")

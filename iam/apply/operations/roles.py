@@ -30,9 +30,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from iam import gateway, leases
-from iam.errors import PermanentAwsError, TransientAwsError
-from iam.operations.target import Target
+from iam.apply.operations.target import Target
+from iam.aws import gateway, leases
+from iam.aws.errors import PermanentAwsError, TransientAwsError
 
 ASSUME_POLICY_PREFIX = "portal-assume-"
 REVOKED_SESSIONS_POLICY = "portal-revoked-sessions"

@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from audit.transactions import commit_without_waiting_for_disk
 from catalog.models import AwsAccount
-from iam import at_once, gateway
-from iam.errors import PermanentAwsError, TransientAwsError
+from iam.aws import at_once, gateway
+from iam.aws.errors import PermanentAwsError, TransientAwsError
 from iam.models import IamPrincipal
 
 # How long after the portal created a user a NoSuchEntity is taken for AWS still propagating it.
@@ -55,7 +55,7 @@ def ensure_all(
     with _creation_locks(account.pk, emails):
         rows.update(known(account, emails))  # another worker created them (or a reconcile saw them) meanwhile
         created = []
-        # The CreateUser calls several at once (iam.at_once): they only call AWS; the locks stay on this connection.
+        # The CreateUser calls several at once (iam.aws.at_once): they only call AWS; the locks stay on this connection.
         calls = [functools.partial(_create, access, name, emails[name]) for name in sorted(set(emails) - set(rows))]
         for name, outcome in at_once.run_all(calls, threads=settings.GRANT_SYNC_THREADS):
             if isinstance(outcome, Exception):

@@ -9,7 +9,7 @@ and records the batch's `catalog.entitlement_imported` events, by the admin who 
 one transaction for the whole import held it, and every approval in the portal with it, until the end.
 
 A policy document that cannot be read (not JSON, not UTF-8, nested too deep, a Statement that is not
-a list or an object...: iam.policy_text) does not stop the import: the entitlement is imported, the
+a list or an object...: iam.facts.policy_text) does not stop the import: the entitlement is imported, the
 problem is stored on it in words (its page and the console list show it, the run's summary names it)
 and its last documents read whole are kept, never some of the new ones. The next import that reads
 them all clears it. An AWS error reading one entitlement's policies is stored on it the same way.
@@ -36,10 +36,10 @@ from django.db import transaction
 
 from audit.services import record_many
 from catalog.models import AwsAccount, Entitlement
-from iam import gateway
-from iam.errors import AwsError
-from iam.gateway import account_access
-from iam.permissions import read_entitlement
+from iam.aws import gateway
+from iam.aws.errors import AwsError
+from iam.aws.gateway import account_access
+from iam.facts.permissions import read_entitlement
 from sod.services import record_many_permissions
 
 AWS_OWNED_ROLE_PATHS = ("/aws-service-role/", "/aws-reserved/")

@@ -3,7 +3,7 @@
 `scripts/member_role.py` turns MEMBER_ROLE into deploy/aws/member-role.yaml (CloudFormation, for a StackSet)
 and deploy/aws/terraform/member-role/ (Terraform); tests/iam/test_permissions_used.py reads every `*.py` under
 iam/ and fails when the code calls an operation not listed here, or this lists one the code never calls. Names
-are boto3's (snake_case); `iam.gateway.iam_action` turns them into IAM actions through botocore's models.
+are boto3's (snake_case); `iam.aws.gateway.iam_action` turns them into IAM actions through botocore's models.
 """
 
 # Called with the member role, in each governed account (and, for sso-admin/identitystore, in the account that
@@ -74,7 +74,7 @@ MEMBER_ROLE: dict[str, tuple[str, ...]] = {
         "describe_user",
     ),
     "accessanalyzer": ("list_analyzers",),
-    # What was done with a grant: the account's CloudTrail log files (iam.cloudtrail), where the trail's bucket is.
+    # What was done with a grant: the account's CloudTrail log files (iam.facts.cloudtrail), where the trail's bucket is.
     "s3": ("list_objects_v2", "get_object"),
 }
 

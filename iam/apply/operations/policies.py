@@ -4,9 +4,9 @@ Read back with ListAttachedUserPolicies (every page). Attaching an attached poli
 detaching one that is not attached both succeed, so a rerun changes nothing.
 """
 
-from iam import gateway
-from iam.errors import PermanentAwsError, TransientAwsError
-from iam.operations.target import Target
+from iam.apply.operations.target import Target
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError, TransientAwsError
 
 
 def attach(account: gateway.AccountAccess, user_name: str, policy_arn: str) -> None:

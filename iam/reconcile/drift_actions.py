@@ -16,11 +16,12 @@ from access.services.reconciliation import adopt_grant
 from accounts.roles import require_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
-from iam import importer, reconcile, unmanaged
-from iam.errors import PermanentAwsError
-from iam.identity import people_by_iam_user_name
-from iam.inventory import Held
+from iam.aws.errors import PermanentAwsError
+from iam.aws.identity import people_by_iam_user_name
+from iam.catalog_import import importer
+from iam.facts.inventory import Held
 from iam.models import UnmanagedAccess
+from iam.reconcile import drift_register, reconcile
 from inputs.refusals import InvalidInput, NotAllowed, NotFound, StaleState
 
 PROTECTED_MESSAGE = "A protected principal of the account: the portal never removes its access; remove it by hand."
@@ -78,7 +79,7 @@ def adopt(unmanaged_id: int, actor) -> Grant:
 def remove_for_review(unmanaged_id: int) -> str:
     """Remove one open unmanaged access from AWS because an access review revoked it; return the row's state.
 
-    The same removal as enforce mode (iam.unmanaged.remove: the kind's own removal, read back, audited
+    The same removal as enforce mode (iam.reconcile.drift_register.remove: the kind's own removal, read back, audited
     `drift.removed`), called with no transaction open. A row no longer open is left as it is (removed,
     gone or adopted meanwhile), and so is access the ledger now holds. A protected principal is never
     removed, and a permanent AWS error is kept on the row: both show the review line as failed.
@@ -88,7 +89,7 @@ def remove_for_review(unmanaged_id: int) -> str:
     if row.state != UnmanagedAccess.State.OPEN:
         return row.state
     if row.aws_principal in row.account.protected():
-        unmanaged.record_failure(row, PROTECTED_MESSAGE)
+        drift_register.record_failure(row, PROTECTED_MESSAGE)
         return row.state
     held = Held(
         kind=row.kind,
@@ -98,9 +99,9 @@ def remove_for_review(unmanaged_id: int) -> str:
         email=row.principal_email,
     )
     try:
-        unmanaged.remove(row, held, row.account)
+        drift_register.remove(row, held, row.account)
     except PermanentAwsError as exc:
-        unmanaged.record_failure(row, exc.message)
+        drift_register.record_failure(row, exc.message)
     row.refresh_from_db(fields=["state"])
     return row.state
 
@@ -108,7 +109,7 @@ def remove_for_review(unmanaged_id: int) -> str:
 def connect_account(account_id: int, actor_id: int) -> ConnectResult:
     """Bring an account under the portal as it is: import, reconcile (report only), adopt.
 
-    Imports the account's entitlements (iam.importer), reconciles it in report mode whatever
+    Imports the account's entitlements (iam.catalog_import.importer), reconciles it in report mode whatever
     its sync mode (nothing is removed), then adopts every open unmanaged access of a portal
     person whose entitlement is now in the catalog. Safe to run again: what was imported or
     adopted is not again. Governance admins only; raises ReconcileInProgress if a reconcile

@@ -4,7 +4,7 @@ On top of the grant removal (the sync engine's work): the IAM user's access keys
 (kept, not deleted: the evidence of what they held stays), the console password (login profile) is
 deleted, MFA devices are deactivated, the sessions of every role they could assume are denied (the
 role's `portal-revoked-sessions` policy: AWS's `AWSRevokeOlderSessions` deny on `aws:TokenIssueTime`,
-narrowed to this person's sessions, see iam.operations.roles), and the unmanaged access the reconciler
+narrowed to this person's sessions, see iam.apply.operations.roles), and the unmanaged access the reconciler
 found them holding is removed or only reported, as the account's `leaver_unmanaged` says. Last, the
 `grants` step waits until the grants ended at leaving in this account are read back absent.
 
@@ -23,13 +23,14 @@ from django.contrib.auth import get_user_model
 from access.models import Grant, LeaverStep
 from access.services import leavers as ledger
 from catalog.models import AwsAccount, Entitlement
-from iam import gateway, unmanaged
-from iam.errors import PermanentAwsError, TransientAwsError
-from iam.gateway import account_access
-from iam.identity import iam_user_name
-from iam.inventory import Held
+from iam.apply.operations import roles
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError, TransientAwsError
+from iam.aws.gateway import account_access
+from iam.aws.identity import iam_user_name
+from iam.facts.inventory import Held
 from iam.models import UnmanagedAccess
-from iam.operations import roles
+from iam.reconcile import drift_register
 
 # Tries of one step before it is left failed (the backoff between them: iam.tasks.retry_countdown).
 MAX_ATTEMPTS = 6
@@ -193,7 +194,7 @@ def _unmanaged(ctx: _Context, step: LeaverStep) -> str:
     if ctx.account.leaver_unmanaged != AwsAccount.LeaverUnmanaged.REMOVE:
         return f"reported, not removed (account setting): {len(rows)} unmanaged: {listed}"
     for row in rows:
-        unmanaged.remove(
+        drift_register.remove(
             row, Held(row.kind, row.aws_principal, row.aws_name, row.person_id, row.principal_email), ctx.account
         )
     return f"removed from AWS (read back): {len(rows)} unmanaged: {listed}"

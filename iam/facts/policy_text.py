@@ -5,7 +5,7 @@ as it came when they are not) and Identity Center's as plain JSON text. Whatever
 what a policy is before anything is stored: the documents are kept in a JSON column that PostgreSQL
 refuses NUL and broken text in, the decoder recurses once per level, and evaluation reads statements,
 effects and action names. A document that fails is named with what is wrong, in words an admin can
-act on; nothing of it is kept (iam.permissions keeps the entitlement's last readable documents).
+act on; nothing of it is kept (iam.facts.permissions keeps the entitlement's last readable documents).
 
 Pure: no database, no AWS.
 """

@@ -4,7 +4,7 @@ Read with no database transaction open, in as few calls as AWS allows:
   iam_group, iam_policy, iam_role   one paginated GetAccountAuthorizationDetails walk (Filter
                                     User, 1,000 users a page): each user's GroupList,
                                     AttachedManagedPolicies, and inline policies named
-                                    `portal-assume-<Role>` (role access, see iam.operations.roles)
+                                    `portal-assume-<Role>` (role access, see iam.apply.operations.roles)
   sso_permission_set                when the account names an Identity Center instance: its
                                     identity store (ListInstances), the permission sets of the
                                     catalog plus those provisioned to the account
@@ -14,8 +14,8 @@ Read with no database transaction open, in as few calls as AWS allows:
 
 Only user assignments are read: assignments to Identity Center groups are not per person.
 Each holding names the portal person it belongs to when there is one: for IAM, the person
-whose IAM user name (iam.identity) it is; for Identity Center, the person whose IAM user name
-is the Identity Center user name, else whose email the user has (the lookup iam.operations.sso
+whose IAM user name (iam.aws.identity) it is; for Identity Center, the person whose IAM user name
+is the Identity Center user name, else whose email the user has (the lookup iam.apply.operations.sso
 makes the other way round).
 """
 
@@ -25,12 +25,12 @@ from datetime import datetime
 from django.utils import timezone
 
 from catalog.models import AwsAccount, Entitlement
-from iam import gateway
-from iam.errors import PermanentAwsError
-from iam.gateway import account_access
-from iam.identity import people_by_email, people_by_iam_user_name
-from iam.operations import sso
-from iam.operations.roles import ASSUME_POLICY_PREFIX
+from iam.apply.operations import sso
+from iam.apply.operations.roles import ASSUME_POLICY_PREFIX
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError
+from iam.aws.gateway import account_access
+from iam.aws.identity import people_by_email, people_by_iam_user_name
 
 Kind = Entitlement.Kind
 AUTHORIZATION_PAGE_SIZE = 1000  # GetAccountAuthorizationDetails' largest page

@@ -11,10 +11,10 @@ AWS is called outside any transaction; the result is stored by sod.services.reco
 from dataclasses import dataclass, field
 
 from catalog.models import Entitlement
-from iam import gateway
-from iam.errors import AwsError
-from iam.gateway import account_access
-from iam.policy_text import UnreadablePolicy, read_policy
+from iam.aws import gateway
+from iam.aws.errors import AwsError
+from iam.aws.gateway import account_access
+from iam.facts.policy_text import UnreadablePolicy, read_policy
 from sod.services import record_permissions
 
 

@@ -1,8 +1,8 @@
 """iam_group: the person's IAM user is a member of the group (read back with ListGroupsForUser)."""
 
-from iam import gateway
-from iam.errors import TransientAwsError
-from iam.operations.target import Target
+from iam.apply.operations.target import Target
+from iam.aws import gateway
+from iam.aws.errors import TransientAwsError
 
 
 def apply(target: Target, *, present: bool) -> str:

@@ -3,7 +3,7 @@
 1. Claim the account with a conditional insert of a running ReconcileRun: at most one run per
    account at a time. A second one raises ReconcileInProgress and does nothing; a run older
    than STALE_RUN_AFTER belongs to a dead worker and is marked failed so a new one can start.
-2. Read what people hold, with no transaction open (iam.inventory: one paginated
+2. Read what people hold, with no transaction open (iam.facts.inventory: one paginated
    GetAccountAuthorizationDetails walk, plus Identity Center's assignments).
 3. Compare with the account's grants, principal by principal:
    - desired present and applied, not in AWS: back to pending, synced again (grant.drift_missing);
@@ -29,11 +29,13 @@ from django.utils import timezone
 from access.models import Grant
 from access.services.reconciliation import reapply_missing_grant, requeue_absent_grant
 from catalog.models import AwsAccount, Entitlement, IamUserName
-from iam import gateway, principals, unmanaged
-from iam.errors import AwsError
-from iam.identity import user_name_for
-from iam.inventory import Held, Inventory, read_account
+from iam.apply import principals
+from iam.aws import gateway
+from iam.aws.errors import AwsError
+from iam.aws.identity import user_name_for
+from iam.facts.inventory import Held, Inventory, read_account
 from iam.models import ReconcileRun
+from iam.reconcile import drift_register
 from inputs.refusals import StaleState
 
 STALE_RUN_AFTER = timedelta(hours=1)
@@ -196,7 +198,7 @@ def _converge(account: AwsAccount, mode: str, inventory: Inventory, plan: Plan) 
         except StaleState:
             continue
     catalog = {(kind, name): pk for pk, kind, name in account.entitlements.values_list("pk", "kind", "aws_name")}
-    rows, opened = unmanaged.record_seen(account, plan.unmanaged, catalog, seen_at=inventory.read_at, mode=mode)
+    rows, opened = drift_register.record_seen(account, plan.unmanaged, catalog, seen_at=inventory.read_at, mode=mode)
     tally.changes += opened
     if mode == AwsAccount.SyncMode.ENFORCE:
         protected = account.protected()
@@ -204,12 +206,12 @@ def _converge(account: AwsAccount, mode: str, inventory: Inventory, plan: Plan) 
             if row.aws_principal in protected:
                 continue  # reported, never removed
             try:
-                tally.changes += unmanaged.remove(row, item, account)
+                tally.changes += drift_register.remove(row, item, account)
             except AwsError as exc:
-                unmanaged.record_failure(row, exc.message)
+                drift_register.record_failure(row, exc.message)
                 tally.errors.append(f"{row}: {exc.message}")
     seen = {row.pk for row, _ in rows}
-    tally.changes += unmanaged.close_unseen(account, seen, identity_center_read=inventory.identity_center_read)
+    tally.changes += drift_register.close_unseen(account, seen, identity_center_read=inventory.identity_center_read)
     return tally
 
 

@@ -9,7 +9,7 @@ that is not an event is ignored. Nothing in a log file can raise past this modul
 
 Whose calls. IAM users (groups, managed policies): `userIdentity.userName` is the person's IAM user name.
 Roles: the portal lets a person assume a role only with their IAM user name as the session name
-(iam.operations.roles), so the session's ARN is `assumed-role/<role>/<user name>`. Permission sets: Identity
+(iam.apply.operations.roles), so the session's ARN is `assumed-role/<role>/<user name>`. Permission sets: Identity
 Center names the session after the person's Identity Center user name (their email), on a role named
 `AWSReservedSSO_<permission set>_<suffix>`.
 """
@@ -28,10 +28,10 @@ from django.utils import timezone
 
 from access.models import Grant, GrantActivity
 from catalog.models import AwsAccount, Entitlement
-from iam import gateway
-from iam.errors import AwsError, PermanentAwsError
-from iam.gateway import account_access
-from iam.identity import iam_user_name
+from iam.aws import gateway
+from iam.aws.errors import AwsError, PermanentAwsError
+from iam.aws.gateway import account_access
+from iam.aws.identity import iam_user_name
 from sod import activity as sod_activity
 from sod.models import SodActivityFinding
 

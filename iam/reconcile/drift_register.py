@@ -13,9 +13,9 @@ from access.models import Grant
 from access.services.reconciliation import RECONCILER
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
-from iam import operations
-from iam.gateway import account_access
-from iam.inventory import Held
+from iam.apply import operations
+from iam.aws.gateway import account_access
+from iam.facts.inventory import Held
 from iam.models import UnmanagedAccess
 
 

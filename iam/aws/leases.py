@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from iam.errors import TransientAwsError
+from iam.aws.errors import TransientAwsError
 from iam.models import AwsWriteLease
 
 # Long enough for a handful of IAM calls with botocore's retries; a dead holder blocks no longer.

@@ -2,11 +2,11 @@
 
 A task takes up to GRANT_SYNC_BATCH_SIZE grants of one account (iam.tasks), so one client
 for the account serves them all (an assumed role's session is reused while valid). What
-"applied" means depends on the entitlement's kind; iam.operations has one module per kind
+"applied" means depends on the entitlement's kind; iam.apply.operations has one module per kind
 and this module dispatches to it.
 
 Before the first grant of a person new to an account, their IAM user is created once
-(iam.principals), so no change fails first. A NoSuchEntity just after the portal created the
+(iam.apply.principals), so no change fails first. A NoSuchEntity just after the portal created the
 user is AWS still propagating it: retried with backoff here, then given back to the queue,
 never recorded as the entitlement's failure.
 
@@ -27,9 +27,10 @@ from access.models import Grant
 from access.services import sync_batches
 from access.services.sync_batches import GrantWork, SyncResult
 from catalog.models import Entitlement
-from iam import at_once, gateway, operations, principals
-from iam.errors import PermanentAwsError, TransientAwsError
-from iam.identity import iam_user_names
+from iam.apply import operations, principals
+from iam.aws import at_once, gateway
+from iam.aws.errors import PermanentAwsError, TransientAwsError
+from iam.aws.identity import iam_user_names
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def sync_grant(grant_id: int) -> SyncOutcome:
 def sync_batch(grant_id: int, *, batch: int) -> list[SyncOutcome]:
     """Claim `grant_id` and up to `batch - 1` other waiting grants of its account, apply and record them.
 
-    Several people's grants are applied at once (`GRANT_SYNC_THREADS`, iam.at_once); each person's
+    Several people's grants are applied at once (`GRANT_SYNC_THREADS`, iam.aws.at_once); each person's
     one after the other, so no two changes to one IAM user race each other.
     """
     works = sync_batches.claim_grants_for_sync(grant_id, batch=batch)

@@ -3,7 +3,7 @@
 The assignment is on the entitlement's account (TargetType AWS_ACCOUNT) for the person's
 Identity Center user (PrincipalType USER). That user is looked up in the identity store of
 the account's Identity Center instance (sso-admin ListInstances), first by user name (the
-IAM user name, see iam.identity), then by email (identitystore GetUserId).
+IAM user name, see iam.aws.identity), then by email (identitystore GetUserId).
 
 Creating and deleting assignments is asynchronous in AWS: the request is polled, a bounded
 number of times, until SUCCEEDED or FAILED. FAILED is permanent, with AWS's reason; still
@@ -19,9 +19,9 @@ permission-set entitlements.
 
 import time
 
-from iam import gateway
-from iam.errors import PermanentAwsError, TransientAwsError
-from iam.operations.target import Target
+from iam.apply.operations.target import Target
+from iam.aws import gateway
+from iam.aws.errors import PermanentAwsError, TransientAwsError
 
 POLL_SECONDS = 1.0
 MAX_POLLS = 15

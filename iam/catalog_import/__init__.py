@@ -1,0 +1,1 @@
+"""Importing an account's entitlements into the catalog: the importer and its runs."""
