@@ -1,5 +1,6 @@
 """AWS accounts, reconcile runs and the drift register in the Django admin. Runs and the register are read
-only; adopting goes through iam.reconcile.drift_actions, and an account's import through iam.catalog_import.import_runs, as on the portal's pages.
+only; adopting goes through iam.reconcile.drift_actions, and an account's import through
+iam.catalog_import.import_runs, as on the portal's pages.
 
 AWS accounts are registered here rather than in `catalog` (where the model lives) because their import
 action calls `iam.catalog_import.import_runs.request_import`, a layer above the catalog.

@@ -1,6 +1,7 @@
 """Celery tasks of the sync engine, the reconciler and the catalog import.
 
-Thin: they take ids and call iam.apply.sync, iam.reconcile.reconcile, iam.reconcile.drift_actions or iam.catalog_import.importer.
+Thin: they take ids and call iam.apply.sync, iam.reconcile.reconcile, iam.reconcile.drift_actions or
+iam.catalog_import.importer.
 """
 
 import collections
@@ -84,9 +85,9 @@ def import_entitlements(account_id: int, actor_id: int) -> dict:
     max_retries=3,
 )
 def run_import(self, run_id: int) -> dict:
-    """An import asked for on the catalog console (iam.catalog_import.import_runs.request_import), its progress on the run row;
-    what each entitlement allows is read with it, for separation of duties. Safe to rerun: a finished run is
-    left."""
+    """An import asked for on the catalog console (iam.catalog_import.import_runs.request_import), its progress
+    on the run row; what each entitlement allows is read with it, for separation of duties. Safe to rerun: a
+    finished run is left."""
     run = import_runs.run_import(run_id, last_attempt=self.request.retries >= self.max_retries)
     if run is None:
         return {"skipped": "already finished"}

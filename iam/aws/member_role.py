@@ -74,7 +74,8 @@ MEMBER_ROLE: dict[str, tuple[str, ...]] = {
         "describe_user",
     ),
     "accessanalyzer": ("list_analyzers",),
-    # What was done with a grant: the account's CloudTrail log files (iam.facts.cloudtrail), where the trail's bucket is.
+    # What was done with a grant: the account's CloudTrail log files (iam.facts.cloudtrail), where the trail's
+    # bucket is.
     "s3": ("list_objects_v2", "get_object"),
 }
 

@@ -1,4 +1,5 @@
-"""Benchmark: summarising CloudTrail log files for one account (iam.facts.cloudtrail), beside `zcat | jq` on the same files.
+"""Benchmark: summarising CloudTrail log files for one account (iam.facts.cloudtrail), beside `zcat | jq` on the same
+files.
 
 Generates gzip JSON files as CloudTrail writes them (BENCH_CLOUDTRAIL_MB of JSON before compression, default 200;
 the issue's figure is 1024) for 50 people, then summarises one person's calls with the code the portal runs

@@ -1,6 +1,6 @@
 """AWS accounts in the Django admin (break-glass): "Import … from AWS" asks for the import through the very
-service of the portal's Import button (iam.catalog_import.import_runs.request_import): one run per account, audited once,
-followed on the portal's progress page; its refusals come back as admin messages."""
+service of the portal's Import button (iam.catalog_import.import_runs.request_import): one run per account, audited
+once, followed on the portal's progress page; its refusals come back as admin messages."""
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret

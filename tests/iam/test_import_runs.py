@@ -1,5 +1,6 @@
-"""Import from AWS on the catalog console: asking for an import (iam.catalog_import.import_runs.request_import), the worker's
-run with its progress (iam.catalog_import.import_runs.run_import, task iam.run_import) and the pages that follow it."""
+"""Import from AWS on the catalog console: asking for an import (iam.catalog_import.import_runs.request_import), the
+worker's run with its progress (iam.catalog_import.import_runs.run_import, task iam.run_import) and the pages that
+follow it."""
 
 from datetime import timedelta
 from unittest import mock
