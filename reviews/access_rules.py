@@ -15,6 +15,7 @@ line; auditors change nothing, whatever else they are.
 
 from django.db.models import QuerySet
 
+from accounts.models import User
 from accounts.roles import is_auditor, reads_everything
 from inputs.refusals import NotAllowed, NotFound
 from reviews import selectors
@@ -26,20 +27,20 @@ NOT_FOUND = "Not found."
 AUDITORS_CHANGE_NOTHING = "Auditors read review campaigns; they change nothing."
 
 
-def refuse_auditors(user) -> None:
+def refuse_auditors(user: User | None) -> None:
     """NotAllowed for an auditor, whatever else they are (a manager with review lines, say)."""
     if user is not None and is_auditor(user):
         raise NotAllowed(AUDITORS_CHANGE_NOTHING)
 
 
-def _campaign(campaign_id, campaigns: QuerySet[Campaign] | None) -> Campaign:
+def _campaign(campaign_id: int | str, campaigns: QuerySet[Campaign] | None) -> Campaign:
     campaign = (Campaign.objects if campaigns is None else campaigns).filter(pk=campaign_id).first()
     if campaign is None:
         raise NotFound(NOT_FOUND)
     return campaign
 
 
-def visible(user, campaign_id, campaigns: QuerySet[Campaign] | None = None) -> Campaign:
+def visible(user: User, campaign_id: int | str, campaigns: QuerySet[Campaign] | None = None) -> Campaign:
     """A campaign the person may see: its owner, its reviewers, governance admins and auditors."""
     campaign = _campaign(campaign_id, campaigns)
     if user.pk != campaign.owner_id and not reads_everything(user) and not selectors.reviews_in(campaign, user):
@@ -47,7 +48,7 @@ def visible(user, campaign_id, campaigns: QuerySet[Campaign] | None = None) -> C
     return campaign
 
 
-def readable(user, campaign_id, campaigns: QuerySet[Campaign] | None = None) -> Campaign:
+def readable(user: User, campaign_id: int | str, campaigns: QuerySet[Campaign] | None = None) -> Campaign:
     """For reading the whole campaign (its page, its evidence): its owner, governance admins and auditors;
     its reviewers, who read their own queue, NotAllowed."""
     campaign = visible(user, campaign_id, campaigns)
@@ -56,7 +57,7 @@ def readable(user, campaign_id, campaigns: QuerySet[Campaign] | None = None) -> 
     return campaign
 
 
-def owned(user, campaign_id) -> Campaign:
+def owned(user: User, campaign_id: int | str) -> Campaign:
     """For changing the campaign (launch, sign-off): its owner or a governance admin; its reviewers NotAllowed."""
     campaign = visible(user, campaign_id)
     if user.pk != campaign.owner_id and not user.is_governance_admin:
@@ -64,7 +65,7 @@ def owned(user, campaign_id) -> Campaign:
     return campaign
 
 
-def queue_of(user, campaign_id) -> tuple[Campaign, bool]:
+def queue_of(user: User, campaign_id: int | str) -> tuple[Campaign, bool]:
     """The campaign's lines the person reads, and whether they decide them: a reviewer (now, or of lines
     they handed on) decides their own lines; governance admins and auditors who review nothing in it read
     every line. Its owner, if neither, and anyone else: NotFound."""
@@ -76,7 +77,7 @@ def queue_of(user, campaign_id) -> tuple[Campaign, bool]:
     raise NotFound(NOT_FOUND)
 
 
-def reviewing(user, campaign_id) -> Campaign:
+def reviewing(user: User, campaign_id: int | str) -> Campaign:
     """A campaign with lines for this person to decide now; anyone else NotFound."""
     campaign = _campaign(campaign_id, None)
     if not campaign.items.filter(reviewer=user).exists():
@@ -84,7 +85,7 @@ def reviewing(user, campaign_id) -> Campaign:
     return campaign
 
 
-def previewable(user, campaign_id, campaigns: QuerySet[Campaign] | None = None) -> Campaign:
+def previewable(user: User, campaign_id: int | str, campaigns: QuerySet[Campaign] | None = None) -> Campaign:
     """A campaign whose launch preview the person may read: governance admins and auditors; anyone else
     NotFound (before the campaign is even read)."""
     if not reads_everything(user):

@@ -49,7 +49,7 @@ def _decided(event, campaign: Campaign, lines: dict[int, ReviewItem]) -> Subject
 def _people_of(event) -> list[int]:
     """The reviewer and the people told, as an escalation's payload names them (ids only)."""
     after = event.after if isinstance(event.after, dict) else {}
-    told = after.get("told") if isinstance(after.get("told"), list) else []
+    told = named if isinstance(named := after.get("told"), list) else []
     return [pk for pk in [after.get("reviewer"), *told] if isinstance(pk, int)]
 
 
@@ -107,6 +107,6 @@ def _describe_lines(ids, events):
     }
 
 
-def register_names():
+def register_names() -> None:
     register("reviews.campaign", describe=_describe_campaigns)
     register("reviews.reviewitem", describe=_describe_lines)

@@ -3,9 +3,13 @@
 The PDF (reviews/evidence_pdf.py) reads the same lines in the same order.
 """
 
+from collections.abc import Iterator
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
 
+from accounts.models import User
 from catalog.models import Entitlement
 from reviews.models import Campaign, ReviewItem
 
@@ -58,7 +62,7 @@ HEADER = [
 CHUNK = 2000
 
 
-def lines(campaign: Campaign):
+def lines(campaign: Campaign) -> Iterator[ReviewItem]:
     """Every item of the campaign with what the pack shows, streamed, in the population hash's order:
     portal people by id, then unmanaged access of no portal person (as "aws:<principal>"), by entitlement.
 
@@ -66,14 +70,14 @@ def lines(campaign: Campaign):
     joins only what is its own (holder, grant, unmanaged access), which halves the time at 100,000 lines.
     """
     items = ReviewItem.objects.filter(campaign=campaign)
-    people = get_user_model().objects.filter(
+    named = get_user_model().objects.filter(
         Q(pk__in=items.values("reviewer_id"))
         | Q(pk__in=items.values("decided_by_id"))
         | Q(pk__in=items.values("first_decided_by_id"))
     )
-    people = {person.pk: person for person in people}
-    entitlements = Entitlement.objects.filter(pk__in=items.values("entitlement_id")).select_related("account")
-    entitlements = {entitlement.pk: entitlement for entitlement in entitlements}
+    people: dict[int | None, User] = {person.pk: person for person in named}
+    shown = Entitlement.objects.filter(pk__in=items.values("entitlement_id")).select_related("account")
+    entitlements = {entitlement.pk: entitlement for entitlement in shown}
     ordered = items.select_related("holder", "grant", "unmanaged").order_by(
         F("holder_id").asc(nulls_last=True), "entitlement_id", "aws_principal"
     )
@@ -90,7 +94,7 @@ def population_key(item: ReviewItem) -> str:
     return str(item.holder_id) if item.holder_id is not None else f"aws:{item.aws_principal}"
 
 
-def rows(campaign: Campaign):
+def rows(campaign: Campaign) -> Iterator[list[object]]:
     """One row per item in snapshot order, streamed (the header is HEADER)."""
     fixed = [campaign.name, iso(campaign.snapshot_at), campaign.population_count, campaign.population_hash]
     closing = [str(campaign.signed_off_by or ""), iso(campaign.closed_at)]
@@ -131,5 +135,5 @@ def rows(campaign: Campaign):
         ]
 
 
-def iso(moment) -> str:
+def iso(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""

@@ -12,12 +12,15 @@ pack never fails on a name, and the CSV beside it keeps every character.
 
 import logging
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 
+from accounts.models import User
 from audit.models import AuditEvent
 from reviews.evidence import lines
 from reviews.models import Campaign, ReviewItem
@@ -104,7 +107,7 @@ def unicode_font() -> Path | None:
     return next((folder / REGULAR for folder in FONT_DIRS if (folder / REGULAR).is_file()), None)
 
 
-def utc(moment) -> str:
+def utc(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
 
 
@@ -211,7 +214,8 @@ class _Pack(FPDF):
             self.add_font("body", "B", bold if bold.is_file() else font)
             self.family = "body"
             self.set_font(self.family, size=BODY_SIZE)
-            cmap = set(self.current_font.cmap)
+            # Only a TrueType font has a glyph map: the one just set is.
+            cmap = set(current.cmap) if isinstance(current := self.current_font, TTFFont) else None
         else:
             self.family = "helvetica"
             self.set_font(self.family, size=BODY_SIZE)
@@ -220,7 +224,7 @@ class _Pack(FPDF):
         self.glyphs = _Glyphs(self, cmap)
         self.bold = _Glyphs(self, cmap)  # widths differ in bold: measured apart
 
-    def header(self):
+    def header(self) -> None:
         self.set_font(self.family, size=7)
         self.set_text_color(110)
         self.text(MARGIN, 8, self.glyphs.clean(f"Access review evidence pack: {self.campaign.name}"))
@@ -233,7 +237,7 @@ class _Pack(FPDF):
             self.set_draw_color(200)
         self.set_font(self.family, size=BODY_SIZE)
 
-    def footer(self):
+    def footer(self) -> None:
         self.set_font(self.family, size=7)
         self.set_text_color(110)
         self.text(MARGIN, self.h - 7, self.glyphs.clean(self.generated))
@@ -244,7 +248,7 @@ class _Pack(FPDF):
         self.set_text_color(0)
         self.set_font(self.family, size=BODY_SIZE)
 
-    def row(self, values, columns, *, bold: bool = False) -> None:
+    def row(self, values: Sequence[str], columns: Sequence[Column], *, bold: bool = False) -> None:
         """One table row at the cursor, on a new page if it does not fit; the cursor moves below it."""
         glyphs = self.bold if bold else self.glyphs
         if bold:
@@ -310,7 +314,7 @@ def _scope(campaign: Campaign) -> str:
     )
 
 
-def _person(user) -> str:
+def _person(user: User | None) -> str:
     return f"{user.full_name or user.email} <{user.email}>" if user else ""
 
 
@@ -448,7 +452,7 @@ def _decision(item: ReviewItem) -> tuple[str, str, str]:
     """What the Decision, Decided and Comment cells say: the final say, and a first stage's keep before it."""
     decision = DECISIONS[item.decision] + ("\n(undecided rule)" if item.automatic else "")
     decided = utc(item.decided_at)
-    if item.decided_by_id and item.decided_by_id != item.reviewer_id:
+    if item.decided_by_id != item.reviewer_id and item.decided_by is not None:
         decided += f"\nby {item.decided_by.email}"
     comment = item.comment
     if item.first_decided_by_id is not None:
@@ -461,8 +465,8 @@ def _decision(item: ReviewItem) -> tuple[str, str, str]:
 def _cells(item: ReviewItem, remediation: str) -> list[str]:
     decision, decided, comment = _decision(item)
     reviewer = f"{item.reviewer.full_name}\n{item.reviewer.email}\n{item.reviewer_reason}"
-    if item.first_decided_by_id is not None:
-        reviewer += f"\n1st stage: {item.first_decided_by.email} ({item.first_reviewer_reason})"
+    if (first := item.first_decided_by) is not None:
+        reviewer += f"\n1st stage: {first.email} ({item.first_reviewer_reason})"
     shown = RECOMMENDATIONS[item.recommendation]
     if item.recommendation_reason:
         shown += f": {item.recommendation_reason}"
@@ -492,7 +496,14 @@ def _cells(item: ReviewItem, remediation: str) -> list[str]:
     ]
 
 
-def build(campaign: Campaign, *, generated_by, now: datetime, font: Path | None, progress=None) -> bytes:
+def build(
+    campaign: Campaign,
+    *,
+    generated_by: User | None,
+    now: datetime,
+    font: Path | None,
+    progress: Callable[[int], object] | None = None,
+) -> bytes:
     """The campaign's evidence pack as PDF bytes, in `font` (a TrueType file; None: Helvetica, Latin-1 only).
     `progress(lines_done)`, if given, is called after each line (the worker writes it for the page)."""
     pdf = _Pack(campaign, font, f"Generated {utc(now)} for {_person(generated_by)}")

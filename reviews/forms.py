@@ -3,6 +3,8 @@
 It only validates the shape of what was typed; reviews.services.save_draft decides and saves.
 """
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -124,7 +126,8 @@ class CampaignForm(forms.Form):
             .values_list("department", flat=True)
             .distinct()
         )
-        self.fields["departments"].choices = [(name, name) for name in departments]
+        # `fields` holds plain Fields for the stubs: this one is the MultipleChoiceField declared above.
+        cast(forms.MultipleChoiceField, self.fields["departments"]).choices = [(name, name) for name in departments]
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect, forms.CheckboxInput)):
@@ -136,8 +139,9 @@ class CampaignForm(forms.Form):
             if field.help_text:
                 widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext")
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("second_stage") and data.get("reviewer_type") == Campaign.ReviewerType.OWNER:
             self.add_error(
                 "second_stage",

@@ -1,7 +1,11 @@
 """Access review campaigns: a snapshot of who holds what, and a keep-or-revoke decision per line."""
 
+from typing import cast
+
 from django.conf import settings
 from django.db import models
+
+from iam.models import UnmanagedAccess
 
 
 class Campaign(models.Model):
@@ -343,15 +347,17 @@ class ReviewItem(models.Model):
         the evidence. A line with a grant follows the grant's sync; unmanaged access follows the drift register."""
         if self.remediation in (self.Remediation.NONE, self.Remediation.ADOPTED, self.Remediation.ACCEPTED):
             return self.remediation
-        if self.grant_id is not None:
-            if self.grant.desired == "absent" and self.grant.sync_state == "revoked":
+        if (grant := self.grant) is not None:
+            if grant.desired == "absent" and grant.sync_state == "revoked":
                 return self.Remediation.DONE
-            if self.grant.sync_state == "failed":
+            if grant.sync_state == "failed":
                 return self.Remediation.FAILED
             return self.Remediation.PENDING
-        if self.unmanaged.state in ("removed", "gone"):
+        # A line without a grant is unmanaged access (constraint line_is_a_grant_or_unmanaged_access).
+        unmanaged = cast(UnmanagedAccess, self.unmanaged)
+        if unmanaged.state in ("removed", "gone"):
             return self.Remediation.DONE
-        if self.unmanaged.state == "adopted" or self.unmanaged.last_error:
+        if unmanaged.state == "adopted" or unmanaged.last_error:
             return self.Remediation.FAILED  # adopted by an admin meanwhile, or AWS refused
         return self.Remediation.PENDING
 

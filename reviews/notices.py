@@ -5,6 +5,8 @@ Each is told once per campaign: a second run (a retried task, two decisions fini
 the notice already there. Recipients who left or were disabled are not told (`recipients.active`).
 """
 
+from datetime import datetime
+
 from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +24,7 @@ def _already_told(campaign: Campaign, kind: str) -> set[int]:
     return set(told.values_list("recipient_id", flat=True))
 
 
-def campaign_started(campaign_id: int, now=None) -> list[int]:
+def campaign_started(campaign_id: int, now: datetime | None = None) -> list[int]:
     """One notice per reviewer with their number of lines (a digest, not one per line)."""
     now = now or timezone.now()
     campaign = Campaign.objects.get(pk=campaign_id)
@@ -39,7 +41,7 @@ def campaign_started(campaign_id: int, now=None) -> list[int]:
     return create(Notification.Kind.REVIEW_STARTED, link, texts, now, about_campaign=campaign.pk)
 
 
-def access_revoked(campaign_id: int, now=None) -> list[int]:
+def access_revoked(campaign_id: int, now: datetime | None = None) -> list[int]:
     """After sign-off: each holder whose access the review revoked, once, naming the entitlements."""
     campaign = Campaign.objects.get(pk=campaign_id)
     revoked = (
@@ -55,7 +57,7 @@ def access_revoked(campaign_id: int, now=None) -> list[int]:
     return create(Notification.Kind.REVIEW_REVOKED, reverse("access:my_access"), texts, now, about_campaign=campaign.pk)
 
 
-def tell_owner_if_ready(campaign_id: int, now=None) -> bool:
+def tell_owner_if_ready(campaign_id: int, now: datetime | None = None) -> bool:
     """When the last undecided line of an active campaign is decided, its owner hears it can be signed off.
 
     Called after decisions; two EXISTS queries when there is nothing to say.
@@ -82,7 +84,7 @@ def tell_owner_if_ready(campaign_id: int, now=None) -> bool:
     return bool(told)
 
 
-def launch_failed(campaign: Campaign, reason: str, now=None) -> list[int]:
+def launch_failed(campaign: Campaign, reason: str, now: datetime | None = None) -> list[int]:
     """The owner learns why their campaign did not start (each failed attempt is told: they may retry)."""
     link = reverse("reviews:campaign", args=[campaign.pk])
     texts = {pk: wording.campaign_launch_failed(campaign, reason) for pk in active([campaign.owner_id])}

@@ -13,10 +13,11 @@ its audit event. Two ways:
 """
 
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from reviews.models import CampaignReviewerProgress, ReviewItem
 
@@ -26,7 +27,7 @@ _REVOKED = Q(decision=ReviewItem.Decision.REVOKE)
 _UNMANAGED = Q(origin=ReviewItem.Origin.UNMANAGED)
 
 
-def contributions(lines) -> dict[tuple[int, int], list[int]]:
+def contributions(lines: QuerySet[ReviewItem]) -> dict[tuple[int, int], list[int]]:
     """What `lines` add to the counters, per (reviewer id, stage): two grouped queries."""
     counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * len(FIELDS))
     rows = (
@@ -48,7 +49,7 @@ def contributions(lines) -> dict[tuple[int, int], list[int]]:
 
 
 @contextmanager
-def moving(campaign_id: int, ids: list[int]):
+def moving(campaign_id: int, ids: list[int]) -> Iterator[None]:
     """Adjust the counters by what the block does to the lines `ids` of the campaign."""
     lines = ReviewItem.objects.filter(campaign_id=campaign_id, pk__in=ids)
     before = contributions(lines)

@@ -8,7 +8,7 @@ that writes the notifications), which is what the campaign page shows its owner.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -28,7 +28,7 @@ ESCALATOR = "system:review-escalation"
 UNDECIDED = Q(decision=ReviewItem.Decision.UNDECIDED)
 
 
-def remind_reviewers(now=None) -> int:
+def remind_reviewers(now: datetime | None = None) -> int:
     """One notification (emailed with the rest) per reviewer, once a day, from the campaign's
     `remind_days_before` days before its due date."""
     now = now or timezone.now()
@@ -57,7 +57,7 @@ class Escalation:
     link: str
 
 
-def escalate_reviewers(now=None) -> int:
+def escalate_reviewers(now: datetime | None = None) -> int:
     """Once a day per campaign, from its `escalate_days_before` days before its due date until
     sign-off, each reviewer with undecided lines is escalated: someone accountable is told, naming them
     and the count, and the reviewer is told who was. Returns how many people were told.

@@ -3,18 +3,23 @@ and how each reviewer was reminded and escalated."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncDate
 
+from accounts.models import User
 from accounts.roles import reads_everything
 from audit.models import AuditEvent
 from inputs.rules import id_or_none
 from notifications.models import Notification
 from reviews.models import Campaign, CampaignReviewerProgress, EvidencePack, ReviewItem
 from reviews.reminders import ESCALATED_ACTION
+
+if TYPE_CHECKING:  # django-stubs-ext is a development requirement, for types only
+    from django_stubs_ext import WithAnnotations
 
 UNDECIDED = Q(decision=ReviewItem.Decision.UNDECIDED)
 
@@ -25,7 +30,7 @@ def _count(lines) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def with_my_counts(campaigns: QuerySet[Campaign], user) -> QuerySet[Campaign]:
+def with_my_counts(campaigns: QuerySet[Campaign], user: User) -> QuerySet[Campaign]:
     """`mine`: the lines `user` decides now plus those they kept and handed on to the second stage;
     `mine_decided`: of those, the decided ones and every line handed on (their part is done).
 
@@ -41,20 +46,20 @@ def with_my_counts(campaigns: QuerySet[Campaign], user) -> QuerySet[Campaign]:
     )
 
 
-def _mine(user, field: str) -> Coalesce:
+def _mine(user: User, field: str) -> Coalesce:
     """`field` of `user`'s own progress counters in a campaign (OuterRef("pk")), both stages, as one subquery."""
     counters = CampaignReviewerProgress.objects.filter(campaign=OuterRef("pk"), reviewer=user)
     summed = counters.order_by().values("campaign_id").annotate(n=Sum(field)).values("n")
     return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
 
 
-def reviews_in(campaign: Campaign, user) -> bool:
+def reviews_in(campaign: Campaign, user: User) -> bool:
     """Whether `user` has lines to decide in the campaign, or handed lines on from it."""
     lines = ReviewItem.objects.filter(campaign=campaign)
     return lines.filter(reviewer=user).exists() or lines.filter(first_decided_by=user).exists()
 
 
-def campaigns_of_reviewer(user) -> QuerySet[Campaign]:
+def campaigns_of_reviewer(user: User) -> QuerySet[Campaign]:
     """Active campaigns with lines for `user` to review, or lines they kept and handed on to the second stage."""
     lines = ReviewItem.objects.filter(campaign=OuterRef("pk"))
     active = Campaign.objects.filter(state=Campaign.State.ACTIVE).filter(
@@ -63,7 +68,7 @@ def campaigns_of_reviewer(user) -> QuerySet[Campaign]:
     return with_my_counts(active, user).order_by("due_at")
 
 
-def campaigns_for_api(user) -> QuerySet[Campaign]:
+def campaigns_for_api(user: User) -> QuerySet[Campaign]:
     """The API's list: the caller's campaigns to review; every campaign for governance admins and auditors."""
     if not reads_everything(user):
         return campaigns_of_reviewer(user)
@@ -78,14 +83,14 @@ def counted(field: str) -> Coalesce:
     return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
 
 
-def campaigns_run_by(user) -> QuerySet[Campaign]:
+def campaigns_run_by(user: User) -> QuerySet[Campaign]:
     campaigns = Campaign.objects.all() if reads_everything(user) else Campaign.objects.filter(owner=user)
     return campaigns.annotate(total=counted("total"), decided=counted("decided")).order_by("-created_at")
 
 
 def queue(
     campaign: Campaign,
-    reviewer,
+    reviewer: User | None,
     *,
     only_undecided: bool,
     recommendation: str,
@@ -154,7 +159,7 @@ def progress(campaign: Campaign) -> dict:
     return {name.removeprefix("all_").replace("lines", "total"): value or 0 for name, value in sums.items()}
 
 
-def reviewer_progress(campaign: Campaign, reviewer) -> dict:
+def reviewer_progress(campaign: Campaign, reviewer: User) -> dict:
     """One reviewer's part of a campaign: the lines they decide now, and those they handed on.
 
     The first two from the reviewer's progress counters (their rows of the campaign: one query, whatever
@@ -188,7 +193,14 @@ def reviewer_rows(campaign: Campaign) -> int:
     return _reviewer_counters(campaign).count()
 
 
-def _reviewer_counters(campaign: Campaign) -> QuerySet[CampaignReviewerProgress]:
+class _Counted(TypedDict):
+    """What `_reviewer_counters` adds to each counter row (named for the type checker, which reads `values()`)."""
+
+    lines: int
+    done: int
+
+
+def _reviewer_counters(campaign: Campaign) -> "QuerySet[WithAnnotations[CampaignReviewerProgress, _Counted]]":
     # One counter row per (campaign, reviewer, stage): no grouping; a reviewer with no lines is not listed.
     return (
         CampaignReviewerProgress.objects.filter(campaign=campaign)
@@ -213,7 +225,7 @@ def decisions_per_day(campaign: Campaign) -> list[dict]:
     return [{"day": row["day"].isoformat(), "keep": row["keep"], "revoke": row["revoke"]} for row in rows]
 
 
-def waiting_count(user) -> int:
+def waiting_count(user: User) -> int:
     """The lines waiting for `user`'s decision in active campaigns: the Reviews badge on every page, summed
     from their progress counters (a row per campaign and stage, on the counters' reviewer index), not a
     count of their lines."""
@@ -226,7 +238,7 @@ class FollowUp:
     """One reviewer's part of a campaign and how they were chased: the latest reminder, and the latest
     escalation with the people it was told to (none: nobody else could be told)."""
 
-    reviewer: object
+    reviewer: User
     undecided: int
     total: int
     reminded_at: datetime | None
@@ -269,7 +281,7 @@ def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[Follow
     for event in _latest_escalations(campaign):
         after = event.after if isinstance(event.after, dict) else {}
         if isinstance(after.get("reviewer"), int):
-            told = after.get("told") if isinstance(after.get("told"), list) else []
+            told = named if isinstance(named := after.get("told"), list) else []
             escalated[after["reviewer"]] = (_run_time(event), [pk for pk in told if isinstance(pk, int)])
     reviewers = {*counts, *reminded, *escalated}
     candidates = reviewers
@@ -302,6 +314,8 @@ def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[Follow
 def _run_time(event: AuditEvent) -> datetime:
     """When the escalation's run told people: the clock its notifications carry (the event's own time,
     the moment it was recorded, for an event without it)."""
+    if event.after is None:
+        return event.created_at
     try:
         return datetime.fromisoformat(event.after["at"])
     except (KeyError, TypeError, ValueError):

@@ -9,7 +9,7 @@ is not recorded: the lines stay empty and `collect` raises TransientAwsError so 
 later; only on its last attempt (`final`) does it record that AWS was too busy.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -29,7 +29,7 @@ def not_available(reason: str) -> str:
     return f"Usage not available: {reason}"[:200]
 
 
-def collect(campaign_id: int, now=None, *, final: bool = True) -> int:
+def collect(campaign_id: int, now: datetime | None = None, *, final: bool = True) -> int:
     """Record usage evidence on the campaign's IAM lines; returns how many principal-account pairs were read.
 
     Not `final`: lines AWS was too busy to answer for are left empty and TransientAwsError raised at the
@@ -104,7 +104,7 @@ def activity_words(summary: cloudtrail.Summary, days: int) -> str:
     )
 
 
-def collect_activity(campaign_id: int, now=None) -> int:
+def collect_activity(campaign_id: int, now: datetime | None = None) -> int:
     """Record, beside each line held by a portal person, what they did with it in the last STALE_DAYS days
     (one pass over each account's CloudTrail files for all its lines); a line not used at all is recommended
     for revoking, source CloudTrail, unless a stronger reason was already given. Returns the lines read.
@@ -113,8 +113,8 @@ def collect_activity(campaign_id: int, now=None) -> int:
     """
     now = now or timezone.now()
     start = now - timedelta(days=STALE_DAYS)
-    lines = ReviewItem.objects.filter(campaign_id=campaign_id, holder__isnull=False, activity_evidence="")
-    lines = list(lines.select_related("holder", "entitlement__account"))
+    unread = ReviewItem.objects.filter(campaign_id=campaign_id, holder__isnull=False, activity_evidence="")
+    lines = list(unread.select_related("holder", "entitlement__account"))
     by_account: dict = {}
     for item in lines:
         by_account.setdefault(item.entitlement.account, []).append(item)

@@ -81,7 +81,7 @@ def review_queue(request, campaign_id):
     else:
         progress = selectors.progress(campaign)
         total, decided = progress["total"], progress["decided"]
-    paginator = CappedPaginator(items, PAGE_SIZE)
+    paginator: Paginator[ReviewItem] = CappedPaginator(items, PAGE_SIZE)
     if not _narrowed(filters):
         # The reviewer's lines (or the whole campaign's) from the progress counters, not a COUNT of
         # thousands (100,000) of lines; a narrowed list is counted up to the cap.

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from audit.services import record
 from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from outbox.services import enqueue
@@ -63,7 +64,7 @@ def _snapshot(campaign: Campaign) -> dict:
     return plain
 
 
-def save_draft(*, actor, values: dict, campaign_id: int | None = None) -> Campaign:
+def save_draft(*, actor: User, values: dict, campaign_id: int | None = None) -> Campaign:
     """Create a draft campaign owned by `actor`, or change a draft; audited with before and after.
 
     `values` holds FIELDS and MANY. A repeating campaign without a next run date gets one
@@ -71,6 +72,7 @@ def save_draft(*, actor, values: dict, campaign_id: int | None = None) -> Campai
     """
     _governance_admin(actor)
     with transaction.atomic():
+        campaign: Campaign | None
         if campaign_id is None:
             campaign, before = Campaign(owner=actor), None
         else:
@@ -124,7 +126,7 @@ def launch_refusal(campaign: Campaign) -> str:
     return ""
 
 
-def request_launch(*, campaign_id: int, actor) -> Campaign:
+def request_launch(*, campaign_id: int, actor: User) -> Campaign:
     """Queue the launch (a worker reconciles the accounts in scope, then takes the snapshot), or refuse
     it now with the reason when it could not succeed."""
     refuse_auditors(actor)

@@ -10,6 +10,8 @@ other kept line stays unmanaged as accepted risk, with the reason on the line, a
 the next campaign until someone adopts it or maps the principal to a person.
 """
 
+from typing import cast
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, F, OuterRef, Q, Subquery, When
@@ -18,6 +20,7 @@ from django.utils import timezone
 from access.models import Grant
 from access.services.grants import end_grant
 from access.services.locking import atomic_change
+from accounts.models import User
 from audit.services import record
 from iam.models import UnmanagedAccess
 from iam.reconcile import drift_actions
@@ -32,7 +35,7 @@ TELL_REVOKED_HOLDERS_TASK = "reviews.tell_revoked_holders"
 _GONE = [UnmanagedAccess.State.REMOVED, UnmanagedAccess.State.GONE]
 
 
-def sign_off(*, campaign_id: int, actor) -> Campaign:
+def sign_off(*, campaign_id: int, actor: User) -> Campaign:
     """The owner closes the campaign once both stages are done. Undecided items, in either stage, are
     kept or revoked by the campaign's rule, or escalated to the owner (who must decide them, for both
     stages, before signing off). Revoked access is removed from AWS; each item then shows its remediation.
@@ -154,7 +157,8 @@ def _adopt_or_accept(line: ReviewItem, actor) -> bool:
         return _accept(line, "Signed off by someone who is not a governance admin: adopt it on Operations")
     try:
         with transaction.atomic():  # a refusal rolls back this adoption only
-            grant = drift_actions.adopt(line.unmanaged_id, actor)
+            # A kept line of `unmanaged` (_settle_unmanaged): it names its unmanaged access.
+            grant = drift_actions.adopt(cast(int, line.unmanaged_id), actor)
     except Refusal as exc:
         return _accept(line, f"Not adopted: {exc.message}")
     ReviewItem.objects.filter(pk=line.pk).update(grant=grant, remediation=ReviewItem.Remediation.ADOPTED)

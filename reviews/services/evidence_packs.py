@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.roles import reads_everything
 from audit.csv_export import spreadsheet_safe
 from audit.services import record
@@ -42,11 +43,11 @@ STALE_AFTER = timedelta(minutes=90)
 PROGRESS_EVERY = 1000
 
 
-def may_read(campaign: Campaign, user) -> bool:
+def may_read(campaign: Campaign, user: User) -> bool:
     return user is not None and (user.pk == campaign.owner_id or reads_everything(user))
 
 
-def request_pack(*, campaign_id: int, fmt: str, actor) -> tuple[EvidencePack, bool]:
+def request_pack(*, campaign_id: int, fmt: str, actor: User) -> tuple[EvidencePack, bool]:
     """Queue a pack of the campaign in `fmt`, or return the one already waiting or being built (and False).
 
     The row is created, the request audited and the task queued in one transaction (outbox.enqueue)."""
@@ -178,7 +179,7 @@ def _write_pdf(pack: EvidencePack, out, progress) -> None:
     out.write(document)
 
 
-def record_download(*, pack: EvidencePack, actor) -> None:
+def record_download(*, pack: EvidencePack, actor: User) -> None:
     """An evidence pack handed to someone: audited on the campaign. The caller checked who may."""
     if not may_read(pack.campaign, actor) or pack.status != EvidencePack.Status.READY:
         raise NotAllowed("Only the campaign's owner, governance admins and auditors take its evidence.")

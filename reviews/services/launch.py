@@ -11,11 +11,12 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils import timezone
 
 from access.models import Grant
+from accounts.models import User
 from audit.services import record
 from catalog.models import Entitlement
 from iam.models import UnmanagedAccess
@@ -67,7 +68,7 @@ _SELECTED = [
 ]
 
 
-def population(campaign: Campaign):
+def population(campaign: Campaign) -> QuerySet[Grant]:
     """The present grants the campaign's scope covers."""
     grants = Grant.objects.filter(desired=Grant.Desired.PRESENT)
     if campaign.accounts.exists():
@@ -83,7 +84,7 @@ def population(campaign: Campaign):
     return grants
 
 
-def unmanaged_population(campaign: Campaign):
+def unmanaged_population(campaign: Campaign) -> QuerySet[UnmanagedAccess]:
     """The open unmanaged access the campaign's scope covers, one row per holder and entitlement.
 
     Only access to an entitlement in the catalog: the scope (entitlements, risks) and the owners who
@@ -375,7 +376,7 @@ def take_snapshot(campaign: Campaign) -> tuple[int, int]:
     return granted, unmanaged
 
 
-def launch(*, campaign_id: int, actor) -> Campaign:
+def launch(*, campaign_id: int, actor: User) -> Campaign:
     """Snapshot the population into review items and start the campaign; audited with scope, count and hash."""
     refuse_auditors(actor)
     with transaction.atomic():

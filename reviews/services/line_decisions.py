@@ -12,6 +12,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from access.services.locking import atomic_change
+from accounts.models import User
 from audit.services import record
 from inputs.refusals import InvalidInput, NotAllowed, NotFound, StaleState
 from reviews.access_rules import refuse_auditors
@@ -25,7 +26,7 @@ HANDED_ON_BY_KEEP = Q(stage=ReviewItem.Stage.FIRST, second_reviewer__isnull=Fals
 
 
 @atomic_change
-def decide(*, campaign_id: int, item_ids: list[int], actor, decision: str, comment: str = "") -> int:
+def decide(*, campaign_id: int, item_ids: list[int], actor: User, decision: str, comment: str = "") -> int:
     """Record `decision` on the actor's items, changing a previous decision while the campaign is open.
 
     One UPDATE for the whole selection (two when a keep hands first-stage lines on to the second
@@ -65,7 +66,7 @@ def decide(*, campaign_id: int, item_ids: list[int], actor, decision: str, comme
 
 
 @atomic_change
-def accept_recommendations(*, campaign_id: int, item_ids: list[int], actor) -> int:
+def accept_recommendations(*, campaign_id: int, item_ids: list[int], actor: User) -> int:
     """Decide the selected items as their recommendation says (keep or revoke), each with its reason
     as the comment; items without a recommendation are left alone. A statement per decision (and one
     more for keeps handed on to the second stage), whatever the count."""
@@ -160,7 +161,7 @@ def _lines(ids: list[int]) -> list[dict] | None:
 
 
 @atomic_change
-def reassign(*, item_id: int, actor, to, reason: str) -> ReviewItem:
+def reassign(*, item_id: int, actor: User, to: User | None, reason: str) -> ReviewItem:
     """The reviewer (or the campaign owner) hands an item to someone else, with a reason; never to its holder.
 
     `to` None (no active person has the address given) is refused only once the actor may reassign
@@ -172,7 +173,8 @@ def reassign(*, item_id: int, actor, to, reason: str) -> ReviewItem:
     with transaction.atomic():
         # The campaign first, then the line, as decisions and sign-off do (docs/architecture.md, locks).
         campaign_id = ReviewItem.objects.filter(pk=item_id).values_list("campaign_id", flat=True).first()
-        Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
+        if campaign_id is not None:  # a missing line has no campaign to lock: it is refused below
+            Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
         item = ReviewItem.objects.select_for_update(of=("self",)).select_related("campaign").filter(pk=item_id).first()
         if item is None or actor.pk not in (item.reviewer_id, item.campaign.owner_id):
             raise NotFound("That item does not exist.")  # as for a missing one: ids tell nothing

@@ -1,8 +1,9 @@
 """Recurring campaigns: a template's scope copied into a new draft campaign and launched after a fresh reconcile."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.services import record
@@ -22,14 +23,14 @@ SCOPE_FIELDS = [
 ]
 
 
-def add_months(moment, months: int):
+def add_months(moment: datetime, months: int) -> datetime:
     month = moment.month - 1 + months
     year, month = moment.year + month // 12, month % 12 + 1
     day = min(moment.day, 28)  # every month has a 28th
     return moment.replace(year=year, month=month, day=day)
 
 
-def copy_template(template: Campaign, now) -> Campaign:
+def copy_template(template: Campaign, now: datetime) -> Campaign:
     """A new draft with the template's scope and reviewers; the template moves to its next date."""
     with transaction.atomic():
         template = Campaign.objects.select_for_update(no_key=True).get(pk=template.pk)
@@ -54,6 +55,6 @@ def copy_template(template: Campaign, now) -> Campaign:
     return run
 
 
-def due_templates(now=None):
+def due_templates(now: datetime | None = None) -> QuerySet[Campaign]:
     now = now or timezone.now()
     return Campaign.objects.filter(repeat_months__gt=0, next_run_at__lte=now, template__isnull=True)
