@@ -85,7 +85,7 @@ def _root_checks(root: dict | None, summary: dict) -> list[Finding]:
     ]
 
 
-def _unused(row: dict, used_field: str, fallback_field: str, now: datetime) -> Finding | None:
+def _unused(row: dict, used_field: str, fallback_field: str, now: datetime) -> Finding:
     """2.11 for one credential: last used, else (never used) when it was set; unknown is a failure."""
     credential = used_field.removesuffix("_last_used_date").removesuffix("_last_used")
     last = _date(row.get(used_field, "")) or _date(row.get(fallback_field, ""))

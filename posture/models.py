@@ -38,7 +38,7 @@ class PostureScan(models.Model):
             models.Index(fields=["account", "-started_at"], name="posture_scan_account_recent"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Posture scan of {self.account} at {self.started_at:%Y-%m-%d %H:%M}"
 
 
@@ -76,7 +76,7 @@ class PostureFinding(models.Model):
             models.Index(fields=["account", "control_id", "severity", "resolved_at"], name="posture_finding_list"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.control_id} {self.principal}"
 
     @property

@@ -54,7 +54,8 @@ def _apply(account: AwsAccount, findings: list[checks.Finding], people: dict[str
         (row.control_id, row.principal): row
         for row in PostureFinding.objects.select_for_update().filter(account=account, resolved_at__isnull=True)
     }
-    refreshed, created = [], []
+    refreshed: list[PostureFinding] = []
+    created: list[PostureFinding] = []
     for key, finding in failing.items():
         row = open_rows.get(key) or PostureFinding(account=account, control_id=finding.control_id, first_seen=now)
         row.principal, row.severity, row.evidence = finding.principal, finding.severity, finding.evidence
@@ -113,7 +114,7 @@ def _due_keys(finding: PostureFinding, keys: list[dict], now: datetime) -> list[
     return [key for key in active if (key["LastUsedDate"] or key["CreateDate"]) < threshold]
 
 
-def deactivate_key(finding_id: int, actor, *, now: datetime | None = None) -> PostureFinding:
+def deactivate_key(finding_id: int, actor: User, *, now: datetime | None = None) -> PostureFinding:
     """Set Inactive the access keys behind an open unused-key or leaver-key finding; admins only.
 
     Never automatic. The keys are re-read from AWS first (the finding may be out of date),

@@ -5,6 +5,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 
 from outbox.outages import CACHE_ERRORS
 from scim import errors
@@ -14,7 +15,7 @@ from scim.tokens import provider_for
 logger = logging.getLogger(__name__)
 
 
-def authenticate(request) -> IdentityProvider:
+def authenticate(request: HttpRequest) -> IdentityProvider:
     """The provider whose token the request carries; 401 for none, a malformed or an unknown one."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, token = header.partition(" ")
@@ -48,6 +49,6 @@ def throttle(provider: IdentityProvider) -> None:
         logger.warning("SCIM calls of %s not counted, the cache is unreachable: %s", provider, error)
         return
     if count > limit:
-        error = errors.ScimError(f"Too many requests: at most {limit} a minute.", 429)
-        error.retry_after = 60 - int(time.time()) % 60
-        raise error
+        refusal = errors.ScimError(f"Too many requests: at most {limit} a minute.", 429)
+        refusal.retry_after = 60 - int(time.time()) % 60
+        raise refusal

@@ -3,14 +3,14 @@
 import json
 
 from django.http import HttpResponse
-from django_scim import constants
-from django_scim.exceptions import SCIMException
+from django_scim import constants  # type: ignore[import-untyped]  # django-scim2 ships no types
+from django_scim.exceptions import SCIMException  # type: ignore[import-untyped]  # django-scim2 ships no types
 
 
 class ScimError(SCIMException):
     """A refusal with its HTTP status and, for 400 and 409, the SCIM `scimType`."""
 
-    def __init__(self, detail: str, status: int = 400, scim_type: str | None = None):
+    def __init__(self, detail: str, status: int = 400, scim_type: str | None = None) -> None:
         super().__init__(detail, status=status, scim_type=scim_type)
 
     def to_dict(self) -> dict:

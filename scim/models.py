@@ -23,7 +23,7 @@ class IdentityProvider(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
@@ -53,5 +53,5 @@ class ProvisionedPerson(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.person} ({self.provider})"

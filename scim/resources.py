@@ -8,11 +8,13 @@ the services see a single desired state whichever way the IdP phrased it (Okta's
 
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django_scim.constants import SchemaURI
+from django_scim.constants import SchemaURI  # type: ignore[import-untyped]  # django-scim2 ships no types
 
+from accounts.models import User
 from scim import errors
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -73,7 +75,7 @@ class UserData:
         return (self.full_name or joined or self.user_name.split("@")[0])[: LIMITS["full_name"]]
 
 
-def current(person, external_id: str) -> UserData:
+def current(person: User, external_id: str) -> UserData:
     return UserData(
         user_name=person.email,
         full_name=person.full_name,
@@ -85,8 +87,8 @@ def current(person, external_id: str) -> UserData:
     )
 
 
-def to_dict(person, external_id: str, location: str) -> dict:
-    document = {
+def to_dict(person: User, external_id: str, location: str) -> dict:
+    document: dict[str, Any] = {
         "schemas": [USER, ENTERPRISE],
         "id": str(person.pk),
         "userName": person.email,
@@ -108,7 +110,7 @@ def to_dict(person, external_id: str, location: str) -> dict:
 # -- reading values ---------------------------------------------------------------------------------------
 
 
-def check_strings(value, depth: int = 0) -> None:
+def check_strings(value: object, depth: int = 0) -> None:
     """Refuse NUL characters anywhere in the body (PostgreSQL cannot store them) and absurd nesting."""
     if depth > 8:
         raise errors.invalid_syntax("The body is nested too deeply.")
@@ -124,7 +126,7 @@ def check_strings(value, depth: int = 0) -> None:
             check_strings(item, depth + 1)
 
 
-def _text(value, attribute: str, field: str) -> str:
+def _text(value: object, attribute: str, field: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -135,7 +137,7 @@ def _text(value, attribute: str, field: str) -> str:
     return value
 
 
-def _boolean(value, attribute: str) -> bool:
+def _boolean(value: object, attribute: str) -> bool:
     """Booleans, and the strings Entra sends for them ("True", "False", any case)."""
     if isinstance(value, bool):
         return value
@@ -144,7 +146,7 @@ def _boolean(value, attribute: str) -> bool:
     raise errors.invalid_value(f"{attribute} must be true or false.")
 
 
-def _user_name(value) -> str:
+def _user_name(value: object) -> str:
     user_name = _text(value, "userName", "user_name").lower()
     if not user_name:
         raise errors.invalid_value("userName is required: the person's email address.")
@@ -155,7 +157,7 @@ def _user_name(value) -> str:
     return user_name
 
 
-def _manager_id(value) -> int | None:
+def _manager_id(value: object) -> int | None:
     """The manager's SCIM id: a string, or `{"value": ...}` (Okta, Entra); empty or null: no manager."""
     if isinstance(value, list) and len(value) <= 1:  # Entra's older form: [{"$ref": null, "value": "…"}]
         value = value[0] if value else None
@@ -174,7 +176,7 @@ def _manager_id(value) -> int | None:
 # -- attributes by path ------------------------------------------------------------------------------------
 
 
-def _set(data: UserData, path: str, value) -> UserData:
+def _set(data: UserData, path: str, value: object) -> UserData:
     """`data` with the attribute at `path` (as SCIM names it, any case) set to `value`."""
     key = path.strip().lower()
     enterprise = ENTERPRISE.lower()
@@ -236,7 +238,7 @@ def from_body(body: dict) -> UserData:
 NAME_PARTS = ("name.givenname", "name.familyname")
 
 
-def _touches_name_parts(path, value) -> bool:
+def _touches_name_parts(path: object, value: object) -> bool:
     """Whether an operation sets the given or family name without the formatted one."""
     key = path.strip().lower() if isinstance(path, str) else ""
     if key in NAME_PARTS:
@@ -258,7 +260,7 @@ def _split_name(data: UserData) -> UserData:
     return replace(data, full_name="")
 
 
-def patched(data: UserData, operations) -> UserData:
+def patched(data: UserData, operations: object) -> UserData:
     """`data` after a PATCH's Operations, in order (RFC 7644 §3.5.2)."""
     if not isinstance(operations, list) or not operations:
         raise errors.invalid_syntax("A PATCH needs a non-empty Operations list.")
@@ -314,7 +316,7 @@ def parse_filter(text: str, allowed: dict[str, str] = FILTERABLE) -> tuple[str, 
         raise errors.ScimError("The filter is too long.", 400, "invalidFilter")
     match = FILTER.fullmatch(text)
     field = allowed.get(match.group("attribute").strip().lower()) if match else None
-    if field is None:
+    if match is None or field is None:
         names = " or ".join(sorted(name for name in allowed if "[" not in name))
         raise errors.ScimError(
             f'Only filters of the form {names} eq "…" are supported.',

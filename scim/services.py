@@ -6,12 +6,13 @@ pending approvals; `accounts.services.mark_leaver` for leavers, which ends their
 recorded in the audit trail as the identity provider (`scim:<name>`), whatever it changed.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
+from accounts.models import User
 from accounts.services import PersonRecord, mark_leaver, upsert_person
 from audit.services import record
 from audit.transactions import atomic_with_retries
@@ -20,15 +21,13 @@ from scim import errors
 from scim.models import IdentityProvider, ProvisionedPerson
 from scim.resources import UserData, current
 
-User = get_user_model()
 
-
-def visible_people(provider: IdentityProvider):
+def visible_people(provider: IdentityProvider) -> QuerySet[User]:
     """The people this IdP may see: those it provisions, and those no IdP has taken on yet."""
     return User.objects.filter(Q(scim_link__isnull=True) | Q(scim_link__provider=provider))
 
 
-def external_id_of(person) -> str:
+def external_id_of(person: User) -> str:
     link = getattr(person, "scim_link", None)
     return link.external_id if link else ""
 
@@ -37,7 +36,7 @@ def _contended(message: str) -> errors.ScimError:
     return errors.ScimError(f"Another change to this person happened at the same moment; try again. {message}", 409)
 
 
-def _manager(provider: IdentityProvider, person_id: int | None, data: UserData):
+def _manager(provider: IdentityProvider, person_id: int | None, data: UserData) -> User | None:
     """The manager `data` names, refused when unknown, a leaver, the person, or a loop."""
     if data.manager_id is None:
         return None
@@ -49,7 +48,8 @@ def _manager(provider: IdentityProvider, person_id: int | None, data: UserData):
     if manager.pk == person_id:
         raise errors.invalid_value("A person cannot be their own manager.")
     # Walk up from the new manager: reaching the person would close a loop (A manages B, B manages A).
-    seen, above = set(), manager
+    seen: set[int] = set()
+    above: User | None = manager
     while above is not None and above.pk not in seen:
         seen.add(above.pk)
         if above.manager_id == person_id and person_id is not None:
@@ -67,7 +67,7 @@ def _external_id_free(provider: IdentityProvider, external_id: str, person_id: i
         raise errors.uniqueness(f"Another person already has the externalId {external_id[:80]!r}.")
 
 
-def _link(provider: IdentityProvider, person, external_id: str) -> None:
+def _link(provider: IdentityProvider, person: User, external_id: str) -> None:
     link = ProvisionedPerson.objects.select_for_update().filter(person=person).first()
     if link is None:
         ProvisionedPerson.objects.create(person=person, provider=provider, external_id=external_id)
@@ -78,7 +78,7 @@ def _link(provider: IdentityProvider, person, external_id: str) -> None:
         link.save(update_fields=["external_id"])
 
 
-def _apply(provider: IdentityProvider, person, data: UserData, verb: str):
+def _apply(provider: IdentityProvider, person: User | None, data: UserData, verb: str) -> User:
     """Make `person` (None: a joiner) what `data` describes. Runs inside the caller's transaction."""
     label = provider.actor_label
     if person is not None and person.is_leaver and data.active:
@@ -109,12 +109,12 @@ def _apply(provider: IdentityProvider, person, data: UserData, verb: str):
     return person
 
 
-def _state(person, external_id: str | None = None) -> UserData:
+def _state(person: User, external_id: str | None = None) -> UserData:
     return current(person, external_id_of(person) if external_id is None else external_id)
 
 
 @atomic_with_retries(_contended)
-def create_user(*, provider: IdentityProvider, data: UserData):
+def create_user(*, provider: IdentityProvider, data: UserData) -> User:
     """POST /Users: a joiner. An email the portal already knows is a conflict (409 uniqueness): the IdP
     should have found them with its `userName eq` search and updated them instead."""
     try:
@@ -129,7 +129,9 @@ def create_user(*, provider: IdentityProvider, data: UserData):
 
 
 @atomic_with_retries(_contended)
-def update_user(*, provider: IdentityProvider, person_id: int, change, verb: str):
+def update_user(
+    *, provider: IdentityProvider, person_id: int, change: Callable[[UserData], UserData], verb: str
+) -> User:
     """PUT or PATCH /Users/<id>: `change(current UserData) -> UserData`, applied to the locked person."""
     try:
         with transaction.atomic():

@@ -6,6 +6,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from audit.services import record
 from scim.models import IdentityProvider
 
@@ -16,7 +17,9 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def issue_token(*, name: str, actor=None, actor_label: str | None = None) -> tuple[IdentityProvider, str]:
+def issue_token(
+    *, name: str, actor: User | None = None, actor_label: str | None = None
+) -> tuple[IdentityProvider, str]:
     """A new token for the IdP `name` (created if new); any token it held before stops working.
 
     Returns the provider and the token, which is never stored and cannot be shown again.
@@ -26,7 +29,7 @@ def issue_token(*, name: str, actor=None, actor_label: str | None = None) -> tup
     with transaction.atomic():
         provider = IdentityProvider.objects.select_for_update().filter(name=name).first()
         created = provider is None
-        if created:
+        if provider is None:
             provider = IdentityProvider(name=name)
         provider.token_digest, provider.token_prefix, provider.token_issued_at = digest(token), token[:12], now
         provider.is_active = True

@@ -18,9 +18,9 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from django_scim.constants import SchemaURI
-from django_scim.exceptions import SCIMException
-from django_scim.schemas import default_schemas_getter
+from django_scim.constants import SchemaURI  # type: ignore[import-untyped]  # django-scim2 ships no types
+from django_scim.exceptions import SCIMException  # type: ignore[import-untyped]  # django-scim2 ships no types
+from django_scim.schemas import default_schemas_getter  # type: ignore[import-untyped]  # django-scim2 ships no types
 
 from scim import auth, errors, resources, services
 from scim.errors import error_response, scim_response

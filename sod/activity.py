@@ -12,7 +12,9 @@ pass the calls, read from the log files, and the grant's id.
 from dataclasses import dataclass
 from datetime import datetime
 
+from accounts.models import User
 from audit.services import record
+from catalog.models import AwsAccount
 from sod.evaluation import RuleView
 from sod.models import SodActivityFinding, SodRule
 from sod.services import rule_views
@@ -53,7 +55,14 @@ def done_together(rules: list[RuleView], calls: dict[str, list[tuple[datetime, s
 
 
 def record_activity_findings(
-    rules: list[RuleView], *, user, grant_id: int, account, window: tuple[datetime, datetime], calls: dict, now
+    rules: list[RuleView],
+    *,
+    user: User,
+    grant_id: int,
+    account: AwsAccount,
+    window: tuple[datetime, datetime],
+    calls: dict[str, list[tuple[datetime, str]]],
+    now: datetime,
 ) -> list[SodActivityFinding]:
     """Open or bring up to date the findings of one grant's window (inside the caller's transaction, after it
     locked the grant). A finding stays once made, as evidence: a later read of the same window only adds the

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -35,8 +37,9 @@ class SodRuleAdminForm(forms.ModelForm):
         model = SodRule
         fields = RULE_FIELDS
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data  # what ModelForm.clean returns, typed as such
         if problem := sets_problem(cleaned.get("kind"), cleaned.get("set_a"), cleaned.get("set_b")):
             self.add_error("set_a", problem)
         return cleaned

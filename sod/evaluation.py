@@ -10,6 +10,7 @@ Condition is not applied), Resource scoping (any resource counts), permission bo
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -25,7 +26,7 @@ def action_matches(pattern: str, action: str) -> bool:
     return _pattern(pattern).fullmatch(action) is not None
 
 
-def _as_list(value) -> list:
+def _as_list(value: object) -> list:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
@@ -60,14 +61,17 @@ class ActionVerdict:
 class Effects:
     """What documents say about each action, before allows and denies are combined."""
 
-    allows: frozenset  # an Allow without a Condition covers it
-    conditional_allows: frozenset  # only an Allow with a Condition covers it
-    denies: frozenset  # a Deny without a Condition covers it
-    not_evaluated: tuple = ()
+    allows: frozenset[str]  # an Allow without a Condition covers it
+    conditional_allows: frozenset[str]  # only an Allow with a Condition covers it
+    denies: frozenset[str]  # a Deny without a Condition covers it
+    not_evaluated: tuple[str, ...] = ()
 
 
-def action_effects(documents: list[dict], actions) -> Effects:
-    allows, conditional, denies, notes = set(), set(), set(), []
+def action_effects(documents: list[dict], actions: Iterable[str]) -> Effects:
+    allows: set[str] = set()
+    conditional: set[str] = set()
+    denies: set[str] = set()
+    notes: list[str] = []
     pooled = [statement for document in documents for statement in statements(document)]
     for action in actions:
         for statement in pooled:

@@ -4,6 +4,8 @@ It checks the shape of what was typed (the actions with the words sod.action_nam
 live check shows); sod.rules decides and saves.
 """
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -102,8 +104,9 @@ class RuleForm(forms.Form):
     def clean_actions(self):
         return split_lines(self.cleaned_data.get("actions", ""))
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns, typed as such
         if data.get("kind") == SodRule.Kind.PERMISSIONS and "actions" in data:
             for problem in problems_with(data["actions"]):
                 self.add_error("actions", problem)

@@ -10,12 +10,14 @@ from collections.abc import Collection, Iterable
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from accounts.models import User
+
 
 def current_holdings(user_ids: Collection[int] | None = None) -> Iterable[tuple[int, int]]:
     """(person id, entitlement id) of every present grant, or of those of `user_ids` only."""
     return import_string(settings.SOD_HOLDINGS)(user_ids)
 
 
-def held_by(person) -> set[int]:
+def held_by(person: User) -> set[int]:
     """The entitlements `person` holds now: what their violations are judged against."""
     return {entitlement for _, entitlement in current_holdings([person.pk])}

@@ -50,10 +50,10 @@ class SodRule(models.Model):
         ordering = ["name"]
         verbose_name = "SoD rule"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def clean(self):
+    def clean(self) -> None:
         """Permission rules name concrete IAM actions (service:Action), at least two of them."""
         from django.core.exceptions import ValidationError
 
@@ -86,7 +86,7 @@ class EntitlementPermissions(models.Model):
     class Meta:
         verbose_name_plural = "entitlement permissions"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Permissions of {self.entitlement_id}"
 
 
@@ -110,7 +110,7 @@ class SodException(models.Model):
             models.CheckConstraint(condition=~models.Q(mitigating_control=""), name="exception_needs_a_control"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.rule} for {self.user} until {self.ends_at:%Y-%m-%d}"
 
 
@@ -138,7 +138,7 @@ class SodViolation(models.Model):
             models.Index(fields=["first_seen"], condition=models.Q(resolved_at__isnull=True), name="violation_open"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} breaks {self.rule}"
 
 
@@ -172,5 +172,5 @@ class SodActivityFinding(models.Model):
         ]
         indexes = [models.Index(fields=["found_at", "id"], name="activity_finding_by_found")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} did all of {self.rule}"

@@ -151,7 +151,7 @@ def dry_run(request):
         except Refusal as exc:
             problems = [exc.message]
     else:
-        problems = [f"{_label(form, field)}: {' '.join(errors)}" for field, errors in form.errors.items()]
+        problems = [f"{_label(form, field)}: {' '.join(map(str, errors))}" for field, errors in form.errors.items()]
     context = {"result": result, "problems": problems}
     if _is_htmx(request):
         return render(request, "sod/_dry_run.html", context)

@@ -5,11 +5,15 @@ whichever door it comes in by. The evaluation of a rule stays in evaluation.py a
 is refused in the portal's vocabulary (`inputs.refusals`), which each edge shows in its one way.
 """
 
+from collections.abc import Iterable
+
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import roles
+from accounts.models import User
 from audit.services import record
+from catalog.models import Entitlement
 from inputs.refusals import InvalidInput, NotAllowed, NotFound, StaleState
 from sod.evaluation import RuleView
 from sod.models import SodRule
@@ -31,7 +35,7 @@ def rule_state(rule: SodRule) -> dict:
     }
 
 
-def _governance_admins_only(actor) -> None:
+def _governance_admins_only(actor: User) -> None:
     if not roles.is_governance_admin(actor):
         raise NotAllowed("Only governance admins change separation-of-duties rules.")
 
@@ -48,14 +52,16 @@ def _refused(error: ValidationError) -> InvalidInput:
     return InvalidInput(words, field=None if field == NON_FIELD_ERRORS else field)
 
 
-def sets_problem(kind: str, set_a, set_b) -> str | None:
+def sets_problem(kind: str | None, set_a: object, set_b: object) -> str | None:
     """An entitlement rule needs something on both sides, or it could never match anyone."""
     if kind == SodRule.Kind.ENTITLEMENTS and not (set_a and set_b):
         return "An entitlement rule needs entitlements in both sets."
     return None
 
 
-def rule_view_of(fields: dict, set_a, set_b) -> RuleView:
+def rule_view_of(
+    fields: dict, set_a: Iterable[Entitlement | int] | None, set_b: Iterable[Entitlement | int] | None
+) -> RuleView:
     """An unsaved rule as evaluation sees it, after the checks saving would make (InvalidInput if it
     fails them): the dry run judges exactly what would be saved."""
     probe = SodRule(**{name: value for name, value in fields.items() if name not in ("set_a", "set_b")})
@@ -78,7 +84,14 @@ def rule_view_of(fields: dict, set_a, set_b) -> RuleView:
     )
 
 
-def save_rule(*, actor, rule: SodRule | None, fields: dict, set_a=None, set_b=None) -> SodRule:
+def save_rule(
+    *,
+    actor: User,
+    rule: SodRule | None,
+    fields: dict,
+    set_a: Iterable[Entitlement | int] | None = None,
+    set_b: Iterable[Entitlement | int] | None = None,
+) -> SodRule:
     """Create or change a rule (governance admins), validated by the model, audited with its before and
     after; all or nothing (a rule whose name another took meanwhile is refused, not half-saved)."""
     _governance_admins_only(actor)
@@ -108,7 +121,7 @@ def save_rule(*, actor, rule: SodRule | None, fields: dict, set_a=None, set_b=No
     return rule
 
 
-def set_rule_enabled(*, actor, rule_id: int, enabled: bool) -> SodRule:
+def set_rule_enabled(*, actor: User, rule_id: int, enabled: bool) -> SodRule:
     """Switch a rule on or off (governance admins), audited. Asking for the state it is already in (someone
     else got there first) is refused (StaleState) with the state it is in, and changes nothing; an unknown
     rule is NotFound."""

@@ -38,7 +38,7 @@ class CompiledRules:
     a person's masks are OR-ed together and Deny wins, as IAM pools a user's policies.
     """
 
-    def __init__(self, rules: list[RuleView], table: dict[tuple[int, int], Effects]):
+    def __init__(self, rules: list[RuleView], table: dict[tuple[int, int], Effects]) -> None:
         self.rules = rules
         self.sides: dict[int, list[tuple[int, str]]] = {}
         self.masks: list[tuple[int, dict[int, tuple[int, int, int]]]] = []
@@ -55,8 +55,10 @@ class CompiledRules:
             bit = {action: 1 << n for n, action in enumerate(rule.actions)}
             per_entitlement = {}
             for entitlement, effects in effects_by_rule.get(rule.id, ()):
-                masks = tuple(
-                    sum(bit[a] for a in group) for group in (effects.allows, effects.denies, effects.conditional_allows)
+                masks = (
+                    sum(bit[a] for a in effects.allows),
+                    sum(bit[a] for a in effects.denies),
+                    sum(bit[a] for a in effects.conditional_allows),
                 )
                 if any(masks):
                     per_entitlement[entitlement] = masks

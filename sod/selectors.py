@@ -1,18 +1,21 @@
 """Reads for the violations report, the exceptions list and the list of rules."""
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Q, QuerySet
 
 from accounts import roles
+from accounts.models import User
 from inputs.rules import id_or_none
 from sod.models import EntitlementPermissions, SodActivityFinding, SodException, SodRule, SodViolation
 
 
-def visible_rules_filter(user) -> Q:
+def visible_rules_filter(user: User) -> Q:
     """Governance admins and auditors see every rule's records; a rule owner sees their own rules'."""
     return Q() if roles.reads_everything(user) else Q(rule__owner=user)
 
 
-def violations_for(user, *, state: str = "open", rule: str = "", person: str = "") -> QuerySet[SodViolation]:
+def violations_for(user: User, *, state: str = "open", rule: str = "", person: str = "") -> QuerySet[SodViolation]:
     rows = SodViolation.objects.filter(visible_rules_filter(user)).select_related("rule", "user", "exception")
     if state == "open":
         rows = rows.filter(resolved_at__isnull=True, exception__isnull=True)
@@ -27,7 +30,7 @@ def violations_for(user, *, state: str = "open", rule: str = "", person: str = "
     return rows.order_by("-first_seen", "pk")
 
 
-def exceptions_for(user) -> QuerySet[SodException]:
+def exceptions_for(user: User) -> QuerySet[SodException]:
     return (
         SodException.objects.filter(visible_rules_filter(user))
         .select_related("rule", "user", "approved_by")
@@ -46,7 +49,7 @@ def rules_listed(search: str = "") -> QuerySet[SodRule]:
     return rows.order_by("name", "pk")
 
 
-def activity_findings_for(user, *, rule: str = "", person: str = "") -> QuerySet[SodActivityFinding]:
+def activity_findings_for(user: User, *, rule: str = "", person: str = "") -> QuerySet[SodActivityFinding]:
     """Detective findings (sod.activity), newest first, on the same terms as violations: governance admins and
     auditors see all, a rule owner their own rules'."""
     rows = SodActivityFinding.objects.filter(visible_rules_filter(user)).select_related("rule", "user", "account")
@@ -57,7 +60,7 @@ def activity_findings_for(user, *, rule: str = "", person: str = "") -> QuerySet
     return rows.order_by("-found_at", "-pk")
 
 
-def unreadable_policies(entitlement_ids) -> dict[int, str]:
+def unreadable_policies(entitlement_ids: Iterable[int]) -> dict[int, str]:
     """Entitlement id → what could not be read of its policies, for those among `entitlement_ids` with such a
     problem (the console list's marker): one query."""
     rows = EntitlementPermissions.objects.filter(entitlement_id__in=list(entitlement_ids)).exclude(unreadable="")

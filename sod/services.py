@@ -6,13 +6,15 @@ holds, read from the grant ledger. Rule texts and entitlement names come from th
 the judgement itself is sod.evaluation's.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from audit.services import record
 from catalog.models import Entitlement
 from outbox.services import enqueue
@@ -44,7 +46,7 @@ class Finding:
         return self.exception is None and self.rule.enforcement == SodRule.Enforcement.EXCEPTION
 
 
-def rule_views(rules=None) -> list[RuleView]:
+def rule_views(rules: QuerySet[SodRule] | None = None) -> list[RuleView]:
     rules = rules if rules is not None else SodRule.objects.filter(enabled=True)
     rules = rules.prefetch_related(
         Prefetch("set_a", Entitlement.objects.only("pk")), Prefetch("set_b", Entitlement.objects.only("pk"))
@@ -65,7 +67,7 @@ def rule_views(rules=None) -> list[RuleView]:
     ]
 
 
-def documents_for(entitlement_ids) -> dict[int, list[dict]]:
+def documents_for(entitlement_ids: Iterable[int]) -> dict[int, list[dict]]:
     rows = EntitlementPermissions.objects.filter(entitlement_id__in=list(entitlement_ids))
     return {row.entitlement_id: [item["document"] for item in row.documents] for row in rows}
 
@@ -100,19 +102,19 @@ def _words(conflict: Conflict, candidate: Entitlement | None, names: dict[int, s
     return f"{subject} breaks rule '{rule.name}': {rule.why}"
 
 
-def active_exceptions(user, now: datetime | None = None) -> dict[int, SodException]:
+def active_exceptions(user: User, now: datetime | None = None) -> dict[int, SodException]:
     now = now or timezone.now()
     rows = SodException.objects.filter(user=user, ends_at__gt=now, expired_at__isnull=True)
     return {row.rule_id: row for row in rows}
 
 
-def check(user, candidate: Entitlement, held: set[int]) -> list[Finding]:
+def check(user: User, candidate: Entitlement, held: set[int]) -> list[Finding]:
     """The conflicts `user` would be in by also holding `candidate` beside `held` (entitlement ids, from the
     grant ledger, which the caller reads: sod sits below access), in words, with covering exceptions."""
     return check_many(user, [candidate], held)[candidate.pk]
 
 
-def check_many(user, candidates: list[Entitlement], held: set[int]) -> dict[int, list[Finding]]:
+def check_many(user: User, candidates: list[Entitlement], held: set[int]) -> dict[int, list[Finding]]:
     """`check` for several candidates asked for together (a cart): each is judged beside `held` and the
     other candidates, as submission judges them. A few queries, whatever the number of candidates."""
     asked = {candidate.pk for candidate in candidates}
@@ -138,7 +140,7 @@ def check_many(user, candidates: list[Entitlement], held: set[int]) -> dict[int,
 
 
 def grant_exception(
-    *, rule_id: int, user, mitigating_control: str, ends_at: datetime, approved_by, request_id: int | None
+    *, rule_id: int, user: User, mitigating_control: str, ends_at: datetime, approved_by: User, request_id: int | None
 ) -> SodException:
     """Record an approved exception (inside the approval's transaction) and cover any open violation."""
     exception = SodException.objects.create(
@@ -165,7 +167,7 @@ def grant_exception(
     return exception
 
 
-def reconcile_violations(user, conflicts: list[Conflict], now: datetime) -> None:
+def reconcile_violations(user: User, conflicts: list[Conflict], now: datetime) -> None:
     """Open, refresh and resolve `user`'s violation records to match `conflicts`."""
     exceptions = active_exceptions(user, now)
     current = {conflict.rule.id: conflict for conflict in conflicts}
@@ -195,7 +197,7 @@ def reconcile_violations(user, conflicts: list[Conflict], now: datetime) -> None
             record(actor=None, actor_label="system:sod", action="sod.violation_resolved", obj=row)
 
 
-def recheck_user(user, held: set[int]) -> int:
+def recheck_user(user: User, held: set[int]) -> int:
     """Re-evaluate everything `user` holds (`held`: entitlement ids); returns how many violations are open."""
     now = timezone.now()
     with transaction.atomic():
@@ -230,7 +232,7 @@ def expire_exceptions(now: datetime | None = None) -> list[SodException]:
 
 
 def record_permissions(
-    entitlement, documents: list[dict], error: str = "", *, unreadable: str = ""
+    entitlement: Entitlement, documents: list[dict], error: str = "", *, unreadable: str = ""
 ) -> EntitlementPermissions:
     """Store what AWS answered for an entitlement's policies. A failed read (`error`), or one with a document
     that could not be read (`unreadable`), keeps the last documents read whole: never some of the new ones."""
