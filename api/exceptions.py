@@ -13,7 +13,8 @@ add (the `code` of an MFA or step-up refusal). The cache being unreachable (sign
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from django.core.exceptions import ValidationError as ModelValidationError
 from rest_framework.response import Response
@@ -28,7 +29,7 @@ from outbox.outages import CACHE_ERRORS, RETRY_AFTER_SECONDS, UNAVAILABLE
 logger = logging.getLogger(__name__)
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, (Refusal, TokenError)):
         # Like DRF does for its own errors: should requests ever run in one transaction, a refusal undoes it.
         set_rollback()
@@ -46,14 +47,14 @@ def api_exception_handler(exc, context):
     return response
 
 
-def validation_body(detail) -> dict:
+def validation_body(detail: object) -> dict:
     """DRF's validation errors, however nested, as {"items.1.entitlement": [messages]}; the first repeated on top."""
     errors = dict(_messages_by_field(detail, ""))
     field, messages = next(iter(errors.items()), (api_settings.NON_FIELD_ERRORS_KEY, ["The input is not valid."]))
     return error_body(messages[0], None if field == api_settings.NON_FIELD_ERRORS_KEY else field, errors)
 
 
-def _messages_by_field(detail, path: str) -> Iterator[tuple[str, list[str]]]:
+def _messages_by_field(detail: object, path: str) -> Iterator[tuple[str, list[str]]]:
     if isinstance(detail, dict):
         for key, value in detail.items():
             yield from _messages_by_field(value, f"{path}.{key}" if path else str(key))
@@ -66,7 +67,8 @@ def _messages_by_field(detail, path: str) -> Iterator[tuple[str, list[str]]]:
         yield path or api_settings.NON_FIELD_ERRORS_KEY, [str(message) for message in messages]
 
 
-def refusal_body(data) -> dict:
+def refusal_body(data: Mapping[str, object]) -> dict:
     """DRF's {"detail": words} (with a `code` where an MFA or step-up refusal adds one) in the one shape."""
     extra = {key: str(value) for key, value in data.items() if key not in ("detail", "field", "errors")}
-    return error_body(str(data["detail"]), None, **extra)
+    # `errors` given (empty) so that `extra` can only fill error_body's **extra, never one of its three keys.
+    return error_body(str(data["detail"]), None, None, **extra)

@@ -6,11 +6,18 @@ sends (`inputs.refusals.error_body`), whatever a view declared, and documents th
 needs a caller answers without one.
 """
 
+from typing import Any
+
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.request import Request
+
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 UNAUTHENTICATED = "No valid token or session: sign in, or send `Authorization: Token <key>`."
 
 
-def errors_are_one_shape(result, generator, request, public):
+def errors_are_one_shape(
+    result: dict[str, Any], generator: SchemaGenerator, request: Request | None, public: bool
+) -> dict[str, Any]:
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.get("responses", {})

@@ -42,7 +42,8 @@ def _write_atomically(path: str, content: bytes) -> None:
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue, payload, **kwargs):
+    # kombu's filesystem Channel, whose _put this replaces, takes these arguments; its base declares fewer.
+    def _put(self, queue, payload, **kwargs):  # type: ignore[override]
         final = os.path.join(self.data_folder_out, f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg")
         try:
             _write_atomically(final, str_to_bytes(dumps(payload)))

@@ -5,6 +5,10 @@ a developer's machine; the web server (portal/wsgi.py) and Celery workers (porta
 start on their errors, since gunicorn and celery run no system checks themselves.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -18,7 +22,7 @@ UNDELIVERED = {
 
 
 @checks.register(TAG, deploy=True)
-def mail_is_delivered(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def mail_is_delivered(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Outside DEBUG, approvers' and reviewers' emails must leave the machine, unless someone said
     otherwise on purpose (PORTAL_EMAIL_URL=console://)."""
     backend = UNDELIVERED.get(settings.EMAIL_BACKEND)
@@ -36,7 +40,7 @@ def mail_is_delivered(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 
 @checks.register(TAG, deploy=True)
-def errors_are_reported(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def errors_are_reported(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     if settings.ADMINS or settings.SENTRY_DSN:
         return []
     return [

@@ -1,3 +1,5 @@
+from django.http import HttpRequest
+
 from access.selectors import pending_assignments_for
 from access.views.cart import cart_ids
 from accounts.roles import menus_of
@@ -12,19 +14,19 @@ GOVERNANCE_PAGES = {
 }
 
 
-def in_governance(request) -> bool:
+def in_governance(request: HttpRequest) -> bool:
     match = getattr(request, "resolver_match", None)
     if match is None:
         return False
     return match.app_name in GOVERNANCE_APPS or match.url_name in GOVERNANCE_PAGES.get(match.app_name, ())
 
 
-def in_django_admin(request) -> bool:
+def in_django_admin(request: HttpRequest) -> bool:
     match = getattr(request, "resolver_match", None)
     return match is not None and match.app_name == "admin"
 
 
-def navigation(request):
+def navigation(request: HttpRequest) -> dict[str, object]:
     """Badges in the navigation bar: approvals waiting, review lines waiting and unread notifications
     (one COUNT query each) and the cart size (from the session); and whether Approvals and Reviews are
     shown at all (one query), so an employee who decides nothing is not offered empty pages.

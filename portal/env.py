@@ -11,11 +11,15 @@ import os
 import secrets
 from email.utils import getaddresses
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
-import dj_email_url
+import dj_email_url  # type: ignore[import-untyped]  # it ships no types; no stubs are pinned
 from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from celery.schedules import crontab
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -64,7 +68,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_database(name: str, default: str) -> dict:
+def env_database(name: str, default: str) -> dj_database_url.DBConfig:
     value = _raw(name) or default
     if not value.startswith(("postgres://", "postgresql://", "sqlite:")):
         raise ImproperlyConfigured(
@@ -254,7 +258,7 @@ def env_url(name: str, default: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
-def env_crontab(name: str, default: str):
+def env_crontab(name: str, default: str) -> "crontab":
     """A crontab line of five fields (minute hour day-of-month month day-of-week), as celery beat runs it."""
     from celery.schedules import crontab
 

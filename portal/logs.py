@@ -45,10 +45,16 @@ class JsonLines(JsonFormatter):
     filter's copy (portal.redaction.RedactSecrets), so they are masked here as well."""
 
     def formatException(self, ei) -> str:
-        return redact(super().formatException(ei))
+        return redact(_one_string(super().formatException(ei)))
 
     def formatStack(self, stack_info: str) -> str:
-        return redact(super().formatStack(stack_info))
+        return redact(_one_string(super().formatStack(stack_info)))
+
+
+def _one_string(text: str | list[str]) -> str:
+    # JsonFormatter answers a list of lines only when told to (exc_info_as_array, stack_info_as_array),
+    # which the portal's LOGGING never does.
+    return text if isinstance(text, str) else "\n".join(text)
 
 
 class LogContextMiddleware:

@@ -8,12 +8,15 @@ cheap however large the tables or the backlog grow.
 """
 
 import hmac
+from collections.abc import Iterator
+from datetime import datetime
 from ipaddress import ip_address
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -35,11 +38,11 @@ CAMPAIGNS_REPORTED = 50
 WAITING = [Grant.SyncState.PENDING, Grant.SyncState.IN_PROGRESS]
 
 
-def _capped_count(queryset) -> int:
+def _capped_count(queryset: QuerySet) -> int:
     return queryset.order_by().values("pk")[:COUNT_CAP].count()
 
 
-def _oldest_wait_seconds(now) -> float:
+def _oldest_wait_seconds(now: datetime) -> float:
     """How long the longest-waiting grant has waited: since it was granted, ended, or created (the latest).
     One `ORDER BY waiting_since LIMIT 1` on the partial expression index grant_waiting_since: the first entry
     is the answer, however many grants wait (an aggregate would read every waiting row)."""
@@ -51,7 +54,7 @@ def _oldest_wait_seconds(now) -> float:
 class PortalCollector:
     """The portal's gauges, read from the database at scrape time."""
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()
         yield GaugeMetricFamily(
             "portal_grants_waiting_to_sync",
@@ -102,7 +105,7 @@ class PortalCollector:
         yield from _beat_heartbeat()
 
 
-def _beat_heartbeat():
+def _beat_heartbeat() -> Iterator[GaugeMetricFamily]:
     """Seconds since beat's last heartbeat (portal/health/heartbeat.py). Not reported when there was none
     or the cache cannot be read: an absent series is what an alert on `absent()` looks for."""
     try:
@@ -117,7 +120,7 @@ def _beat_heartbeat():
         )
 
 
-def allowed(request) -> bool:
+def allowed(request: HttpRequest) -> bool:
     """The bearer token, compared in constant time, or a client address in an allowed network."""
     token = settings.METRICS_TOKEN
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
@@ -131,7 +134,7 @@ def allowed(request) -> bool:
 
 @login_not_required
 @require_GET
-def metrics(request):
+def metrics(request: HttpRequest) -> HttpResponse:
     if not (settings.METRICS_TOKEN or settings.METRICS_ALLOWED_NETWORKS):
         raise Http404("Metrics are off: set PORTAL_METRICS_TOKEN or PORTAL_METRICS_ALLOWED_NETWORKS.")
     if not allowed(request):

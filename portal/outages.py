@@ -30,7 +30,7 @@ class CacheOutageMiddleware:
             return None
         logger.warning("Cache unreachable on %s %s: %s", request.method, request.path, exception)
         if under_api(request):
-            response = JsonResponse(error_body(UNAVAILABLE), status=503)
+            response: HttpResponse = JsonResponse(error_body(UNAVAILABLE), status=503)
         else:
             # No context processors: the page must not need anything else that may be down.
             body = loader.get_template("errors/503.html").render(

@@ -8,6 +8,7 @@ becomes a default in production.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django_guid.integrations import CeleryIntegration
@@ -323,7 +324,7 @@ else:
 # Up to this many lines, the evidence links still build the pack in the request (well under a second); a larger
 # campaign's pack is asked for on its page and built by a worker (reviews/evidence_views.py).
 EVIDENCE_INLINE_MAX_LINES = env_int("PORTAL_EVIDENCE_INLINE_MAX_LINES", 2000)
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "evidence": EVIDENCE_STORAGE,
     "staticfiles": {
@@ -401,7 +402,7 @@ if CELERY_BROKER_URL.startswith("redis"):
         2 * LONG_TASK_TIME_LIMIT,
         minimum=max(LONG_TASK_TIME_LIMIT, task_limits.LONGEST_COUNTDOWN_SECONDS) + 60,
     )
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
 elif CELERY_BROKER_URL:
     # RabbitMQ confirms each message it has taken, so a task sent is not lost if the broker restarts.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
@@ -465,7 +466,7 @@ if REDIS_URL:
     # beat started by mistake, or as a standby, waits and takes over within the lock's time if the first dies.
     CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
     CELERY_REDBEAT_REDIS_URL = REDIS_URL
-    CELERY_REDBEAT_REDIS_OPTIONS = {}  # not the broker's transport options
+    CELERY_REDBEAT_REDIS_OPTIONS: dict[str, object] = {}  # not the broker's transport options
     CELERY_REDBEAT_KEY_PREFIX = f"{CELERY_TASK_DEFAULT_QUEUE}:beat:"  # one installation's schedule and lock
     CELERY_REDBEAT_LOCK_TIMEOUT = env_int("PORTAL_BEAT_LOCK_SECONDS", 60, minimum=15)
     # The beat holding the lock renews it at every wake-up, so it wakes up well within the lock's time.
@@ -481,7 +482,7 @@ GRANT_SYNC_THREADS = env_int("PORTAL_GRANT_SYNC_THREADS", 4, minimum=1)
 AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")
 AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "us-east-1"))
 AWS_MAX_ATTEMPTS = env_int("PORTAL_AWS_MAX_ATTEMPTS", 5)
-if EMAIL_CHOSEN == "ses":  # PORTAL_EMAIL_URL=ses://[region]: django-ses, boto3's usual credentials
+if _email and EMAIL_CHOSEN == "ses":  # PORTAL_EMAIL_URL=ses://[region]: django-ses, boto3's usual credentials
     AWS_SES_REGION_NAME = _email["SES_REGION"] or AWS_REGION
     AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
     AWS_SES_REGION_ENDPOINT_URL = AWS_ENDPOINT_URL or None

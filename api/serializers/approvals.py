@@ -1,14 +1,22 @@
 """The approval inbox and decisions."""
 
+from typing import Protocol
+
 from rest_framework import serializers
 
-from access.models import Approval
+from access.models import Approval, ApprovalAssignment
 from api.serializers.common import id_field
 from api.serializers.requests import LONGEST_TEXT, RequestSerializer
 
 # A bulk decision is one screen of the inbox; more would hold one HTTP call open for long.
 MOST_BULK_REQUESTS = 100
 DECISIONS = ["approve", "deny"]
+
+
+class StageWithMyVotes(Protocol):
+    """A stage as access.selectors hands it to a voter: their undecided assignments in it prefetched."""
+
+    my_votes: list[ApprovalAssignment]
 
 
 class StepToDecideSerializer(serializers.ModelSerializer):
@@ -19,7 +27,7 @@ class StepToDecideSerializer(serializers.ModelSerializer):
         model = Approval
         fields = ["id", "step", "label", "required", "activated_at", "request", "reasons"]
 
-    def get_reasons(self, stage) -> list[str]:
+    def get_reasons(self, stage: StageWithMyVotes) -> list[str]:
         return [assignment.reason for assignment in stage.my_votes]
 
 

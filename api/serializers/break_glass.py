@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from access.models import Approval
 from access.services import break_glass as glass
+from api.serializers.approvals import StageWithMyVotes
 from api.serializers.requests import LONGEST_DURATION_DAYS, LONGEST_DURATION_HOURS, RequestSerializer
 from catalog.models import Entitlement
 
@@ -32,7 +33,7 @@ class BreakGlassReviewSerializer(serializers.ModelSerializer):
         model = Approval
         fields = ["id", "label", "activated_at", "due_at", "escalations", "request", "reasons"]
 
-    def get_reasons(self, stage) -> list[str]:
+    def get_reasons(self, stage: StageWithMyVotes) -> list[str]:
         return [assignment.reason for assignment in stage.my_votes]
 
 

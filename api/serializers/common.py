@@ -1,12 +1,14 @@
 """Small read-only shapes shared by several endpoints."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from catalog.models import AwsAccount, Entitlement
 from inputs.rules import MAX_ID, NUMBER_TOO_LARGE
 
 
-def id_field(**options) -> serializers.IntegerField:
+def id_field(**options: Any) -> serializers.IntegerField:
     """An object's id in a body: a positive number of at most 18 digits, so a query never has to hold more."""
     return serializers.IntegerField(
         min_value=1, max_value=MAX_ID, error_messages={"max_value": NUMBER_TOO_LARGE}, **options

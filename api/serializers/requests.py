@@ -1,12 +1,15 @@
 """Access requests: what callers send to ask for access, and what they get back."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from access.models import AccessRequest, Approval, ApprovalAssignment
+from accounts.models import User
 from api.serializers.common import EntitlementSummarySerializer, PersonSerializer
 from catalog.models import Entitlement
 
@@ -18,18 +21,18 @@ LONGEST_TEXT = 2000
 MOST_CART_ITEMS = 50
 
 
-def _duration(**options):
+def _duration(**options: Any) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=LONGEST_DURATION_DAYS, **options)
 
 
-def _hours(**options):
+def _hours(**options: Any) -> serializers.IntegerField:
     # Only for entitlements counted in hours (catalog duration_unit); the service refuses it for the others.
     return serializers.IntegerField(
         min_value=1, max_value=LONGEST_DURATION_HOURS, required=False, allow_null=True, **options
     )
 
 
-def _justification():
+def _justification() -> serializers.CharField:
     # Blank is let through on purpose: access.services owns the minimum length and its message.
     return serializers.CharField(max_length=LONGEST_TEXT, allow_blank=True)
 
@@ -39,7 +42,7 @@ class BeneficiaryField(serializers.PrimaryKeyRelatedField):
     """Finds only the people the caller may ask for (access.services.may_request_for): themselves, their
     direct reports, anyone for governance admins. Anyone else's id answers like one that does not exist."""
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[User]:
         people = get_user_model().objects.all()
         request = self.context.get("request")
         if request is None or request.user.is_governance_admin:  # no caller: the schema is being drawn
@@ -47,7 +50,7 @@ class BeneficiaryField(serializers.PrimaryKeyRelatedField):
         return people.filter(Q(pk=request.user.pk) | Q(manager=request.user))
 
 
-def _beneficiary():
+def _beneficiary() -> BeneficiaryField:
     return BeneficiaryField(
         required=False,
         allow_null=True,
@@ -55,7 +58,7 @@ def _beneficiary():
     )
 
 
-def _entitlement():
+def _entitlement() -> serializers.PrimaryKeyRelatedField:
     # Every entitlement, requestable or not: the service refuses the others with its own message.
     return serializers.PrimaryKeyRelatedField(queryset=Entitlement.objects.all())
 
@@ -86,7 +89,7 @@ class ExtensionSerializer(serializers.Serializer):
     duration_hours = _hours()
     justification = _justification()
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("duration_days") is None and attrs.get("duration_hours") is None:
             raise serializers.ValidationError({"duration_days": ["This field is required."]})
         return attrs
@@ -111,7 +114,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "automatic",
         ]
 
-    def get_approver_name(self, assignment) -> str:
+    def get_approver_name(self, assignment: ApprovalAssignment) -> str:
         return str(assignment.approver) if assignment.approver_id else "Governance admins"
 
 

@@ -4,6 +4,7 @@ reviews waiting for the caller, confirmed or revoked. Each write is the one serv
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from access import selectors
@@ -62,7 +63,7 @@ class BreakGlassReviewViewSet(mixins.ListModelMixin, PortalViewSet):
             return Approval.objects.none()
         return selectors.break_glass_reviews_for(self.request.user)
 
-    def _decide(self, request, pk, confirm: bool) -> Response:
+    def _decide(self, request: Request, pk: str, confirm: bool) -> Response:
         serializer = BreakGlassDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         decided = glass.decide_review(

@@ -26,9 +26,9 @@ class DocsView(SpectacularSwaggerSplitView):
     url_name = "api:schema"
 
     @staticmethod
-    def _swagger_ui_resource(filename):
+    def _swagger_ui_resource(filename: str) -> str:
         return static(f"{SWAGGER_UI_ASSETS}/{filename}")
 
     @staticmethod
-    def _swagger_ui_favicon():
+    def _swagger_ui_favicon() -> str:
         return static(f"{SWAGGER_UI_ASSETS}/favicon-32x32.png")

@@ -5,10 +5,13 @@ Refusal to api.exceptions. Reads of a single request answer 404 unless the calle
 it, benefits from it or is assigned to decide it.
 """
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from access import services
 from access.models import AccessRequest
@@ -44,11 +47,11 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalVie
     def get_serializer_class(self):
         return RequestSerializer if self.action == "list" else RequestDetailSerializer
 
-    def _detail(self, access_request, status_code=status.HTTP_200_OK) -> Response:
+    def _detail(self, access_request: AccessRequest, status_code: int = status.HTTP_200_OK) -> Response:
         fresh = requests_visible_to(self.request.user).get(pk=access_request.pk)
         return Response(RequestDetailSerializer(fresh).data, status=status_code)
 
-    def _valid(self, serializer_class):
+    def _valid(self, serializer_class: type[Serializer]) -> dict[str, Any]:
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data

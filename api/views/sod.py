@@ -9,6 +9,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from accounts import roles
+from accounts.models import User
 from api.serializers.sod import DryRunSerializer, SodRuleSerializer, SodViolationSerializer
 from api.views.base import BAD_REQUEST, FORBIDDEN, NOT_FOUND, PortalViewSet
 from sod import scan, selectors
@@ -19,7 +20,7 @@ from sod.rules import rule_view_of, save_rule
 DRY_RUN_LISTED = 100
 
 
-def _save(serializer, actor, rule=None) -> SodRule:
+def _save(serializer: SodRuleSerializer, actor: User, rule: SodRule | None = None) -> SodRule:
     data = dict(serializer.validated_data)
     set_a, set_b = data.pop("set_a", None), data.pop("set_b", None)
     # A rule refused (InvalidInput) answers 400 {"detail", "field"} through api.exceptions, like every refusal.

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
-from health_check.base import HealthCheck
-from health_check.exceptions import ServiceUnavailable
+from health_check.base import HealthCheck  # type: ignore[import-untyped]  # no types, no stubs pinned
+from health_check.exceptions import ServiceUnavailable  # type: ignore[import-untyped]  # the same
 
 from portal.health import heartbeat
 
@@ -57,28 +57,27 @@ class Broker(HealthCheck):
 class WorkerReplies:
     """One broadcast per probe, shared by the per-queue checks: which queues the workers that answered consume."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._queues: set[str] | None = None
-        self._error: ServiceUnavailable | None = None
+        # The queues the workers consume, or why they could not be asked; None until asked.
+        self._answer: set[str] | ServiceUnavailable | None = None
 
     def consumed_queues(self) -> set[str]:
         with self._lock:
-            if self._queues is None and self._error is None:
-                self._ask()
-        if self._error is not None:
-            raise self._error
-        return self._queues
+            if self._answer is None:
+                self._answer = self._ask()
+        if isinstance(self._answer, ServiceUnavailable):
+            raise self._answer
+        return self._answer
 
-    def _ask(self) -> None:
+    def _ask(self) -> set[str] | ServiceUnavailable:
         from portal.celery import app
 
         try:
             replies = app.control.inspect(timeout=WORKER_ANSWER_SECONDS).active_queues() or {}
         except Exception as exc:
-            self._error = ServiceUnavailable(f"cannot ask the workers ({_reason(exc)})")
-            return
-        self._queues = {queue["name"] for queues in replies.values() for queue in queues or []}
+            return ServiceUnavailable(f"cannot ask the workers ({_reason(exc)})")
+        return {queue["name"] for queues in replies.values() for queue in queues or []}
 
 
 @dataclasses.dataclass

@@ -32,5 +32,5 @@ def age_now() -> float | None:
     return _since(cache.get(key()))
 
 
-def _since(last) -> float | None:
+def _since(last: float | None) -> float | None:
     return None if last is None else max(0.0, time.time() - float(last))

@@ -10,16 +10,17 @@ import asyncio
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connections
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
-from health_check.checks import Cache, Database
+from health_check.checks import Cache, Database  # type: ignore[import-untyped]  # no types, no stubs pinned
 
 from portal.health import checks
 
@@ -120,13 +121,13 @@ def respond(probe: str) -> JsonResponse:
     return response
 
 
-def view(probe: str):
+def view(probe: str) -> Callable[[HttpRequest], JsonResponse]:
     """The probe as a URL's view: reached only when the middleware passed the request on (a HEAD or GET is
     answered there), so that `reverse()` and the URL list know the paths."""
 
     @login_not_required
     @require_safe
-    def probe_view(request):
+    def probe_view(request: HttpRequest) -> JsonResponse:
         return respond(probe)
 
     probe_view.__name__ = f"health_{probe}"

@@ -78,7 +78,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _seed_portal(self):
-        people = {}
+        people: dict[str | None, User] = {}
         for email, name, title, department, manager_email, admin in PEOPLE:
             person, created = User.objects.update_or_create(
                 email=email,
