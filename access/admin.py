@@ -17,8 +17,8 @@ class ApprovalInline(admin.TabularInline):
     model = Approval
     extra = 0
     can_delete = False
-    fields = ["step", "label", "required", "state", "activated_at", "decided_at", "escalations"]
-    readonly_fields = fields
+    readonly_fields = ("step", "label", "required", "state", "activated_at", "decided_at", "escalations")
+    fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -86,7 +86,7 @@ class EntitlementAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if self.instance.pk is None and not self.errors:
             try:
-                check_terms(terms_from(cleaned))
+                check_terms(terms_from(self.cleaned_data))
             except Refusal as exc:
                 self.add_error(exc.field if exc.field in self.fields else None, exc.message)
         return cleaned

@@ -46,7 +46,7 @@ def _describe_votes(ids, events):
     }
 
 
-def register_names():
+def register_names() -> None:
     register(
         "access.grant",
         describe=_describe_grants,

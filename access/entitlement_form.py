@@ -3,6 +3,8 @@
 It checks only the shape of what was sent (ids, numbers in range); access.services.entitlements decides.
 """
 
+from typing import cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -145,6 +147,6 @@ class BreakGlassEligibilityForm(forms.Form):
     def __init__(self, *args, chosen_departments=(), **kwargs):
         super().__init__(*args, **kwargs)
         known = sorted(set(departments()) | set(chosen_departments))
-        self.fields["departments"].choices = [(name, name) for name in known]
+        cast(forms.MultipleChoiceField, self.fields["departments"]).choices = [(name, name) for name in known]
         for name, field in self.fields.items():
             field.widget.attrs["aria-describedby"] = f"id_{name}_helptext"

@@ -7,8 +7,11 @@ stage's approvers are the requester, the beneficiary or auditors, the stage pass
 that order), and the reason is kept with the assignment.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from access.models import ApprovalAssignment
+from accounts.models import User
 from catalog.models import ApprovalPolicy, ApprovalStage, Entitlement, Risk
 
 ADMINS = None  # an assignment with no person: any governance admin may decide
@@ -19,16 +22,16 @@ class StageSpec:
     approvers: str
     mode: str = ApprovalStage.Mode.ANY
     required: int = 1
-    named: tuple = ()
+    named: tuple[User, ...] = ()
 
 
 # Used when no policy is configured for an entitlement or its risk level.
-BUILT_IN_STAGES = {
+BUILT_IN_STAGES: dict[str, list[StageSpec]] = {
     Risk.LOW: [StageSpec(ApprovalStage.Approvers.MANAGER)],
     Risk.MEDIUM: [StageSpec(ApprovalStage.Approvers.MANAGER), StageSpec(ApprovalStage.Approvers.OWNERS)],
     Risk.HIGH: [StageSpec(ApprovalStage.Approvers.MANAGER), StageSpec(ApprovalStage.Approvers.OWNERS)],
 }
-LABELS = {
+LABELS: dict[str, str] = {
     ApprovalStage.Approvers.MANAGER: "Manager",
     ApprovalStage.Approvers.OWNERS: "Entitlement owner",
     ApprovalStage.Approvers.NAMED: "Named approver",
@@ -38,7 +41,7 @@ LABELS = {
 
 @dataclass
 class PlannedAssignment:
-    approver: object | None  # a User, or ADMINS
+    approver: User | None  # None: ADMINS
     reason: str
 
 
@@ -57,7 +60,7 @@ class Plan:
     stages: list[PlannedStage]
 
 
-def eligible(person, excluded: set[int]) -> bool:
+def eligible(person: User | None, excluded: set[int]) -> bool:
     """Whether `person` may be asked to decide: active, not a leaver, not an auditor, not one of `excluded`.
 
     Auditors are skipped like the requester: who checks the governance does not take part in it, even
@@ -89,8 +92,10 @@ def _stage_specs(policy: ApprovalPolicy | None, entitlement: Entitlement) -> lis
     ]
 
 
-def _manager_chain(beneficiary, excluded: set[int]) -> list[PlannedAssignment]:
-    manager, skipped, seen = beneficiary.manager, [], set()
+def _manager_chain(beneficiary: User, excluded: set[int]) -> list[PlannedAssignment]:
+    manager = beneficiary.manager
+    skipped: list[str] = []
+    seen: set[int] = set()
     while manager is not None and manager.pk not in seen:
         seen.add(manager.pk)
         if eligible(manager, excluded):
@@ -109,7 +114,9 @@ def _fallback(policy: ApprovalPolicy | None, excluded: set[int], why: str) -> Pl
     return PlannedAssignment(ADMINS, f"Governance admins: {why}")
 
 
-def _plan_stage(spec: StageSpec, policy, entitlement, beneficiary, excluded: set[int]) -> PlannedStage:
+def _plan_stage(
+    spec: StageSpec, policy: ApprovalPolicy | None, entitlement: Entitlement, beneficiary: User, excluded: set[int]
+) -> PlannedStage:
     kinds = ApprovalStage.Approvers
     if spec.approvers == kinds.GOVERNANCE_ADMINS:
         return PlannedStage(
@@ -138,7 +145,9 @@ def _plan_stage(spec: StageSpec, policy, entitlement, beneficiary, excluded: set
     return PlannedStage(LABELS[spec.approvers], required, people)
 
 
-def plan_sod_stage(rule_name: str, owner, entitlement: Entitlement, requester, beneficiary) -> PlannedStage:
+def plan_sod_stage(
+    rule_name: str, owner: User | None, entitlement: Entitlement, requester: User, beneficiary: User
+) -> PlannedStage:
     """The extra stage a separation-of-duties rule with `exception` enforcement adds: its owner decides."""
     excluded = {requester.pk, beneficiary.pk}
     label = f"Separation of duties: {rule_name}"
@@ -167,7 +176,7 @@ def route_for(entitlement: Entitlement) -> Route:
     return Route(policy, name, False, _stage_specs(policy, entitlement))
 
 
-def plan_approvals(entitlement: Entitlement, requester, beneficiary) -> Plan:
+def plan_approvals(entitlement: Entitlement, requester: User, beneficiary: User) -> Plan:
     """The ordered stages and who may decide each, for this requester and beneficiary."""
     route = route_for(entitlement)
     if route.automatic:
@@ -177,7 +186,7 @@ def plan_approvals(entitlement: Entitlement, requester, beneficiary) -> Plan:
     return Plan(route.name, False, stages)
 
 
-def may_decide(assignment, actor) -> bool:
+def may_decide(assignment: ApprovalAssignment, actor: User) -> bool:
     """Whether `actor` may cast this assignment's vote (own requests are refused before this)."""
     if assignment.approver_id is not None:
         return assignment.approver_id == actor.pk
@@ -202,7 +211,7 @@ class Outline:
     fallback: str
 
 
-def _people(people) -> str:
+def _people(people: Iterable[User]) -> str:
     return ", ".join(str(person) for person in people)
 
 
@@ -214,7 +223,7 @@ def _rule(spec: StageSpec) -> str:
     return "any one of them"
 
 
-def outline_stages(entitlement: Entitlement, owners) -> Outline:
+def outline_stages(entitlement: Entitlement, owners: Iterable[User]) -> Outline:
     """The stages a request for `entitlement` would go through, from the same `route_for` as
     `plan_approvals`, for the catalog console. The requester is not known yet, so their manager is
     described; the owners are the ones given (the console shows a choice before it is saved)."""
@@ -242,7 +251,7 @@ def needs_owners(entitlement: Entitlement) -> bool:
     return any(spec.approvers == ApprovalStage.Approvers.OWNERS for spec in route_for(entitlement).specs)
 
 
-def plan_manager_stage(entitlement: Entitlement, requester, beneficiary) -> PlannedStage:
+def plan_manager_stage(entitlement: Entitlement, requester: User, beneficiary: User) -> PlannedStage:
     """The manager stage of a request as the organisation chart stands now: for a mover's pending
     requests, re-routed to their new manager (access.services.rerouting)."""
     excluded = {requester.pk, beneficiary.pk}

@@ -1,16 +1,20 @@
 """Reads of requests and grants that pages and the API share. Each runs a fixed number of queries."""
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from typing import cast
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from access.models import AccessRequest, Approval, ApprovalAssignment, BreakGlassEligibility, Grant, GrantActivity
+from accounts.models import User
 from audit.models import AuditEvent, AuditSubject
+from catalog.models import Entitlement
 
 REQUEST_TYPE = "access.accessrequest"
 
 
-def votes_of(user) -> Q:
+def votes_of(user: User) -> Q:
     """Assignments naming `user`, and for governance admins the shared ones naming nobody."""
     mine = Q(approver=user)
     if user.is_governance_admin:
@@ -18,7 +22,7 @@ def votes_of(user) -> Q:
     return mine
 
 
-def pending_assignments_for(user) -> QuerySet[ApprovalAssignment]:
+def pending_assignments_for(user: User) -> QuerySet[ApprovalAssignment]:
     """Undecided votes `user` may cast now, on stages that are active. Never on their own requests."""
     return (
         ApprovalAssignment.objects.filter(
@@ -32,7 +36,7 @@ def pending_assignments_for(user) -> QuerySet[ApprovalAssignment]:
     )
 
 
-def awaiting_decision_by(user) -> QuerySet[AccessRequest]:
+def awaiting_decision_by(user: User) -> QuerySet[AccessRequest]:
     """Requests whose current stage `user` may decide, oldest first, with what the inbox shows.
 
     Starts from the approver's own undecided assignments (`assignment_pending_by_person`), read first as a
@@ -48,7 +52,7 @@ def awaiting_decision_by(user) -> QuerySet[AccessRequest]:
     )
 
 
-def holdings_of(people_ids) -> dict[int, list]:
+def holdings_of(people_ids: Iterable[int]) -> dict[int, list]:
     """What each person holds now, as (entitlement, account) names by person id: one query for a page of
     the inbox, read as names rather than as grants with their entitlement and account (three objects for
     each line of a list that only names them)."""
@@ -64,7 +68,7 @@ def holdings_of(people_ids) -> dict[int, list]:
     return holdings
 
 
-def requests_of(user) -> QuerySet[AccessRequest]:
+def requests_of(user: User) -> QuerySet[AccessRequest]:
     """Requests where `user` is the beneficiary or the requester, newest first."""
     return (
         AccessRequest.objects.filter(Q(beneficiary=user) | Q(requester=user))
@@ -74,18 +78,18 @@ def requests_of(user) -> QuerySet[AccessRequest]:
     )
 
 
-def activities_for(access_requests) -> dict:
+def activities_for(access_requests: Iterable[AccessRequest]) -> dict[int, GrantActivity]:
     """The CloudTrail summary of each request's grant, where one was read, keyed by request id: one query."""
     ids = [access_request.pk for access_request in access_requests]
     if not ids:
         return {}
     return {
-        activity.grant.request_id: activity
+        cast(int, activity.grant.request_id): activity  # grant__request_id__in: never None
         for activity in GrantActivity.objects.filter(grant__request_id__in=ids).select_related("grant")
     }
 
 
-def extension_activities(access_requests) -> dict:
+def extension_activities(access_requests: Iterable[AccessRequest]) -> dict[int, GrantActivity | None]:
     """For each extension among the requests, the CloudTrail summary of the grant it would extend, keyed by
     request id: the activity so far, for whoever decides. One query. A request whose account has no trail maps
     to None, as does one whose grant was not read yet (the inbox tells the two apart by the account)."""
@@ -94,7 +98,7 @@ def extension_activities(access_requests) -> dict:
         for access_request in access_requests
         if access_request.kind == AccessRequest.Kind.EXTENSION
     }
-    found = dict.fromkeys(wanted.values())
+    found: dict[int, GrantActivity | None] = dict.fromkeys(wanted.values())
     if not wanted:
         return found
     people = {person for person, _ in wanted}
@@ -107,7 +111,7 @@ def extension_activities(access_requests) -> dict:
     return found
 
 
-def timelines_for(access_requests) -> dict[int, list[AuditEvent]]:
+def timelines_for(access_requests: Iterable[AccessRequest]) -> dict[int, list[AuditEvent]]:
     """The audit events of each request, its approval votes and its grant, in one query.
 
     Events about the request itself are found by `audit_object_history`; those that only name it
@@ -118,20 +122,21 @@ def timelines_for(access_requests) -> dict[int, list[AuditEvent]]:
     if not ids:
         return {}
     own = AuditEvent.objects.filter(object_type=REQUEST_TYPE, object_id__in=[str(pk) for pk in ids])
-    own = own.order_by().values("pk")
+    own_ids = own.order_by().values("pk")
     naming = AuditSubject.objects.filter(subject_type=REQUEST_TYPE, subject_id__in=ids)
-    naming = naming.order_by().values("event_id")
-    events = AuditEvent.objects.filter(pk__in=own.union(naming)).select_related("actor").order_by("seq")
+    naming_ids = naming.order_by().values("event_id")
+    events = AuditEvent.objects.filter(pk__in=own_ids.union(naming_ids)).select_related("actor").order_by("seq")
     # What a timeline reads of an event: not its `before`, its chain hashes or its address.
     events = events.only("seq", "created_at", "actor", "actor_label", "action", "object_type", "object_id", "after")
     timelines: dict[int, list[AuditEvent]] = {pk: [] for pk in ids}
     for event in events:
-        request_id = int(event.object_id) if event.object_type == REQUEST_TYPE else event.after["request"]
+        # The others name the request in `after`: the subject index is written from it.
+        request_id = int(event.object_id) if event.object_type == REQUEST_TYPE else cast(dict, event.after)["request"]
         timelines.setdefault(request_id, []).append(event)
     return timelines
 
 
-def access_of(user) -> QuerySet[Grant]:
+def access_of(user: User) -> QuerySet[Grant]:
     return (
         Grant.objects.filter(user=user, desired=Grant.Desired.PRESENT)
         .select_related("entitlement__account")
@@ -146,7 +151,7 @@ def access_of(user) -> QuerySet[Grant]:
     )
 
 
-def annotate_held_and_pending(entitlements: QuerySet, user) -> QuerySet:
+def annotate_held_and_pending(entitlements: QuerySet[Entitlement], user: User) -> QuerySet[Entitlement]:
     """Mark each entitlement with whether `user` holds it or has a request pending for it."""
     return entitlements.annotate(
         held=Exists(Grant.objects.filter(user=user, entitlement=OuterRef("pk"), desired=Grant.Desired.PRESENT)),
@@ -158,7 +163,7 @@ def annotate_held_and_pending(entitlements: QuerySet, user) -> QuerySet:
     )
 
 
-def has_pending_sync(user) -> bool:
+def has_pending_sync(user: User) -> bool:
     return Grant.objects.filter(
         user=user, sync_state__in=[Grant.SyncState.PENDING, Grant.SyncState.IN_PROGRESS]
     ).exists()
@@ -173,7 +178,7 @@ def present_holdings(user_ids: Collection[int] | None = None) -> Iterator[tuple[
     return grants.values_list("user_id", "entitlement_id").iterator(chunk_size=10_000)
 
 
-def holders_of(entitlement) -> QuerySet[Grant]:
+def holders_of(entitlement: Entitlement) -> QuerySet[Grant]:
     return (
         Grant.objects.filter(entitlement=entitlement, desired=Grant.Desired.PRESENT)
         .select_related("user")
@@ -181,7 +186,7 @@ def holders_of(entitlement) -> QuerySet[Grant]:
     )
 
 
-def requests_visible_to(user) -> QuerySet[AccessRequest]:
+def requests_visible_to(user: User) -> QuerySet[AccessRequest]:
     """Requests `user` asked for, benefits from, or was assigned to decide, with every stage and vote.
 
     Anything else is answered with 404, so a caller cannot tell "not yours" from "does not exist".
@@ -196,7 +201,7 @@ def requests_visible_to(user) -> QuerySet[AccessRequest]:
     )
 
 
-def steps_to_decide(user) -> QuerySet[Approval]:
+def steps_to_decide(user: User) -> QuerySet[Approval]:
     """Stages holding a vote `user` may cast now, oldest request first.
 
     Each carries `my_votes`: the caller's undecided assignments in it, for the reasons they were asked.
@@ -212,7 +217,7 @@ def steps_to_decide(user) -> QuerySet[Approval]:
     )
 
 
-def holder_counts(entitlement_ids) -> dict[int, int]:
+def holder_counts(entitlement_ids: Iterable[int]) -> dict[int, int]:
     """How many people hold each of these entitlements (desired present), in one grouped query over the
     page's entitlements alone, served by the partial index grant_present_by_entitlement."""
     rows = (
@@ -224,7 +229,7 @@ def holder_counts(entitlement_ids) -> dict[int, int]:
     return {row["entitlement_id"]: row["holders"] for row in rows}
 
 
-def break_glass_grounds(person, entitlement_id: int) -> str | None:
+def break_glass_grounds(person: User | AnonymousUser, entitlement_id: int) -> str | None:
     """Why `person` may break glass for this entitlement ("named", or "department Platform"); None: they may
     not. Only people who can sign in, and never auditors, who change nothing. One query."""
     if not person.is_authenticated or not person.is_active or person.is_leaver or person.is_auditor:
@@ -240,14 +245,16 @@ def break_glass_grounds(person, entitlement_id: int) -> str | None:
     return f"department {person.department}" if found else None
 
 
-def break_glass_eligibility_of(entitlement) -> tuple[list, list[str]]:
+def break_glass_eligibility_of(entitlement: Entitlement) -> tuple[list[User], list[str]]:
     """The people named and the departments allowed to break glass for `entitlement`: two short lists."""
     rows = list(BreakGlassEligibility.objects.filter(entitlement=entitlement).select_related("person"))
-    people = sorted((row.person for row in rows if row.person_id), key=lambda person: (person.full_name, person.pk))
+    people = sorted(
+        (row.person for row in rows if row.person is not None), key=lambda person: (person.full_name, person.pk)
+    )
     return people, sorted(row.department for row in rows if row.department)
 
 
-def break_glass_reviews_for(user) -> QuerySet[Approval]:
+def break_glass_reviews_for(user: User) -> QuerySet[Approval]:
     """After-the-fact reviews of break glass `user` may decide now, the soonest due first; never their own.
 
     Each carries `my_votes` (why they were asked) and its request with what the inbox shows."""

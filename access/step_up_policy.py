@@ -2,17 +2,22 @@
 the API alike before they call the service: approving a high-risk request, or a stage that grants a
 separation-of-duties exception."""
 
+from collections.abc import Collection
+from typing import cast
+
 from django.db.models import Q
+from django.http import HttpRequest
 
 from access import selectors
 from accounts import step_up_proof
+from accounts.models import User
 from catalog.models import Risk
 
 GRANTING_EXCEPTION = "Granting a separation-of-duties exception"
 APPROVING_HIGH_RISK = "Approving a high-risk request"
 
 
-def step_up_reason(actor, request_ids) -> str | None:
+def step_up_reason(actor: User, request_ids: Collection[int]) -> str | None:
     """What, in approving these requests, needs a fresh second factor; None when nothing does.
 
     Only votes the actor may cast now count: a request they cannot decide is refused by the service
@@ -30,9 +35,10 @@ def step_up_reason(actor, request_ids) -> str | None:
     return GRANTING_EXCEPTION if any(rules) else APPROVING_HIGH_RISK
 
 
-def step_up_needed(request, request_ids) -> str | None:
+def step_up_needed(request: HttpRequest, request_ids: Collection[int]) -> str | None:
     """`step_up_reason` unless this session (page or API) proved a second factor recently enough."""
     # The session is read first: with a fresh proof no query is made.
     if step_up_proof.has_fresh_second_factor(request):
         return None
-    return step_up_reason(request.user, request_ids)
+    # Asked only on pages and API calls behind sign-in (the API passes DRF's Request, which relays `user`).
+    return step_up_reason(cast(User, request.user), request_ids)

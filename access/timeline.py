@@ -1,7 +1,11 @@
 """Turning a request's audit events into the lines of its timeline, in words a person reads."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+
+from access.models import GrantActivity
+from audit.models import AuditEvent
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ def _activity(activity) -> TimelineEntry:
     return TimelineEntry(activity.computed_at, tone, f"Activity: {activity.words()}", detail)
 
 
-def timeline(events, activity=None) -> list[TimelineEntry]:
+def timeline(events: Iterable[AuditEvent], activity: GrantActivity | None = None) -> list[TimelineEntry]:
     """The request's events in words; its grant's CloudTrail summary (if read) in its place by time."""
     entries = [entry for entry in map(_entry, events) if entry is not None]
     if activity is not None:

@@ -1,6 +1,8 @@
 """What governance admins and the HR feed do to grants: end a leaver's access, retry a failed sync,
 grant directly. Each audited, each through the same ledger rules as requests."""
 
+from datetime import datetime
+
 from django.utils import timezone
 
 from access.models import AccessRequest, Grant, LeaverStep
@@ -11,13 +13,15 @@ from access.services.naming import refuse_shared_iam_name
 from access.services.requests import check_duration, clean_justification
 from access.services.sod_checks import findings_for
 from access.services.stages import close_request
+from accounts.models import User
 from accounts.roles import require_governance_admin
 from audit.services import record
+from catalog.models import Entitlement
 from inputs.refusals import Duplicate, InvalidInput, NotAllowed, NotFound, SodBlocked, StaleState
 from outbox.services import enqueue
 
 
-def end_access_of_leaver(*, person, actor, left_at) -> int:
+def end_access_of_leaver(*, person: User, actor: User | None, left_at: datetime) -> int:
     """A leaver holds nothing: every present grant becomes desired-absent, pending requests end.
 
     Runs inside the transaction that marked the person a leaver (see accounts.signals.person_left),
@@ -49,7 +53,7 @@ def end_access_of_leaver(*, person, actor, left_at) -> int:
     return len(grants)
 
 
-def retry_grant(*, grant_id: int, actor) -> Grant:
+def retry_grant(*, grant_id: int, actor: User) -> Grant:
     """A governance admin fixed what made a grant fail; put it back in the queue for the sync engine."""
     require_governance_admin(actor, "retry a failed sync")
     return _retry(grant_id, actor)
@@ -82,9 +86,9 @@ def _retry(grant_id: int, actor) -> Grant:
 
 def grant_by_admin(
     *,
-    actor,
-    user,
-    entitlement,
+    actor: User,
+    user: User,
+    entitlement: Entitlement,
     justification: str,
     duration_days: int | None = None,
     duration_hours: int | None = None,

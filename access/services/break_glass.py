@@ -29,6 +29,7 @@ from access.services.naming import refuse_shared_iam_name
 from access.services.requests import check_duration
 from access.services.sod_checks import findings_for
 from access.services.stages import close_request
+from accounts.models import User
 from accounts.roles import is_auditor, is_governance_admin
 from audit.services import record
 from catalog.models import Entitlement
@@ -55,7 +56,7 @@ CHANGED_ACTION = "catalog.break_glass_changed"
 Decision = ApprovalAssignment.Decision
 
 
-def clean_reason(reason) -> str:
+def clean_reason(reason: object) -> str:
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if "\x00" in reason:
         raise InvalidInput("The reason contains a NUL character; type it again.", field="reason")
@@ -69,7 +70,7 @@ def clean_reason(reason) -> str:
     return reason
 
 
-def clean_ticket(ticket) -> str:
+def clean_ticket(ticket: object) -> str:
     ticket = (ticket or "").strip().upper() if isinstance(ticket, str) else ""
     if not ticket:
         raise InvalidInput("Give the incident or change ticket this is for, such as INC0012345.", field="ticket")
@@ -84,7 +85,7 @@ def clean_ticket(ticket) -> str:
 
 def break_glass(
     *,
-    requester,
+    requester: User,
     entitlement_id: int,
     reason: str,
     ticket: str,
@@ -245,7 +246,7 @@ def review_stage_of(access_request: AccessRequest) -> Approval | None:
 
 
 def decide_review(
-    *, request_id: int, actor, confirm: bool, comment: str = "", recent_mfa: bool = False
+    *, request_id: int, actor: User, confirm: bool, comment: str = "", recent_mfa: bool = False
 ) -> AccessRequest:
     """Confirm a break glass, or revoke it: the grant it made ends now (if it has not ended already).
 
@@ -264,6 +265,9 @@ def _decide_review(request_id: int, actor, confirm: bool, comment: str, recent_m
     stage = review_stage_of(access_request) if access_request.break_glass else None
     if stage is None:
         raise NotFound("That break-glass review does not exist.")
+    due_at = stage.due_at
+    if due_at is None:  # never: the constraint review_has_a_due_time
+        raise ValueError(f"the break-glass review {stage.pk} has no due time")
     if actor.pk in (access_request.requester_id, access_request.beneficiary_id):
         raise NotAllowed("You cannot review your own break glass.")
     votes = list(stage.assignments.all())
@@ -291,7 +295,8 @@ def _decide_review(request_id: int, actor, confirm: bool, comment: str, recent_m
     stage.decided_at = now
     stage.save(update_fields=["state", "decided_at"])
     stage.assignments.filter(decision=Decision.PENDING).update(decision=Decision.VOID)
-    live = grant is not None and grant.request_id == access_request.pk and grant.desired == Grant.Desired.PRESENT
+    held = grant is not None and grant.request_id == access_request.pk and grant.desired == Grant.Desired.PRESENT
+    live = grant if held else None
     record(
         actor=actor,
         action="breakglass.confirmed" if confirm else "breakglass.revoked",
@@ -300,13 +305,13 @@ def _decide_review(request_id: int, actor, confirm: bool, comment: str, recent_m
             "request": access_request.pk,
             "comment": comment,
             "recent_mfa": recent_mfa,
-            "overdue": now > stage.due_at,
-            "grant_ended_now": live and not confirm,
+            "overdue": now > due_at,
+            "grant_ended_now": live is not None and not confirm,
         },
     )
-    if live and not confirm:
+    if live is not None and not confirm:
         end_grant(
-            grant,
+            live,
             actor=actor,
             actor_label=None,
             reason=f"Break glass revoked by {actor} in its after-the-fact review",
@@ -316,7 +321,7 @@ def _decide_review(request_id: int, actor, confirm: bool, comment: str, recent_m
     return access_request
 
 
-def set_eligibility(*, entitlement_id: int, actor, person_ids: list[int], departments: list[str]) -> Entitlement:
+def set_eligibility(*, entitlement_id: int, actor: User, person_ids: list[int], departments: list[str]) -> Entitlement:
     """Who may break glass for an entitlement: people by id, departments by name. Replaces the lists whole.
 
     Governance admins only, never auditors; people must be able to sign in and not be auditors.

@@ -6,6 +6,7 @@ told (StaleState).
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from access.services.locking import atomic_change, lock_grants, lock_request
 from access.services.naming import refuse_shared_iam_name
 from access.services.sod_checks import ExceptionTerms, recheck_separation_of_duties, record_exception
 from access.services.stages import close_request
+from accounts.models import User
 from accounts.roles import is_auditor
 from audit.services import record
 from inputs.refusals import NotAllowed, NotFound, Refusal, StaleState
@@ -26,7 +28,7 @@ Decision = ApprovalAssignment.Decision
 MISSING = "That request does not exist."
 
 
-def activate_stage(stage: Approval, now=None) -> None:
+def activate_stage(stage: Approval, now: datetime | None = None) -> None:
     stage.state, stage.activated_at = Approval.State.PENDING, now or timezone.now()
     stage.save(update_fields=["state", "activated_at"])
     enqueue(task_names.APPROVAL_NEEDED, stage.pk)
@@ -79,7 +81,7 @@ def _void_open_votes(stages) -> None:
 def approve(
     *,
     request_id: int,
-    actor,
+    actor: User,
     comment: str = "",
     exception: ExceptionTerms | None = None,
     recent_mfa: bool = False,
@@ -102,21 +104,20 @@ def _approve(request_id: int, actor, comment: str, exception: ExceptionTerms | N
     grant = lock_grants(access_request.beneficiary_id, [access_request.entitlement_id]).get(
         access_request.entitlement_id
     )
-    ended = grant is None or grant.desired != Grant.Desired.PRESENT
-    if access_request.kind == AccessRequest.Kind.EXTENSION and ended:
-        raise StaleState(
-            f"{access_request.entitlement.name} ended before this extension was decided; "
-            "your decision was not recorded."
-        )
     now = timezone.now()
     if access_request.kind == AccessRequest.Kind.EXTENSION:
+        if grant is None or grant.desired != Grant.Desired.PRESENT:
+            raise StaleState(
+                f"{access_request.entitlement.name} ended before this extension was decided; "
+                "your decision was not recorded."
+            )
         check_extension(grant, access_request.term, now)  # still within the maximum
     else:
         refuse_shared_iam_name(access_request.beneficiary, access_request.entitlement)
     # Under the beneficiary's lock: what they hold cannot change until this commits.
     recheck_separation_of_duties(access_request, now)
     if stage.sod_rule_id:
-        record_exception(access_request, stage, actor, exception, now)
+        record_exception(access_request, stage.sod_rule_id, actor, exception, now)
     _vote(assignment, actor, Decision.APPROVED, comment, now, recent_mfa)
     record(
         actor=actor,
@@ -138,7 +139,7 @@ def _approve(request_id: int, actor, comment: str, exception: ExceptionTerms | N
     return access_request
 
 
-def deny(*, request_id: int, actor, comment: str = "", recent_mfa: bool = False) -> AccessRequest:
+def deny(*, request_id: int, actor: User, comment: str = "", recent_mfa: bool = False) -> AccessRequest:
     """Any approver of the current stage may deny; the request ends there."""
     return _deny(request_id, actor, (comment or "").strip(), recent_mfa)
 
@@ -172,7 +173,7 @@ class BulkOutcome:
 
 
 def decide_many(
-    *, request_ids: list[int], actor, approve_them: bool, comment: str = "", recent_mfa: bool = False
+    *, request_ids: list[int], actor: User, approve_them: bool, comment: str = "", recent_mfa: bool = False
 ) -> list[BulkOutcome]:
     """Decide several requests, each on its own: one refused request does not undo the others."""
     service = approve if approve_them else deny
@@ -187,7 +188,9 @@ def decide_many(
     return outcomes
 
 
-def complete_request(access_request: AccessRequest, *, actor, now, system_label: str = "system:auto-approval") -> Grant:
+def complete_request(
+    access_request: AccessRequest, *, actor: User | None, now: datetime, system_label: str = "system:auto-approval"
+) -> Grant:
     """Every stage passed: approve the request and record the desired grant (or its extension).
 
     `system_label` names who approved when no person did (an automatic approval, a break glass)."""

@@ -7,6 +7,7 @@ It lives in `access` rather than `catalog` because what makes a change sound is 
 routed (access.routing): a policy with an owners' stage needs an owner to ask.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -14,6 +15,7 @@ from django.contrib.auth import get_user_model
 from access.routing import needs_owners
 from access.services.locking import atomic_change
 from access.services.requests import MAX_DURATION_DAYS, MAX_DURATION_HOURS
+from accounts.models import User
 from accounts.roles import is_auditor, is_governance_admin
 from audit.services import record
 from catalog.models import ApprovalPolicy, DurationUnit, Entitlement, Risk
@@ -40,7 +42,7 @@ class Terms:
     max_duration_hours: int | None = None
 
 
-def change_entitlement(*, entitlement_id: int, actor, terms: Terms) -> Entitlement:
+def change_entitlement(*, entitlement_id: int, actor: User, terms: Terms) -> Entitlement:
     """Set the entitlement's terms, or refuse the whole change with the reason (nothing half-applied).
 
     Governance admins only, and never an auditor. Owners must be active people who have not left; an
@@ -91,7 +93,7 @@ def check_terms(terms: Terms) -> None:
     _check_route(Entitlement(risk=terms.risk, approval_policy=policy), owners, policy)
 
 
-def snapshot(entitlement: Entitlement, owner_ids) -> dict:
+def snapshot(entitlement: Entitlement, owner_ids: Iterable[int]) -> dict:
     """The audited terms, under the names the admin's `catalog.entitlement_changed` events give them."""
     return {
         "risk": entitlement.risk,
@@ -123,6 +125,7 @@ def _check_durations(terms: Terms) -> None:
     """The unit and its bounds, as the entitlement's constraints want them, refused in words first."""
     if terms.duration_unit not in DurationUnit.values:
         raise InvalidInput("Choose whether grants are counted in hours or in days.", field="duration_unit")
+    maximum: int | None
     if terms.duration_unit == DurationUnit.HOURS:
         hours = terms.max_duration_hours
         if hours is None or not 1 <= hours <= MAX_DURATION_HOURS:
@@ -178,7 +181,7 @@ def _check_route(entitlement: Entitlement, owners: list, policy: ApprovalPolicy 
             field="owners",
         )
     automatic_only = policy is not None and policy.auto_approve and not policy.stages.exists()
-    if automatic_only and entitlement.risk != Risk.LOW:
+    if policy is not None and automatic_only and entitlement.risk != Risk.LOW:
         raise InvalidInput(
             f"{policy.name} approves automatically, which applies to low-risk entitlements only, and has no "
             f"stages for a {entitlement.get_risk_display().lower()}-risk one: choose another policy or low risk.",

@@ -5,7 +5,8 @@ break glass's after-the-fact review first at its due time (24 h after the break 
 same interval. Both add the same next person (access.routing's chain) and tell them.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.utils import timezone
@@ -15,11 +16,12 @@ from access.routing import ADMINS, eligible, policy_for
 from access.services import task_names
 from access.services.decisions import locked_request
 from access.services.locking import atomic_change
+from accounts.models import User
 from audit.services import record
 from outbox.services import enqueue
 
 
-def escalate_overdue_approvals(now=None) -> int:
+def escalate_overdue_approvals(now: datetime | None = None) -> int:
     """Add the next approver in the chain to stages nobody decided within the escalation interval, and to
     after-the-fact reviews of break glass past their due time."""
     now = now or timezone.now()
@@ -27,22 +29,27 @@ def escalate_overdue_approvals(now=None) -> int:
     candidates = Approval.objects.filter(
         state=Approval.State.PENDING, request__state=AccessRequest.State.PENDING, activated_at__lt=now - interval
     ).values_list("pk", "request_id")[:1000]
-    reviews = Approval.objects.filter(state=Approval.State.PENDING, kind=Approval.Kind.REVIEW, due_at__lte=now)
-    reviews = reviews.values_list("pk", "request_id")[:1000]
+    reviews = Approval.objects.filter(
+        state=Approval.State.PENDING, kind=Approval.Kind.REVIEW, due_at__lte=now
+    ).values_list("pk", "request_id")[:1000]
     every = [*candidates, *reviews]
     return sum(_escalate(stage_id, request_id, now, interval) for stage_id, request_id in every)
 
 
-def next_escalation_at(stage: Approval, interval: timedelta):
+def next_escalation_at(stage: Approval, interval: timedelta) -> datetime:
     """When the stage escalates next: an approval `interval` after it became active (then again), a review
     at its due time (then every `interval`)."""
     if stage.kind == Approval.Kind.REVIEW:
-        return stage.due_at + interval * stage.escalations
-    return stage.activated_at + interval * (stage.escalations + 1)
+        start, intervals = stage.due_at, stage.escalations
+    else:
+        start, intervals = stage.activated_at, stage.escalations + 1
+    if start is None:  # never: a review has a due time (review_has_a_due_time), a pending stage was activated
+        raise ValueError(f"the approval stage {stage.pk} has no time to escalate from")
+    return start + interval * intervals
 
 
 @atomic_change
-def _escalate(stage_id: int, request_id: int, now, interval) -> bool:
+def _escalate(stage_id: int, request_id: int, now: datetime, interval: timedelta) -> bool:
     locked_request(request_id)
     stage = Approval.objects.select_related("request__beneficiary", "request__entitlement").get(pk=stage_id)
     if stage.state != Approval.State.PENDING or next_escalation_at(stage, interval) > now:
@@ -66,6 +73,8 @@ def _escalate(stage_id: int, request_id: int, now, interval) -> bool:
 
 def _why(stage: Approval) -> str:
     if stage.kind == Approval.Kind.REVIEW:
+        if stage.due_at is None or stage.activated_at is None:  # never: a review is opened active, with a due time
+            raise ValueError(f"the break-glass review {stage.pk} has no opening or due time")
         late = round((stage.due_at - stage.activated_at).total_seconds() / 3600)
         late += settings.APPROVAL_ESCALATE_AFTER_HOURS * stage.escalations
         return f"Escalated: break glass not reviewed within {late} hours"
@@ -73,16 +82,16 @@ def _why(stage: Approval) -> str:
     return f"Escalated: no decision after {hours} hours"
 
 
-def _next_in_chain(stage: Approval, why: str):
+def _next_in_chain(stage: Approval, why: str) -> tuple[User | None, str]:
     """The manager of someone already assigned, then the policy's fallback, then governance admins."""
     access_request = stage.request
     excluded = {access_request.requester_id, access_request.beneficiary_id}
     assigned = set(stage.assignments.exclude(approver__isnull=True).values_list("approver_id", flat=True))
     people = stage.assignments.filter(approver__isnull=False).select_related("approver__manager")
     for assignment in people:
-        manager = assignment.approver.manager
-        if eligible(manager, excluded | assigned):
-            return manager, f"{why} (manager of {assignment.approver})"
+        approver = cast(User, assignment.approver)  # approver__isnull=False above
+        if eligible(approver.manager, excluded | assigned):
+            return approver.manager, f"{why} (manager of {approver})"
     policy = policy_for(access_request.entitlement)
     fallback = policy.fallback_approver if policy else None
     if eligible(fallback, excluded | assigned):

@@ -3,27 +3,29 @@ from the grant's first activation in AWS, in the entitlement's unit (hours or da
 extension is asked for and again at every approval vote (the grant may have ended, or the maximum been
 lowered, meanwhile)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from access.models import Grant, term
+from access.models import Grant
 from catalog.models import amount_in_words
 from inputs.refusals import InvalidInput, StaleState
 
 
-def first_activation(grant: Grant):
+def first_activation(grant: Grant) -> datetime:
     """When this life of the grant was first active in AWS (grants.record_sync_success sets it)."""
     if grant.activated_at is not None:
         return grant.activated_at
+    if grant.expires_at is None:  # never here: check_extension refused a grant without an end date
+        raise StaleState(f"{grant.entitlement.name} has no end date: nothing to extend.")
     # A grant from before the field was kept: its first end date was its duration after activation.
     return grant.expires_at - (grant.term or timedelta(0))
 
 
-def new_end(grant: Grant, extra: timedelta, now):
+def new_end(grant: Grant, extra: timedelta, now: datetime) -> datetime:
     """Extensions add to the current end date (or to now, should it have just passed)."""
     return max(grant.ends_at or now, now) + extra
 
 
-def check_extension(grant: Grant, extra: timedelta, now) -> None:
+def check_extension(grant: Grant, extra: timedelta, now: datetime) -> None:
     """Raise StaleState if the grant is no longer active and time-bound, InvalidInput if extending it by
     `extra` would take it past the entitlement's maximum from its first activation."""
     if grant.desired != Grant.Desired.PRESENT or grant.ends_at is None:
@@ -34,7 +36,7 @@ def check_extension(grant: Grant, extra: timedelta, now) -> None:
         return
     started = first_activation(grant)
     unit = entitlement.duration_unit
-    limit = started + term(None, maximum) if entitlement.in_hours else started + term(maximum, None)
+    limit = started + (timedelta(hours=maximum) if entitlement.in_hours else timedelta(days=maximum))
     if new_end(grant, extra, now) <= limit:
         return
     room_left = limit - max(grant.ends_at, now)

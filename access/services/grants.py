@@ -6,7 +6,7 @@ the claim token it was given: a worker whose lease ran out and was taken over ca
 overwrite the newer worker's result.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -16,6 +16,7 @@ from access.models import Grant
 from access.services import sync_batches, task_names
 from access.services.locking import atomic_change
 from access.services.sync_batches import GrantWork, SyncResult
+from accounts.models import User
 from audit.services import record
 from inputs.refusals import InvalidInput, NotFound
 from outbox.services import enqueue, enqueue_each
@@ -58,7 +59,9 @@ def grants_waiting_for_sync(limit: int) -> list[tuple[int, int]]:
     return list(waiting.values_list("pk", "entitlement_id")[:limit])
 
 
-def end_grant(grant: Grant, *, actor, actor_label: str | None, reason: str, action: str, now) -> None:
+def end_grant(
+    grant: Grant, *, actor: User | None, actor_label: str | None, reason: str, action: str, now: datetime
+) -> None:
     """Set desired absent and queue the removal from AWS (read back before it counts as revoked)."""
     before = {"desired": grant.desired, "sync_state": grant.sync_state}
     grant.save(update_fields=grant.end(reason=reason, now=now))
@@ -74,7 +77,7 @@ def end_grant(grant: Grant, *, actor, actor_label: str | None, reason: str, acti
     enqueue(task_names.SOD_RECHECK, grant.user_id)
 
 
-def give_back(*, grant_id: int, actor) -> Grant:
+def give_back(*, grant_id: int, actor: User) -> Grant:
     """The holder gives access back before it ends."""
     return _give_back(grant_id, actor)
 
@@ -98,7 +101,7 @@ def _give_back(grant_id: int, actor) -> Grant:
     return grant
 
 
-def expire_grants(now=None, batch: int = 500) -> int:
+def expire_grants(now: datetime | None = None, batch: int = 500) -> int:
     """Time-bound grants past their end: desired absent, removed from AWS by the sync engine.
 
     Runs every minute on beat (PORTAL_EXPIRE_GRANTS_SECONDS), so an hour grant ends within that of its
@@ -126,7 +129,7 @@ def _expire(grant_id: int, now) -> None:
 EXPIRY_REMINDER_DAYS = (1, 7)
 
 
-def due_expiry_reminders(now=None) -> list[tuple[int, int]]:
+def due_expiry_reminders(now: datetime | None = None) -> list[tuple[int, int]]:
     """Mark and return (grant id, days left) for holders to remind 7 days and 1 day before the end."""
     now = now or timezone.now()
     reminders = []

@@ -9,11 +9,14 @@ Each outcome is audited as `system:leaver`; once every step of the person is don
 is audited with the seconds from leaving to then.
 """
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
 from access.models import Grant, LeaverStep
 from access.services import task_names
+from accounts.models import User
 from audit.services import record
 from catalog.models import AwsAccount
 from outbox.services import enqueue_each
@@ -21,7 +24,7 @@ from outbox.services import enqueue_each
 ACTOR_LABEL = "system:leaver"
 
 
-def plan_leaver_steps(*, person, left_at) -> int:
+def plan_leaver_steps(*, person: User, left_at: datetime) -> int:
     """Every kind of step in every account the portal governs; queue one task per account.
 
     Every account, not only those where the portal knows an IAM user: a user made outside the portal
@@ -98,7 +101,7 @@ def step_not_done(step_id: int, error: str, *, final: bool, count_attempt: bool 
     return step
 
 
-def grants_left(person_id: int, account_id: int, left_at) -> tuple[int, list[str]]:
+def grants_left(person_id: int, account_id: int, left_at: datetime) -> tuple[int, list[str]]:
     """Of the grants ended at leaving in this account: how many are not read back absent yet, and the
     errors of those that failed."""
     grants = Grant.objects.filter(
@@ -114,7 +117,7 @@ def grants_left(person_id: int, account_id: int, left_at) -> tuple[int, list[str
 
 
 def _nothing_left(step: LeaverStep, steps: list[LeaverStep]) -> None:
-    finished = max(s.finished_at for s in steps)
+    finished = max(s.finished_at for s in steps if s.finished_at is not None)  # every done step has one
     record(
         actor=None,
         actor_label=ACTOR_LABEL,
@@ -124,7 +127,7 @@ def _nothing_left(step: LeaverStep, steps: list[LeaverStep]) -> None:
     )
 
 
-def seconds_to_nothing_left(person) -> float | None:
+def seconds_to_nothing_left(person: User) -> float | None:
     """From leaving to the last step done, once every step is done; None while something is left."""
     steps = list(LeaverStep.objects.filter(person=person).values_list("state", "finished_at", "left_at"))
     if not steps or any(state != LeaverStep.State.DONE for state, _, _ in steps):

@@ -13,9 +13,12 @@ duties is checked after that lock, in the transaction that creates or completes 
 conflicting requests for one person can never both complete.
 """
 
+from collections.abc import Iterable
+
 from django.contrib.auth import get_user_model
 
 from access.models import AccessRequest, Grant
+from accounts.models import User
 from audit.transactions import atomic_with_retries
 from inputs.refusals import Contended, NotFound
 
@@ -23,7 +26,7 @@ from inputs.refusals import Contended, NotFound
 atomic_change = atomic_with_retries(Contended)
 
 
-def lock_person(person_id: int):
+def lock_person(person_id: int) -> User:
     """The beneficiary (or holder) whose access is about to change, locked first."""
     return get_user_model().objects.select_for_update(no_key=True).get(pk=person_id)
 
@@ -41,7 +44,7 @@ def lock_request(request_id: int) -> AccessRequest:
     )
 
 
-def lock_grants(person_id: int, entitlement_ids) -> dict[int, Grant]:
+def lock_grants(person_id: int, entitlement_ids: Iterable[int]) -> dict[int, Grant]:
     """The person's grants of these entitlements (those that exist), by entitlement id, locked in id order."""
     grants = (
         Grant.objects.select_for_update(no_key=True, of=("self",))

@@ -6,11 +6,13 @@ not tell whose it is. Checked when access is asked for, at every approval vote a
 a governance admin resolves it by giving one of them their own name in the account (catalog.IamUserName).
 """
 
+from accounts.models import User
 from catalog.iam_names import shared_name
+from catalog.models import Entitlement
 from inputs.refusals import Duplicate
 
 
-def refuse_shared_iam_name(person, entitlement) -> None:
+def refuse_shared_iam_name(person: User, entitlement: Entitlement) -> None:
     """Raise Duplicate if `person`'s IAM user name in the entitlement's account is someone else's too."""
     account = entitlement.account
     name = shared_name(person, account)

@@ -4,6 +4,8 @@ Each one locks the grant, checks its state, changes it and audits it in one tran
 queues the sync (by task name, on commit) when AWS has to change.
 """
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,15 +13,17 @@ from access.models import Grant
 from access.services import sync_batches, task_names
 from access.services.locking import atomic_change, lock_grants, lock_person
 from access.services.sod_checks import findings_for
+from accounts.models import User
 from accounts.roles import require_governance_admin
 from audit.services import record
+from catalog.models import Entitlement
 from inputs.refusals import InvalidInput, NotAllowed, StaleState
 from outbox.services import enqueue
 
 RECONCILER = "system:reconciler"
 
 
-def reapply_missing_grant(grant_id: int, *, read_at, evidence: str) -> Grant:
+def reapply_missing_grant(grant_id: int, *, read_at: datetime, evidence: str) -> Grant:
     """An applied grant AWS no longer shows: back to pending and queued, audited `grant.drift_missing`.
 
     Raises StaleState, changing nothing, if the grant moved on since AWS was read: it is no
@@ -45,7 +49,7 @@ def reapply_missing_grant(grant_id: int, *, read_at, evidence: str) -> Grant:
     return grant
 
 
-def requeue_absent_grant(grant_id: int, *, read_at, evidence: str) -> bool:
+def requeue_absent_grant(grant_id: int, *, read_at: datetime, evidence: str) -> bool:
     """A grant to be absent that AWS still shows: its removal is queued again.
 
     A revoked grant (AWS was read back without it, so someone put the access back) returns
@@ -78,7 +82,7 @@ def requeue_absent_grant(grant_id: int, *, read_at, evidence: str) -> bool:
     return changed
 
 
-def adopt_grant(*, person, entitlement, actor, seen_at, evidence: str) -> Grant:
+def adopt_grant(*, person: User, entitlement: Entitlement, actor: User, seen_at: datetime, evidence: str) -> Grant:
     """Record access AWS already gives as a grant from import: desired present, applied, no request.
 
     Creates the person's grant for the entitlement, or revives their ended one (revoked),

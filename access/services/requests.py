@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -16,8 +16,9 @@ from access.services.locking import atomic_change, lock_grants, lock_person, loc
 from access.services.naming import refuse_shared_iam_name
 from access.services.sod_checks import findings_for, plan_with_sod
 from access.services.stages import close_request, create_stage
+from accounts.models import User
 from audit.services import record
-from catalog.models import amount_in_words
+from catalog.models import Entitlement, amount_in_words
 from inputs.refusals import Duplicate, InvalidInput, NotAllowed, NotFound, StaleState
 from outbox.services import enqueue
 
@@ -29,12 +30,12 @@ SYSTEM_ACTOR = "system:access"
 
 @dataclass(frozen=True)
 class CartItem:
-    entitlement: object
+    entitlement: Entitlement
     duration_days: int | None = None
     duration_hours: int | None = None
 
 
-def may_request_for(requester, beneficiary) -> bool:
+def may_request_for(requester: User, beneficiary: User) -> bool:
     """Anyone for themselves; managers for their direct reports; governance admins for anyone."""
     return requester.pk == beneficiary.pk or beneficiary.manager_id == requester.pk or requester.is_governance_admin
 
@@ -48,7 +49,7 @@ def clean_justification(justification: str) -> str:
     return justification
 
 
-def check_duration(entitlement, duration_days: int | None, duration_hours: int | None = None) -> None:
+def check_duration(entitlement: Entitlement, duration_days: int | None, duration_hours: int | None = None) -> None:
     """Refuse, in words, a duration the entitlement does not allow: in the wrong unit (hours asked of a
     days entitlement, or days of an hours one), below its minimum, above its maximum, or none where it
     must end."""
@@ -176,10 +177,10 @@ def _create(
 
 def submit_request(
     *,
-    requester,
-    entitlement,
+    requester: User,
+    entitlement: Entitlement,
     justification: str,
-    beneficiary=None,
+    beneficiary: User | None = None,
     duration_days: int | None = None,
     duration_hours: int | None = None,
 ) -> AccessRequest:
@@ -192,7 +193,9 @@ def submit_request(
     )[0]
 
 
-def submit_cart(*, requester, beneficiary, justification: str, items: list[CartItem]) -> list[AccessRequest]:
+def submit_cart(
+    *, requester: User, beneficiary: User, justification: str, items: list[CartItem]
+) -> list[AccessRequest]:
     """Ask for several entitlements at once: one request each, all or none.
 
     Every item is checked before anything is written; the first problem is raised with the
@@ -253,7 +256,12 @@ def _submit(requester, beneficiary, justification: str, items: list[CartItem], c
 
 
 def request_extension(
-    *, requester, grant_id: int, duration_days: int | None = None, justification: str, duration_hours: int | None = None
+    *,
+    requester: User,
+    grant_id: int,
+    duration_days: int | None = None,
+    justification: str,
+    duration_hours: int | None = None,
 ) -> AccessRequest:
     """Ask to extend an active time-bound grant; it goes through approval again. Never past the
     entitlement's maximum duration counted from the grant's first activation (access.services.extensions),
@@ -283,11 +291,14 @@ def _request_extension(
     entitlement = grant.entitlement
     if not entitlement.requestable:
         raise InvalidInput(f"{entitlement.name} cannot be requested. Ask its owner how to get it.", field="entitlement")
+    field = "duration_hours" if entitlement.in_hours else "duration_days"
     if duration_days is None and duration_hours is None:
-        field = "duration_hours" if entitlement.in_hours else "duration_days"
         raise InvalidInput("Choose how long to extend it by.", field=field)
     check_duration(entitlement, duration_days, duration_hours)
-    check_extension(grant, term(duration_days, duration_hours), timezone.now())
+    extra = term(duration_days, duration_hours)
+    if extra is None:  # never here: no duration, and a zero one, were both refused above
+        raise InvalidInput("Choose how long to extend it by.", field=field)
+    check_extension(grant, extra, timezone.now())
     # Keeping access longer is checked like getting it: a `block` rule broken since refuses it.
     findings = findings_for(holder, entitlement)
     created = _create(
@@ -306,7 +317,7 @@ def _request_extension(
     return created
 
 
-def cancel_request(*, request_id: int, actor) -> AccessRequest:
+def cancel_request(*, request_id: int, actor: User) -> AccessRequest:
     """The requester (or the beneficiary) withdraws a pending request."""
     return _cancel(request_id, actor)
 
@@ -329,7 +340,7 @@ def _cancel(request_id: int, actor) -> AccessRequest:
     return access_request
 
 
-def expire_stale_requests(now=None) -> int:
+def expire_stale_requests(now: datetime | None = None) -> int:
     """Requests with no decision after PORTAL_REQUEST_EXPIRY_DAYS end as expired."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.REQUEST_EXPIRY_DAYS)

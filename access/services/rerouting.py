@@ -11,6 +11,7 @@ from access.models import AccessRequest, Approval, ApprovalAssignment
 from access.routing import LABELS, plan_manager_stage
 from access.services import task_names
 from access.services.locking import lock_request
+from accounts.models import User
 from audit.services import record
 from catalog.models import ApprovalStage
 from outbox.services import enqueue
@@ -19,7 +20,7 @@ Decision = ApprovalAssignment.Decision
 MANAGER_LABEL = LABELS[ApprovalStage.Approvers.MANAGER]
 
 
-def reroute_pending_approvals(*, person, actor=None, actor_label: str | None = None) -> int:
+def reroute_pending_approvals(*, person: User, actor: User | None = None, actor_label: str | None = None) -> int:
     """Re-plan the manager stages of `person`'s pending requests; returns how many stages changed.
 
     Runs inside the caller's transaction, which has locked `person` (the mover) first; the requests are

@@ -1,5 +1,6 @@
 """Where access meets separation of duties: the checks at submission and at every approval step."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -8,6 +9,7 @@ from django.contrib.auth import get_user_model
 from access.models import AccessRequest, Grant
 from access.routing import Plan, PlannedStage, plan_approvals, plan_sod_stage
 from access.services.stages import create_stage
+from accounts.models import User
 from audit.services import record
 from catalog.models import Entitlement
 from inputs.refusals import InvalidInput, SodBlocked
@@ -24,11 +26,11 @@ class ExceptionTerms:
     ends_at: datetime
 
 
-def held_entitlement_ids(user) -> set[int]:
+def held_entitlement_ids(user: User) -> set[int]:
     return set(Grant.objects.filter(user=user, desired=Grant.Desired.PRESENT).values_list("entitlement_id", flat=True))
 
 
-def findings_for(beneficiary, entitlement, also: set[int] = frozenset()) -> list[sod.Finding]:
+def findings_for(beneficiary: User, entitlement: Entitlement, also: Collection[int] = frozenset()) -> list[sod.Finding]:
     """Conflicts of adding `entitlement` to what the beneficiary holds (plus `also`, e.g. the rest of a cart).
 
     Raises SodBlocked for the first conflict a `block` rule forbids and no exception covers.
@@ -40,7 +42,9 @@ def findings_for(beneficiary, entitlement, also: set[int] = frozenset()) -> list
     return findings
 
 
-def sod_stages_for(findings: list[sod.Finding], entitlement, requester, beneficiary) -> list[PlannedStage]:
+def sod_stages_for(
+    findings: list[sod.Finding], entitlement: Entitlement, requester: User, beneficiary: User
+) -> list[PlannedStage]:
     """One extra stage per `exception` rule not yet covered: the rule's owner approves an exception."""
     needing = [finding for finding in findings if finding.needs_exception]
     owners = get_user_model().objects.in_bulk([finding.rule.owner_id for finding in needing])
@@ -54,7 +58,7 @@ def sod_stages_for(findings: list[sod.Finding], entitlement, requester, benefici
     return stages
 
 
-def plan_with_sod(entitlement, requester, beneficiary, findings: list[sod.Finding]) -> Plan:
+def plan_with_sod(entitlement: Entitlement, requester: User, beneficiary: User, findings: list[sod.Finding]) -> Plan:
     """The approval plan with the stages separation of duties adds (an exception needs a person, so such a
     request is never approved automatically): what submission stores, and what the form shows before."""
     plan = plan_approvals(entitlement, requester, beneficiary)
@@ -80,14 +84,16 @@ class SodNotice:
     covered_until: datetime | None  # an exception already covers it
 
 
-def findings_before_sending(beneficiary, entitlements: list) -> dict[int, list[sod.Finding]]:
+def findings_before_sending(beneficiary: User, entitlements: list[Entitlement]) -> dict[int, list[sod.Finding]]:
     """The judgement submission will make of these entitlements asked for together (each against what the
     beneficiary holds and the others), without refusing or recording anything. A few queries, whatever the
     number of entitlements."""
     return sod.check_many(beneficiary, entitlements, held_entitlement_ids(beneficiary))
 
 
-def notices_for(findings: dict[int, list[sod.Finding]], entitlements: list, beneficiary) -> dict[int, list[SodNotice]]:
+def notices_for(
+    findings: dict[int, list[sod.Finding]], entitlements: list[Entitlement], beneficiary: User
+) -> dict[int, list[SodNotice]]:
     """Findings in the words of the request form: which of what is held, which of what is asked for."""
     found = [finding for items in findings.values() for finding in items]
     if not found:
@@ -97,7 +103,7 @@ def notices_for(findings: dict[int, list[sod.Finding]], entitlements: list, bene
     ids = {pk for finding in found for pk in finding.conflict.entitlements}
     names = dict(Entitlement.objects.filter(pk__in=ids).values_list("pk", "name"))
     owners = get_user_model().objects.in_bulk({finding.rule.owner_id for finding in found})
-    notices = {}
+    notices: dict[int, list[SodNotice]] = {}
     for entitlement in entitlements:
         notices[entitlement.pk] = []
         for finding in findings[entitlement.pk]:
@@ -120,7 +126,7 @@ def notices_for(findings: dict[int, list[sod.Finding]], entitlements: list, bene
     return notices
 
 
-def recheck_separation_of_duties(access_request: AccessRequest, now) -> None:
+def recheck_separation_of_duties(access_request: AccessRequest, now: datetime) -> None:
     """At every approval step: the beneficiary's access may have changed since the request was made."""
     findings = findings_for(access_request.beneficiary, access_request.entitlement)  # raises SodBlocked
     access_request.sod_findings = [finding.message for finding in findings]
@@ -145,7 +151,9 @@ def recheck_separation_of_duties(access_request: AccessRequest, now) -> None:
         )
 
 
-def record_exception(access_request, stage, actor, terms: ExceptionTerms | None, now) -> None:
+def record_exception(
+    access_request: AccessRequest, rule_id: int, actor: User, terms: ExceptionTerms | None, now: datetime
+) -> None:
     if terms is None or not (terms.mitigating_control or "").strip():
         raise InvalidInput(
             "Describe the mitigating control that makes this exception acceptable.", field="mitigating_control"
@@ -155,7 +163,7 @@ def record_exception(access_request, stage, actor, terms: ExceptionTerms | None,
             f"The exception must end in the future and within {MAX_EXCEPTION_DAYS} days.", field="exception_ends"
         )
     sod.grant_exception(
-        rule_id=stage.sod_rule_id,
+        rule_id=rule_id,
         user=access_request.beneficiary,
         mitigating_control=terms.mitigating_control.strip(),
         ends_at=terms.ends_at,

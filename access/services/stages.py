@@ -1,9 +1,12 @@
 """A request's stages: created from a plan, and closed when the request ends without a decision."""
 
+from datetime import datetime
+
 from access.models import AccessRequest, Approval, ApprovalAssignment
+from access.routing import PlannedStage
 
 
-def create_stage(access_request: AccessRequest, step: int, planned) -> Approval:
+def create_stage(access_request: AccessRequest, step: int, planned: PlannedStage) -> Approval:
     """One planned stage (access.routing.PlannedStage) and the votes of the people planned for it."""
     stage = Approval.objects.create(
         request=access_request,
@@ -18,7 +21,7 @@ def create_stage(access_request: AccessRequest, step: int, planned) -> Approval:
     return stage
 
 
-def close_request(access_request: AccessRequest, *, state: str, now) -> None:
+def close_request(access_request: AccessRequest, *, state: str, now: datetime) -> None:
     """Move a locked, pending request to `state` (denied, cancelled or expired), closing its open stages.
 
     The caller audits it.

@@ -12,7 +12,7 @@ lease ran out and was taken over cannot overwrite the newer worker's result.
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -67,7 +67,7 @@ def sync_wake_key(entitlement_id: int) -> str:
     return f"{task_names.SYNC_GRANT}:entitlement:{entitlement_id}"
 
 
-def claimable(now) -> Q:
+def claimable(now: datetime) -> Q:
     """Grants a worker may take now: pending, or claimed by a worker whose lease ran out."""
     lease_start = now - timedelta(seconds=settings.GRANT_SYNC_LEASE_SECONDS)
     return Q(sync_state=Grant.SyncState.PENDING) | Q(sync_state=Grant.SyncState.IN_PROGRESS, claimed_at__lt=lease_start)
@@ -108,8 +108,8 @@ def claim_grants_for_sync(grant_id: int, *, batch: int) -> list[GrantWork]:
         )
         if not taken:
             return []
-        grants = Grant.objects.select_related("user", "entitlement__account").filter(sync_claim=claim).order_by("pk")
-        grants = list(grants)
+        claimed = Grant.objects.select_related("user", "entitlement__account").filter(sync_claim=claim)
+        grants = list(claimed.order_by("pk"))
         if batch > 1 and len(grants) == batch:
             last = grants[-1]
             enqueue(task_names.SYNC_GRANT, last.pk, coalesce=f"{task_names.SYNC_GRANT}:next-batch:{claim}")
@@ -133,7 +133,10 @@ def record_sync_results(results: list[SyncResult]) -> list[int]:
     with transaction.atomic():
         grants = Grant.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=by_id).order_by("pk")
         held = [grant for grant in grants if grant.sync_claim == by_id[grant.pk].work.claim]
-        events, changed, fields, tell = [], [], set(), defaultdict(list)
+        events: list[dict] = []
+        changed: list[Grant] = []
+        fields: set[str] = set()
+        tell: defaultdict[int, list[int]] = defaultdict(list)
         for grant in held:
             result = by_id[grant.pk]
             if result.result == "retry":

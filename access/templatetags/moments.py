@@ -19,7 +19,8 @@ register = template.Library()
 def moment(when) -> str:
     if when is None:
         return ""
-    local = timezone.template_localtime(when)
+    # django-stubs leave out template_localtime, a public function of django.utils.timezone.
+    local = timezone.template_localtime(when)  # type: ignore[attr-defined]
     return format_html(
         '<time datetime="{}">{}</time> <span class="text-body-secondary text-nowrap" data-testid="absolute-time">'
         "({})</span>",

@@ -49,7 +49,7 @@ def decide(request, request_id, decision):
         return step_up_proof.ask_in_page(request, doing, back_to=reverse("access:inbox"))
     try:
         if not form.is_valid():
-            raise InvalidInput(" ".join(error for errors in form.errors.values() for error in errors))
+            raise InvalidInput(" ".join(str(error) for errors in form.errors.values() for error in errors))
         comment = form.cleaned_data["comment"]
         if decision == "approve":
             access_request = services.approve(

@@ -60,7 +60,7 @@ def review_decide(request, request_id, decision):
     form = ReviewDecisionForm(request.POST)
     try:
         if not form.is_valid():
-            raise InvalidInput(" ".join(error for errors in form.errors.values() for error in errors))
+            raise InvalidInput(" ".join(str(error) for errors in form.errors.values() for error in errors))
         access_request = glass.decide_review(
             request_id=request_id,
             actor=request.user,
