@@ -127,8 +127,10 @@ class UnmanagedAccessAdmin(ReadOnlyAdmin):
                 messages.success(request, f"{row.aws_principal}'s {row.aws_name} is now a grant from import.")
 
 
-class GovernanceAdminOnly:
-    """AWS Organizations decides which accounts the portal governs: governance admins only."""
+class GovernanceAdminOnly(admin.ModelAdmin):
+    """AWS Organizations decides which accounts the portal governs: governance admins only.
+
+    A ModelAdmin itself, so its paginator overrides ModelAdmin's (as ReadOnlyAdmin's does) for the type checker."""
 
     show_full_result_count = False
     paginator = CappedPaginator  # no count of the whole table (docs/operations.md, "At a company's size")
@@ -142,7 +144,7 @@ class GovernanceAdminOnly:
 
 
 @admin.register(OrganizationConnection)
-class OrganizationConnectionAdmin(GovernanceAdminOnly, admin.ModelAdmin):
+class OrganizationConnectionAdmin(GovernanceAdminOnly):
     """Saving goes through iam.facts.organizations.connect (audited); discovery runs in the background."""
 
     list_display = ["role_arn", "member_role_name", "last_discovered_at", "last_error"]

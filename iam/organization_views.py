@@ -1,5 +1,7 @@
 """Governance → Operations → AWS Organizations: the OU tree, which OUs are governed, each account's state."""
 
+from collections.abc import Sequence
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -12,7 +14,7 @@ from catalog.models import AwsAccount, OrganizationalUnit, OrganizationConnectio
 from iam.facts import organizations
 
 
-def _tree(units: list[OrganizationalUnit], governed: set[int]) -> list[dict]:
+def _tree(units: Sequence[OrganizationalUnit], governed: set[int]) -> list[dict]:
     """Nested dicts, children by name: what the template renders as nested lists."""
     children: dict[int | None, list[OrganizationalUnit]] = {}
     for unit in units:
@@ -40,14 +42,15 @@ def organization(request):
     )
     accounts = AwsAccount.objects.exclude(org_status="").order_by("connection_state", "name")
     page = Paginator(accounts, 50).get_page(request.GET.get("page"))
-    by_pk = {unit.pk: unit for unit in units}
+    by_pk: dict[int | None, OrganizationalUnit] = {unit.pk: unit for unit in units}
     for account in page:
         # The OU's path from the units already read, not a query per parent per row.
         names, unit = [], by_pk.get(account.ou_id)
         while unit is not None:
             names.append(unit.name)
             unit = by_pk.get(unit.parent_id)
-        account.ou_path = " / ".join(reversed(names))
+        # Shown by the template beside the account; not a field of the model.
+        account.ou_path = " / ".join(reversed(names))  # type: ignore[attr-defined]
     context = {
         "connection": OrganizationConnection.objects.first(),
         "tree": _tree(units, organizations.governed_unit_ids()),

@@ -7,7 +7,7 @@ iam.catalog_import.importer.
 import collections
 import random
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
@@ -84,7 +84,7 @@ def import_entitlements(account_id: int, actor_id: int) -> dict:
     retry_backoff_max=60,
     max_retries=3,
 )
-def run_import(self, run_id: int) -> dict:
+def run_import(self: Task, run_id: int) -> dict:
     """An import asked for on the catalog console (iam.catalog_import.import_runs.request_import), its progress
     on the run row; what each entitlement allows is read with it, for separation of duties. Safe to rerun: a
     finished run is left."""

@@ -54,7 +54,8 @@ def operations(request):
         .annotate(n=Count("pk"))
     )
     for account in page:
-        account.failed_grants = failed.get(account.pk, 0)
+        # Shown by the template beside the account; not a field of the model.
+        account.failed_grants = failed.get(account.pk, 0)  # type: ignore[attr-defined]
     rows = [(account, runs.get(account.last_run_id)) for account in page]
     return render(request, "iam/operations.html", {"page": page, "rows": rows})
 

@@ -19,18 +19,22 @@ import contextlib
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 
 from access.models import Grant
 from access.services import sync_batches
 from access.services.sync_batches import GrantWork, SyncResult
-from catalog.models import Entitlement
+from accounts.models import User
+from catalog.models import AwsAccount, Entitlement
 from iam.apply import operations, principals
 from iam.aws import at_once, gateway
 from iam.aws.errors import PermanentAwsError, TransientAwsError
 from iam.aws.identity import iam_user_names
+from iam.models import IamPrincipal
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +71,14 @@ def sync_batch(grant_id: int, *, batch: int) -> list[SyncOutcome]:
     results: list[SyncResult] = []
     gone: set[str] = set()
     try:
-        account = works[0].entitlement.account
+        account = _entitlement(works[0]).account
         names = iam_user_names({work.user_id: work.user for work in works}.values(), account)
         ready = _ensure_principals(account, works, names)
         by_person: dict[int, list[GrantWork]] = {}
         for work in works:
             by_person.setdefault(work.user_id, []).append(work)
-        pooled, here = [], []
+        pooled: list[Callable[[], _PersonDone]] = []
+        here: list[Callable[[], _PersonDone]] = []
         for person_works in by_person.values():
             unit = functools.partial(_sync_person, account, person_works, ready, names[person_works[0].user_id])
             (here if _uses_database(person_works) else pooled).append(unit)
@@ -113,14 +118,23 @@ class _PersonDone:
     error: Exception | None = None
 
 
+# GrantWork (access.services.sync_batches) declares the rows it carries as `object`; the claim reads them as these.
+def _entitlement(work: GrantWork) -> Entitlement:
+    return cast(Entitlement, work.entitlement)
+
+
+def _person(work: GrantWork) -> User:
+    return cast(User, work.user)
+
+
 def _uses_database(works: list[GrantWork]) -> bool:
     """A role's revocation merges its deny under an AwsWriteLease, a database row: applied in the batch's thread."""
     return any(
-        work.entitlement.kind == Entitlement.Kind.IAM_ROLE and work.desired != Grant.Desired.PRESENT for work in works
+        _entitlement(work).kind == Entitlement.Kind.IAM_ROLE and work.desired != Grant.Desired.PRESENT for work in works
     )
 
 
-def _sync_person(account, works: list[GrantWork], ready: "_Principals", user_name: str) -> _PersonDone:
+def _sync_person(account: AwsAccount, works: list[GrantWork], ready: "_Principals", user_name: str) -> _PersonDone:
     """One person's grants in order. A bug stops them there: the rest are given back by the batch."""
     done = _PersonDone([], set())
     for work in works:
@@ -139,17 +153,17 @@ def _sync_person(account, works: list[GrantWork], ready: "_Principals", user_nam
 class _Principals:
     """The batch's knowledge of its people's IAM users: rows known or ensured, and errors ensuring them."""
 
-    rows: dict
-    errors: dict
+    rows: dict[str, IamPrincipal]
+    errors: dict[str, Exception]
 
 
 def _needs_iam_user(work: GrantWork) -> bool:
-    return work.desired == Grant.Desired.PRESENT and work.entitlement.kind in IAM_KINDS
+    return work.desired == Grant.Desired.PRESENT and _entitlement(work).kind in IAM_KINDS
 
 
-def _ensure_principals(account, works: list[GrantWork], user_names: dict[int, str]) -> _Principals:
+def _ensure_principals(account: AwsAccount, works: list[GrantWork], user_names: dict[int, str]) -> _Principals:
     """One query for the batch's people the portal knows in the account; one CreateUser for each other one."""
-    emails = {user_names[work.user_id]: work.user.email for work in works if _needs_iam_user(work)}
+    emails = {user_names[work.user_id]: _person(work).email for work in works if _needs_iam_user(work)}
     rows = principals.known(account, emails) if emails else {}
     missing = {name: email for name, email in emails.items() if name not in rows}
     if not (missing and account.create_iam_users):
@@ -158,14 +172,14 @@ def _ensure_principals(account, works: list[GrantWork], user_names: dict[int, st
     return _Principals({**rows, **created}, errors)
 
 
-def _sync_one(account, work: GrantWork, ready: _Principals, user_name: str) -> SyncResult:
-    target = _target(work.user, work.entitlement, user_name)
+def _sync_one(account: AwsAccount, work: GrantWork, ready: _Principals, user_name: str) -> SyncResult:
+    target = _target(_person(work), _entitlement(work), user_name)
     present = work.desired == Grant.Desired.PRESENT
     try:
         if _needs_iam_user(work) and target.user_name in ready.errors:
             raise ready.errors[target.user_name]
         evidence = _apply(
-            account, work.entitlement, target, present=present, principal=ready.rows.get(target.user_name)
+            account, _entitlement(work), target, present=present, principal=ready.rows.get(target.user_name)
         )
     except _UserDeleted:
         raise  # its row is forgotten by the batch's thread, which holds the database connection
@@ -176,7 +190,14 @@ def _sync_one(account, work: GrantWork, ready: _Principals, user_name: str) -> S
     return SyncResult(work, "applied", evidence)
 
 
-def _apply(account, entitlement, target: operations.Target, *, present: bool, principal) -> str:
+def _apply(
+    account: AwsAccount,
+    entitlement: Entitlement,
+    target: operations.Target,
+    *,
+    present: bool,
+    principal: IamPrincipal | None,
+) -> str:
     """Apply; a NoSuchEntity for the person's user is AWS propagating it, or a user deleted outside the portal."""
     for delay in (*PROPAGATION_BACKOFF, None):
         try:
@@ -210,7 +231,7 @@ class _UserDeleted(TransientAwsError):
     """The person's IAM user is gone from AWS: their IamPrincipal row is forgotten, the grant tried again."""
 
 
-def _target(person, entitlement, user_name: str) -> operations.Target:
+def _target(person: User, entitlement: Entitlement, user_name: str) -> operations.Target:
     account = entitlement.account
     return operations.Target(
         account=gateway.account_access(account),

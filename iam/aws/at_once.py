@@ -13,7 +13,7 @@ Each call runs in a copy of the caller's context, so `gateway.counting_calls` co
 """
 
 import contextvars
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -22,7 +22,9 @@ from django.db import connections
 T = TypeVar("T")
 
 
-def run_all(calls: Iterable[Callable[[], T]], *, threads: int, here: Iterable[Callable[[], T]] = ()) -> Iterator[T]:
+def run_all(
+    calls: Iterable[Callable[[], T]], *, threads: int, here: Iterable[Callable[[], T]] = ()
+) -> Generator[T, None, None]:
     """Each of `calls`, up to `threads` at once; each of `here` in this thread meanwhile. Yields their results:
     those of `here` first, then those of `calls` in order. An exception is raised where its result would be.
 

@@ -12,17 +12,19 @@ what a piece of work cost. What to call, and what an answer means for access, li
 """
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-import boto3
-import botocore.exceptions
-import botocore.session
-from botocore.config import Config
-from botocore.credentials import RefreshableCredentials
-from botocore.parsers import ResponseParserError
+# No stubs for boto3 and botocore are pinned (boto3-stubs is not in the lock): their names are Any here.
+import boto3  # type: ignore[import-untyped]
+import botocore.exceptions  # type: ignore[import-untyped]
+import botocore.session  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.credentials import RefreshableCredentials  # type: ignore[import-untyped]
+from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]
 from django.conf import settings
 
 from iam.aws.errors import PermanentAwsError, TransientAwsError
@@ -89,7 +91,18 @@ class AccountAccess:
     external_id: str = ""
 
 
-def account_access(account) -> AccountAccess:
+class Reachable(Protocol):
+    """What `account_access` reads of a catalog.AwsAccount."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def role_arn(self) -> str: ...
+    @property
+    def external_id(self) -> str: ...
+
+
+def account_access(account: Reachable) -> AccountAccess:
     """How to reach a catalog.AwsAccount (read by its fields, so the gateway imports no model)."""
     return AccountAccess(account.account_id, account.role_arn, account.external_id)
 
@@ -105,7 +118,7 @@ def _config() -> Config:
     )
 
 
-def _client(session: boto3.Session, service: str):
+def _client(session: boto3.Session, service: str) -> Any:
     return session.client(service, endpoint_url=settings.AWS_ENDPOINT_URL or None, config=_config())
 
 
@@ -134,7 +147,7 @@ def classify(exc: Exception) -> Exception:
     return exc
 
 
-def _call(fn, *args, **kwargs):
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     _counted()
     try:
         return fn(*args, **kwargs)
@@ -142,7 +155,7 @@ def _call(fn, *args, **kwargs):
         raise classify(exc) from exc
 
 
-def _assume_role(account: AccountAccess):
+def _assume_role(account: AccountAccess) -> dict[str, str]:
     """AssumeRole into the account, as botocore's refreshable-credentials metadata."""
     kwargs = {"RoleArn": account.role_arn, "RoleSessionName": "access-portal"}
     if account.external_id:
@@ -184,7 +197,7 @@ def assumed_role_arn(account: AccountAccess) -> str:
     return _call(sts.assume_role, **kwargs)["AssumedRoleUser"]["Arn"]
 
 
-def client_for(account: AccountAccess, service: str):
+def client_for(account: AccountAccess, service: str) -> Any:
     """A cached client for the account: the portal's credentials, or its role's, refreshed as they near expiry.
 
     Clients are thread-safe and expensive to build, so one per account, role, service and endpoint is kept,
@@ -212,16 +225,16 @@ def client_for(account: AccountAccess, service: str):
     return _clients[key]
 
 
-def iam_client(account: AccountAccess):
+def iam_client(account: AccountAccess) -> Any:
     return client_for(account, "iam")
 
 
-def call(account: AccountAccess, service: str, operation: str, **params) -> dict:
+def call(account: AccountAccess, service: str, operation: str, **params: Any) -> dict:
     """One AWS API call (`operation` in boto3's snake_case), its errors typed."""
     return _call(getattr(client_for(account, service), operation), **params)
 
 
-def pages(account: AccountAccess, service: str, operation: str, **params) -> Iterator[dict]:
+def pages(account: AccountAccess, service: str, operation: str, **params: Any) -> Iterator[dict]:
     """Each page of a paginated listing in turn: botocore's paginator follows each page's marker.
 
     `params` may include botocore's PaginationConfig (PageSize, for instance).
@@ -235,7 +248,7 @@ def pages(account: AccountAccess, service: str, operation: str, **params) -> Ite
         raise classify(exc) from exc
 
 
-def collect(account: AccountAccess, service: str, operation: str, result_key: str, **params) -> list:
+def collect(account: AccountAccess, service: str, operation: str, result_key: str, **params: Any) -> list:
     """Every item of a paginated listing, all pages.
 
     Always used for listings, even where the simulator answers in one page: real AWS pages.

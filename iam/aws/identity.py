@@ -10,11 +10,12 @@ from django.contrib.auth import get_user_model
 from django.db.models.functions import Lower
 
 from catalog.iam_names import iam_user_name, iam_user_names, people_named, user_name_for
+from catalog.models import AwsAccount
 
 __all__ = ["iam_user_name", "iam_user_names", "people_by_email", "people_by_iam_user_name", "user_name_for"]
 
 
-def people_by_iam_user_name(names: Iterable[str], account=None) -> dict[str, int]:
+def people_by_iam_user_name(names: Iterable[str], account: AwsAccount | None = None) -> dict[str, int]:
     """The ids of the portal people known in AWS by these IAM user names (in `account`, when given).
 
     A name two people would share is left out: it cannot say whose access it is.

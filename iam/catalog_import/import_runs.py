@@ -10,10 +10,12 @@ broker that cannot be reached is not an error for the person who clicked, the ru
 """
 
 from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.roles import is_auditor, is_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
@@ -28,7 +30,7 @@ REQUESTED_ACTION = "catalog.import_requested"
 # An import lists a few thousand things at most; one still waiting or running after this had its worker die.
 STALE_AFTER = timedelta(minutes=30)
 # What the progress line calls each kind, one and several.
-LISTED = {
+LISTED: dict[str, tuple[str, str]] = {
     Entitlement.Kind.IAM_GROUP: ("IAM group", "IAM groups"),
     Entitlement.Kind.IAM_POLICY: ("managed policy", "managed policies"),
     Entitlement.Kind.IAM_ROLE: ("IAM role", "IAM roles"),
@@ -36,7 +38,7 @@ LISTED = {
 }
 
 
-def request_import(*, account_id: int, actor) -> tuple[ImportRun, bool]:
+def request_import(*, account_id: int, actor: User | None) -> tuple[ImportRun, bool]:
     """Queue an import of the account, or return the one already waiting or running for it (and False).
 
     Governance admins only. The run row is created, the request audited and the task queued in one
@@ -134,6 +136,6 @@ def _aws_failure(exc: AwsError) -> str:
     return f"{words} AWS said: {exc.message}"[:2000]
 
 
-def _finish(run_id: int, *, status: str, **fields) -> ImportRun | None:
+def _finish(run_id: int, *, status: str, **fields: Any) -> ImportRun | None:
     ImportRun.objects.filter(pk=run_id).update(status=status, finished_at=timezone.now(), **fields)
     return ImportRun.objects.filter(pk=run_id).first()

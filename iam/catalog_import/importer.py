@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from accounts.models import User
 from audit.services import record_many
 from catalog.models import AwsAccount, Entitlement
 from iam.aws import gateway
@@ -80,7 +81,7 @@ Policies = tuple[list[dict], str, str]
 def import_entitlements(
     account: AwsAccount,
     *,
-    actor,
+    actor: User,
     kinds: Iterable[str] | None = None,
     progress: Progress | None = None,
     saved: Saved | None = None,
@@ -128,18 +129,19 @@ def list_entitlements(
     access = account_access(account)
     found: list[Found] = []
     skipped = 0
-    listers = {
+    # Roles are listed on their own: only their lister also counts what it left out.
+    listers: dict[str, Callable[[], list[Found]]] = {
         Entitlement.Kind.IAM_GROUP: lambda: list_groups(access),
         Entitlement.Kind.IAM_POLICY: lambda: list_policies(access),
-        Entitlement.Kind.IAM_ROLE: lambda: list_roles(access),
         Entitlement.Kind.SSO_PERMISSION_SET: lambda: list_permission_sets(access, account.sso_instance_arn),
     }
     for kind in kinds:
         if kind == Entitlement.Kind.SSO_PERMISSION_SET and not account.sso_instance_arn:
             continue
-        listed = listers[kind]()
         if kind == Entitlement.Kind.IAM_ROLE:
-            listed, skipped = listed
+            listed, skipped = list_roles(access)
+        else:
+            listed = listers[kind]()
         found += listed
         if progress is not None:
             progress(kind, len(listed))
@@ -186,7 +188,7 @@ def list_permission_sets(access: gateway.AccountAccess, instance_arn: str) -> li
     return found
 
 
-def _save_batch(account: AwsAccount, policies: dict[Found, Policies], actor) -> int:
+def _save_batch(account: AwsAccount, policies: dict[Found, Policies], actor: User) -> int:
     """One transaction: create what the catalog lacks of the batch, owned by `actor`; store every one's
     policies; the batch's events in one `record_many` at the end (the audit head is locked last).
     Returns how many were created."""
@@ -230,7 +232,7 @@ def _save_batch(account: AwsAccount, policies: dict[Found, Policies], actor) -> 
     return len(created)
 
 
-def _audited(entitlement: Entitlement, actor) -> dict:
+def _audited(entitlement: Entitlement, actor: User) -> dict:
     return {
         "account": entitlement.account_id,
         "kind": entitlement.kind,

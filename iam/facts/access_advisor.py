@@ -12,6 +12,7 @@ transient errors stay TransientAwsError: worth asking again.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -68,7 +69,9 @@ def user_arn(account: gateway.AccountAccess, user_name: str) -> str:
     return gateway.call(account, "iam", "get_user", UserName=user_name)["User"]["Arn"]
 
 
-def last_accessed(account: gateway.AccountAccess, user_name: str, *, sleep=time.sleep) -> Usage:
+def last_accessed(
+    account: gateway.AccountAccess, user_name: str, *, sleep: Callable[[float], None] = time.sleep
+) -> Usage:
     """When `user_name` last used what their policies allow. Raises UsageUnavailable when AWS cannot say,
     TransientAwsError when asking again later may work (throttled, unavailable, the job still running)."""
     try:
@@ -82,7 +85,7 @@ def last_accessed(account: gateway.AccountAccess, user_name: str, *, sleep=time.
         raise
 
 
-def _last_accessed(account: gateway.AccountAccess, user_name: str, sleep) -> Usage:
+def _last_accessed(account: gateway.AccountAccess, user_name: str, sleep: Callable[[float], None]) -> Usage:
     job = gateway.call(account, "iam", "generate_service_last_accessed_details", Arn=user_arn(account, user_name))
     for _ in range(POLLS):
         answer = gateway.call(account, "iam", "get_service_last_accessed_details", JobId=job["JobId"])

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.models import Grant, GrantActivity
+from accounts.models import User
 from catalog.models import AwsAccount, Entitlement
 from iam.aws import gateway
 from iam.aws.errors import AwsError, PermanentAwsError
@@ -93,7 +94,7 @@ class Summary:
     # Actions (lower-cased "iam:passrole") whose calls are kept one by one, for SoD rules that look at what
     # was done: action → [(time, CloudTrail eventID)], at most SodActivityFinding.MAX_EVENT_IDS each.
     watch: frozenset = frozenset()
-    watched: dict = field(default_factory=dict)
+    watched: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
 
     def add(self, record: dict, when: datetime) -> None:
         self.calls += 1
@@ -143,7 +144,7 @@ def role_session(role_name: str, session_names: set[str]) -> Callable[[dict], bo
     return matches
 
 
-def principal_for(person, entitlement: Entitlement, user_name: str = "") -> tuple[str, Callable[[dict], bool]]:
+def principal_for(person: User, entitlement: Entitlement, user_name: str = "") -> tuple[str, Callable[[dict], bool]]:
     """Who to look for in the log for the person's use of the entitlement, in words and as a test on
     `userIdentity`. `user_name`: their IAM user name in the account, when the caller knows it already."""
     user_name = user_name or iam_user_name(person, entitlement.account)
@@ -156,7 +157,7 @@ def principal_for(person, entitlement: Entitlement, user_name: str = "") -> tupl
     return user_name, iam_user(user_name)
 
 
-def person_in_account(person, user_name: str) -> Callable[[dict], bool]:
+def person_in_account(person: User, user_name: str) -> Callable[[dict], bool]:
     """Every call the person made in the account, whatever they held: as their IAM user, or in a session of
     any role named after them (the portal's roles: their user name; Identity Center: their email). SoD rules
     that look at what was done judge the person, not one grant."""
@@ -181,7 +182,7 @@ def principal_of(grant: Grant) -> tuple[str, Callable[[dict], bool]]:
 # --- reading the files ---------------------------------------------------------------------
 
 
-def _parse_time(value) -> datetime | None:
+def _parse_time(value: object) -> datetime | None:
     try:
         return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
@@ -246,7 +247,7 @@ def log_folder(account: AwsAccount) -> str:
     return f"{prefix + '/' if prefix else ''}AWSLogs/{account.account_id}/CloudTrail/"
 
 
-def summarise(account: AwsAccount, matches, start: datetime, end: datetime) -> Summary:
+def summarise(account: AwsAccount, matches: Callable[[dict], bool], start: datetime, end: datetime) -> Summary:
     """Every call `matches` accepts in the account's log files between start and end."""
     return summarise_many(account, {"only": matches}, start, end)["only"]
 
@@ -307,7 +308,7 @@ def summarise_grant(grant_id: int, now: datetime | None = None) -> GrantActivity
     principal, matches = principal_for(grant.user, grant.entitlement, user_name)
     values = {"window_start": start, "window_end": end, "computed_at": now, "principal": principal[:300]}
     rules = sod_activity.activity_rules() if account.cloudtrail_bucket else []
-    watched = {}
+    watched: dict[str, list[tuple[datetime, str]]] = {}
     if not account.cloudtrail_bucket:
         values.update(configured=False, unreadable="", **_empty())
     else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from audit.services import ObjectRef, record, record_many
 from catalog.models import AwsAccount, OrganizationAccount, OrganizationalUnit, OrganizationConnection, OrgStatus
 from iam.aws import gateway
@@ -53,7 +54,7 @@ class Discovery:
 
 
 def connect(
-    *, actor, role_arn: str, external_id: str = "", member_role_name: str = "", member_external_id: str = ""
+    *, actor: User, role_arn: str, external_id: str = "", member_role_name: str = "", member_external_id: str = ""
 ) -> OrganizationConnection:
     """Connect (or reconnect) the management account or delegated administrator; audited."""
     with transaction.atomic():
@@ -92,7 +93,7 @@ def _walk(access: gateway.AccountAccess) -> tuple[list[tuple[str, str, str | Non
     return units, accounts
 
 
-def discover(*, actor=None) -> Discovery:
+def discover(*, actor: User | None = None) -> Discovery:
     """Read the organisation's OUs and accounts, record them, and govern the accounts under governed OUs."""
     connection = OrganizationConnection.objects.first()
     if connection is None:
@@ -106,7 +107,7 @@ def discover(*, actor=None) -> Discovery:
     with transaction.atomic():
         # One discovery or choice of OUs at a time: the daily job and an admin's click may meet.
         OrganizationConnection.objects.select_for_update(no_key=True).get(pk=connection.pk)
-        by_id = {}
+        by_id: dict[str | None, OrganizationalUnit] = {}
         for ou_id, name, parent_id in units:
             by_id[ou_id], _ = OrganizationalUnit.objects.update_or_create(
                 ou_id=ou_id, defaults={"name": name, "parent": by_id.get(parent_id)}
@@ -129,7 +130,7 @@ def discover(*, actor=None) -> Discovery:
     return Discovery(len(units), len(accounts), newly)
 
 
-def set_governed_ous(*, actor, ou_ids: set[str]) -> list[str]:
+def set_governed_ous(*, actor: User, ou_ids: set[str]) -> list[str]:
     """The admin's choice of governed OUs; accounts now under one are governed at once. Returns their ids."""
     connection = OrganizationConnection.objects.first()
     if connection is None:
@@ -166,7 +167,7 @@ def _account_name(name: str, account_id: str) -> str:
     return f"{name} ({account_id})"[:100] if taken else name[:100]
 
 
-def _govern(connection: OrganizationConnection, *, actor) -> tuple[list[str], list[dict]]:
+def _govern(connection: OrganizationConnection, *, actor: User | None) -> tuple[list[str], list[dict]]:
     """Inside the caller's transaction: new ACTIVE accounts under governed OUs become AwsAccounts; every known
     AwsAccount's organisation status and OU follow what was discovered. Returns the new accounts' ids and the
     audit events, for the caller to record after its own: the chain head is locked last (docs/architecture.md)."""
@@ -202,7 +203,7 @@ def _govern(connection: OrganizationConnection, *, actor) -> tuple[list[str], li
     return newly, events
 
 
-def check_connection(account_id: int, *, actor=None) -> AwsAccount:
+def check_connection(account_id: int, *, actor: User | None = None) -> AwsAccount:
     """Try AssumeRole into the account now, then read the role's own policies and list the actions the portal
     calls that they do not allow; record the state and why, audited on change.
 
@@ -247,7 +248,9 @@ def required_actions() -> list[str]:
     )
 
 
-def _judge_permissions(access, role_name: str, arn: str) -> tuple[str, str, list[str]]:
+def _judge_permissions(
+    access: gateway.AccountAccess, role_name: str, arn: str
+) -> tuple[AwsAccount.ConnectionState, str, list[str]]:
     try:
         documents = [item["document"] for item in principal_documents(access, "role", role_name)]
     except (TransientAwsError, PermanentAwsError) as exc:

@@ -25,7 +25,7 @@ class Reading:
     documents: list[dict] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
 
-    def add(self, source: str, value) -> None:
+    def add(self, source: str, value: object) -> None:
         try:
             self.documents.append({"source": source, "document": read_policy(value)})
         except UnreadablePolicy as refused:
@@ -37,14 +37,14 @@ class Reading:
         return " ".join(self.unreadable)
 
 
-def managed_policy(access, arn: str):
+def managed_policy(access: gateway.AccountAccess, arn: str) -> dict | str:
     """A managed policy's default version, as AWS answered it (read with `read_policy`)."""
     version = gateway.call(access, "iam", "get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
     answer = gateway.call(access, "iam", "get_policy_version", PolicyArn=arn, VersionId=version)
     return answer["PolicyVersion"]["Document"]
 
 
-def _principal_reading(access, kind: str, name: str) -> Reading:
+def _principal_reading(access: gateway.AccountAccess, kind: str, name: str) -> Reading:
     """Attached and inline policies of a group or a role (`kind`: "group" or "role")."""
     key = {"group": "GroupName", "role": "RoleName"}[kind]
     reading = Reading()
@@ -57,12 +57,12 @@ def _principal_reading(access, kind: str, name: str) -> Reading:
     return reading
 
 
-def principal_documents(access, kind: str, name: str) -> list[dict]:
+def principal_documents(access: gateway.AccountAccess, kind: str, name: str) -> list[dict]:
     """The readable documents of a group or a role; one that cannot be read counts as allowing nothing."""
     return _principal_reading(access, kind, name).documents
 
 
-def _permission_set_reading(access, instance_arn: str, permission_set_arn: str) -> Reading:
+def _permission_set_reading(access: gateway.AccountAccess, instance_arn: str, permission_set_arn: str) -> Reading:
     keys = {"InstanceArn": instance_arn, "PermissionSetArn": permission_set_arn}
     reading = Reading()
     inline = gateway.call(access, "sso-admin", "get_inline_policy_for_permission_set", **keys).get("InlinePolicy")
@@ -76,7 +76,7 @@ def _permission_set_reading(access, instance_arn: str, permission_set_arn: str) 
     return reading
 
 
-def read_entitlement(access, kind: str, aws_name: str, sso_instance_arn: str = "") -> Reading:
+def read_entitlement(access: gateway.AccountAccess, kind: str, aws_name: str, sso_instance_arn: str = "") -> Reading:
     """Every policy document behind one entitlement, read from AWS (no transaction open). AWS's errors raise."""
     kinds = Entitlement.Kind
     if kind == kinds.IAM_GROUP:

@@ -12,6 +12,7 @@ Pure: no database, no AWS.
 
 import json
 import math
+from typing import Any, NoReturn
 from urllib.parse import unquote_to_bytes
 
 # AWS's largest policy is a permission set's inline one, 32,768 characters; four times that is not a policy.
@@ -30,7 +31,7 @@ class UnreadablePolicy(Exception):
         self.what = what
 
 
-def read_policy(value) -> dict:
+def read_policy(value: object) -> dict:
     """The document as a dict of plain JSON values, or UnreadablePolicy saying what is wrong with it."""
     if isinstance(value, dict):
         document = value
@@ -65,7 +66,7 @@ def _text_of(value: str) -> str:
     return text
 
 
-def _decode(text: str):
+def _decode(text: str) -> Any:
     try:
         return json.loads(text, parse_constant=_no_constant, parse_float=_finite_number, parse_int=_whole_number)
     except RecursionError:
@@ -74,7 +75,7 @@ def _decode(text: str):
         raise UnreadablePolicy(f"it is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
 
 
-def _no_constant(name: str):
+def _no_constant(name: str) -> NoReturn:
     raise UnreadablePolicy(f"it is not JSON ({name} is not a number JSON allows)")
 
 
@@ -92,7 +93,7 @@ def _whole_number(text: str) -> int:
     return number
 
 
-def _check_values(document) -> None:
+def _check_values(document: object) -> None:
     """Depth, NUL and numbers, walked with a list (a document botocore decoded was never checked)."""
     pending = [(document, 1)]
     while pending:
@@ -124,7 +125,7 @@ def _check_values(document) -> None:
             raise UnreadablePolicy(f"it holds {_kind(value)}, which JSON does not have")
 
 
-def _check_shape(document) -> None:
+def _check_shape(document: object) -> None:
     """What evaluation reads: an object with a Statement, each an object with an Effect and action names."""
     if not isinstance(document, dict):
         raise UnreadablePolicy(f"it is {_kind(document)}, not a JSON object")
@@ -148,11 +149,11 @@ def _check_shape(document) -> None:
             raise UnreadablePolicy(f"the Condition of {where} is not an object")
 
 
-def _text_or_texts(value) -> bool:
+def _text_or_texts(value: object) -> bool:
     return isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
 
 
-def _kind(value) -> str:
+def _kind(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):

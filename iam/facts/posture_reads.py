@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeGuard
 from urllib.parse import unquote
 
 from iam.aws import gateway
@@ -30,7 +31,7 @@ def _fetch_report(access: gateway.AccountAccess) -> dict | None:
         raise
 
 
-def _is_fresh(report: dict | None, now: datetime) -> bool:
+def _is_fresh(report: dict | None, now: datetime) -> TypeGuard[dict]:
     return report is not None and now - report["GeneratedTime"] <= REPORT_MAX_AGE
 
 
@@ -64,7 +65,7 @@ def account_summary(access: gateway.AccountAccess) -> dict[str, int]:
     return gateway.call(access, "iam", "get_account_summary")["SummaryMap"]
 
 
-def _document(raw) -> dict:
+def _document(raw: str | dict) -> dict:
     """boto3 decodes policy documents; a raw URL-encoded string is decoded here too."""
     return json.loads(unquote(raw)) if isinstance(raw, str) else raw
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from access.models import Grant
 from access.services.reconciliation import adopt_grant
+from accounts.models import User
 from accounts.roles import require_governance_admin
 from audit.services import record
 from catalog.models import AwsAccount, Entitlement
@@ -36,7 +37,7 @@ class ConnectResult:
     left_open: int  # held by people the portal does not know, leavers, or not adoptable
 
 
-def adopt(unmanaged_id: int, actor) -> Grant:
+def adopt(unmanaged_id: int, actor: User) -> Grant:
     """Make an open unmanaged access a grant from import (applied: AWS already has it); audited `drift.adopted`.
 
     Governance admins only (NotAllowed). NotFound for an unknown row; StaleState if it is no
@@ -132,7 +133,7 @@ def connect_account(account_id: int, actor_id: int) -> ConnectResult:
     return ConnectResult(imported.created, run.pk, run.drift_found, adopted, left_open)
 
 
-def _person(row: UnmanagedAccess):
+def _person(row: UnmanagedAccess) -> User:
     if row.person_id is None and row.kind != Entitlement.Kind.SSO_PERMISSION_SET:
         # The IAM user may have been mapped to a person (an IAM user name override) since.
         person_id = people_by_iam_user_name([row.aws_principal], row.account).get(row.aws_principal)

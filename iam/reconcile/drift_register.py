@@ -6,6 +6,8 @@ when enforce mode removed it from AWS (read back), `drift.gone` when it is no lo
 Seeing an open row again only moves its `last_seen`, so a rerun records nothing new.
 """
 
+from datetime import datetime
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,7 +22,7 @@ from iam.models import UnmanagedAccess
 
 
 def record_seen(
-    account: AwsAccount, held: list[Held], entitlements: dict[tuple[str, str], int], *, seen_at, mode: str
+    account: AwsAccount, held: list[Held], entitlements: dict[tuple[str, str], int], *, seen_at: datetime, mode: str
 ) -> tuple[list[tuple[UnmanagedAccess, Held]], int]:
     """Open a row for each holding not yet open, move `last_seen` on the others.
 
@@ -47,7 +49,9 @@ def record_seen(
     return rows, opened
 
 
-def _open(account, item: Held, entitlement_id, *, seen_at, mode) -> tuple[UnmanagedAccess, bool]:
+def _open(
+    account: AwsAccount, item: Held, entitlement_id: int | None, *, seen_at: datetime, mode: str
+) -> tuple[UnmanagedAccess, bool]:
     try:
         with transaction.atomic():
             row = UnmanagedAccess.objects.create(

@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 
 from access.models import Grant, LeaverStep
 from access.services import leavers as ledger
+from accounts.models import User
 from catalog.models import AwsAccount, Entitlement
 from iam.apply.operations import roles
 from iam.aws import gateway
@@ -81,7 +82,7 @@ def run_account(person_id: int, account_id: int) -> Outcome:
 class _Context:
     """The account's access and the person's IAM user there, read once per run."""
 
-    def __init__(self, person, account: AwsAccount):
+    def __init__(self, person: User, account: AwsAccount) -> None:
         self.person, self.account = person, account
         self.access = account_access(account)
         self.user_name = iam_user_name(person, account)
@@ -160,11 +161,9 @@ def _role_sessions(ctx: _Context, step: LeaverStep) -> str:
     return f"{ctx.user_name}: {said} in {ctx.account.account_id} (read back)"
 
 
-def _assumable_roles(document, account_id: str) -> set[str]:
+def _assumable_roles(document: str | dict, account_id: str) -> set[str]:
     """Names of this account's roles an Allow statement lets the user assume (sts:AssumeRole)."""
-    if isinstance(document, str):
-        document = json.loads(document)
-    statements = document.get("Statement", [])
+    statements = (json.loads(document) if isinstance(document, str) else document).get("Statement", [])
     names = set()
     for statement in statements if isinstance(statements, list) else [statements]:
         actions = statement.get("Action", [])

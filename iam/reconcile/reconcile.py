@@ -229,7 +229,7 @@ def _claim(account: AwsAccount, mode: str) -> ReconcileRun:
         raise ReconcileInProgress(f"Another reconcile of {account} is running.") from None
 
 
-def _finish(run: ReconcileRun, *, status: str, **figures) -> ReconcileRun:
+def _finish(run: ReconcileRun, *, status: str, **figures: int | str) -> ReconcileRun:
     # Only while still running: a run taken over as abandoned keeps that verdict.
     ReconcileRun.objects.filter(pk=run.pk, status=ReconcileRun.Status.RUNNING).update(
         status=status, finished_at=timezone.now(), **figures

@@ -12,12 +12,19 @@ retried; an error that retrying cannot fix is a PermanentAwsError with AWS's mes
   sso_permission_set  Identity Center account assignment     (iam.apply.operations.sso)
 """
 
+from typing import Protocol
+
 from catalog.models import Entitlement
 from iam.apply.operations import groups, policies, roles, sso
 from iam.apply.operations.target import Target
 from iam.aws.errors import PermanentAwsError
 
-_APPLIERS = {
+
+class _Applier(Protocol):
+    def __call__(self, target: Target, *, present: bool) -> str: ...
+
+
+_APPLIERS: dict[str, _Applier] = {
     Entitlement.Kind.IAM_GROUP: groups.apply,
     Entitlement.Kind.IAM_POLICY: policies.apply,
     Entitlement.Kind.IAM_ROLE: roles.apply,
