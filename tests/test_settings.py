@@ -1,5 +1,6 @@
 """Settings come from the environment, strictly: a malformed value stops start-up and names itself."""
 
+import ast
 import os
 import secrets
 import subprocess
@@ -101,3 +102,29 @@ def test_dependencies_point_one_way():
 
     assert result.returncode == 0, result.stdout
     assert "4 kept, 0 broken" in result.stdout
+
+
+APPS = ["portal", "api", "scim", "reviews", "posture", "iam", "notifications", "access", "sod", "catalog", "accounts"]
+APPS += ["audit", "inputs", "outbox"]
+REFUSALS = {"Refusal", "InvalidInput", "NotAllowed", "StaleState", "Duplicate", "NotFound", "SodBlocked", "Contended"}
+
+
+def test_the_refusal_vocabulary_comes_from_the_bottom_layer_alone():
+    """Every app refuses with `inputs.refusals` (docs/architecture.md, "Refusals"): no module re-exports it under
+    another name or place, and no module adds a refusal of its own. import-linter cannot say this: read here."""
+    strays = []
+    for path in sorted(p for app in APPS for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts):
+        where = path.relative_to(ROOT)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            ours = isinstance(node, ast.ImportFrom) and (node.level or str(node.module).split(".")[0] in APPS)
+            if ours and node.module != "inputs.refusals":
+                strays += [
+                    f"{where}: imports {alias.name} from {node.module}"
+                    for alias in node.names
+                    if alias.name in REFUSALS
+                ]
+            if isinstance(node, ast.ClassDef) and str(where) != "inputs/refusals.py":
+                bases = {base.id if isinstance(base, ast.Name) else getattr(base, "attr", "") for base in node.bases}
+                strays += [f"{where}: class {node.name} extends {name}" for name in sorted(bases & REFUSALS)]
+
+    assert strays == []
