@@ -11,9 +11,16 @@ To measure a new page, add a row to PAGES: who signs in, its path (`{campaign}` 
 `{leaver}`, `{grant}` and `{pack}` a leaver part-way through removal, a grant with its CloudTrail activity
 and an evidence pack being built, from `fill_company`'s "ids").
 BENCH_RUNS (15) sets the requests per page, BENCH_ONLY a part of the pages' names to measure only those.
+"sql ms" is the time one request spends in the database (the rest is Python: the view, the template, the
+middleware). BENCH_PROFILE=N profiles each page at the last size and prints its N costliest functions by
+own time (BENCH_PROFILE_SORT=cumulative: with what they call): where a page's Python time goes.
 """
 
+import contextlib
+import cProfile
+import io
 import os
+import pstats
 import statistics
 import time
 from base64 import b64encode
@@ -23,7 +30,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection, transaction
 from django.test import Client
-from django.test.utils import override_settings
+from django.test.utils import override_settings, setup_test_environment, teardown_test_environment
 
 from tests.benchmarks.scale_fill import fill_company
 
@@ -33,6 +40,11 @@ SCALES = [float(value) for value in os.environ.get("BENCH_SCALE", "0.01").split(
 RUNS = int(os.environ.get("BENCH_RUNS", 15))
 # Only the pages whose name contains one of these texts (`BENCH_ONLY=admin` or `BENCH_ONLY=queue,overview`).
 ONLY = [part.strip().lower() for part in os.environ.get("BENCH_ONLY", "").split(",")]
+# BENCH_INSTRUMENTED=1 measures with Django's test instrumentation of template rendering, as runs before
+# 2026-12-06 did (see as_in_production).
+INSTRUMENTED = bool(os.environ.get("BENCH_INSTRUMENTED"))
+PROFILE = int(os.environ.get("BENCH_PROFILE", 0))
+PROFILE_SORT = os.environ.get("BENCH_PROFILE_SORT", "tottime")  # or cumulative: which of our functions cost most
 
 
 @dataclass(frozen=True)
@@ -89,12 +101,35 @@ PAGES = [page for page in PAGES if any(part in page.name.lower() for part in ONL
 BARE = Page("bare view", "alice", "/bench/bare/")
 
 
-def measure(client, path: str) -> tuple[float, float, int, int]:
-    """p50 and p95 in ms over RUNS requests (after two to warm up), the queries of one, its status."""
+@contextlib.contextmanager
+def as_in_production():
+    """Without Django's test instrumentation: under test every template render sends a signal the test
+    client answers by copying the whole context (once per template, so once per include in a loop), work
+    no production request does. Measured with it, a page of 50 lines with an include each paid for 50
+    context copies the bare view never does. The test client still runs the whole middleware stack."""
+    teardown_test_environment()
+    try:
+        with override_settings(ALLOWED_HOSTS=["testserver"]):
+            yield
+    finally:
+        setup_test_environment()
+
+
+def measure(client, path: str) -> tuple[float, float, int, int, float]:
+    """p50 and p95 in ms over RUNS requests (after two to warm up), the queries of one, its status and
+    the ms that one spent in the database."""
     for _ in range(2):
         response = client.get(path)
-    queries = []
-    with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+    queries: list[float] = []
+
+    def timed(execute, sql, *args):
+        started = time.perf_counter()
+        try:
+            return execute(sql, *args)
+        finally:
+            queries.append((time.perf_counter() - started) * 1000)
+
+    with connection.execute_wrapper(timed):
         response = client.get(path)
     times = []
     for _ in range(RUNS):
@@ -103,7 +138,36 @@ def measure(client, path: str) -> tuple[float, float, int, int]:
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return statistics.median(times), p95, len(queries), response.status_code
+    return statistics.median(times), p95, len(queries), response.status_code, sum(queries)
+
+
+def profile(client, path: str, top: int) -> str:
+    """The `top` functions by own time over RUNS requests of `path`."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(RUNS):
+        client.get(path)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats(PROFILE_SORT).print_stats(top)
+    lines = out.getvalue().splitlines()
+    start = next(index for index, line in enumerate(lines) if line.strip().startswith("ncalls"))
+    return "\n".join("      " + line for line in lines[start:] if line.strip())
+
+
+def measure_pages(clients, campaign: int, ids: dict, profiling: bool) -> dict[str, tuple]:
+    """Every page's figures by name, printed as measured; with BENCH_PROFILE and `profiling`, its profile."""
+    bare = measure(clients[BARE.who], BARE.path)
+    results = {BARE.name: bare}
+    print(f"   {'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'sql ms':>7} {'x bare':>7} status")
+    for page in [BARE, *PAGES]:
+        path = page.path.format(campaign=campaign, **ids)
+        figures = results[page.name] = bare if page is BARE else measure(clients[page.who], path)
+        p50, p95, queries, status, sql = figures
+        print(f"   {page.name:36} {p50:8.1f} {p95:8.1f} {queries:8d} {sql:7.1f} {p50 / bare[0]:7.1f} {status}")
+        if PROFILE and profiling and page is not BARE:
+            print(profile(clients[page.who], path, PROFILE))
+    return results
 
 
 @pytest.mark.timeout(3600)  # a busy machine: the two sizes and 40 pages take minutes
@@ -127,23 +191,14 @@ def test_every_page_at_a_company_size(cast, sandbox):
             campaign = Campaign.objects.filter(name="Quarterly review").latest("pk").pk
             lines = ReviewItem.objects.filter(campaign_id=campaign).order_by("pk").values_list("pk", flat=True)
             filled["ids"]["cursor10"] = quote(b64encode(f"p={lines[449]}".encode()).decode())
-            bare = measure(clients[BARE.who], BARE.path)
-            results[scale] = {BARE.name: bare}
-            print(f"   {'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'x bare':>7} status")
-            for page in [BARE, *PAGES]:
-                figures = results[scale][page.name] = (
-                    bare
-                    if page is BARE
-                    else measure(clients[page.who], page.path.format(campaign=campaign, **filled["ids"]))
-                )
-                p50, p95, queries, status = figures
-                print(f"   {page.name:36} {p50:8.1f} {p95:8.1f} {queries:8d} {p50 / bare[0]:7.1f} {status}")
+            with contextlib.nullcontext() if INSTRUMENTED else as_in_production():
+                results[scale] = measure_pages(clients, campaign, filled["ids"], profiling=scale == SCALES[-1])
             transaction.set_rollback(True)
     if len(SCALES) > 1:
         small, big = results[SCALES[0]], results[SCALES[-1]]
         print(f"\n== growth from scale {SCALES[0]} to {SCALES[-1]} (p50 big / p50 small; queries small -> big)")
         for page in PAGES:
-            (p50_small, _, queries_small, _), (p50_big, _, queries_big, _) = small[page.name], big[page.name]
+            (p50_small, _, queries_small, *_), (p50_big, _, queries_big, *_) = small[page.name], big[page.name]
             flat = "flat" if p50_big <= max(1.5 * p50_small, p50_small + 5) else "GROWS"
             same = "same queries" if queries_small == queries_big else f"queries {queries_small} -> {queries_big}"
             print(f"   {page.name:36} {p50_big / p50_small:6.2f}x  {flat:6} {same}")
