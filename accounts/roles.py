@@ -11,6 +11,8 @@ Roles read other apps' rows through the reverse relations on the user (no import
 
 from __future__ import annotations
 
+from django.db.models import Exists
+
 from inputs.refusals import NotAllowed
 
 
@@ -67,29 +69,33 @@ def require_governance_admin(actor, doing: str) -> None:
         raise NotAllowed(f"Only governance admins can {doing}.")
 
 
-def menus_of(user) -> tuple[bool, bool]:
-    """(may approve, takes part in reviews): whether the navigation shows Approvals and Reviews.
+def menu_facts(user) -> dict[str, Exists]:
+    """The facts the navigation's Approvals and Reviews menus follow from, as EXISTS expressions on
+    indexes: read in one query with the navigation's badges (portal.context_processors), or alone by
+    `menus_of`. Approvals: managers, owners, anyone ever given an approval step (and governance admins,
+    `menus_from`). Reviews: anyone given review lines, or who runs a campaign."""
+    return {
+        "is_manager": Exists(user.reports.filter(is_active=True)),
+        "is_owner": Exists(user.owned_entitlements.all()),
+        "is_approver": Exists(user.approval_assignments.all()),
+        "is_reviewer": Exists(user.review_items.all()),
+        "runs_campaigns": Exists(user.owned_campaigns.all()),
+    }
 
-    Approvals: managers, owners, anyone ever given an approval step, governance admins. Reviews: anyone
-    given review lines, or who runs a campaign. One query of EXISTS on indexes, whatever the data."""
+
+def menus_from(user, facts: dict[str, bool] | None) -> tuple[bool, bool]:
+    """(may approve, takes part in reviews) from `menu_facts` as read (None: the person's row is gone)."""
+    if facts is None:
+        return is_governance_admin(user), False
+    approves = facts["is_manager"] or facts["is_owner"] or facts["is_approver"] or is_governance_admin(user)
+    return approves, facts["is_reviewer"] or facts["runs_campaigns"]
+
+
+def menus_of(user) -> tuple[bool, bool]:
+    """(may approve, takes part in reviews): whether the navigation shows Approvals and Reviews. One query
+    of EXISTS on indexes, whatever the data."""
     from django.contrib.auth import get_user_model
-    from django.db.models import Exists
 
     if not user.is_authenticated:
         return False, False
-    found = (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .values_list(
-            Exists(user.reports.filter(is_active=True)),
-            Exists(user.owned_entitlements.all()),
-            Exists(user.approval_assignments.all()),
-            Exists(user.review_items.all()),
-            Exists(user.owned_campaigns.all()),
-        )
-        .first()
-    )
-    if found is None:
-        return is_governance_admin(user), False
-    manager, owner, approver, reviewer, runs_campaigns = found
-    return manager or owner or approver or is_governance_admin(user), reviewer or runs_campaigns
+    return menus_from(user, get_user_model().objects.filter(pk=user.pk).values(**menu_facts(user)).first())

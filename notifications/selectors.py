@@ -7,7 +7,12 @@ from notifications.models import Notification
 
 def unread_count(user) -> int:
     """How many of `user`'s notifications are unread (one COUNT on a partial index)."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return unread_of(user).count()
+
+
+def unread_of(user) -> QuerySet[Notification]:
+    """`user`'s unread notifications (on the partial index of unread ones)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True)
 
 
 def for_user(user) -> QuerySet[Notification]:

@@ -229,8 +229,13 @@ def waiting_count(user: User) -> int:
     """The lines waiting for `user`'s decision in active campaigns: the Reviews badge on every page, summed
     from their progress counters (a row per campaign and stage, on the counters' reviewer index), not a
     count of their lines."""
-    counters = CampaignReviewerProgress.objects.filter(reviewer=user, campaign__state=Campaign.State.ACTIVE)
-    return counters.aggregate(n=Coalesce(Sum(F("total") - F("decided")), 0))["n"]
+    return waiting_counters(user).aggregate(n=Coalesce(Sum(F("total") - F("decided")), 0))["n"]
+
+
+def waiting_counters(user: User) -> QuerySet[CampaignReviewerProgress]:
+    """`user`'s progress counters in active campaigns: what `waiting_count` sums (and the navigation bar,
+    in one query with its other badges)."""
+    return CampaignReviewerProgress.objects.filter(reviewer=user, campaign__state=Campaign.State.ACTIVE)
 
 
 @dataclass(frozen=True)
