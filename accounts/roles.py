@@ -11,6 +11,9 @@ Roles read other apps' rows through the reverse relations on the user (no import
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db.models import Exists
 
 from inputs.refusals import NotAllowed
@@ -83,7 +86,7 @@ def menu_facts(user) -> dict[str, Exists]:
     }
 
 
-def menus_from(user, facts: dict[str, bool] | None) -> tuple[bool, bool]:
+def menus_from(user, facts: Mapping[str, Any] | None) -> tuple[bool, bool]:
     """(may approve, takes part in reviews) from `menu_facts` as read (None: the person's row is gone)."""
     if facts is None:
         return is_governance_admin(user), False
@@ -98,4 +101,5 @@ def menus_of(user) -> tuple[bool, bool]:
 
     if not user.is_authenticated:
         return False, False
-    return menus_from(user, get_user_model().objects.filter(pk=user.pk).values(**menu_facts(user)).first())
+    facts: Mapping[str, Any] | None = get_user_model().objects.filter(pk=user.pk).values(**menu_facts(user)).first()
+    return menus_from(user, facts)

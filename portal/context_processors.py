@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db.models import F, Func, IntegerField, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -47,7 +50,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or in_django_admin(request):
         return {}
-    badges = (
+    read: Mapping[str, Any] | None = (
         get_user_model()
         .objects.filter(pk=user.pk)
         .values(
@@ -58,8 +61,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         )
         .first()
     )
-    approves, reviews = menus_from(user, badges)
-    badges = badges or {"waiting_approvals": 0, "waiting_reviews": 0, "unread_notifications": 0}
+    approves, reviews = menus_from(user, read)
+    badges = read or {"waiting_approvals": 0, "waiting_reviews": 0, "unread_notifications": 0}
     return {
         "nav_approvals_waiting": badges["waiting_approvals"],
         "nav_reviews_waiting": badges["waiting_reviews"],
