@@ -151,8 +151,13 @@ def profile(client, path: str, top: int) -> str:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats(PROFILE_SORT).print_stats(top)
     lines = out.getvalue().splitlines()
+    calls = next(
+        line.strip() for line in lines if "function calls" in line
+    )  # "N function calls (M primitive) in S seconds"
     start = next(index for index, line in enumerate(lines) if line.strip().startswith("ncalls"))
-    return "\n".join("      " + line for line in lines[start:] if line.strip())
+    return "\n".join(
+        ["      " + calls + f" over {RUNS} requests"] + ["      " + line for line in lines[start:] if line.strip()]
+    )
 
 
 def measure_pages(clients, campaign: int, ids: dict, profiling: bool) -> dict[str, tuple]:
@@ -165,7 +170,7 @@ def measure_pages(clients, campaign: int, ids: dict, profiling: bool) -> dict[st
         figures = results[page.name] = bare if page is BARE else measure(clients[page.who], path)
         p50, p95, queries, status, sql = figures
         print(f"   {page.name:36} {p50:8.1f} {p95:8.1f} {queries:8d} {sql:7.1f} {p50 / bare[0]:7.1f} {status}")
-        if PROFILE and profiling and page is not BARE:
+        if PROFILE and profiling:
             print(profile(clients[page.who], path, PROFILE))
     return results
 

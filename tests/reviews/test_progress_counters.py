@@ -235,7 +235,7 @@ def test_an_auditor_reads_every_line_in_snapshot_order_with_the_same_queries(cas
     undecided, every = queue(many)[1], queue(many, "?all=1")[1]
     assert (undecided["matching"], every["matching"]) == (75, 80)
     lines = [line.pk for line in every["page"]]
-    assert lines == sorted(lines) == list(many.items.order_by("pk").values_list("pk", flat=True)[:50])
+    assert lines == sorted(lines) == list(many.items.order_by("pk").values_list("pk", flat=True)[:25])
 
 
 def wide_campaign(cast, sandbox, django_user_model, managers: int, name: str = "Wide") -> Campaign:
