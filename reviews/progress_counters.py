@@ -1,4 +1,4 @@
-"""Keeping `CampaignReviewerProgress` right: the one place that adjusts the counters.
+"""Keeping `CampaignReviewerProgress` and `CampaignDecisionDay` right: the one place that adjusts the counters.
 
 Callers hold the campaign's lock (docs/architecture.md, "Locks and retries"), so changes to one
 campaign's counters are serialised, and adjust them in the transaction that moves the lines, before
@@ -6,23 +6,28 @@ its audit event. Two ways:
 
 - `moving(campaign_id, ids)` around an UPDATE of a known selection (a decision, a reassignment):
   the selection's contribution is grouped before and after, and only the difference is applied,
-  whatever the UPDATE did to reviewers, stages and decisions. Two grouped reads of at most
-  `MAX_BULK` lines by primary key, and one upsert of the rows that changed.
+  whatever the UPDATE did to reviewers, stages and decisions. Three grouped reads of at most
+  `MAX_BULK` lines by primary key, before and after, and an upsert of the rows that changed.
 - `recount(campaign_id)` after a change of the whole campaign (launch, sign-off): the counters are
-  rebuilt from two grouped reads of its lines and one bulk insert (a row per reviewer and stage).
+  rebuilt from three grouped reads of its lines and bulk inserts (a row per reviewer and stage, and
+  per day with decisions).
 """
 
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 
-from reviews.models import CampaignReviewerProgress, ReviewItem
+from reviews.models import CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
 
 FIELDS = ("total", "decided", "revoked", "unmanaged", "handed_on")
+DAY_FIELDS = ("kept", "revoked")
 _DECIDED = ~Q(decision=ReviewItem.Decision.UNDECIDED)
+_KEPT = Q(decision=ReviewItem.Decision.KEEP)
 _REVOKED = Q(decision=ReviewItem.Decision.REVOKE)
 _UNMANAGED = Q(origin=ReviewItem.Origin.UNMANAGED)
 
@@ -48,47 +53,77 @@ def contributions(lines: QuerySet[ReviewItem]) -> dict[tuple[int, int], list[int
     return dict(counts)
 
 
+def decided_by_day(lines: QuerySet[ReviewItem]) -> dict[date, list[int]]:
+    """What `lines` add to the decisions per day: those decided by hand, kept and revoked, per day (one query)."""
+    by_hand = lines.filter(decided_at__isnull=False, automatic=False).order_by()
+    rows = by_hand.annotate(day=TruncDate("decided_at")).values("day")
+    rows = rows.annotate(kept=Count("pk", filter=_KEPT), revoked=Count("pk", filter=_REVOKED))
+    return {row["day"]: [row["kept"], row["revoked"]] for row in rows}
+
+
 @contextmanager
 def moving(campaign_id: int, ids: list[int]) -> Iterator[None]:
     """Adjust the counters by what the block does to the lines `ids` of the campaign."""
     lines = ReviewItem.objects.filter(campaign_id=campaign_id, pk__in=ids)
-    before = contributions(lines)
+    before, days_before = contributions(lines), decided_by_day(lines)
     yield
-    after = contributions(lines)
+    _add(campaign_id, _difference(before, contributions(lines), len(FIELDS)))
+    _add_days(campaign_id, _difference(days_before, decided_by_day(lines), len(DAY_FIELDS)))
+
+
+def _difference(before: dict, after: dict, width: int) -> dict:
+    """Per key, `after` less `before`, for the keys that changed."""
     delta = {}
     for key in before.keys() | after.keys():
-        old, new = before.get(key, [0] * len(FIELDS)), after.get(key, [0] * len(FIELDS))
+        old, new = before.get(key, [0] * width), after.get(key, [0] * width)
         change = [b - a for a, b in zip(old, new, strict=True)]
         if any(change):
             delta[key] = change
-    _add(campaign_id, delta)
+    return delta
 
 
 def _add(campaign_id: int, delta: dict[tuple[int, int], list[int]]) -> None:
     """One upsert adding `delta` to the rows (created at zero when new); rows left with nothing go."""
     if not delta:
         return
-    table = CampaignReviewerProgress._meta.db_table
-    values, params = [], []
-    for (reviewer_id, stage), change in sorted(delta.items()):
-        values.append("(%s, %s, %s, " + ", ".join(["%s"] * len(FIELDS)) + ")")
-        params += [campaign_id, reviewer_id, stage, *change]
-    columns = ", ".join(FIELDS)
+    rows = [[campaign_id, reviewer_id, stage, *change] for (reviewer_id, stage), change in sorted(delta.items())]
+    _upsert_adding(CampaignReviewerProgress._meta.db_table, ("campaign_id", "reviewer_id", "stage"), FIELDS, rows)
+    CampaignReviewerProgress.objects.filter(campaign_id=campaign_id, total=0, handed_on=0).delete()
+
+
+def _add_days(campaign_id: int, delta: dict[date, list[int]]) -> None:
+    """One upsert adding `delta` to the campaign's days; days left with no decision go."""
+    if not delta:
+        return
+    rows = [[campaign_id, day, *change] for day, change in sorted(delta.items())]
+    _upsert_adding(CampaignDecisionDay._meta.db_table, ("campaign_id", "day"), DAY_FIELDS, rows)
+    CampaignDecisionDay.objects.filter(campaign_id=campaign_id, kept=0, revoked=0).delete()
+
+
+def _upsert_adding(table: str, keys: tuple[str, ...], fields: tuple[str, ...], rows: list[list]) -> None:
+    """INSERT the rows (`keys` then `fields`), adding `fields` to those of a row already there."""
+    width = len(keys) + len(fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(rows))
     upsert = (
-        f"INSERT INTO {table} (campaign_id, reviewer_id, stage, {columns}) VALUES {', '.join(values)}"  # noqa: S608
-        f" ON CONFLICT (campaign_id, reviewer_id, stage) DO UPDATE SET "
+        f"INSERT INTO {table} ({', '.join(keys + fields)}) VALUES {values}"  # noqa: S608
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        + ", ".join(f"{field} = {table}.{field} + excluded.{field}" for field in fields)
     )
-    updates = ", ".join(f"{field} = {table}.{field} + excluded.{field}" for field in FIELDS)
     with connection.cursor() as cursor:
         # Only the model's table and field names are formatted in; every value is a parameter.
-        cursor.execute(upsert + updates, params)
-    CampaignReviewerProgress.objects.filter(campaign_id=campaign_id, total=0, handed_on=0).delete()
+        cursor.execute(upsert, [value for row in rows for value in row])
 
 
 def recount(campaign_id: int) -> None:
     """Rebuild the campaign's counters from its lines (launch, sign-off, the data migration)."""
+    lines = ReviewItem.objects.filter(campaign_id=campaign_id)
+    CampaignDecisionDay.objects.filter(campaign_id=campaign_id).delete()
+    CampaignDecisionDay.objects.bulk_create(
+        CampaignDecisionDay(campaign_id=campaign_id, day=day, kept=kept, revoked=revoked)
+        for day, (kept, revoked) in sorted(decided_by_day(lines).items())
+    )
     CampaignReviewerProgress.objects.filter(campaign_id=campaign_id).delete()
-    counts = contributions(ReviewItem.objects.filter(campaign_id=campaign_id))
+    counts = contributions(lines)
     CampaignReviewerProgress.objects.bulk_create(
         CampaignReviewerProgress(
             campaign_id=campaign_id, reviewer_id=reviewer_id, stage=stage, **dict(zip(FIELDS, row, strict=True))

@@ -23,14 +23,14 @@ from django.db.models import (
     Window,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Lower, NullIf, TruncDate
+from django.db.models.functions import Cast, Coalesce, Lower, NullIf
 
 from accounts.models import User
 from accounts.roles import reads_everything
 from audit.models import AuditEvent
 from inputs.rules import id_or_none
 from notifications.models import Notification
-from reviews.models import Campaign, CampaignReviewerProgress, EvidencePack, ReviewItem
+from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, EvidencePack, ReviewItem
 from reviews.reminders import ESCALATED_ACTION
 
 if TYPE_CHECKING:  # django-stubs-ext is a development requirement, for types only
@@ -226,18 +226,10 @@ def _reviewer_counters(campaign: Campaign) -> "QuerySet[WithAnnotations[Campaign
 
 def decisions_per_day(campaign: Campaign) -> list[dict]:
     """How many lines were decided each day, for the campaign's chart (a first-stage keep handed on counts
-    when the owner decides the line)."""
-    rows = (
-        ReviewItem.objects.filter(campaign=campaign, decided_at__isnull=False, automatic=False)
-        .annotate(day=TruncDate("decided_at"))
-        .values("day")
-        .annotate(
-            keep=Count("pk", filter=Q(decision=ReviewItem.Decision.KEEP)),
-            revoke=Count("pk", filter=Q(decision=ReviewItem.Decision.REVOKE)),
-        )
-        .order_by("day")
-    )
-    return [{"day": row["day"].isoformat(), "keep": row["keep"], "revoke": row["revoke"]} for row in rows]
+    when the owner decides the line): the campaign's day counters, a row a day on their unique index, not a
+    grouping of its decided lines (`reviews.progress_counters`)."""
+    days = CampaignDecisionDay.objects.filter(campaign=campaign).order_by("day").values_list("day", "kept", "revoked")
+    return [{"day": day.isoformat(), "keep": kept, "revoke": revoked} for day, kept, revoked in days]
 
 
 def waiting_count(user: User) -> int:
