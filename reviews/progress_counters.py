@@ -6,10 +6,11 @@ its audit event. Two ways:
 
 - `moving(campaign_id, ids)` around an UPDATE of a known selection (a decision, a reassignment):
   the selection's contribution is grouped before and after, and only the difference is applied,
-  whatever the UPDATE did to reviewers, stages and decisions. Three grouped reads of at most
-  `MAX_BULK` lines by primary key, before and after, and an upsert of the rows that changed.
+  whatever the UPDATE did to reviewers, stages and decisions. Two grouped reads of at most
+  `MAX_BULK` lines by primary key, before and after, and an upsert of the rows that changed (and
+  one of the days that changed).
 - `recount(campaign_id)` after a change of the whole campaign (launch, sign-off): the counters are
-  rebuilt from three grouped reads of its lines and bulk inserts (a row per reviewer and stage, and
+  rebuilt from two grouped reads of its lines and bulk inserts (a row per reviewer and stage, and
   per day with decisions).
 """
 
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, DateField, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 
 from reviews.models import CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
@@ -28,47 +29,53 @@ FIELDS = ("total", "decided", "revoked", "unmanaged", "handed_on")
 DAY_FIELDS = ("kept", "revoked")
 _DECIDED = ~Q(decision=ReviewItem.Decision.UNDECIDED)
 _KEPT = Q(decision=ReviewItem.Decision.KEEP)
+_BY_HAND = Q(decided_at__isnull=False, automatic=False)
 _REVOKED = Q(decision=ReviewItem.Decision.REVOKE)
 _UNMANAGED = Q(origin=ReviewItem.Origin.UNMANAGED)
 
 
-def contributions(lines: QuerySet[ReviewItem]) -> dict[tuple[int, int], list[int]]:
-    """What `lines` add to the counters, per (reviewer id, stage): two grouped queries."""
+def contributions(lines: QuerySet[ReviewItem]) -> tuple[dict[tuple[int, int], list[int]], dict[date, list[int]]]:
+    """What `lines` add to the counters, per (reviewer id, stage), and to the decisions per day (kept and
+    revoked by hand, per day): two grouped queries."""
     counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * len(FIELDS))
+    days: dict[date, list[int]] = defaultdict(lambda: [0] * len(DAY_FIELDS))
+    # The day a line was decided by hand; none for the undecided and the automatic decisions at sign-off.
+    day = Case(When(_BY_HAND, then=TruncDate("decided_at")), output_field=DateField())
     rows = (
         lines.order_by()
-        .values("reviewer_id", "stage")
+        .annotate(day=day)
+        .values("reviewer_id", "stage", "day")
         .annotate(
             total=Count("pk"),
             decided=Count("pk", filter=_DECIDED),
             revoked=Count("pk", filter=_REVOKED),
             unmanaged=Count("pk", filter=_UNMANAGED),
+            kept=Count("pk", filter=_KEPT),
         )
     )
     for row in rows:
-        counts[(row["reviewer_id"], row["stage"])][:4] = [row[field] for field in FIELDS[:4]]
+        counter = counts[(row["reviewer_id"], row["stage"])]
+        for index, field in enumerate(FIELDS[:4]):
+            counter[index] += row[field]
+        if row["day"] is not None:
+            on_the_day = days[row["day"]]
+            for index, field in enumerate(DAY_FIELDS):
+                on_the_day[index] += row[field]
     handed = lines.filter(first_decided_by__isnull=False).order_by().values("first_decided_by_id")
     for row in handed.annotate(n=Count("pk")):
         counts[(row["first_decided_by_id"], ReviewItem.Stage.FIRST)][4] += row["n"]
-    return dict(counts)
-
-
-def decided_by_day(lines: QuerySet[ReviewItem]) -> dict[date, list[int]]:
-    """What `lines` add to the decisions per day: those decided by hand, kept and revoked, per day (one query)."""
-    by_hand = lines.filter(decided_at__isnull=False, automatic=False).order_by()
-    rows = by_hand.annotate(day=TruncDate("decided_at")).values("day")
-    rows = rows.annotate(kept=Count("pk", filter=_KEPT), revoked=Count("pk", filter=_REVOKED))
-    return {row["day"]: [row["kept"], row["revoked"]] for row in rows}
+    return dict(counts), dict(days)
 
 
 @contextmanager
 def moving(campaign_id: int, ids: list[int]) -> Iterator[None]:
     """Adjust the counters by what the block does to the lines `ids` of the campaign."""
     lines = ReviewItem.objects.filter(campaign_id=campaign_id, pk__in=ids)
-    before, days_before = contributions(lines), decided_by_day(lines)
+    before, days_before = contributions(lines)
     yield
-    _add(campaign_id, _difference(before, contributions(lines), len(FIELDS)))
-    _add_days(campaign_id, _difference(days_before, decided_by_day(lines), len(DAY_FIELDS)))
+    after, days_after = contributions(lines)
+    _add(campaign_id, _difference(before, after, len(FIELDS)))
+    _add_days(campaign_id, _difference(days_before, days_after, len(DAY_FIELDS)))
 
 
 def _difference(before: dict, after: dict, width: int) -> dict:
@@ -97,7 +104,8 @@ def _add_days(campaign_id: int, delta: dict[date, list[int]]) -> None:
         return
     rows = [[campaign_id, day, *change] for day, change in sorted(delta.items())]
     _upsert_adding(CampaignDecisionDay._meta.db_table, ("campaign_id", "day"), DAY_FIELDS, rows)
-    CampaignDecisionDay.objects.filter(campaign_id=campaign_id, kept=0, revoked=0).delete()
+    if any(value < 0 for change in delta.values() for value in change):  # a day may be left with none
+        CampaignDecisionDay.objects.filter(campaign_id=campaign_id, kept=0, revoked=0).delete()
 
 
 def _upsert_adding(table: str, keys: tuple[str, ...], fields: tuple[str, ...], rows: list[list]) -> None:
@@ -116,14 +124,13 @@ def _upsert_adding(table: str, keys: tuple[str, ...], fields: tuple[str, ...], r
 
 def recount(campaign_id: int) -> None:
     """Rebuild the campaign's counters from its lines (launch, sign-off, the data migration)."""
-    lines = ReviewItem.objects.filter(campaign_id=campaign_id)
+    counts, days = contributions(ReviewItem.objects.filter(campaign_id=campaign_id))
     CampaignDecisionDay.objects.filter(campaign_id=campaign_id).delete()
     CampaignDecisionDay.objects.bulk_create(
         CampaignDecisionDay(campaign_id=campaign_id, day=day, kept=kept, revoked=revoked)
-        for day, (kept, revoked) in sorted(decided_by_day(lines).items())
+        for day, (kept, revoked) in sorted(days.items())
     )
     CampaignReviewerProgress.objects.filter(campaign_id=campaign_id).delete()
-    counts = contributions(lines)
     CampaignReviewerProgress.objects.bulk_create(
         CampaignReviewerProgress(
             campaign_id=campaign_id, reviewer_id=reviewer_id, stage=stage, **dict(zip(FIELDS, row, strict=True))
