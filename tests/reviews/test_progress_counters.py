@@ -20,6 +20,7 @@ from access.models import Grant
 from inputs.refusals import Refusal
 from reviews import selectors, services
 from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
+from reviews.reminders import escalate_reviewers, remind_reviewers
 
 ROUNDS = 5
 PER_MANAGER = 6
@@ -285,7 +286,15 @@ def wide_campaign(cast, sandbox, django_user_model, managers: int, name: str = "
 def test_the_overview_takes_the_same_queries_with_3_reviewers_and_103(cast, sandbox, django_user_model, client_for):
     few = wide_campaign(cast, sandbox, django_user_model, 3, name="Few")
     many = wide_campaign(cast, sandbox, django_user_model, 103, name="Many")
+    # Every reviewer reminded and escalated, and one of each campaign with no line left (listed all the same).
+    Campaign.objects.filter(pk__in=[few.pk, many.pk]).update(due_at=timezone.now() + timedelta(hours=12))
+    remind_reviewers(timezone.now())
+    escalate_reviewers(timezone.now())
+    for campaign in (few, many):
+        line = ReviewItem.objects.filter(campaign=campaign).order_by("pk").first()
+        services.reassign(item_id=line.pk, actor=cast.erin, to=cast.dave, reason="Dave knows the team")
     client = client_for(cast.erin)
+    client.get(reverse("reviews:campaign", args=[few.pk]))  # the session's own first queries
 
     def queries(campaign) -> int:
         with CaptureQueriesContext(connection) as captured:
