@@ -397,6 +397,27 @@ class CampaignReviewerProgress(models.Model):
         return f"{self.campaign_id}/{self.reviewer_id}/{self.stage}: {self.decided}/{self.total}"
 
 
+class CampaignDecisionDay(models.Model):
+    """Lines of a campaign decided by hand on one day (in TIME_ZONE), kept in the transaction that decides them.
+
+    The campaign page's decisions per day read these (a row a day) instead of grouping every decided line:
+    by the end of a company's campaign, 100,000 of them. Kept with `CampaignReviewerProgress`, by the same
+    services and the same functions (`reviews.progress_counters`); automatic decisions at sign-off are not
+    counted, and a first-stage keep handed on counts when the owner decides the line.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="decision_days")
+    day = models.DateField()
+    kept = models.IntegerField(default=0)
+    revoked = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "day"], name="one_decision_day_per_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.day}: {self.kept} kept, {self.revoked} revoked"
+
+
 def _evidence_storage():
     """settings.STORAGES["evidence"]: the filesystem under var/ by default, S3 with PORTAL_EVIDENCE_BUCKET.
     A callable, so migrations do not record the deployment's choice."""

@@ -1,4 +1,4 @@
-"""Keeping `CampaignReviewerProgress` right: the one place that adjusts the counters.
+"""Keeping `CampaignReviewerProgress` and `CampaignDecisionDay` right: the one place that adjusts the counters.
 
 Callers hold the campaign's lock (docs/architecture.md, "Locks and retries"), so changes to one
 campaign's counters are serialised, and adjust them in the transaction that moves the lines, before
@@ -7,88 +7,130 @@ its audit event. Two ways:
 - `moving(campaign_id, ids)` around an UPDATE of a known selection (a decision, a reassignment):
   the selection's contribution is grouped before and after, and only the difference is applied,
   whatever the UPDATE did to reviewers, stages and decisions. Two grouped reads of at most
-  `MAX_BULK` lines by primary key, and one upsert of the rows that changed.
+  `MAX_BULK` lines by primary key, before and after, and an upsert of the rows that changed (and
+  one of the days that changed).
 - `recount(campaign_id)` after a change of the whole campaign (launch, sign-off): the counters are
-  rebuilt from two grouped reads of its lines and one bulk insert (a row per reviewer and stage).
+  rebuilt from two grouped reads of its lines and bulk inserts (a row per reviewer and stage, and
+  per day with decisions).
 """
 
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, DateField, Q, QuerySet, When
+from django.db.models.functions import TruncDate
 
-from reviews.models import CampaignReviewerProgress, ReviewItem
+from reviews.models import CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
 
 FIELDS = ("total", "decided", "revoked", "unmanaged", "handed_on")
+DAY_FIELDS = ("kept", "revoked")
 _DECIDED = ~Q(decision=ReviewItem.Decision.UNDECIDED)
+_KEPT = Q(decision=ReviewItem.Decision.KEEP)
+_BY_HAND = Q(decided_at__isnull=False, automatic=False)
 _REVOKED = Q(decision=ReviewItem.Decision.REVOKE)
 _UNMANAGED = Q(origin=ReviewItem.Origin.UNMANAGED)
 
 
-def contributions(lines: QuerySet[ReviewItem]) -> dict[tuple[int, int], list[int]]:
-    """What `lines` add to the counters, per (reviewer id, stage): two grouped queries."""
+def contributions(lines: QuerySet[ReviewItem]) -> tuple[dict[tuple[int, int], list[int]], dict[date, list[int]]]:
+    """What `lines` add to the counters, per (reviewer id, stage), and to the decisions per day (kept and
+    revoked by hand, per day): two grouped queries."""
     counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0] * len(FIELDS))
+    days: dict[date, list[int]] = defaultdict(lambda: [0] * len(DAY_FIELDS))
+    # The day a line was decided by hand; none for the undecided and the automatic decisions at sign-off.
+    day = Case(When(_BY_HAND, then=TruncDate("decided_at")), output_field=DateField())
     rows = (
         lines.order_by()
-        .values("reviewer_id", "stage")
+        .annotate(day=day)
+        .values("reviewer_id", "stage", "day")
         .annotate(
             total=Count("pk"),
             decided=Count("pk", filter=_DECIDED),
             revoked=Count("pk", filter=_REVOKED),
             unmanaged=Count("pk", filter=_UNMANAGED),
+            kept=Count("pk", filter=_KEPT),
         )
     )
     for row in rows:
-        counts[(row["reviewer_id"], row["stage"])][:4] = [row[field] for field in FIELDS[:4]]
+        counter = counts[(row["reviewer_id"], row["stage"])]
+        for index, field in enumerate(FIELDS[:4]):
+            counter[index] += row[field]
+        if row["day"] is not None:
+            on_the_day = days[row["day"]]
+            for index, field in enumerate(DAY_FIELDS):
+                on_the_day[index] += row[field]
     handed = lines.filter(first_decided_by__isnull=False).order_by().values("first_decided_by_id")
     for row in handed.annotate(n=Count("pk")):
         counts[(row["first_decided_by_id"], ReviewItem.Stage.FIRST)][4] += row["n"]
-    return dict(counts)
+    return dict(counts), dict(days)
 
 
 @contextmanager
 def moving(campaign_id: int, ids: list[int]) -> Iterator[None]:
     """Adjust the counters by what the block does to the lines `ids` of the campaign."""
     lines = ReviewItem.objects.filter(campaign_id=campaign_id, pk__in=ids)
-    before = contributions(lines)
+    before, days_before = contributions(lines)
     yield
-    after = contributions(lines)
+    after, days_after = contributions(lines)
+    _add(campaign_id, _difference(before, after, len(FIELDS)))
+    _add_days(campaign_id, _difference(days_before, days_after, len(DAY_FIELDS)))
+
+
+def _difference(before: dict, after: dict, width: int) -> dict:
+    """Per key, `after` less `before`, for the keys that changed."""
     delta = {}
     for key in before.keys() | after.keys():
-        old, new = before.get(key, [0] * len(FIELDS)), after.get(key, [0] * len(FIELDS))
+        old, new = before.get(key, [0] * width), after.get(key, [0] * width)
         change = [b - a for a, b in zip(old, new, strict=True)]
         if any(change):
             delta[key] = change
-    _add(campaign_id, delta)
+    return delta
 
 
 def _add(campaign_id: int, delta: dict[tuple[int, int], list[int]]) -> None:
     """One upsert adding `delta` to the rows (created at zero when new); rows left with nothing go."""
     if not delta:
         return
-    table = CampaignReviewerProgress._meta.db_table
-    values, params = [], []
-    for (reviewer_id, stage), change in sorted(delta.items()):
-        values.append("(%s, %s, %s, " + ", ".join(["%s"] * len(FIELDS)) + ")")
-        params += [campaign_id, reviewer_id, stage, *change]
-    columns = ", ".join(FIELDS)
+    rows = [[campaign_id, reviewer_id, stage, *change] for (reviewer_id, stage), change in sorted(delta.items())]
+    _upsert_adding(CampaignReviewerProgress._meta.db_table, ("campaign_id", "reviewer_id", "stage"), FIELDS, rows)
+    CampaignReviewerProgress.objects.filter(campaign_id=campaign_id, total=0, handed_on=0).delete()
+
+
+def _add_days(campaign_id: int, delta: dict[date, list[int]]) -> None:
+    """One upsert adding `delta` to the campaign's days; days left with no decision go."""
+    if not delta:
+        return
+    rows = [[campaign_id, day, *change] for day, change in sorted(delta.items())]
+    _upsert_adding(CampaignDecisionDay._meta.db_table, ("campaign_id", "day"), DAY_FIELDS, rows)
+    if any(value < 0 for change in delta.values() for value in change):  # a day may be left with none
+        CampaignDecisionDay.objects.filter(campaign_id=campaign_id, kept=0, revoked=0).delete()
+
+
+def _upsert_adding(table: str, keys: tuple[str, ...], fields: tuple[str, ...], rows: list[list]) -> None:
+    """INSERT the rows (`keys` then `fields`), adding `fields` to those of a row already there."""
+    width = len(keys) + len(fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(rows))
     upsert = (
-        f"INSERT INTO {table} (campaign_id, reviewer_id, stage, {columns}) VALUES {', '.join(values)}"  # noqa: S608
-        f" ON CONFLICT (campaign_id, reviewer_id, stage) DO UPDATE SET "
+        f"INSERT INTO {table} ({', '.join(keys + fields)}) VALUES {values}"  # noqa: S608
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        + ", ".join(f"{field} = {table}.{field} + excluded.{field}" for field in fields)
     )
-    updates = ", ".join(f"{field} = {table}.{field} + excluded.{field}" for field in FIELDS)
     with connection.cursor() as cursor:
         # Only the model's table and field names are formatted in; every value is a parameter.
-        cursor.execute(upsert + updates, params)
-    CampaignReviewerProgress.objects.filter(campaign_id=campaign_id, total=0, handed_on=0).delete()
+        cursor.execute(upsert, [value for row in rows for value in row])
 
 
 def recount(campaign_id: int) -> None:
     """Rebuild the campaign's counters from its lines (launch, sign-off, the data migration)."""
+    counts, days = contributions(ReviewItem.objects.filter(campaign_id=campaign_id))
+    CampaignDecisionDay.objects.filter(campaign_id=campaign_id).delete()
+    CampaignDecisionDay.objects.bulk_create(
+        CampaignDecisionDay(campaign_id=campaign_id, day=day, kept=kept, revoked=revoked)
+        for day, (kept, revoked) in sorted(days.items())
+    )
     CampaignReviewerProgress.objects.filter(campaign_id=campaign_id).delete()
-    counts = contributions(ReviewItem.objects.filter(campaign_id=campaign_id))
     CampaignReviewerProgress.objects.bulk_create(
         CampaignReviewerProgress(
             campaign_id=campaign_id, reviewer_id=reviewer_id, stage=stage, **dict(zip(FIELDS, row, strict=True))

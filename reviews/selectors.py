@@ -7,16 +7,31 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Cast, Coalesce, Lower, NullIf
 
 from accounts.models import User
 from accounts.roles import reads_everything
 from audit.models import AuditEvent
 from inputs.rules import id_or_none
 from notifications.models import Notification
-from reviews.models import Campaign, CampaignReviewerProgress, EvidencePack, ReviewItem
+from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, EvidencePack, ReviewItem
 from reviews.reminders import ESCALATED_ACTION
 
 if TYPE_CHECKING:  # django-stubs-ext is a development requirement, for types only
@@ -216,18 +231,10 @@ def _reviewer_counters(campaign: Campaign) -> "QuerySet[WithAnnotations[Campaign
 
 def decisions_per_day(campaign: Campaign) -> list[dict]:
     """How many lines were decided each day, for the campaign's chart (a first-stage keep handed on counts
-    when the owner decides the line)."""
-    rows = (
-        ReviewItem.objects.filter(campaign=campaign, decided_at__isnull=False, automatic=False)
-        .annotate(day=TruncDate("decided_at"))
-        .values("day")
-        .annotate(
-            keep=Count("pk", filter=Q(decision=ReviewItem.Decision.KEEP)),
-            revoke=Count("pk", filter=Q(decision=ReviewItem.Decision.REVOKE)),
-        )
-        .order_by("day")
-    )
-    return [{"day": row["day"].isoformat(), "keep": row["keep"], "revoke": row["revoke"]} for row in rows]
+    when the owner decides the line): the campaign's day counters, a row a day on their unique index, not a
+    grouping of its decided lines (`reviews.progress_counters`)."""
+    days = CampaignDecisionDay.objects.filter(campaign=campaign).order_by("day").values_list("day", "kept", "revoked")
+    return [{"day": day.isoformat(), "keep": kept, "revoke": revoked} for day, kept, revoked in days]
 
 
 def waiting_count(user: User) -> int:
@@ -263,46 +270,56 @@ def follow_ups(campaign: Campaign) -> list[FollowUp]:
 
 def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[FollowUp], int]:
     """The first `limit` reviewers of the campaign, those with the most lines undecided first, and how
-    many reviewers there are in all: four queries, whatever the number of reviewers (their progress
-    counters, their reminders, their latest escalations, then the people shown and those they were told to).
+    many reviewers there are in all: four queries, whatever the number of reviewers.
 
-    Only the people who can be among the first `limit` are read (a company's campaign has 1,000
-    reviewers; the page shows 100): the order's first key, the undecided count, is known before any
-    person is, so the rest are cut there, ties on the last count shown kept for the name to decide.
+    A reviewer is anyone with lines in the campaign, or reminded or escalated about it. The database picks
+    and orders the first `limit` of those with lines (a company's campaign has 1,000; the page shows 100)
+    from their progress counters, a few rows each, and counts them all; then reminders and escalations are
+    read for the reviewers shown and for those with no line left (all their lines handed on or moved: they
+    rank last, with nothing undecided), and the people shown and those they were told to, by key.
 
     Reminders are the notifications `reviews.remind_reviewers` wrote about the campaign; escalations
     are read from the audit trail (`campaign.reviewer_escalated`, on the campaign's index), each at its
     run's time, the clock of the notifications it wrote."""
-    lines = (
-        CampaignReviewerProgress.objects.filter(campaign=campaign, total__gt=0)
-        .values("reviewer_id")
-        .annotate(undecided=Sum(F("total") - F("decided")), lines=Sum("total"))
-        .order_by()
+    with_lines = CampaignReviewerProgress.objects.filter(campaign=campaign, total__gt=0)
+    ranked = (
+        with_lines.values("reviewer_id")
+        .annotate(
+            undecided=Sum(F("total") - F("decided")),
+            lines=Sum("total"),
+            # str(reviewer), the name the follow-ups are sorted by after the undecided count
+            name=Lower(Coalesce(NullIf("reviewer__full_name", Value("")), "reviewer__email", output_field=CharField())),
+            counted=Window(Count("reviewer_id")),
+        )
+        .order_by("-undecided", "name", "reviewer_id")
     )
-    counts = {row["reviewer_id"]: (row["undecided"], row["lines"]) for row in lines}
+    top = list(ranked if limit is None else ranked[:limit])
+    counts = {row["reviewer_id"]: (row["undecided"], row["lines"]) for row in top}
+
+    def shown_or_without_lines(reviewer: str) -> Q:
+        """The reviewer (a field of the row) is shown, or has no lines (so is counted and ranked here)."""
+        return Q(**{f"{reviewer}__in": counts}) | Q(~Exists(with_lines.filter(reviewer_id=OuterRef(reviewer))))
+
     reminders = (
         Notification.objects.filter(about_campaign=campaign.pk, kind=Notification.Kind.REVIEW_DUE)
+        .filter(shown_or_without_lines("recipient_id"))
         .values("recipient_id")
         .annotate(last=Max("created_at"))
         .order_by()
     )
     reminded = {row["recipient_id"]: row["last"] for row in reminders}
     escalated = {}
-    for event in _latest_escalations(campaign):
+    for event in _latest_escalations(campaign).filter(shown_or_without_lines("reviewer_key")):
         after = event.after if isinstance(event.after, dict) else {}
         if isinstance(after.get("reviewer"), int):
             told = named if isinstance(named := after.get("told"), list) else []
             escalated[after["reviewer"]] = (_run_time(event), [pk for pk in told if isinstance(pk, int)])
-    reviewers = {*counts, *reminded, *escalated}
-    candidates = reviewers
-    if limit is not None and len(reviewers) > limit:
-        undecided = sorted((counts.get(pk, (0, 0))[0] for pk in reviewers), reverse=True)
-        cut = undecided[limit - 1]
-        candidates = {pk for pk in reviewers if counts.get(pk, (0, 0))[0] >= cut}
-    told_ids = {pk for reviewer_id in candidates for pk in escalated.get(reviewer_id, (None, []))[1]}
-    people = get_user_model().objects.only("full_name", "email").in_bulk({*candidates, *told_ids})
+    # Those read beyond the reviewers shown are the ones with no lines left.
+    without_lines = {*reminded, *escalated} - counts.keys()
+    told_ids = {pk for reviewer_id in {*counts, *without_lines} for pk in escalated.get(reviewer_id, (None, []))[1]}
+    people = get_user_model().objects.only("full_name", "email").in_bulk({*counts, *without_lines, *told_ids})
     rows = []
-    for reviewer_id in candidates:
+    for reviewer_id in {*counts, *without_lines}:
         if reviewer_id not in people:
             continue
         undecided, total = counts.get(reviewer_id, (0, 0))
@@ -318,7 +335,8 @@ def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[Follow
             )
         )
     rows.sort(key=lambda row: (-row.undecided, str(row.reviewer).casefold(), row.reviewer.pk))
-    return (rows if limit is None else rows[:limit]), len(reviewers)
+    with_lines_in_all = top[0]["counted"] if top else 0
+    return (rows if limit is None else rows[:limit]), with_lines_in_all + len(without_lines)
 
 
 def _run_time(event: AuditEvent) -> datetime:
@@ -338,7 +356,9 @@ def _latest_escalations(campaign: Campaign) -> QuerySet[AuditEvent]:
         object_type=Campaign._meta.label_lower, object_id=str(campaign.pk), action=ESCALATED_ACTION
     )
     latest = events.values(reviewer=KT("after__reviewer")).annotate(last=Max("seq")).values("last")
-    return events.filter(seq__in=Subquery(latest)).order_by()
+    # The reviewer's id as a number, for the follow-ups to pick the reviewers they show.
+    reviewer_key = Cast(KT("after__reviewer"), BigIntegerField())
+    return events.filter(seq__in=Subquery(latest)).annotate(reviewer_key=reviewer_key).order_by()
 
 
 # Packs listed on a campaign's page (older ones stay in the table and the audit trail).

@@ -186,3 +186,18 @@ def test_a_reviewer_does_not_see_the_campaign_page(cast, campaign):
     client.force_login(cast.bob)
 
     assert client.get(reverse("reviews:campaign", args=[campaign.pk])).status_code == 403
+
+
+def test_a_reviewer_reminded_and_escalated_whose_lines_all_moved_on_is_still_listed_last(cast, campaign):
+    now = timezone.now()
+    remind_reviewers(now)
+    escalate_reviewers(now)
+    [bobs] = ReviewItem.objects.filter(campaign=campaign, reviewer=cast.bob)
+    services.reassign(item_id=bobs.pk, actor=cast.erin, to=cast.dave, reason="Dave knows the team")
+
+    shown, reviewers = selectors.follow_ups_shown(campaign, 1)
+    everyone = selectors.follow_ups(campaign)
+
+    assert ([str(row.reviewer) for row in shown], reviewers) == ([str(cast.dave)], 2)
+    assert [(row.reviewer, row.undecided, row.total) for row in everyone] == [(cast.dave, 2, 2), (cast.bob, 0, 0)]
+    assert everyone[1].reminded_at is not None and everyone[1].escalated_to == (cast.dave,)

@@ -1,4 +1,5 @@
-"""Campaign progress counters: kept with every decision, always equal to a full recount of the lines.
+"""Campaign progress counters and decisions per day: kept with every decision, always equal to a full recount
+of the lines.
 
 Engineers report to Bob or Dave and hold Developers (owner Carol); Erin owns the campaigns, which
 have a second stage, so Bob's and Dave's keeps move on to Carol. The recount below reads every line
@@ -18,7 +19,8 @@ from django.utils import timezone
 from access.models import Grant
 from inputs.refusals import Refusal
 from reviews import selectors, services
-from reviews.models import Campaign, CampaignReviewerProgress, ReviewItem
+from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
+from reviews.reminders import escalate_reviewers, remind_reviewers
 
 ROUNDS = 5
 PER_MANAGER = 6
@@ -36,6 +38,26 @@ def recounted(campaign) -> dict:
         if line.first_decided_by_id:
             counts[(line.first_decided_by_id, ReviewItem.Stage.FIRST)][4] += 1
     return dict(counts)
+
+
+def recounted_days(campaign) -> dict:
+    """day → [kept, revoked] of the lines decided by hand, from the lines themselves."""
+    counts = defaultdict(lambda: [0, 0])
+    for line in ReviewItem.objects.filter(campaign=campaign, decided_at__isnull=False, automatic=False):
+        row = counts[timezone.localtime(line.decided_at).date()]
+        row[0] += line.decision == ReviewItem.Decision.KEEP
+        row[1] += line.decision == ReviewItem.Decision.REVOKE
+    return dict(counts)
+
+
+def days(campaign) -> dict:
+    return {row.day: [row.kept, row.revoked] for row in CampaignDecisionDay.objects.filter(campaign=campaign)}
+
+
+def assert_recounted(campaign) -> None:
+    assert counters(campaign) == recounted(campaign)
+    assert days(campaign) == recounted_days(campaign)
+    assert days(campaign) == recounted_days(campaign)
 
 
 def counters(campaign) -> dict:
@@ -83,24 +105,27 @@ def lines_of(campaign, reviewer) -> list[int]:
 
 def test_every_change_of_a_line_keeps_the_counters_equal_to_a_recount(cast, staffed):
     campaign = staffed()
-    assert counters(campaign) == recounted(campaign) and len(recounted(campaign)) == 2
+    assert_recounted(campaign)
+    assert len(recounted(campaign)) == 2 and days(campaign) == {}
     bobs, daves = lines_of(campaign, cast.bob), lines_of(campaign, cast.dave)
 
     services.decide(campaign_id=campaign.pk, item_ids=bobs[:3], actor=cast.bob, decision="keep")  # to Carol
-    assert counters(campaign) == recounted(campaign)
+    assert_recounted(campaign)
     services.decide(campaign_id=campaign.pk, item_ids=bobs[3:4], actor=cast.bob, decision="revoke", comment="Gone")
     services.decide(campaign_id=campaign.pk, item_ids=bobs[:2], actor=cast.carol, decision="revoke", comment="No")
     services.decide(campaign_id=campaign.pk, item_ids=bobs[3:4], actor=cast.bob, decision="keep")  # changes its mind
-    assert counters(campaign) == recounted(campaign)
+    assert_recounted(campaign)
+    today = timezone.localdate()
+    assert days(campaign) == {today: [0, 2]}, "Carol's two revokes; Bob's keeps wait for her"
     services.reassign(item_id=daves[0], actor=cast.erin, to=cast.bob, reason="Bob knows the team")
-    assert counters(campaign) == recounted(campaign)
+    assert_recounted(campaign)
     ReviewItem.objects.filter(pk__in=daves[1:3]).update(recommendation="revoke", recommendation_reason="Unused")
     services.accept_recommendations(campaign_id=campaign.pk, item_ids=daves[1:3], actor=cast.dave)
-    assert counters(campaign) == recounted(campaign)
+    assert_recounted(campaign)
 
     services.sign_off(campaign_id=campaign.pk, actor=cast.erin)
 
-    assert counters(campaign) == recounted(campaign)
+    assert_recounted(campaign)
     assert selectors.progress(campaign) == {
         "total": 2 * PER_MANAGER,
         "decided": 2 * PER_MANAGER,
@@ -118,7 +143,7 @@ def test_an_escalation_at_sign_off_moves_the_counters_to_the_owner(cast, staffed
     with pytest.raises(Refusal):
         services.sign_off(campaign_id=campaign.pk, actor=cast.erin)
 
-    assert counters(campaign) == recounted(campaign)
+    assert_recounted(campaign)
     assert counters(campaign)[(cast.erin.pk, ReviewItem.Stage.FIRST)][0] == PER_MANAGER
 
 
@@ -184,7 +209,7 @@ def test_concurrent_decisions_keep_every_counter_equal_to_a_recount(cast, staffe
             lambda item=daves[0]: services.reassign(item_id=item, actor=cast.erin, to=cast.bob, reason="Bob knows"),
         )
 
-        assert counters(campaign) == recounted(campaign)
+        assert_recounted(campaign)
 
 
 def test_the_campaign_overview_runs_the_same_queries_for_few_and_many_lines(cast, staffed, client_for):
@@ -261,7 +286,15 @@ def wide_campaign(cast, sandbox, django_user_model, managers: int, name: str = "
 def test_the_overview_takes_the_same_queries_with_3_reviewers_and_103(cast, sandbox, django_user_model, client_for):
     few = wide_campaign(cast, sandbox, django_user_model, 3, name="Few")
     many = wide_campaign(cast, sandbox, django_user_model, 103, name="Many")
+    # Every reviewer reminded and escalated, and one of each campaign with no line left (listed all the same).
+    Campaign.objects.filter(pk__in=[few.pk, many.pk]).update(due_at=timezone.now() + timedelta(hours=12))
+    remind_reviewers(timezone.now())
+    escalate_reviewers(timezone.now())
+    for campaign in (few, many):
+        line = ReviewItem.objects.filter(campaign=campaign).order_by("pk").first()
+        services.reassign(item_id=line.pk, actor=cast.erin, to=cast.dave, reason="Dave knows the team")
     client = client_for(cast.erin)
+    client.get(reverse("reviews:campaign", args=[few.pk]))  # the session's own first queries
 
     def queries(campaign) -> int:
         with CaptureQueriesContext(connection) as captured:
