@@ -46,10 +46,11 @@ def awaiting_decision_by(user: User) -> QuerySet[AccessRequest]:
     semi-join into the inbox's six-table join and joins all requests before keeping the approver's few.
     """
     mine = pending_assignments_for(user).order_by().values_list("approval__request_id", flat=True)
+    # Of each stage's votes the inbox shows the reasons, never the approvers: not one person per vote.
     return (
         AccessRequest.objects.filter(pk__in=sorted(set(mine)))
         .select_related("beneficiary__manager", "requester", "entitlement__account")
-        .prefetch_related(Prefetch("approvals", queryset=Approval.objects.prefetch_related("assignments__approver")))
+        .prefetch_related(Prefetch("approvals", queryset=Approval.objects.prefetch_related("assignments")))
         .order_by("created_at")
     )
 
