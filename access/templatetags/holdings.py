@@ -11,7 +11,7 @@ register = template.Library()
 def holding_items(holdings) -> str:
     """The `<li>` of each holding (`access.selectors.holdings_of`: entitlement and account names)."""
     if not holdings:
-        return format_html("<li>nothing yet</li>")
+        return format_html("<li>{}</li>", "nothing yet")
     return format_html_join(
         "",
         '<li>{} <span class="text-body-secondary">({})</span></li>',
