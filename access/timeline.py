@@ -3,9 +3,19 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 from access.models import GrantActivity
-from audit.models import AuditEvent
+
+
+class TimelineEvent(Protocol):
+    """What a timeline reads of an audit event (`access.selectors.timelines_for`)."""
+
+    created_at: datetime
+    actor_name: str | None  # the actor as shown (User.__str__); None for the system
+    actor_label: str
+    action: str
+    after: Any
 
 
 @dataclass(frozen=True)
@@ -16,9 +26,9 @@ class TimelineEntry:
     detail: str = ""
 
 
-def _who(event) -> str:
-    if event.actor is not None:
-        return str(event.actor)
+def _who(event: TimelineEvent) -> str:
+    if event.actor_name is not None:
+        return event.actor_name
     return {
         "system:auto-approval": "automatic approval",
         "system:iam-sync": "the AWS sync",
@@ -92,7 +102,7 @@ def _activity(activity) -> TimelineEntry:
     return TimelineEntry(activity.computed_at, tone, f"Activity: {activity.words()}", detail)
 
 
-def timeline(events: Iterable[AuditEvent], activity: GrantActivity | None = None) -> list[TimelineEntry]:
+def timeline(events: Iterable[TimelineEvent], activity: GrantActivity | None = None) -> list[TimelineEntry]:
     """The request's events in words; its grant's CloudTrail summary (if read) in its place by time."""
     entries = [entry for entry in map(_entry, events) if entry is not None]
     if activity is not None:

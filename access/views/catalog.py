@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -11,7 +12,7 @@ from access.forms import CheckoutForm, RequestForm
 from access.routing import plan_approvals
 from access.services.sod_checks import findings_before_sending, notices_for, plan_with_sod
 from access.views import cart
-from access.views.common import page_of, show_refusal, submitted_message
+from access.views.common import page_of, path_for_each, show_refusal, submitted_message
 from catalog.filters import EntitlementFilter
 from catalog.models import Entitlement
 from catalog.selectors import requestable_entitlements
@@ -34,14 +35,35 @@ def catalog(request):
     entitlements = selectors.annotate_held_and_pending(filters.qs, request.user)
     query = request.GET.copy()
     query.pop("page", None)
+    page = page_of(request, entitlements)
+    page.object_list = list(page.object_list)
+    detail_path, cart_add_path, request_path = (
+        path_for_each(name) for name in ("access:entitlement", "access:cart_add", "access:request_new")
+    )
+    for entitlement in page.object_list:
+        entitlement.detail_path = detail_path(entitlement.pk)
+        entitlement.cart_add_path = cart_add_path(entitlement.pk)
+        entitlement.request_path = request_path(entitlement.pk)
     context = {
         "filters": filters,
-        "page": page_of(request, entitlements),
+        "page": page,
         "query": query.urlencode(),
         "cart_ids": cart.cart_ids(request),
+        "here": request.get_full_path(),
+        "checkout_path": reverse("access:checkout"),
     }
-    template = "access/_catalog_results.html" if request.headers.get("HX-Request") else "access/catalog.html"
-    return render(request, template, context)
+    if request.headers.get("HX-Request"):
+        return render(request, "access/_catalog_results.html", context)
+    context["options"] = {name: _options(filters, name) for name in ("account", "kind", "risk")}
+    return render(request, "access/catalog.html", context)
+
+
+def _options(filters, name: str) -> list[tuple[str, str, bool]]:
+    """A filter's options as (value, label, chosen), for its select. Read here rather than by the template,
+    which compared each option to the chosen value through the form's bound field (50 accounts at a
+    company's size), and counted the accounts in a query of its own before reading them."""
+    chosen = str(filters.form[name].value())
+    return [(str(value), str(label), str(value) == chosen) for value, label in filters.form.fields[name].choices]
 
 
 @require_GET

@@ -1,10 +1,22 @@
+from collections.abc import Callable
+
 from django.core.paginator import Paginator
+from django.urls import reverse
 
 PAGE_SIZE = 25
 
 
 def page_of(request, rows, size: int = PAGE_SIZE):
     return Paginator(rows, size).get_page(request.GET.get("page"))
+
+
+def path_for_each(name: str) -> Callable[[int], str]:
+    """`reverse(name, args=[pk])` for each row of a page, from one reverse: the URL resolver is walked once
+    a page rather than once for each link of each row (the catalog's 25 rows had 75). For paths whose one
+    argument is an id."""
+    stand_in = "987654321"
+    before, after = reverse(name, args=[int(stand_in)]).split(stand_in)
+    return lambda pk: f"{before}{pk}{after}"
 
 
 def show_refusal(form, exc) -> int:

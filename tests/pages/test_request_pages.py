@@ -262,6 +262,17 @@ def test_the_inbox_shows_what_the_person_holds_now(client_for, cast, sandbox, al
     assert '<li>Break-glass admins <span class="text-body-secondary">(Sandbox)</span></li>' in page
 
 
+def test_the_inbox_shows_a_votes_unusual_reason_and_not_the_routine_ones(client_for, cast, alices_request):
+    stage = alices_request.approvals.get(state="pending")
+    stage.assignments.create(approver=cast.carol, reason="Escalated: not decided within 48 hours")
+    row = client_for(cast.bob).get(reverse("access:inbox")).content.decode()
+
+    assert row.count('<div class="small text-warning-emphasis">Escalated: not decided within 48 hours</div>') == 1
+    assert "Manager of Alice Engineer" not in row
+    assert f'formaction="/approvals/{alices_request.pk}/approve/"' in row
+    assert "<summary>Holds 0 entitlements</summary>" in row and "<li>nothing yet</li>" in row
+
+
 def test_a_timeline_line_shows_the_justification_as_text(client_for, cast, sandbox):
     services.submit_request(
         requester=cast.alice, entitlement=sandbox.developers, justification=f"{GOOD_REASON} <b>now</b> & then"
