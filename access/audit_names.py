@@ -5,9 +5,12 @@ without a link; the log's "all events of this object" filter is their history.
 """
 
 from access.models import AccessRequest, Approval, ApprovalAssignment, Grant
-from accounts.audit_names import as_text_ids
+from accounts.audit_names import PERSON_WORDS, as_text_ids, words_of
 from audit.subjects import Subject, register
-from catalog.audit_names import entitlement_words
+from catalog.audit_names import ENTITLEMENT_WORDS, entitlement_words
+
+# What `_request_words` reads of a request (under its relation's name where it is related).
+REQUEST_WORDS = [*words_of("beneficiary", PERSON_WORDS), *words_of("entitlement", ENTITLEMENT_WORDS)]
 
 
 def _whose(person, entitlement) -> str:
@@ -15,7 +18,11 @@ def _whose(person, entitlement) -> str:
 
 
 def _describe_grants(ids, events):
-    grants = Grant.objects.filter(pk__in=ids).select_related("user", "entitlement__account")
+    grants = (
+        Grant.objects.filter(pk__in=ids)
+        .select_related("user", "entitlement__account")
+        .only(*words_of("user", PERSON_WORDS), *words_of("entitlement", ENTITLEMENT_WORDS))
+    )
     return {str(grant.pk): Subject(_whose(grant.user, grant.entitlement)) for grant in grants}
 
 
@@ -24,12 +31,20 @@ def _request_words(access_request: AccessRequest) -> str:
 
 
 def _describe_requests(ids, events):
-    found = AccessRequest.objects.filter(pk__in=ids).select_related("beneficiary", "entitlement__account")
+    found = (
+        AccessRequest.objects.filter(pk__in=ids)
+        .select_related("beneficiary", "entitlement__account")
+        .only(*REQUEST_WORDS)
+    )
     return {str(access_request.pk): Subject(_request_words(access_request)) for access_request in found}
 
 
 def _describe_stages(ids, events):
-    stages = Approval.objects.filter(pk__in=ids).select_related("request__beneficiary", "request__entitlement__account")
+    stages = (
+        Approval.objects.filter(pk__in=ids)
+        .select_related("request__beneficiary", "request__entitlement__account")
+        .only("step", *words_of("request", REQUEST_WORDS))
+    )
     return {str(stage.pk): Subject(f"Stage {stage.step} of {_request_words(stage.request)}") for stage in stages}
 
 
@@ -38,8 +53,10 @@ def _voter(vote: ApprovalAssignment) -> str:
 
 
 def _describe_votes(ids, events):
-    votes = ApprovalAssignment.objects.filter(pk__in=ids).select_related(
-        "approver", "approval__request__beneficiary", "approval__request__entitlement__account"
+    votes = (
+        ApprovalAssignment.objects.filter(pk__in=ids)
+        .select_related("approver", "approval__request__beneficiary", "approval__request__entitlement__account")
+        .only(*words_of("approver", PERSON_WORDS), *words_of("approval__request", REQUEST_WORDS))
     )
     return {
         str(vote.pk): Subject(f"Vote of {_voter(vote)} on {_request_words(vote.approval.request)}") for vote in votes

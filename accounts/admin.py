@@ -13,8 +13,7 @@ from django.urls import reverse
 from accounts import roles
 from accounts.models import FeedRun, LastGovernanceAdmin, User
 from accounts.signals import name_changed
-from audit.admin import AuditedAdmin, ReadOnlyAdmin
-from audit.pagination import ADMIN_PAGE_SIZE, CappedPaginator
+from audit.admin import AuditedAdmin, ListedAdmin, ReadOnlyAdmin
 from audit.services import record
 from inputs.admin import IdsOnlyAdmin
 
@@ -107,22 +106,15 @@ admin.site.unregister(EmailAddress)
 
 
 @admin.register(Group)
-class GroupAdmin(IdsOnlyAdmin, DjangoGroupAdmin):
+class GroupAdmin(IdsOnlyAdmin, ListedAdmin, DjangoGroupAdmin):
     """Django's, with permissions and actions taking ids only (a 20-digit one is a form error, not a 500)."""
-
-    show_full_result_count = False
-    paginator = CappedPaginator
-    list_per_page = ADMIN_PAGE_SIZE
 
 
 @admin.register(EmailAddress)
-class EmailAddressAdmin(AllauthEmailAddressAdmin):
+class EmailAddressAdmin(ListedAdmin, AllauthEmailAddressAdmin):
     """allauth's, showing each address's person without a query per row, and no count of all of them."""
 
     list_select_related = ["user"]
-    show_full_result_count = False
-    paginator = CappedPaginator
-    list_per_page = ADMIN_PAGE_SIZE
 
 
 @admin.register(SocialAccount)

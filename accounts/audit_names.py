@@ -12,8 +12,18 @@ def as_text_ids(queryset):
     return queryset.annotate(audited_id=Cast("pk", CharField())).values("audited_id")
 
 
+# The columns a person is named by (`User.__str__`), for a describer's `only()`.
+PERSON_WORDS = ["full_name", "email"]
+
+
+def words_of(relation: str, fields: list[str]) -> list[str]:
+    """`fields` of the related row `relation` ("approval__request__beneficiary"), for `only()`: a describer
+    reads a page's fifty rows across up to six tables, and only what their words say."""
+    return [f"{relation}__{field}" for field in fields]
+
+
 def _describe(ids, events):
-    people = get_user_model().objects.filter(pk__in=ids).only("full_name", "email")
+    people = get_user_model().objects.filter(pk__in=ids).only(*PERSON_WORDS)
     return {str(person.pk): Subject(str(person)) for person in people}
 
 

@@ -2,9 +2,12 @@ import json
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.forms.models import model_to_dict
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from audit import subjects
 from audit.models import AuditEvent, ChainCheck
@@ -13,7 +16,27 @@ from audit.services import record
 from inputs.admin import IdsOnlyAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ListedAdmin(admin.ModelAdmin):
+    """What every admin list of the portal shares: a page of 25 rows, never a count of the whole table,
+    and each row's action checkbox written directly."""
+
+    show_full_result_count = False  # see ReadOnlyAdmin
+    paginator = CappedPaginator
+    list_per_page = ADMIN_PAGE_SIZE
+
+    def action_checkbox(self, obj):
+        """Django's checkbox, the same HTML (tests/pages/test_admin_lists.py compares them): Django renders
+        it through the form widgets' templates, three template renders a row and a third of a list's row
+        rendering (the entitlements' list at 1/100: 30 ms of 244 in the profile of a request)."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )
+
+
+class ReadOnlyAdmin(ListedAdmin):
     """For records that only services write (the audit trail, requests, grants, notifications):
     the admin shows them and never adds, edits or deletes one."""
 
@@ -46,15 +69,12 @@ def _state(obj, secret_fields=()) -> dict:
     return json.loads(json.dumps(state, cls=DjangoJSONEncoder))
 
 
-class AuditedAdmin(IdsOnlyAdmin, admin.ModelAdmin):
+class AuditedAdmin(IdsOnlyAdmin, ListedAdmin):
     """Admin edits leave an audit event with the before and after state. Relations and actions take
     ids only: a submitted 20-digit or non-numeric "id" is a form error or a 400, not a 500."""
 
     # Fields never copied into the trail (a password hash); their own views audit changing them.
     audit_secret_fields: tuple[str, ...] = ()
-    show_full_result_count = False  # as ReadOnlyAdmin's
-    paginator = CappedPaginator
-    list_per_page = ADMIN_PAGE_SIZE
 
     def get_changeform_initial_data(self, request):
         """The query string's values, less those for a date and time that are not one: the admin's

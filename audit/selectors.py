@@ -34,6 +34,17 @@ def events() -> QuerySet[AuditEvent]:
     return AuditEvent.objects.select_related("actor").order_by("-seq")
 
 
+# What the log's list shows of an event and its actor, and `after`, by which a campaign's decisions name
+# their lines: not the before state nor the hashes (kilobytes of JSON a row, decoded for nothing), which
+# only an event's own page shows.
+LISTED = ["seq", "created_at", "actor_label", "action", "object_type", "object_id", "ip", "after"]
+ACTOR_NAMED_BY = ["actor__full_name", "actor__email"]  # str(person)
+
+
+def listed_events() -> QuerySet[AuditEvent]:
+    return events().only(*LISTED, *ACTOR_NAMED_BY)
+
+
 def export_rows(filtered: QuerySet[AuditEvent]):
     """The filtered events as CSV rows in chain order, streamed from the database in chunks, each
     chunk's objects named in words in one batch per object type."""

@@ -9,6 +9,9 @@ from accounts.audit_names import as_text_ids
 from audit.subjects import Subject, register, register_picker
 from catalog.models import Entitlement
 
+# The columns `entitlement_words` reads, for a describer's `only()` (under its relation's name: `words_of`).
+ENTITLEMENT_WORDS = ["name", "kind", "account__account_id"]
+
 
 def entitlement_words(entitlement: Entitlement) -> str:
     """'Developers (IAM group, 123456789012)': what, which kind, in which account."""

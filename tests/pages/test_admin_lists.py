@@ -20,6 +20,7 @@ from django.utils import timezone
 from access import services
 from access.models import AccessRequest, ApprovalAssignment, Grant
 from accounts.models import FeedRun
+from audit.admin import ListedAdmin
 from audit.models import AuditEvent, ChainCheck
 from audit.pagination import ADMIN_PAGE_SIZE, CappedPaginator
 from audit.services import ObjectRef, record_many
@@ -273,3 +274,13 @@ def test_admin_pages_skip_the_portal_navigation_counts(client_for, cast):
 
     assert "nav_approvals_waiting" not in admin_list.context
     assert "nav_approvals_waiting" in portal_page.context
+
+
+def test_a_rows_action_checkbox_is_djangos_own(cast):
+    """The portal's lists write each row's checkbox directly (audit.admin.ListedAdmin): the same HTML as
+    Django's widget, escaping included, so the admin's select-all script and screen readers find it."""
+    people_admin = admin.site._registry[get_user_model()]
+    cast.alice.full_name = 'Alice "<b>" & Co'
+
+    assert isinstance(people_admin, ListedAdmin)
+    assert people_admin.action_checkbox(cast.alice) == admin.ModelAdmin.action_checkbox(people_admin, cast.alice)
