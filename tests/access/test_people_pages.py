@@ -150,6 +150,28 @@ def test_a_search_that_cannot_be_read_lists_nobody_and_says_why(cast, query):
     assert 'data-testid="filter-errors"' in response.content.decode()
 
 
+def test_one_or_two_letters_find_the_start_of_a_name_or_an_address_and_three_find_any_part(cast):
+    erin = signed_in(cast.erin)
+
+    assert "alice@example.com" in listed(erin.get(PEOPLE, {"q": "al"}))  # Alice, by her name and her address
+    assert "bob@example.com" in listed(erin.get(PEOPLE, {"q": "b"}))
+    assert listed(erin.get(PEOPLE, {"q": "li"})) == []  # inside "Alice": too short to mean anywhere
+    assert listed(erin.get(PEOPLE, {"q": "lic"})) == ["alice@example.com"]
+
+
+@pytest.mark.postgres
+def test_a_two_letter_search_reads_the_prefix_indexes_not_everyone(cast):
+    """With the planner told not to read the table whole, the search's plan names both prefix indexes:
+    they exist (migration accounts 0008) and match the expression Django writes for `istartswith`."""
+    from access.filters import PeopleFilter
+
+    found = PeopleFilter({"q": "zq"}, queryset=User.objects.all()).qs.order_by()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = found.explain()
+    assert "user_name_prefix" in plan and "user_email_prefix" in plan
+
+
 @pytest.mark.parametrize("text", ["' OR 1=1 --", "%", "_", "<script>alert(1)</script>", "alice\r\nSet-Cookie: x=1"])
 def test_hostile_search_text_is_only_text(cast, text):
     response = signed_in(cast.erin).get(PEOPLE, {"q": text, "page": "²"})
