@@ -44,6 +44,8 @@ ONLY = [part.strip().lower() for part in os.environ.get("BENCH_ONLY", "").split(
 # 2026-12-06 did (see as_in_production).
 INSTRUMENTED = bool(os.environ.get("BENCH_INSTRUMENTED"))
 PROFILE = int(os.environ.get("BENCH_PROFILE", 0))
+# BENCH_SQL=/reviews/campaigns/ prints each query (its ms and its start) of the pages whose path has that part.
+SQL_OF = [part for part in os.environ.get("BENCH_SQL", "").split(",") if part]
 PROFILE_SORT = os.environ.get("BENCH_PROFILE_SORT", "tottime")  # or cumulative: which of our functions cost most
 
 
@@ -120,17 +122,20 @@ def measure(client, path: str, runs: int = RUNS) -> tuple[float, float, int, int
     the ms that one spent in the database."""
     for _ in range(2):
         response = client.get(path)
-    queries: list[float] = []
+    queries: list[tuple[float, str]] = []
 
     def timed(execute, sql, *args):
         started = time.perf_counter()
         try:
             return execute(sql, *args)
         finally:
-            queries.append((time.perf_counter() - started) * 1000)
+            queries.append(((time.perf_counter() - started) * 1000, sql))
 
     with connection.execute_wrapper(timed):
         response = client.get(path)
+    if SQL_OF and any(part in path for part in SQL_OF):
+        for ms, sql in queries:
+            print(f"      {ms:6.2f} ms  {sql[:160]}")
     times = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -138,7 +143,7 @@ def measure(client, path: str, runs: int = RUNS) -> tuple[float, float, int, int
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return statistics.median(times), p95, len(queries), response.status_code, sum(queries)
+    return statistics.median(times), p95, len(queries), response.status_code, sum(ms for ms, _ in queries)
 
 
 def profile(client, path: str, top: int) -> str:
