@@ -2,7 +2,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Func, IntegerField, QuerySet, Subquery
+from django.db.models import F, IntegerField, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
@@ -32,19 +32,29 @@ def in_django_admin(request: HttpRequest) -> bool:
     return match is not None and match.app_name == "admin"
 
 
-def scalar(rows: QuerySet, sql_function: str, expression, distinct: bool = False) -> Coalesce:
-    """`sql_function` (COUNT, SUM) over `rows` as a scalar subquery, 0 when there are none: Django's
-    documented way to aggregate inside a Subquery (a Func, so no GROUP BY is added)."""
-    template = "%(function)s(DISTINCT %(expressions)s)" if distinct else "%(function)s(%(expressions)s)"
-    total = Func(expression, function=sql_function, template=template, output_field=IntegerField())
-    return Coalesce(Subquery(rows.order_by().annotate(scalar_total=total).values("scalar_total")), 0)
+# A badge counts to 99 and then says "99+": past that the number tells nobody anything, and counting a
+# governance admin's 1,000 waiting requests (ten times a company's size) cost 12-18 ms on each of their pages.
+BADGE_CAP = 99
+
+
+class CountOf(Subquery):
+    """How many rows a queryset has, as a scalar subquery (slice the queryset to cap the rows read)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+    output_field = IntegerField()
+
+
+def capped(rows: QuerySet, column: str) -> CountOf:
+    """The distinct values of `column` among `rows`, counted up to BADGE_CAP + 1."""
+    return CountOf(rows.order_by().values(column).distinct()[: BADGE_CAP + 1])
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
-    """Badges in the navigation bar: requests waiting for the person's vote, review lines waiting for their
-    decision and unread notifications, and whether Approvals and Reviews are shown at all (so an employee
-    who decides nothing is not offered empty pages): all read in one query of subqueries, each on its
-    index, since every portal page pays for it. The cart size comes from the session.
+    """Badges in the navigation bar: requests waiting for the person's vote and unread notifications (each
+    counted up to BADGE_CAP + 1), review lines waiting for their decision (summed from their counters), and
+    whether Approvals and Reviews are shown at all (so an employee who decides nothing is not offered empty
+    pages): all read in one query of subqueries, each on its index, since every portal page pays for it.
+    The cart size comes from the session.
 
     None on the Django admin's pages: its templates have their own bar and show none of these."""
     user = getattr(request, "user", None)
@@ -54,9 +64,18 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         get_user_model()
         .objects.filter(pk=user.pk)
         .values(
-            waiting_approvals=scalar(pending_assignments_for(user), "COUNT", F("approval__request_id"), distinct=True),
-            waiting_reviews=scalar(review_selectors.waiting_counters(user), "SUM", F("total") - F("decided")),
-            unread_notifications=scalar(notification_selectors.unread_of(user), "COUNT", F("pk")),
+            waiting_approvals=capped(pending_assignments_for(user), "approval__request_id"),
+            waiting_reviews=Coalesce(
+                Subquery(
+                    review_selectors.waiting_counters(user)
+                    .order_by()
+                    .values("reviewer")
+                    .annotate(waiting=Sum(F("total") - F("decided")))
+                    .values("waiting")
+                ),
+                0,
+            ),
+            unread_notifications=capped(notification_selectors.unread_of(user), "pk"),
             **menu_facts(user),
         )
         .first()
@@ -64,6 +83,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     approves, reviews = menus_from(user, read)
     badges = read or {"waiting_approvals": 0, "waiting_reviews": 0, "unread_notifications": 0}
     return {
+        "nav_badge_cap": BADGE_CAP,
         "nav_approvals_waiting": badges["waiting_approvals"],
         "nav_reviews_waiting": badges["waiting_reviews"],
         "nav_shows_approvals": approves or badges["waiting_approvals"] > 0,

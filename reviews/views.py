@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import step_up_proof
 from accounts.roles import is_auditor, reads_everything
-from audit.pagination import CappedPaginator
+from audit.pagination import COUNT_CAP, CappedPaginator
 from catalog.models import AwsAccount, Risk
 from inputs.refusal_pages import access_or_error_page, refusals_as_page
 from inputs.refusals import Refusal
@@ -103,7 +103,14 @@ def review_queue(request, campaign_id):
         "progress": progress,
         "total": total,
         "decided": decided,
-        "recommended": items.exclude(recommendation=ReviewItem.Decision.UNDECIDED).count() if deciding else 0,
+        # Counted up to the cap, as a narrowed list is: "All" over a fallback reviewer's 50,000 lines counted
+        # every one of them on each view (20 ms at ten times a company's size).
+        "recommended": (
+            items.exclude(recommendation=ReviewItem.Decision.UNDECIDED).order_by().values("pk")[: COUNT_CAP + 1].count()
+            if deciding
+            else 0
+        ),
+        "count_cap": COUNT_CAP,
     }
     return render(request, "reviews/queue.html", context)
 

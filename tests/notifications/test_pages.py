@@ -114,3 +114,15 @@ def test_mark_all_read_without_csrf_token_is_refused(cast, make_notifications):
 
     assert client.post(MARK_ALL_READ).status_code == 403
     assert Notification.objects.get().read_at is None
+
+
+def test_the_bell_counts_to_99_and_then_says_99_plus(cast, client_for, make_notifications):
+    """A badge's number stops at 99: the bar counts at most 100 unread notifications on every page."""
+    make_notifications(cast.alice, 99)
+    home = client_for(cast.alice).get(reverse("home")).content.decode()
+    assert "Notifications: 99 unread" in home and ">99<" in home
+
+    make_notifications(cast.alice, 2)
+    home = client_for(cast.alice).get(reverse("home"))
+    assert home.context["nav_notifications_unread"] == 100  # counted up to the cap and one more
+    assert "Notifications: more than 99 unread" in home.content.decode() and ">99+<" in home.content.decode()
