@@ -322,13 +322,6 @@ class ReviewItem(models.Model):
             # The campaign page's revoked lines and their remediation: a partial index whose condition
             # is the page's filter (`REVOKED_OR_REMEDIATED`), so neither side of its OR scans the campaign.
             models.Index(fields=["campaign", "id"], condition=REVOKED_OR_REMEDIATED, name="review_revoked_in_order"),
-            # The campaign page's decisions per day: only the lines decided by hand, never the undecided
-            # rest of the campaign (a scan of all 100,000 lines before anyone decided anything).
-            models.Index(
-                fields=["campaign", "decided_at"],
-                condition=models.Q(decided_at__isnull=False, automatic=False),
-                name="review_decided_by_hand",
-            ),
         ]
 
     def __str__(self):
