@@ -14,8 +14,8 @@ STATE_TONES = {"approved": "text-bg-success", "pending": "text-bg-warning", "den
 
 @register.simple_tag
 def risk_badge(entitlement) -> str:
-    """What templates/access/_risk_badge.html writes (kept for the pages showing one badge, and the review
-    queue): "High risk" in red, "Medium risk" in amber, "Low risk" in grey."""
+    """An entitlement's risk, wherever the portal shows it: "High risk" in red, "Medium risk" in amber, "Low
+    risk" in grey."""
     tone = RISK_TONES.get(entitlement.risk, "text-bg-secondary")
     return format_html('<span class="badge {}">{} risk</span>', tone, entitlement.get_risk_display())
 
