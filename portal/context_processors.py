@@ -1,6 +1,3 @@
-from collections.abc import Mapping
-from typing import Any
-
 from django.contrib.auth import get_user_model
 from django.db.models import F, IntegerField, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -10,6 +7,7 @@ from access.selectors import pending_assignments_for
 from access.views.cart import cart_ids
 from accounts.roles import menu_facts, menus_from
 from notifications import selectors as notification_selectors
+from portal.person_query import PersonQuery
 from reviews import selectors as review_selectors
 
 # The pages under the Governance menu: whole apps, and the governance pages of the apps everyone uses.
@@ -49,18 +47,10 @@ def capped(rows: QuerySet, column: str) -> CountOf:
     return CountOf(rows.order_by().values(column).distinct()[: BADGE_CAP + 1])
 
 
-def navigation(request: HttpRequest) -> dict[str, object]:
-    """Badges in the navigation bar: requests waiting for the person's vote and unread notifications (each
-    counted up to BADGE_CAP + 1), review lines waiting for their decision (summed from their counters), and
-    whether Approvals and Reviews are shown at all (so an employee who decides nothing is not offered empty
-    pages): all read in one query of subqueries, each on its index, since every portal page pays for it.
-    The cart size comes from the session.
-
-    None on the Django admin's pages: its templates have their own bar and show none of these."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or in_django_admin(request):
-        return {}
-    read: Mapping[str, Any] | None = (
+def navigation_facts(user) -> QuerySet:
+    """The person's row with their badges and menu facts: built from the selectors that own each rule, and
+    compiled once per shape (`NAVIGATION`), since every portal page reads it."""
+    return (
         get_user_model()
         .objects.filter(pk=user.pk)
         .values(
@@ -78,16 +68,34 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             unread_notifications=capped(notification_selectors.unread_of(user), "pk"),
             **menu_facts(user),
         )
-        .first()
     )
+
+
+NAVIGATION = PersonQuery(navigation_facts)
+BADGES = ("waiting_approvals", "waiting_reviews", "unread_notifications")
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    """Badges in the navigation bar: requests waiting for the person's vote and unread notifications (each
+    counted up to BADGE_CAP + 1), review lines waiting for their decision (summed from their counters), and
+    whether Approvals and Reviews are shown at all (so an employee who decides nothing is not offered empty
+    pages): all read in one query of subqueries, each on its index, since every portal page pays for it.
+    The cart size comes from the session.
+
+    None on the Django admin's pages: its templates have their own bar and show none of these."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or in_django_admin(request):
+        return {}
+    read = NAVIGATION.row(user)
     approves, reviews = menus_from(user, read)
-    badges = read or {"waiting_approvals": 0, "waiting_reviews": 0, "unread_notifications": 0}
+    # Read as the database wrote them: SQLite's EXISTS is 0 or 1, and PostgreSQL's SUM of integers a bigint.
+    badges = {name: int((read or {}).get(name) or 0) for name in BADGES}
     return {
         "nav_badge_cap": BADGE_CAP,
         "nav_approvals_waiting": badges["waiting_approvals"],
         "nav_reviews_waiting": badges["waiting_reviews"],
-        "nav_shows_approvals": approves or badges["waiting_approvals"] > 0,
-        "nav_shows_reviews": reviews or badges["waiting_reviews"] > 0,
+        "nav_shows_approvals": bool(approves) or badges["waiting_approvals"] > 0,
+        "nav_shows_reviews": bool(reviews) or badges["waiting_reviews"] > 0,
         "nav_in_governance": in_governance(request),
         "nav_cart_size": len(cart_ids(request)) if hasattr(request, "session") else 0,
         "nav_notifications_unread": badges["unread_notifications"],
