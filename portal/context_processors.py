@@ -91,7 +91,6 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     # Read as the database wrote them: SQLite's EXISTS is 0 or 1, and PostgreSQL's SUM of integers a bigint.
     badges = {name: int((read or {}).get(name) or 0) for name in BADGES}
     return {
-        "nav_badge_cap": BADGE_CAP,
         "nav_approvals_waiting": badges["waiting_approvals"],
         "nav_reviews_waiting": badges["waiting_reviews"],
         "nav_shows_approvals": bool(approves) or badges["waiting_approvals"] > 0,
