@@ -29,6 +29,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.core.exceptions import ValidationError
 
 from accounts.mfa import meets_mfa_policy
+from accounts.models import User
 
 REFUSED = (
     "Unable to log in with these details. Send your email address, your password and, if your account has "
@@ -57,7 +58,7 @@ class TooManyAttempts(SignInRefused):
 
 @dataclass(frozen=True)
 class SignIn:
-    user: object
+    user: User
     second_factor: bool  # whether a code was proven, which the token keeps (accounts.mfa)
 
 

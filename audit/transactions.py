@@ -16,10 +16,14 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 from django.db import OperationalError, transaction
 
 logger = logging.getLogger(__name__)
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
 
 ATTEMPTS = 4
 BACKOFF_SECONDS = 0.05
@@ -36,7 +40,9 @@ def lost_a_race(error: OperationalError) -> bool:
     return "database is locked" in str(error)  # SQLite, after waiting its busy timeout
 
 
-def atomic_with_retries(refusal: Callable[[str], Exception]):
+def atomic_with_retries(
+    refusal: Callable[[str], Exception],
+) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]:
     """Decorate a service function: run it in one transaction, again if it loses a race, at most ATTEMPTS times.
 
     Called inside a transaction already open, it runs as part of that one: only the outermost
@@ -44,9 +50,9 @@ def atomic_with_retries(refusal: Callable[[str], Exception]):
     `refusal(message)` is raised when the last attempt loses as well (an error its edge maps to 409).
     """
 
-    def decorate(function):
+    def decorate(function: Callable[Params, Result]) -> Callable[Params, Result]:
         @functools.wraps(function)
-        def run(*args, **kwargs):
+        def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
             if transaction.get_connection().in_atomic_block:
                 with transaction.atomic():  # a savepoint: a refusal still undoes only this
                     return function(*args, **kwargs)

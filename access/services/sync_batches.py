@@ -22,8 +22,10 @@ from django.utils import timezone
 from access.models import Grant
 from access.services import task_names
 from access.services.locking import atomic_change
+from accounts.models import User
 from audit.services import record_many
 from audit.transactions import commit_without_waiting_for_disk
+from catalog.models import Entitlement
 from outbox.services import enqueue, enqueue_each
 
 SYSTEM_ACTOR = "system:iam-sync"
@@ -40,8 +42,8 @@ class GrantWork:
     entitlement_id: int
     attempt: int
     # Read with the claim, so the worker needs no further query before calling AWS.
-    user: object = None
-    entitlement: object = None
+    user: User
+    entitlement: Entitlement
 
 
 @dataclass(frozen=True)

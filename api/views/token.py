@@ -1,14 +1,11 @@
 """API tokens for scripts: an email address and password (and second-factor code) in, a token out."""
 
-from typing import cast
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_sign_in import SignInRefused, sign_in_for_token
-from accounts.models import User
 from accounts.tokens import issue_token
 from api.serializers.common import ErrorSerializer
 from api.serializers.token import TokenLoginSerializer, TokenSerializer
@@ -46,7 +43,5 @@ class ObtainTokenView(APIView):
             sign_in = sign_in_for_token(request, email=data["email"], password=data["password"], code=data["code"])
         except SignInRefused as refused:
             return Response(error_body(refused.message), status=refused.status)
-        # SignIn types the person as an object; it is the User allauth authenticated.
-        person = cast(User, sign_in.user)
-        token, key = issue_token(person=person, name=data["name"], second_factor=sign_in.second_factor)
+        token, key = issue_token(person=sign_in.user, name=data["name"], second_factor=sign_in.second_factor)
         return Response({"token": key, "name": token.name, "expires_at": token.expiry})

@@ -21,7 +21,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 from django.conf import settings
 
@@ -71,7 +70,7 @@ def sync_batch(grant_id: int, *, batch: int) -> list[SyncOutcome]:
     results: list[SyncResult] = []
     gone: set[str] = set()
     try:
-        account = _entitlement(works[0]).account
+        account = works[0].entitlement.account
         names = iam_user_names({work.user_id: work.user for work in works}.values(), account)
         ready = _ensure_principals(account, works, names)
         by_person: dict[int, list[GrantWork]] = {}
@@ -118,19 +117,10 @@ class _PersonDone:
     error: Exception | None = None
 
 
-# GrantWork (access.services.sync_batches) declares the rows it carries as `object`; the claim reads them as these.
-def _entitlement(work: GrantWork) -> Entitlement:
-    return cast(Entitlement, work.entitlement)
-
-
-def _person(work: GrantWork) -> User:
-    return cast(User, work.user)
-
-
 def _uses_database(works: list[GrantWork]) -> bool:
     """A role's revocation merges its deny under an AwsWriteLease, a database row: applied in the batch's thread."""
     return any(
-        _entitlement(work).kind == Entitlement.Kind.IAM_ROLE and work.desired != Grant.Desired.PRESENT for work in works
+        work.entitlement.kind == Entitlement.Kind.IAM_ROLE and work.desired != Grant.Desired.PRESENT for work in works
     )
 
 
@@ -158,12 +148,12 @@ class _Principals:
 
 
 def _needs_iam_user(work: GrantWork) -> bool:
-    return work.desired == Grant.Desired.PRESENT and _entitlement(work).kind in IAM_KINDS
+    return work.desired == Grant.Desired.PRESENT and work.entitlement.kind in IAM_KINDS
 
 
 def _ensure_principals(account: AwsAccount, works: list[GrantWork], user_names: dict[int, str]) -> _Principals:
     """One query for the batch's people the portal knows in the account; one CreateUser for each other one."""
-    emails = {user_names[work.user_id]: _person(work).email for work in works if _needs_iam_user(work)}
+    emails = {user_names[work.user_id]: work.user.email for work in works if _needs_iam_user(work)}
     rows = principals.known(account, emails) if emails else {}
     missing = {name: email for name, email in emails.items() if name not in rows}
     if not (missing and account.create_iam_users):
@@ -173,13 +163,13 @@ def _ensure_principals(account: AwsAccount, works: list[GrantWork], user_names: 
 
 
 def _sync_one(account: AwsAccount, work: GrantWork, ready: _Principals, user_name: str) -> SyncResult:
-    target = _target(_person(work), _entitlement(work), user_name)
+    target = _target(work.user, work.entitlement, user_name)
     present = work.desired == Grant.Desired.PRESENT
     try:
         if _needs_iam_user(work) and target.user_name in ready.errors:
             raise ready.errors[target.user_name]
         evidence = _apply(
-            account, _entitlement(work), target, present=present, principal=ready.rows.get(target.user_name)
+            account, work.entitlement, target, present=present, principal=ready.rows.get(target.user_name)
         )
     except _UserDeleted:
         raise  # its row is forgotten by the batch's thread, which holds the database connection
