@@ -3,7 +3,7 @@ be exactly the query the selectors build for that person, whoever they are."""
 
 import pytest
 from django.db.models import F
-from django.urls import reverse
+from django.urls import clear_script_prefix, reverse, set_script_prefix
 from django.utils import timezone
 
 from access import services
@@ -11,6 +11,7 @@ from access.models import ApprovalAssignment
 from notifications.models import Notification
 from portal.context_processors import NAVIGATION, navigation_facts
 from portal.person_query import PersonQuery
+from portal.templatetags.navigation import fixed_url
 
 
 def test_the_compiled_query_is_the_one_built_for_each_member_of_the_cast(cast):
@@ -57,3 +58,18 @@ def test_a_person_whose_row_is_gone_reads_nothing(cast):
 
     assert rows.row(cast.alice) == {"twice": cast.alice.pk * 2}
     assert rows.row(ghost) is None
+
+
+def test_the_bars_links_are_reversed_once_and_follow_the_script_prefix(client_for, cast):
+    """Served under /portal/ (a proxy's SCRIPT_NAME), the bar's links carry the prefix; at the root, not."""
+    assert fixed_url("access:catalog") == reverse("access:catalog") == "/catalog/"
+    set_script_prefix("/portal/")
+    try:
+        assert fixed_url("access:catalog") == "/portal/catalog/"
+    finally:
+        clear_script_prefix()
+    assert fixed_url("access:catalog") == "/catalog/"
+
+    page = client_for(cast.erin).get(reverse("access:my_requests")).content.decode()
+    for name in ("access:catalog", "access:inbox", "audit:events", "admin:index", "account_logout"):
+        assert f'href="{reverse(name)}"' in page or f'action="{reverse(name)}"' in page, name
