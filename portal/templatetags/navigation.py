@@ -28,11 +28,12 @@ def reversed_once(name: str, prefix: str, urlconf: str) -> str:
     return reverse(name, urlconf=urlconf)
 
 
+# A page rendered without the navigation's counts (the Django admin's, a refusal) passes "" for them.
 @register.filter
-def badge_count(count: int) -> str:
-    return f"{BADGE_CAP}+" if count > BADGE_CAP else str(count)
+def badge_count(count: int | str) -> str:
+    return f"{BADGE_CAP}+" if isinstance(count, int) and count > BADGE_CAP else str(count)
 
 
 @register.filter
-def badge_words(count: int) -> str:
-    return f"more than {BADGE_CAP}" if count > BADGE_CAP else str(count)
+def badge_words(count: int | str) -> str:
+    return f"more than {BADGE_CAP}" if isinstance(count, int) and count > BADGE_CAP else str(count)

@@ -200,9 +200,11 @@ def test_my_access_shows_sync_state_and_polls_while_pending(client_for, cast, al
 
 
 def test_home_counts_what_needs_me(client_for, cast, alices_request):
-    assert client_for(cast.bob).get("/").context["approvals_waiting"] == 1
+    bobs = client_for(cast.bob).get("/")
+    assert bobs.context["nav_approvals_waiting"] == 1
+    assert '<div class="display-6" data-testid="approvals-waiting">1</div>' in bobs.content.decode()
     home = client_for(cast.alice).get("/")
-    assert (home.context["approvals_waiting"], home.context["my_pending"]) == (0, 1)
+    assert (home.context["nav_approvals_waiting"], home.context["my_pending"]) == (0, 1)
     assert home.context["failed_syncs"] is None, "only admins see sync failures"
 
 
