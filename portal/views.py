@@ -26,7 +26,7 @@ from inputs.rules import TOO_BIG
 def home(request):
     user = request.user
     context = {
-        "approvals_waiting": access_selectors.awaiting_decision_by(user).count(),
+        "approvals_waiting": len(access_selectors.awaiting_decision_by(user)),
         "my_pending": AccessRequest.objects.filter(beneficiary=user, state=AccessRequest.State.PENDING).count(),
         "my_access": access_selectors.access_of(user).count(),
         "ending_soon": access_selectors.access_of(user)

@@ -4,6 +4,8 @@ Approving a high-risk request or granting a separation-of-duties exception needs
 from the last minutes (accounts.step_up_proof); without one the person is asked for a code first.
 """
 
+from dataclasses import dataclass, field
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,29 +25,47 @@ from inputs.rules import ids_of
 ROUTINE_REASONS = ("Owner of", "Manager of")
 
 
-def _read_stages(access_request) -> None:
-    """What a row shows of the request's stages, read once from the prefetched stages and votes rather than
-    by the template, which went through `approvals.all` five times a row."""
-    stages = list(access_request.approvals.all())
-    pending = [stage for stage in stages if stage.state == Approval.State.PENDING]
-    for stage in pending:
-        stage.unusual_reasons = [
-            assignment.reason
-            for assignment in stage.assignments.all()
-            if assignment.decision == ApprovalAssignment.Decision.PENDING
-            and assignment.reason
-            and not any(routine in assignment.reason for routine in ROUTINE_REASONS)
-        ]
-    access_request.stage_count = len(stages)
-    access_request.pending_stages = pending
+@dataclass
+class PendingStage:
+    """A stage of a request waiting for a decision, as a row of the inbox shows it."""
+
+    step: int
+    label: str
+    required: int
+    sod_rule_id: int | None
+    # Reasons of its undecided votes beyond the routine ones (an escalation's, an exception's).
+    unusual_reasons: list[str] = field(default_factory=list)
+
+
+def _read_stages(access_request, stage_rows) -> None:
+    """What a row shows of the request's stages, from `selectors.stages_of`'s rows (one a vote)."""
+    pending: dict[int, PendingStage] = {}
+    for row in stage_rows:
+        if row.state != Approval.State.PENDING:
+            continue
+        stage = pending.get(row.pk)
+        if stage is None:
+            stage = pending[row.pk] = PendingStage(row.step, row.label, row.required, row.sod_rule_id)
+        reason = row.assignments__reason
+        if (
+            row.assignments__decision == ApprovalAssignment.Decision.PENDING
+            and reason
+            and not any(routine in reason for routine in ROUTINE_REASONS)
+        ):
+            stage.unusual_reasons.append(reason)
+    access_request.stage_count = len({row.pk for row in stage_rows})
+    access_request.pending_stages = list(pending.values())
     # A stage deciding a separation-of-duties exception asks for its mitigating control and end date.
-    access_request.exception_stages = [stage for stage in pending if stage.sod_rule_id]
+    access_request.exception_stages = [stage for stage in pending.values() if stage.sod_rule_id]
 
 
 def _inbox(request, status=200):
+    # The page is cut from the list of ids (no count query), then only its requests are read.
     page = page_of(request, selectors.awaiting_decision_by(request.user))
+    page.object_list = selectors.inbox_requests(page.object_list)
+    ids = [access_request.pk for access_request in page.object_list]
+    stages = selectors.stages_of(ids)
     # An extension is decided knowing what was done with the access so far (CloudTrail).
-    page.object_list = list(page.object_list)
     activities = selectors.extension_activities(page.object_list)
     holdings = selectors.holdings_of(access_request.beneficiary_id for access_request in page.object_list)
     approve_path, deny_path = path_for_each("access:approve"), path_for_each("access:deny")
@@ -56,7 +76,7 @@ def _inbox(request, status=200):
             approve_path(access_request.pk),
             deny_path(access_request.pk),
         )
-        _read_stages(access_request)
+        _read_stages(access_request, stages.get(access_request.pk, []))
     context = {
         "page": page,
         "step_up_minutes": step_up_proof.window_minutes(),
