@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from access.models import AccessRequest
-from access.templatetags.badges import risk_badge
+from access.models import AccessRequest, duration_words
+from access.templatetags.badges import risk_badge_of
 from access.templatetags.moments import moment_in
 from catalog.models import Risk
 
@@ -58,25 +58,25 @@ class _Page:
             items.append(self.holdings[key])
         return "".join(items)
 
-    def badge(self, entitlement) -> str:
-        if entitlement.risk not in self.badges:
-            self.badges[entitlement.risk] = risk_badge(entitlement)
-        return self.badges[entitlement.risk]
+    def badge(self, risk: str) -> str:
+        if risk not in self.badges:
+            self.badges[risk] = risk_badge_of(risk)
+        return self.badges[risk]
 
 
-def _person(page: _Page, access_request) -> str:
-    beneficiary = access_request.beneficiary
-    facts = page.text(beneficiary.title)
-    if beneficiary.department:
-        facts += f" · {page.text(beneficiary.department)}"
-    if beneficiary.manager:
-        facts += f" · reports to {page.text(beneficiary.manager)}"
+def _person(page: _Page, row) -> str:
+    request = row.request
+    facts = page.text(request.beneficiary__title)
+    if request.beneficiary__department:
+        facts += f" · {page.text(request.beneficiary__department)}"
+    if row.manager:
+        facts += f" · reports to {page.text(row.manager)}"
     asked_by = ""
-    if access_request.requester_id != access_request.beneficiary_id:
-        asked_by = f'<div class="small">asked by {page.text(access_request.requester)}</div>'
-    holdings = access_request.holdings
+    if request.requester_id != request.beneficiary_id:
+        asked_by = f'<div class="small">asked by {page.text(row.requester)}</div>'
+    holdings = row.holdings
     return (
-        f'<td><div class="fw-semibold">{page.text(beneficiary)}</div>\n'
+        f'<td><div class="fw-semibold">{page.text(row.beneficiary)}</div>\n'
         f'        <div class="small text-body-secondary">{facts}</div>\n'
         f"        {asked_by}\n"
         f'        <details class="small"><summary>Holds {len(holdings)} entitlement{"" if len(holdings) == 1 else "s"}'
@@ -85,12 +85,12 @@ def _person(page: _Page, access_request) -> str:
     )
 
 
-def _activity(page: _Page, access_request) -> str:
+def _activity(row) -> str:
     """For an extension, what was done with the access so far (CloudTrail), or why it cannot be shown yet."""
-    if access_request.kind != AccessRequest.Kind.EXTENSION:
+    if row.request.kind != AccessRequest.Kind.EXTENSION:
         return ""
-    activity = access_request.activity_so_far
-    if not access_request.entitlement.account.cloudtrail_bucket:
+    activity = row.activity_so_far
+    if not row.request.entitlement__account__cloudtrail_bucket:
         said = "CloudTrail is not configured for this account: what was done with this access cannot be shown."
     elif activity:
         said = f"Activity so far: {escape(activity.words())}"
@@ -104,13 +104,13 @@ def _activity(page: _Page, access_request) -> str:
     )
 
 
-def _what(page: _Page, access_request) -> str:
-    entitlement = access_request.entitlement
+def _what(page: _Page, row) -> str:
+    request = row.request
     stages = []
-    for stage in access_request.pending_stages:
+    for stage in row.pending_stages:
         must = f" ({stage.required} must approve)" if stage.required > 1 else ""
         stages.append(
-            f'<div class="small text-body-secondary">Stage {stage.step} of {access_request.stage_count}: '
+            f'<div class="small text-body-secondary">Stage {stage.step} of {row.stage_count}: '
             f"{page.text(stage.label.lower())}{must}</div>\n          "
             + "".join(
                 f'<div class="small text-warning-emphasis">{page.text(reason)}</div>'
@@ -120,22 +120,22 @@ def _what(page: _Page, access_request) -> str:
     findings = "".join(
         '<div class="alert alert-warning small py-1 px-2 mt-2 mb-0" role="note"><i class="bi bi-exclamation-triangle"'
         f' aria-hidden="true"></i> {escape(finding)}</div>'
-        for finding in access_request.sod_findings
+        for finding in request.sod_findings
     )
-    extend = "Extend " if access_request.kind == AccessRequest.Kind.EXTENSION else ""
+    extend = "Extend " if request.kind == AccessRequest.Kind.EXTENSION else ""
     return (
-        f"<td><div>{extend}{page.text(entitlement.name)}</div>"
-        f'<div class="small text-body-secondary">{page.text(entitlement.account.name)} · '
-        f"{access_request.duration_words}</div>\n"
-        f"        {page.badge(entitlement)}\n"
-        f"        {_activity(page, access_request)}\n"
+        f"<td><div>{extend}{page.text(request.entitlement__name)}</div>"
+        f'<div class="small text-body-secondary">{page.text(request.entitlement__account__name)} · '
+        f"{duration_words(request.duration_days, request.duration_hours)}</div>\n"
+        f"        {page.badge(request.entitlement__risk)}\n"
+        f"        {_activity(row)}\n"
         f"        {''.join(stages)}\n"
         f"        {findings}</td>"
     )
 
 
-def _decision(page: _Page, access_request) -> str:
-    pk = access_request.pk
+def _decision(page: _Page, row) -> str:
+    pk = row.request.pk
     # A stage deciding a separation-of-duties exception asks for its mitigating control and end date.
     exception_fields = "".join(
         f'<label class="form-label small mb-0" for="control-{pk}">Mitigating control (required to approve)</label>\n'
@@ -144,14 +144,14 @@ def _decision(page: _Page, access_request) -> str:
         f'          <label class="form-label small mb-0" for="ends-{pk}">Exception ends on</label>\n'
         f'          <input class="form-control form-control-sm" type="date" id="ends-{pk}" name="exception_ends">\n'
         "          "
-        for _ in access_request.exception_stages
+        for _ in row.exception_stages
     )
     # High-risk requests and SoD exceptions need a recent second factor (accounts/step_up_proof.py).
-    if access_request.entitlement.risk == Risk.HIGH:
+    if row.request.entitlement__risk == Risk.HIGH:
         step_up = page.step_up_note
     else:
-        step_up = page.step_up_note * len(access_request.exception_stages)
-    approve, deny = access_request.approve_path, access_request.deny_path
+        step_up = page.step_up_note * len(row.exception_stages)
+    approve, deny = row.approve_path, row.deny_path
     return f"""<td class="decision-cell" id="decision-{pk}">
         <form method="post" class="d-flex flex-column gap-2" hx-target="#decision-{pk}" hx-swap="innerHTML">
           {page.csrf_field}
@@ -170,25 +170,26 @@ data-key="d">Deny</button>
       </td>"""
 
 
-def _row(page: _Page, access_request) -> str:
-    pk = access_request.pk
-    who, what = page.text(access_request.beneficiary), page.text(access_request.entitlement.name)
+def _row(page: _Page, row) -> str:
+    request = row.request
+    pk = request.pk
+    who, what = page.text(row.beneficiary), page.text(request.entitlement__name)
     return f"""    <tr data-testid="request-{pk}" id="inbox-row-{pk}" tabindex="-1" class="inbox-row">
       <td><input class="form-check-input" type="checkbox" name="request_ids" value="{pk}" form="bulk" \
 aria-label="Select the request of {who} for {what}"></td>
-      {_person(page, access_request)}
-      {_what(page, access_request)}
-      <td class="justification">{escape(access_request.justification)}</td>
-      <td>{moment_in(access_request.created_at, page.zone, page.months)}</td>
-      {_decision(page, access_request)}
+      {_person(page, row)}
+      {_what(page, row)}
+      <td class="justification">{escape(request.justification)}</td>
+      <td>{moment_in(request.created_at, page.zone, page.months)}</td>
+      {_decision(page, row)}
     </tr>
 """
 
 
 @register.simple_tag(takes_context=True)
-def inbox_rows(context, access_requests, step_up_minutes: int) -> str:
-    """The table rows of a page of the inbox, each request read by access.views.approvals (its holdings,
-    stages, activity and decision paths)."""
+def inbox_rows(context, rows, step_up_minutes: int) -> str:
+    """The table rows of a page of the inbox: `access.views.approvals.InboxRow`s, each a request with its
+    people's names, holdings, stages, activity and decision paths."""
     page = _Page(CsrfTokenNode().render(context), step_up_minutes)
     # Every user value above went through `escape`; the rest is this module's markup.
-    return mark_safe("".join(_row(page, access_request) for access_request in access_requests))  # noqa: S308
+    return mark_safe("".join(_row(page, row) for row in rows))  # noqa: S308

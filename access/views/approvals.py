@@ -5,6 +5,7 @@ from the last minutes (accounts.step_up_proof); without one the person is asked 
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from access import selectors, services
 from access.forms import DecisionForm
-from access.models import Approval, ApprovalAssignment
+from access.models import Approval, ApprovalAssignment, GrantActivity
 from access.step_up_policy import step_up_needed
 from access.views.common import page_of, path_for_each
 from accounts import step_up_proof
@@ -37,46 +38,71 @@ class PendingStage:
     unusual_reasons: list[str] = field(default_factory=list)
 
 
-def _read_stages(access_request, stage_rows) -> None:
+@dataclass
+class InboxRow:
+    """A request as a row of the inbox shows it (written by access.templatetags.inbox)."""
+
+    request: Any  # selectors.inbox_requests' row
+    # People by the name they are shown by (User.__str__: the full name, else the email).
+    beneficiary: str
+    manager: str | None
+    requester: str
+    holdings: list
+    activity_so_far: GrantActivity | None
+    approve_path: str
+    deny_path: str
+    stage_count: int = 0
+    pending_stages: list[PendingStage] = field(default_factory=list)
+    # A stage deciding a separation-of-duties exception asks for its mitigating control and end date.
+    exception_stages: list[PendingStage] = field(default_factory=list)
+
+
+def _read_stages(row: InboxRow, stage_rows) -> None:
     """What a row shows of the request's stages, from `selectors.stages_of`'s rows (one a vote)."""
     pending: dict[int, PendingStage] = {}
-    for row in stage_rows:
-        if row.state != Approval.State.PENDING:
+    for stage_row in stage_rows:
+        if stage_row.state != Approval.State.PENDING:
             continue
-        stage = pending.get(row.pk)
+        stage = pending.get(stage_row.pk)
         if stage is None:
-            stage = pending[row.pk] = PendingStage(row.step, row.label, row.required, row.sod_rule_id)
-        reason = row.assignments__reason
+            stage = pending[stage_row.pk] = PendingStage(
+                stage_row.step, stage_row.label, stage_row.required, stage_row.sod_rule_id
+            )
+        reason = stage_row.assignments__reason
         if (
-            row.assignments__decision == ApprovalAssignment.Decision.PENDING
+            stage_row.assignments__decision == ApprovalAssignment.Decision.PENDING
             and reason
             and not any(routine in reason for routine in ROUTINE_REASONS)
         ):
             stage.unusual_reasons.append(reason)
-    access_request.stage_count = len({row.pk for row in stage_rows})
-    access_request.pending_stages = list(pending.values())
-    # A stage deciding a separation-of-duties exception asks for its mitigating control and end date.
-    access_request.exception_stages = [stage for stage in pending.values() if stage.sod_rule_id]
+    row.stage_count = len({stage_row.pk for stage_row in stage_rows})
+    row.pending_stages = list(pending.values())
+    row.exception_stages = [stage for stage in row.pending_stages if stage.sod_rule_id]
 
 
 def _inbox(request, status=200):
     # The page is cut from the list of ids (no count query), then only its requests are read.
     page = page_of(request, selectors.awaiting_decision_by(request.user))
-    page.object_list = selectors.inbox_requests(page.object_list)
-    ids = [access_request.pk for access_request in page.object_list]
-    stages = selectors.stages_of(ids)
+    access_requests = selectors.inbox_requests(page.object_list)
+    stages = selectors.stages_of(page.object_list)
     # An extension is decided knowing what was done with the access so far (CloudTrail).
-    activities = selectors.extension_activities(page.object_list)
-    holdings = selectors.holdings_of(access_request.beneficiary_id for access_request in page.object_list)
+    activities = selectors.extension_activities(access_requests)
+    holdings = selectors.holdings_of(access_request.beneficiary_id for access_request in access_requests)
     approve_path, deny_path = path_for_each("access:approve"), path_for_each("access:deny")
-    for access_request in page.object_list:
-        access_request.activity_so_far = activities.get(access_request.pk)
-        access_request.holdings = holdings.get(access_request.beneficiary_id, [])
-        access_request.approve_path, access_request.deny_path = (
-            approve_path(access_request.pk),
-            deny_path(access_request.pk),
+    page.object_list = []
+    for access_request in access_requests:
+        row = InboxRow(
+            request=access_request,
+            beneficiary=access_request.beneficiary__full_name or access_request.beneficiary__email,
+            manager=access_request.beneficiary__manager__full_name or access_request.beneficiary__manager__email,
+            requester=access_request.requester__full_name or access_request.requester__email,
+            holdings=holdings.get(access_request.beneficiary_id, []),
+            activity_so_far=activities.get(access_request.pk),
+            approve_path=approve_path(access_request.pk),
+            deny_path=deny_path(access_request.pk),
         )
-        _read_stages(access_request, stages.get(access_request.pk, []))
+        _read_stages(row, stages.get(access_request.pk, []))
+        page.object_list.append(row)
     context = {
         "page": page,
         "step_up_minutes": step_up_proof.window_minutes(),
