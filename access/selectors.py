@@ -38,21 +38,77 @@ def pending_assignments_for(user: User) -> QuerySet[ApprovalAssignment]:
     )
 
 
-def awaiting_decision_by(user: User) -> QuerySet[AccessRequest]:
-    """Requests whose current stage `user` may decide, oldest first, with what the inbox shows.
+def awaiting_decision_by(user: User) -> list[int]:
+    """Ids of the requests whose current stage `user` may decide, oldest first (then by id).
 
-    Starts from the approver's own undecided assignments (`assignment_pending_by_person`), read first as a
-    list of request ids (one small query): as an `Exists()` or an `IN (subquery)`, PostgreSQL pulls the
-    semi-join into the inbox's six-table join and joins all requests before keeping the approver's few.
+    Read from the approver's own undecided assignments (`assignment_pending_by_person`) in one small query,
+    with each request's creation time, so a page of the inbox is cut from this list (no count query) and
+    only its rows are read (`inbox_requests`). As an `Exists()` or an `IN (subquery)` of the inbox's join,
+    PostgreSQL pulls the semi-join into the join and joins all requests before keeping the approver's few.
     """
-    mine = pending_assignments_for(user).order_by().values_list("approval__request_id", flat=True)
-    # Of each stage's votes the inbox shows the reasons, never the approvers: not one person per vote.
-    return (
-        AccessRequest.objects.filter(pk__in=sorted(set(mine)))
-        .select_related("beneficiary__manager", "requester", "entitlement__account")
-        .prefetch_related(Prefetch("approvals", queryset=Approval.objects.prefetch_related("assignments")))
-        .order_by("created_at")
+    mine = pending_assignments_for(user).order_by().values_list("approval__request__created_at", "approval__request_id")
+    return [request_id for _, request_id in sorted(set(mine))]
+
+
+def inbox_requests(request_ids: Collection[int]) -> list:
+    """These requests, oldest first, as rows of the columns the inbox shows: one query, read as rows rather
+    than six models a request (it, its requester, beneficiary and their manager, entitlement and account).
+    People come as their full name and email, which `User.__str__` chooses between."""
+    return list(
+        AccessRequest.objects.filter(pk__in=request_ids)
+        .order_by("created_at", "pk")
+        .values_list(
+            "pk",
+            "kind",
+            "justification",
+            "created_at",
+            "duration_days",
+            "duration_hours",
+            "sod_findings",
+            "requester_id",
+            "requester__full_name",
+            "requester__email",
+            "beneficiary_id",
+            "beneficiary__full_name",
+            "beneficiary__email",
+            "beneficiary__title",
+            "beneficiary__department",
+            "beneficiary__manager__full_name",
+            "beneficiary__manager__email",
+            "entitlement_id",
+            "entitlement__name",
+            "entitlement__risk",
+            "entitlement__account__name",
+            "entitlement__account__cloudtrail_bucket",
+            named=True,
+        )
     )
+
+
+def stages_of(request_ids: Collection[int]) -> dict[int, list]:
+    """Each request's stages in step order, as rows with the decision and reason of each vote: a stage with
+    several votes comes as several rows, one with none as one row whose vote is None. One query, of the
+    columns the inbox shows: not a stage and its votes built as models for each request of a page."""
+    rows = (
+        Approval.objects.filter(request_id__in=request_ids)
+        .order_by("request_id", "step", "assignments__id")
+        .values_list(
+            "request_id",
+            "pk",
+            "step",
+            "label",
+            "required",
+            "state",
+            "sod_rule_id",
+            "assignments__decision",
+            "assignments__reason",
+            named=True,
+        )
+    )
+    stages: dict[int, list] = {}
+    for row in rows:
+        stages.setdefault(row.request_id, []).append(row)
+    return stages
 
 
 def holdings_of(people_ids: Iterable[int]) -> dict[int, list]:

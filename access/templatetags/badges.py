@@ -8,7 +8,8 @@ from catalog.models import Risk
 
 register = template.Library()
 
-RISK_TONES = {Risk.HIGH: "text-bg-danger", Risk.MEDIUM: "text-bg-warning"}
+RISK_WORDS: dict[str, str] = dict(Risk.choices)  # what get_risk_display says
+RISK_TONES: dict[str, str] = {Risk.HIGH: "text-bg-danger", Risk.MEDIUM: "text-bg-warning"}
 STATE_TONES = {"approved": "text-bg-success", "pending": "text-bg-warning", "denied": "text-bg-danger"}
 
 
@@ -16,8 +17,13 @@ STATE_TONES = {"approved": "text-bg-success", "pending": "text-bg-warning", "den
 def risk_badge(entitlement) -> str:
     """An entitlement's risk, wherever the portal shows it: "High risk" in red, "Medium risk" in amber, "Low
     risk" in grey."""
-    tone = RISK_TONES.get(entitlement.risk, "text-bg-secondary")
-    return format_html('<span class="badge {}">{} risk</span>', tone, entitlement.get_risk_display())
+    return risk_badge_of(entitlement.risk)
+
+
+def risk_badge_of(risk: str) -> str:
+    """The badge of a risk level (`Entitlement.risk`), for a page that reads entitlements as rows."""
+    tone = RISK_TONES.get(risk, "text-bg-secondary")
+    return format_html('<span class="badge {}">{} risk</span>', tone, RISK_WORDS.get(risk, risk))
 
 
 @register.simple_tag

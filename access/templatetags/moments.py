@@ -20,7 +20,8 @@ from django.utils.html import format_html, format_html_join
 register = template.Library()
 
 
-def _moment(when: datetime, zone: tzinfo, months: dict[int, str]) -> str:
+def moment_in(when: datetime, zone: tzinfo, months: dict[int, str]) -> str:
+    """A moment in `zone`; `months` keeps the names of months written so far, for the next moments of a page."""
     local = timezone.localtime(when, zone)
     if local.month not in months:
         months[local.month] = MONTHS_3[local.month].title()  # what dateformat's M writes, translated
@@ -38,7 +39,7 @@ def _moment(when: datetime, zone: tzinfo, months: dict[int, str]) -> str:
 def moment(when) -> str:
     if when is None:
         return ""
-    return _moment(when, timezone.get_current_timezone(), {})
+    return moment_in(when, timezone.get_current_timezone(), {})
 
 
 @register.simple_tag
@@ -53,7 +54,7 @@ def timeline_lines(entries) -> str:
         (
             (
                 entry.tone,
-                _moment(entry.when, zone, months),
+                moment_in(entry.when, zone, months),
                 entry.text,
                 format_html('<span class="text-body-secondary">: {}</span>', entry.detail) if entry.detail else "",
             )

@@ -4,6 +4,9 @@ Approving a high-risk request or granting a separation-of-duties exception needs
 from the last minutes (accounts.step_up_proof); without one the person is asked for a code first.
 """
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from access import selectors, services
 from access.forms import DecisionForm
-from access.models import Approval, ApprovalAssignment
+from access.models import Approval, ApprovalAssignment, GrantActivity
 from access.step_up_policy import step_up_needed
 from access.views.common import page_of, path_for_each
 from accounts import step_up_proof
@@ -23,40 +26,83 @@ from inputs.rules import ids_of
 ROUTINE_REASONS = ("Owner of", "Manager of")
 
 
-def _read_stages(access_request) -> None:
-    """What a row shows of the request's stages, read once from the prefetched stages and votes rather than
-    by the template, which went through `approvals.all` five times a row."""
-    stages = list(access_request.approvals.all())
-    pending = [stage for stage in stages if stage.state == Approval.State.PENDING]
-    for stage in pending:
-        stage.unusual_reasons = [
-            assignment.reason
-            for assignment in stage.assignments.all()
-            if assignment.decision == ApprovalAssignment.Decision.PENDING
-            and assignment.reason
-            and not any(routine in assignment.reason for routine in ROUTINE_REASONS)
-        ]
-    access_request.stage_count = len(stages)
-    access_request.pending_stages = pending
+@dataclass
+class PendingStage:
+    """A stage of a request waiting for a decision, as a row of the inbox shows it."""
+
+    step: int
+    label: str
+    required: int
+    sod_rule_id: int | None
+    # Reasons of its undecided votes beyond the routine ones (an escalation's, an exception's).
+    unusual_reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class InboxRow:
+    """A request as a row of the inbox shows it (written by access.templatetags.inbox)."""
+
+    request: Any  # selectors.inbox_requests' row
+    # People by the name they are shown by (User.__str__: the full name, else the email).
+    beneficiary: str
+    manager: str | None
+    requester: str
+    holdings: list
+    activity_so_far: GrantActivity | None
+    approve_path: str
+    deny_path: str
+    stage_count: int = 0
+    pending_stages: list[PendingStage] = field(default_factory=list)
     # A stage deciding a separation-of-duties exception asks for its mitigating control and end date.
-    access_request.exception_stages = [stage for stage in pending if stage.sod_rule_id]
+    exception_stages: list[PendingStage] = field(default_factory=list)
+
+
+def _read_stages(row: InboxRow, stage_rows) -> None:
+    """What a row shows of the request's stages, from `selectors.stages_of`'s rows (one a vote)."""
+    pending: dict[int, PendingStage] = {}
+    for stage_row in stage_rows:
+        if stage_row.state != Approval.State.PENDING:
+            continue
+        stage = pending.get(stage_row.pk)
+        if stage is None:
+            stage = pending[stage_row.pk] = PendingStage(
+                stage_row.step, stage_row.label, stage_row.required, stage_row.sod_rule_id
+            )
+        reason = stage_row.assignments__reason
+        if (
+            stage_row.assignments__decision == ApprovalAssignment.Decision.PENDING
+            and reason
+            and not any(routine in reason for routine in ROUTINE_REASONS)
+        ):
+            stage.unusual_reasons.append(reason)
+    row.stage_count = len({stage_row.pk for stage_row in stage_rows})
+    row.pending_stages = list(pending.values())
+    row.exception_stages = [stage for stage in row.pending_stages if stage.sod_rule_id]
 
 
 def _inbox(request, status=200):
+    # The page is cut from the list of ids (no count query), then only its requests are read.
     page = page_of(request, selectors.awaiting_decision_by(request.user))
+    access_requests = selectors.inbox_requests(page.object_list)
+    stages = selectors.stages_of(page.object_list)
     # An extension is decided knowing what was done with the access so far (CloudTrail).
-    page.object_list = list(page.object_list)
-    activities = selectors.extension_activities(page.object_list)
-    holdings = selectors.holdings_of(access_request.beneficiary_id for access_request in page.object_list)
+    activities = selectors.extension_activities(access_requests)
+    holdings = selectors.holdings_of(access_request.beneficiary_id for access_request in access_requests)
     approve_path, deny_path = path_for_each("access:approve"), path_for_each("access:deny")
-    for access_request in page.object_list:
-        access_request.activity_so_far = activities.get(access_request.pk)
-        access_request.holdings = holdings.get(access_request.beneficiary_id, [])
-        access_request.approve_path, access_request.deny_path = (
-            approve_path(access_request.pk),
-            deny_path(access_request.pk),
+    page.object_list = []
+    for access_request in access_requests:
+        row = InboxRow(
+            request=access_request,
+            beneficiary=access_request.beneficiary__full_name or access_request.beneficiary__email,
+            manager=access_request.beneficiary__manager__full_name or access_request.beneficiary__manager__email,
+            requester=access_request.requester__full_name or access_request.requester__email,
+            holdings=holdings.get(access_request.beneficiary_id, []),
+            activity_so_far=activities.get(access_request.pk),
+            approve_path=approve_path(access_request.pk),
+            deny_path=deny_path(access_request.pk),
         )
-        _read_stages(access_request)
+        _read_stages(row, stages.get(access_request.pk, []))
+        page.object_list.append(row)
     context = {
         "page": page,
         "step_up_minutes": step_up_proof.window_minutes(),
