@@ -283,3 +283,33 @@ def test_a_timeline_line_shows_the_justification_as_text(client_for, cast, sandb
 
     assert "— Submitted by Alice Engineer<span" in page
     assert f"{GOOD_REASON} &lt;b&gt;now&lt;/b&gt; &amp; then</span></li>" in page
+
+
+def test_the_inbox_writes_every_text_people_typed_as_text(client_for, cast, sandbox):
+    """The inbox's rows are written in Python (access/templatetags/inbox.py): a name, title, department,
+    entitlement, account and justification carrying markup reach Bob as text, never as markup."""
+    hostile = {
+        "full_name": "Alice <script>alert(1)</script>",
+        "title": "<img src=x onerror=alert(2)>",
+        "department": '"><svg onload=alert(3)>',
+    }
+    for field, value in hostile.items():
+        setattr(cast.alice, field, value)
+    cast.alice.save(update_fields=list(hostile))
+    sandbox.developers.name = "Developers <b>bold</b>"
+    sandbox.developers.save(update_fields=["name"])
+    sandbox.account.name = "Sandbox & <i>co</i>"
+    sandbox.account.save(update_fields=["name"])
+    services.submit_request(
+        requester=cast.alice, entitlement=sandbox.developers, justification=f"{GOOD_REASON} <u>now</u> & then"
+    )
+
+    page = client_for(cast.bob).get(reverse("access:inbox")).content.decode()
+
+    for raw in (*hostile.values(), "<b>bold</b>", "<i>co</i>", "<u>now</u>"):
+        assert raw not in page, raw
+    assert "Alice &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "&quot;&gt;&lt;svg onload=alert(3)&gt;" in page
+    assert "Developers &lt;b&gt;bold&lt;/b&gt;" in page and "Sandbox &amp; &lt;i&gt;co&lt;/i&gt;" in page
+    assert f"{GOOD_REASON} &lt;u&gt;now&lt;/u&gt; &amp; then" in page
