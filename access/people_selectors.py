@@ -99,10 +99,20 @@ def ids_in_list_order(found: QuerySet) -> QuerySet:
 
 
 def people_by_id(ids: Iterable[int]) -> list[User]:
-    """Those people through `people()`, in the order of `ids`: one query of a page's worth of rows,
-    each EXISTS and count asked by primary key through its index."""
+    """Those people through `people()`, in the order of `ids`, with what the list shows of them: one query
+    of a page's worth of rows, each EXISTS and count asked by primary key through its index."""
     ids = list(ids)
-    found = people().in_bulk(ids) if ids else {}
+    # The columns the list shows (of the person and of their manager), not the rest of each.
+    shown = people().only(
+        "email",
+        "full_name",
+        "department",
+        "employment_status",
+        "left_at",
+        "manager__email",
+        "manager__full_name",
+    )
+    found = shown.in_bulk(ids) if ids else {}
     return [found[pk] for pk in ids if pk in found]
 
 
