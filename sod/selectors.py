@@ -1,7 +1,5 @@
 """Reads for the violations report, the exceptions list and the list of rules."""
 
-from collections.abc import Iterable
-
 from django.db.models import Count, Q, QuerySet
 
 from accounts import roles
@@ -58,13 +56,6 @@ def activity_findings_for(user: User, *, rule: str = "", person: str = "") -> Qu
     if person:
         rows = rows.filter(Q(user__full_name__icontains=person) | Q(user__email__icontains=person))
     return rows.order_by("-found_at", "-pk")
-
-
-def unreadable_policies(entitlement_ids: Iterable[int]) -> dict[int, str]:
-    """Entitlement id → what could not be read of its policies, for those among `entitlement_ids` with such a
-    problem (the console list's marker): one query."""
-    rows = EntitlementPermissions.objects.filter(entitlement_id__in=list(entitlement_ids)).exclude(unreadable="")
-    return dict(rows.values_list("entitlement_id", "unreadable"))
 
 
 def permissions_of(entitlement_id: int) -> EntitlementPermissions | None:

@@ -1,7 +1,6 @@
 """Governance → People's list written by tags rather than template loops: a page of 25 people resolved
-some 20 variables and two `{% url %}` a row, and the three filters' `<select>` rendered Django's widget
-templates, an included template per option (the 40 departments' options cost more than the 25 rows).
-Every value a person or the HR feed wrote (names, addresses, departments) is escaped; the rest is ours."""
+some 20 variables and two `{% url %}` a row. Every value a person or the HR feed wrote (names, addresses,
+departments) is escaped; the rest is ours."""
 
 from django import template
 from django.utils import timezone
@@ -13,23 +12,6 @@ from access.views.common import path_for_each
 
 register = template.Library()
 NONE = "\N{EN DASH}"  # what the list shows for no department or no manager
-
-
-@register.simple_tag
-def choice_select(bound_field) -> str:
-    """A filter's `<select>` as its widget writes it (name, id, class, the chosen option, `aria-invalid`
-    when refused), its choices read once."""
-    value = bound_field.value()
-    chosen = "" if value is None else str(value)
-    options = "".join(
-        f'<option value="{escape(choice)}"{" selected" if str(choice) == chosen else ""}>{escape(label)}</option>'
-        for choice, label in bound_field.field.choices
-    )
-    css = escape(bound_field.field.widget.attrs.get("class", ""))
-    invalid = ' aria-invalid="true"' if bound_field.errors else ""
-    return mark_safe(  # noqa: S308  (every choice escaped)
-        f'<select name="{bound_field.html_name}" class="{css}" id="{bound_field.auto_id}"{invalid}>{options}</select>'
-    )
 
 
 def _day(when) -> str:
