@@ -25,6 +25,7 @@ from access.timeline import TimelineEvent
 from accounts.models import User
 from audit.models import AuditEvent, AuditSubject
 from catalog.models import Entitlement
+from sod.selectors import unreadable_of
 
 REQUEST_TYPE = "access.accessrequest"
 
@@ -279,9 +280,9 @@ def steps_to_decide(user: User) -> QuerySet[Approval]:
 def with_holders(entitlements: QuerySet[Entitlement]) -> QuerySet[Entitlement]:
     """The console list's entitlements, each with how many people hold it (`holders`, desired present: an
     index-only count of the partial index grant_present_by_entitlement, asked for each row of the page
-    alone) and what could not be read of its policies (`unreadable`, sod's EntitlementPermissions through
-    its reverse name; empty when all were read). In the page's own query: two more queries, each built and
-    read for 25 ids, cost more than the rows."""
+    alone) and what could not be read of its policies (`unreadable`, empty when all were read), both asked
+    for the page's rows in its own query: two more queries, each built and read for 25 ids, cost more than
+    the rows. Subqueries rather than joins, so the paginator's count reads the entitlements alone."""
     present = (
         Grant.objects.filter(entitlement=OuterRef("pk"), desired=Grant.Desired.PRESENT)
         .order_by()
@@ -291,7 +292,7 @@ def with_holders(entitlements: QuerySet[Entitlement]) -> QuerySet[Entitlement]:
     )
     return entitlements.annotate(
         holders=Coalesce(Subquery(present, output_field=IntegerField()), Value(0)),
-        unreadable=Coalesce("permissions__unreadable", Value(""), output_field=TextField()),
+        unreadable=Coalesce(unreadable_of(OuterRef("pk")), Value(""), output_field=TextField()),
     )
 
 

@@ -1,6 +1,6 @@
 """Reads for the violations report, the exceptions list and the list of rules."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Subquery
 
 from accounts import roles
 from accounts.models import User
@@ -56,6 +56,12 @@ def activity_findings_for(user: User, *, rule: str = "", person: str = "") -> Qu
     if person:
         rows = rows.filter(Q(user__full_name__icontains=person) | Q(user__email__icontains=person))
     return rows.order_by("-found_at", "-pk")
+
+
+def unreadable_of(entitlement) -> Subquery:
+    """What could not be read of an entitlement's policies ('' or NULL: all were read), as a subquery of a
+    list of entitlements (`entitlement`: an OuterRef), for the console list's marker."""
+    return Subquery(EntitlementPermissions.objects.filter(entitlement=entitlement).values("unreadable")[:1])
 
 
 def permissions_of(entitlement_id: int) -> EntitlementPermissions | None:
