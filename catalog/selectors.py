@@ -1,7 +1,8 @@
 """Reads of the catalog that pages and the API share."""
 
-from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
 
 from catalog.models import Entitlement
 
@@ -16,10 +17,9 @@ def requestable_entitlements() -> QuerySet[Entitlement]:
 
 
 def console_entitlements() -> QuerySet[Entitlement]:
-    """Every entitlement for the governance console, with what its rows show (owners, policy) in
-    two queries a page whatever the rows: those columns alone, not every column of the entitlement, its
-    account, its policy and each owner built into models for 25 rows."""
-    owners = get_user_model().objects.only("full_name", "email")
+    """Every entitlement for the governance console, with what its rows show (account, policy): those
+    columns alone, not every column of the entitlement, its account and its policy built into models for
+    25 rows. The owners are read apart (`owner_names`)."""
     return (
         Entitlement.objects.select_related("account", "approval_policy")
         .only(
@@ -34,6 +34,19 @@ def console_entitlements() -> QuerySet[Entitlement]:
             "account__name",
             "approval_policy__name",
         )
-        .prefetch_related(Prefetch("owners", queryset=owners))
         .order_by("account__name", "name", "pk")
     )
+
+
+def owner_names(entitlement_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Entitlement id → its owners as shown (the full name, else the email), by name: one query of names,
+    where prefetching the owners built each as a model through the prefetch machinery (half the rows' cost)."""
+    names: dict[int, list[str]] = {}
+    rows = (
+        Entitlement.owners.through.objects.filter(entitlement_id__in=list(entitlement_ids))
+        .order_by("user__full_name", "user__email", "user_id")
+        .values_list("entitlement_id", "user__full_name", "user__email")
+    )
+    for entitlement_id, full_name, email in rows:
+        names.setdefault(entitlement_id, []).append(full_name or email)
+    return names

@@ -13,16 +13,16 @@ register = template.Library()
 NOT_REQUESTABLE = '<span class="text-body-secondary">No</span>'
 
 
-def _owners(entitlement) -> str:
-    owners = entitlement.owners.all()
-    if not owners:
+def _owners(names: list[str]) -> str:
+    if not names:
         return '<span class="text-danger">No owner</span>'
-    return ", ".join(escape(owner) for owner in owners)
+    return ", ".join(escape(name) for name in names)
 
 
 @register.simple_tag
-def entitlement_rows(rows) -> str:
-    """The `<tr>` of each entitlement of `access.views.entitlements` (`access.selectors.with_holders`)."""
+def entitlement_rows(rows, owners: dict[int, list[str]]) -> str:
+    """The `<tr>` of each entitlement of `access.views.entitlements` (`access.selectors.with_holders`), with
+    its owners' names (`catalog.selectors.owner_names`)."""
     edit_path = path_for_each("access:entitlement_edit")
     lines = []
     for entitlement in rows:
@@ -49,7 +49,7 @@ def entitlement_rows(rows) -> str:
             f"        {problem}</td>\n"
             f'      <td class="d-none d-md-table-cell">{account}</td>\n'
             f"      <td>{risk_badge(entitlement)}</td>\n"
-            f'      <td class="small d-none d-md-table-cell">{_owners(entitlement)}</td>\n'
+            f'      <td class="small d-none d-md-table-cell">{_owners(owners.get(entitlement.pk, []))}</td>\n'
             f'      <td class="d-none d-sm-table-cell">{"Yes" if requestable else NOT_REQUESTABLE}</td>\n'
             f'      <td class="text-end" data-testid="holders">{entitlement.holders}</td>\n'
             "    </tr>"
