@@ -312,7 +312,7 @@ class Grant(models.Model):
         indexes = [
             # Serves the expiry sweep and "ending soon": present grants by end date.
             models.Index(fields=["expires_at"], condition=models.Q(desired="present"), name="grant_present_by_expiry"),
-            # Serves the catalog console's holder counts (access.selectors.holder_counts): an index-only count.
+            # Serves the catalog console's holder counts (access.selectors.with_holders): an index-only count.
             models.Index(
                 fields=["entitlement"], condition=models.Q(desired="present"), name="grant_present_by_entitlement"
             ),

@@ -63,8 +63,8 @@ def _review_items_of(person) -> QuerySet:
     return cast(type[Model], relation.related_model)._default_manager.filter(**{relation.field.name: person})
 
 
-def people() -> QuerySet:
-    """Everyone, in name order, with their manager, each role as a boolean and their active grants."""
+def people_with_roles() -> QuerySet:
+    """Everyone, in name order, with their manager and each role as a boolean (one person's page)."""
     person = OuterRef("pk")
     return (
         User.objects.select_related("manager")
@@ -75,10 +75,15 @@ def people() -> QuerySet:
             role_owner=Exists(Entitlement.owners.through.objects.filter(user_id=person)),
             role_approver=Exists(ApprovalAssignment.objects.filter(approver=person)),
             role_reviewer=Exists(_review_items_of(person)),
-            active_grants=_count(Grant.objects.filter(user=person, desired=Grant.Desired.PRESENT)),
         )
         .order_by("full_name", "email")
     )
+
+
+def people() -> QuerySet:
+    """Everyone, in name order, with their manager, each role as a boolean and their active grants (the list)."""
+    active = Grant.objects.filter(user=OuterRef("pk"), desired=Grant.Desired.PRESENT)
+    return people_with_roles().annotate(active_grants=_count(active))
 
 
 def roles_of(person: User) -> list[str]:
@@ -99,10 +104,20 @@ def ids_in_list_order(found: QuerySet) -> QuerySet:
 
 
 def people_by_id(ids: Iterable[int]) -> list[User]:
-    """Those people through `people()`, in the order of `ids`: one query of a page's worth of rows,
-    each EXISTS and count asked by primary key through its index."""
+    """Those people through `people()`, in the order of `ids`, with what the list shows of them: one query
+    of a page's worth of rows, each EXISTS and count asked by primary key through its index."""
     ids = list(ids)
-    found = people().in_bulk(ids) if ids else {}
+    # The columns the list shows (of the person and of their manager), not the rest of each.
+    shown = people().only(
+        "email",
+        "full_name",
+        "department",
+        "employment_status",
+        "left_at",
+        "manager__email",
+        "manager__full_name",
+    )
+    found = shown.in_bulk(ids) if ids else {}
     return [found[pk] for pk in ids if pk in found]
 
 
@@ -217,12 +232,13 @@ def removed_at_leaving(person: User) -> QuerySet[Grant]:
 
 
 def removal_of(person: User) -> Removal:
-    counts = removed_at_leaving(person).aggregate(
-        total=Count("pk"),
-        verified=Count("pk", filter=Q(sync_state=Grant.SyncState.REVOKED)),
-        failed=Count("pk", filter=Q(sync_state=Grant.SyncState.FAILED)),
+    """The removal's figures from one count per sync state (simpler to build than three filtered counts)."""
+    by_state = dict(removed_at_leaving(person).order_by().values_list("sync_state").annotate(n=Count("pk")))
+    return Removal(
+        total=sum(by_state.values()),
+        verified=by_state.get(Grant.SyncState.REVOKED, 0),
+        failed=by_state.get(Grant.SyncState.FAILED, 0),
     )
-    return Removal(**counts)
 
 
 def removal_lines(person: User) -> QuerySet[Grant]:

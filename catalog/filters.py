@@ -28,6 +28,11 @@ class EntitlementFilter(django_filters.FilterSet):
 class ConsoleEntitlementFilter(EntitlementFilter):
     """The governance console's list: every entitlement, requestable or not, and that as a filter too."""
 
+    # The accounts' names and ids alone: the choices show nothing else, one option per account.
+    account = django_filters.ModelChoiceFilter(
+        queryset=AwsAccount.objects.only("name", "account_id"), empty_label="All accounts"
+    )
+
     requestable = django_filters.ChoiceFilter(
         choices=[("yes", "Requestable"), ("no", "Not requestable")],
         method="by_requestable",

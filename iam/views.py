@@ -3,7 +3,8 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -37,11 +38,19 @@ def _admin_only(request) -> None:
 def operations(request):
     _readers_only(request)
     latest = ReconcileRun.objects.filter(account=OuterRef("pk")).order_by("-started_at")
+    # Counted for each account of the page from its open drift alone (the partial index
+    # `unmanaged_open_by_account`), never by joining every account to all of its drift and grouping
+    # them all before the page is cut: that grew with the drift ever recorded.
+    open_drift = (
+        UnmanagedAccess.objects.filter(account=OuterRef("pk"), state=UnmanagedAccess.State.OPEN)
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     accounts = AwsAccount.objects.annotate(
         last_run_id=Subquery(latest.values("pk")[:1]),
-        open_drift=Count(
-            "unmanaged_access", filter=Q(unmanaged_access__state=UnmanagedAccess.State.OPEN), distinct=True
-        ),
+        open_drift=Coalesce(Subquery(open_drift, output_field=IntegerField()), Value(0)),
     ).order_by("name")
     page = Paginator(accounts, 50).get_page(request.GET.get("page"))
     runs = ReconcileRun.objects.in_bulk([account.last_run_id for account in page if account.last_run_id])

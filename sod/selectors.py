@@ -1,8 +1,6 @@
 """Reads for the violations report, the exceptions list and the list of rules."""
 
-from collections.abc import Iterable
-
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Subquery
 
 from accounts import roles
 from accounts.models import User
@@ -60,11 +58,10 @@ def activity_findings_for(user: User, *, rule: str = "", person: str = "") -> Qu
     return rows.order_by("-found_at", "-pk")
 
 
-def unreadable_policies(entitlement_ids: Iterable[int]) -> dict[int, str]:
-    """Entitlement id → what could not be read of its policies, for those among `entitlement_ids` with such a
-    problem (the console list's marker): one query."""
-    rows = EntitlementPermissions.objects.filter(entitlement_id__in=list(entitlement_ids)).exclude(unreadable="")
-    return dict(rows.values_list("entitlement_id", "unreadable"))
+def unreadable_of(entitlement) -> Subquery:
+    """What could not be read of an entitlement's policies ('' or NULL: all were read), as a subquery of a
+    list of entitlements (`entitlement`: an OuterRef), for the console list's marker."""
+    return Subquery(EntitlementPermissions.objects.filter(entitlement=entitlement).values("unreadable")[:1])
 
 
 def permissions_of(entitlement_id: int) -> EntitlementPermissions | None:

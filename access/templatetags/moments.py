@@ -7,7 +7,10 @@ of My requests' time. `{% timeline_lines entries %}` writes a timeline's lines i
 a template loop resolving four variables per line, and finds the time zone once for all of them.
 
 The exact time is "j M Y H:i T" of Django's date format, written directly: `dateformat.format` parses its
-format string and builds a formatter for each value, which cost more than the rest of a moment together."""
+format string and builds a formatter for each value, which cost more than the rest of a moment together.
+The lines are written with `escape` on what people wrote and one `mark_safe` on what was built, not `format_html`:
+a `format_html` per moment and per line (escaping and wrapping every argument, safe or not) cost more than
+the naturaltime itself, 200 times a page."""
 
 from datetime import datetime, tzinfo
 
@@ -15,23 +18,23 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
 
 def moment_in(when: datetime, zone: tzinfo, months: dict[int, str]) -> str:
-    """A moment in `zone`; `months` keeps the names of months written so far, for the next moments of a page."""
-    local = timezone.localtime(when, zone)
+    """The moment's markup; the caller marks the whole it is part of safe. Nothing in it comes from a person:
+    the ISO time is digits and signs, the words are Django's and the zone's names, so only what people
+    write (a timeline's text and detail) is escaped: an `escape` is some 13 calls, 200 moments a page."""
+    local = when.astimezone(zone)  # what timezone.localtime does with an aware value
     if local.month not in months:
         months[local.month] = MONTHS_3[local.month].title()  # what dateformat's M writes, translated
     exact = f"{local.day} {months[local.month]} {local.year} {local:%H:%M} {local.tzname()}"  # "j M Y H:i T"
-    return format_html(
-        '<time datetime="{}">{}</time> <span class="text-body-secondary text-nowrap" data-testid="absolute-time">'
-        "({})</span>",
-        local.isoformat(),  # what the date filter's "c" writes
-        naturaltime(local),
-        exact,
+    return (
+        f'<time datetime="{local.isoformat()}">{naturaltime(local)}</time> '  # "c", as the date filter
+        f'<span class="text-body-secondary text-nowrap" data-testid="absolute-time">({exact})</span>'
     )
 
 
@@ -39,7 +42,7 @@ def moment_in(when: datetime, zone: tzinfo, months: dict[int, str]) -> str:
 def moment(when) -> str:
     if when is None:
         return ""
-    return moment_in(when, timezone.get_current_timezone(), {})
+    return mark_safe(moment_in(when, timezone.get_current_timezone(), {}))  # noqa: S308  (nothing in it a person wrote)
 
 
 @register.simple_tag
@@ -48,16 +51,11 @@ def timeline_lines(entries) -> str:
     # Found once for a timeline's lines: the time zone, and each month's name in the person's language.
     zone = timezone.get_current_timezone()
     months: dict[int, str] = {}
-    return format_html_join(
-        "\n",
-        '<li class="mb-1"><span class="badge text-bg-{} me-1">&nbsp;</span>{} — {}{}</li>',
-        (
-            (
-                entry.tone,
-                moment_in(entry.when, zone, months),
-                entry.text,
-                format_html('<span class="text-body-secondary">: {}</span>', entry.detail) if entry.detail else "",
-            )
-            for entry in entries
-        ),
-    )
+    lines = []
+    for entry in entries:
+        detail = f'<span class="text-body-secondary">: {escape(entry.detail)}</span>' if entry.detail else ""
+        lines.append(
+            f'<li class="mb-1"><span class="badge text-bg-{entry.tone} me-1">&nbsp;</span>'  # a tone of our own
+            f"{moment_in(entry.when, zone, months)} — {escape(entry.text)}{detail}</li>"
+        )
+    return mark_safe("\n".join(lines))  # noqa: S308  (each value escaped as it was written)

@@ -19,9 +19,9 @@ from access.views.common import page_of, show_refusal
 from accounts.roles import is_auditor, is_governance_admin, reads_everything
 from catalog.filters import ConsoleEntitlementFilter
 from catalog.models import Entitlement
-from catalog.selectors import console_entitlements
+from catalog.selectors import console_entitlements, owner_names
 from inputs.refusals import Refusal
-from sod.selectors import permissions_of, unreadable_policies
+from sod.selectors import permissions_of
 
 
 def _readers_only(request) -> None:
@@ -35,20 +35,18 @@ def _changes(request) -> bool:
 
 @require_GET
 def entitlements(request):
-    """The list, filtered and paginated; the page's holder counts in one grouped query."""
+    """The list, filtered and paginated; the page's holder counts and unreadable policies in its query, its
+    owners' names in one more."""
     _readers_only(request)
     filters = ConsoleEntitlementFilter(request.GET, queryset=console_entitlements())
-    page = page_of(request, filters.qs)
-    counts = selectors.holder_counts(entitlement.pk for entitlement in page)
-    unreadable = unreadable_policies(entitlement.pk for entitlement in page)
+    page = page_of(request, selectors.with_holders(filters.qs))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "filters": filters,
         "page": page,
-        "rows": [
-            (entitlement, counts.get(entitlement.pk, 0), unreadable.get(entitlement.pk, "")) for entitlement in page
-        ],
+        "rows": page.object_list,
+        "owners": owner_names(entitlement.pk for entitlement in page),
         "query": query.urlencode(),
         "changes": _changes(request),
     }

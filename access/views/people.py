@@ -11,7 +11,8 @@ Here in `access` rather than `accounts`: the pages read grants, requests and the
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -67,17 +68,31 @@ def people(request):
     return render(request, "access/people.html", context, status=200 if valid else 400)
 
 
+def _page(rows: QuerySet, number, size: int = PAGE_SIZE, count: int | None = None) -> Page:
+    """A page of `rows`. `count`: their number when already known (the removal's total counts its lines),
+    not asked again. An empty list reads nothing more: the query of an empty page is still built, its
+    joined columns and all, before it is found to have nothing to ask (a leaver's three lists, often empty)."""
+    paginator = Paginator(rows, size)
+    if count is not None:
+        paginator.count = count
+    page = paginator.get_page(number)
+    if not paginator.count:
+        page.object_list = []
+    return page
+
+
 @require_GET
 def person(request, person_id):
     """Who they are, what they hold and are asking for; once a leaver, how the removal from AWS goes
     (htmx asks for that part alone, every 2 s, until nothing is waiting for the sync)."""
     _readers_only(request)
-    subject = get_object_or_404(selectors.people(), pk=person_id)
+    subject = get_object_or_404(selectors.people_with_roles(), pk=person_id)
+    progress = selectors.removal_of(subject)
     removal = {
-        "removal": selectors.removal_of(subject),
+        "removal": progress,
         "leaver_steps": selectors.leaver_steps_of(subject),
-        "removal_lines": Paginator(selectors.removal_lines(subject), REMOVAL_PAGE_SIZE).get_page(
-            request.GET.get("removal_page")
+        "removal_lines": _page(
+            selectors.removal_lines(subject), request.GET.get("removal_page"), REMOVAL_PAGE_SIZE, count=progress.total
         ),
         "person": subject,
         "can_change": is_governance_admin(request.user),
@@ -87,10 +102,8 @@ def person(request, person_id):
     context = {
         **removal,
         "roles": selectors.roles_of(subject),
-        "grants": Paginator(selectors.holdings_of(subject), PAGE_SIZE).get_page(request.GET.get("grants_page")),
-        "requests": Paginator(selectors.open_requests_of(subject), PAGE_SIZE).get_page(
-            request.GET.get("requests_page")
-        ),
+        "grants": _page(selectors.holdings_of(subject), request.GET.get("grants_page")),
+        "requests": _page(selectors.open_requests_of(subject), request.GET.get("requests_page")),
         "grants_query": _query_without(request, "grants_page"),
         "requests_query": _query_without(request, "requests_page"),
         "is_self": subject.pk == request.user.pk,

@@ -12,7 +12,7 @@ from inputs.refusal_pages import refusals_as_page
 
 @require_GET
 def my_requests(request):
-    page = page_of(request, selectors.requests_of(request.user))
+    page = page_of(request, selectors.requests_shown_to(request.user))
     events = selectors.timelines_for(page.object_list)
     activities = selectors.activities_for(page.object_list)
     rows = [
