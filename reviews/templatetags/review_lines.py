@@ -32,20 +32,22 @@ DECISION_TONES = {"keep": "success", "revoke": "danger"}
 RISK_TONE_OF: dict[str, str] = {risk.value: tone for risk, tone in RISK_TONES.items()}  # `risk_badge`'s tones
 
 
-class _Day:
-    """`{{ when|date:"j M Y" }}` for the lines of a page: the time zone and each month's name found once."""
+class Days:
+    """`{{ when|date:"j M Y" }}` (with `time`, "j M Y H:i") for the rows of a page: the time zone and each
+    month's name found once, not a `dateformat` formatter built for each value."""
 
     def __init__(self) -> None:
         self.zone: tzinfo = timezone.get_current_timezone()
         self.months: dict[int, str] = {}
 
-    def __call__(self, when: datetime | None) -> str:
+    def __call__(self, when: datetime | None, time: bool = False) -> str:
         if when is None:
             return ""
         local = timezone.localtime(when, self.zone) if timezone.is_aware(when) else when
         if local.month not in self.months:
             self.months[local.month] = MONTHS_3[local.month].title()  # what dateformat's M writes, translated
-        return f"{local.day} {self.months[local.month]} {local.year}"
+        day = f"{local.day} {self.months[local.month]} {local.year}"
+        return f"{day} {local:%H:%M}" if time else day
 
 
 def _labels(choices) -> dict[str, str]:
@@ -59,7 +61,7 @@ class _Page:
     def __init__(self, context, second_stage: bool, deciding: bool, decide_url: str, query: str) -> None:
         self.second_stage = second_stage
         self.deciding = deciding
-        self.day = _Day()
+        self.day = Days()
         self.decisions = _labels(ReviewItem.Decision.choices)
         self.sources = _labels(ReviewItem.RecommendationSource.choices)
         self.risks = _labels(Risk.choices)
