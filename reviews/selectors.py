@@ -195,8 +195,17 @@ def progress_by_reviewer(campaign: Campaign, limit: int | None = None) -> list[d
     """Per reviewer and stage: lines and how many are decided, from the progress counters (one query),
     the first `limit` by reviewer name. A line kept in the first stage counts as decided for its first
     reviewer and, once more, for the owner who has it now."""
-    rows = _reviewer_counters(campaign).values("reviewer__full_name", "stage", "lines", "done")
-    rows = rows.order_by("reviewer__full_name", "stage", "reviewer_id")
+    return progress_by_reviewer_shown(campaign, limit)[0]
+
+
+def progress_by_reviewer_shown(campaign: Campaign, limit: int | None) -> tuple[list[dict], int]:
+    """`progress_by_reviewer`'s first `limit` rows and how many rows there are in all, counted in the same
+    query (a window over the rows the page orders anyway, not a second count of the counter rows)."""
+    rows = _reviewer_counters(campaign).annotate(counted=Window(Count("pk")))
+    ordered = rows.values("reviewer__full_name", "stage", "lines", "done", "counted").order_by(
+        "reviewer__full_name", "stage", "reviewer_id"
+    )
+    shown = list(ordered if limit is None else ordered[:limit])
     return [
         {
             "reviewer__full_name": row["reviewer__full_name"],
@@ -204,13 +213,8 @@ def progress_by_reviewer(campaign: Campaign, limit: int | None = None) -> list[d
             "total": row["lines"],
             "decided": row["done"],
         }
-        for row in (rows if limit is None else rows[:limit])
-    ]
-
-
-def reviewer_rows(campaign: Campaign) -> int:
-    """How many rows `progress_by_reviewer` has in all (a count of the campaign's counter rows)."""
-    return _reviewer_counters(campaign).count()
+        for row in shown
+    ], (shown[0]["counted"] if shown else 0)
 
 
 class _Counted(TypedDict):
