@@ -162,18 +162,25 @@ def shown_with_what_they_name(lines: QuerySet[ReviewItem], relations: Sequence[s
 
 def progress(campaign: Campaign) -> dict:
     """The campaign's lines: all, decided for good, and waiting in each stage (one query over its
-    progress counters, a row per reviewer and stage)."""
-    waiting = F("total") - F("decided")
-    first, owner = Q(stage=ReviewItem.Stage.FIRST), Q(stage=ReviewItem.Stage.OWNER)
-    sums = CampaignReviewerProgress.objects.filter(campaign=campaign).aggregate(
-        all_lines=Sum("total"),
-        all_decided=Sum("decided"),
-        waiting_first=Sum(waiting, filter=first),
-        waiting_second=Sum(waiting, filter=owner),
-        all_handed_on=Sum("total", filter=owner),
-        all_unmanaged=Sum("unmanaged"),
+    progress counters, a row per reviewer and stage, summed per stage: six filtered sums cost more to build
+    in Python than the two rows cost to add up)."""
+    sums = (
+        CampaignReviewerProgress.objects.filter(campaign=campaign)
+        .values_list("stage")
+        .annotate(Sum("total"), Sum("decided"), Sum("unmanaged"))
+        .order_by()
     )
-    return {name.removeprefix("all_").replace("lines", "total"): value or 0 for name, value in sums.items()}
+    per_stage = {stage: (total, decided, unmanaged) for stage, total, decided, unmanaged in sums}
+    first = per_stage.get(ReviewItem.Stage.FIRST, (0, 0, 0))
+    owner = per_stage.get(ReviewItem.Stage.OWNER, (0, 0, 0))
+    return {
+        "total": first[0] + owner[0],
+        "decided": first[1] + owner[1],
+        "waiting_first": first[0] - first[1],
+        "waiting_second": owner[0] - owner[1],
+        "handed_on": owner[0],
+        "unmanaged": first[2] + owner[2],
+    }
 
 
 def reviewer_progress(campaign: Campaign, reviewer: User) -> dict:
