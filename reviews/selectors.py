@@ -55,11 +55,8 @@ def with_my_counts(campaigns: QuerySet[Campaign], user: User) -> QuerySet[Campai
     counted on the partial index `review_handed_on` (a line handed on to the same person is theirs now,
     so it is not counted twice, which the counters' `handed_on` would)."""
     lines = ReviewItem.objects.filter(campaign=OuterRef("pk"))
-    handed_on = lines.filter(first_decided_by=user).exclude(reviewer=user)
-    return campaigns.annotate(
-        mine=_mine(user, "total") + _count(handed_on),
-        mine_decided=_mine(user, "decided") + _count(handed_on),
-    )
+    handed_on = _count(lines.filter(first_decided_by=user).exclude(reviewer=user))  # built once, used twice
+    return campaigns.annotate(mine=_mine(user, "total") + handed_on, mine_decided=_mine(user, "decided") + handed_on)
 
 
 def _mine(user: User, field: str) -> Coalesce:
@@ -165,18 +162,25 @@ def shown_with_what_they_name(lines: QuerySet[ReviewItem], relations: Sequence[s
 
 def progress(campaign: Campaign) -> dict:
     """The campaign's lines: all, decided for good, and waiting in each stage (one query over its
-    progress counters, a row per reviewer and stage)."""
-    waiting = F("total") - F("decided")
-    first, owner = Q(stage=ReviewItem.Stage.FIRST), Q(stage=ReviewItem.Stage.OWNER)
-    sums = CampaignReviewerProgress.objects.filter(campaign=campaign).aggregate(
-        all_lines=Sum("total"),
-        all_decided=Sum("decided"),
-        waiting_first=Sum(waiting, filter=first),
-        waiting_second=Sum(waiting, filter=owner),
-        all_handed_on=Sum("total", filter=owner),
-        all_unmanaged=Sum("unmanaged"),
+    progress counters, a row per reviewer and stage, summed per stage: six filtered sums cost more to build
+    in Python than the two rows cost to add up)."""
+    sums = (
+        CampaignReviewerProgress.objects.filter(campaign=campaign)
+        .values_list("stage")
+        .annotate(Sum("total"), Sum("decided"), Sum("unmanaged"))
+        .order_by()
     )
-    return {name.removeprefix("all_").replace("lines", "total"): value or 0 for name, value in sums.items()}
+    per_stage = {stage: (total, decided, unmanaged) for stage, total, decided, unmanaged in sums}
+    first = per_stage.get(ReviewItem.Stage.FIRST, (0, 0, 0))
+    owner = per_stage.get(ReviewItem.Stage.OWNER, (0, 0, 0))
+    return {
+        "total": first[0] + owner[0],
+        "decided": first[1] + owner[1],
+        "waiting_first": first[0] - first[1],
+        "waiting_second": owner[0] - owner[1],
+        "handed_on": owner[0],
+        "unmanaged": first[2] + owner[2],
+    }
 
 
 def reviewer_progress(campaign: Campaign, reviewer: User) -> dict:
@@ -195,8 +199,17 @@ def progress_by_reviewer(campaign: Campaign, limit: int | None = None) -> list[d
     """Per reviewer and stage: lines and how many are decided, from the progress counters (one query),
     the first `limit` by reviewer name. A line kept in the first stage counts as decided for its first
     reviewer and, once more, for the owner who has it now."""
-    rows = _reviewer_counters(campaign).values("reviewer__full_name", "stage", "lines", "done")
-    rows = rows.order_by("reviewer__full_name", "stage", "reviewer_id")
+    return progress_by_reviewer_shown(campaign, limit)[0]
+
+
+def progress_by_reviewer_shown(campaign: Campaign, limit: int | None) -> tuple[list[dict], int]:
+    """`progress_by_reviewer`'s first `limit` rows and how many rows there are in all, counted in the same
+    query (a window over the rows the page orders anyway, not a second count of the counter rows)."""
+    rows = _reviewer_counters(campaign).annotate(counted=Window(Count("pk")))
+    ordered = rows.values("reviewer__full_name", "stage", "lines", "done", "counted").order_by(
+        "reviewer__full_name", "stage", "reviewer_id"
+    )
+    shown = list(ordered if limit is None else ordered[:limit])
     return [
         {
             "reviewer__full_name": row["reviewer__full_name"],
@@ -204,13 +217,8 @@ def progress_by_reviewer(campaign: Campaign, limit: int | None = None) -> list[d
             "total": row["lines"],
             "decided": row["done"],
         }
-        for row in (rows if limit is None else rows[:limit])
-    ]
-
-
-def reviewer_rows(campaign: Campaign) -> int:
-    """How many rows `progress_by_reviewer` has in all (a count of the campaign's counter rows)."""
-    return _reviewer_counters(campaign).count()
+        for row in shown
+    ], (shown[0]["counted"] if shown else 0)
 
 
 class _Counted(TypedDict):

@@ -188,9 +188,7 @@ def _campaign_page(request, campaign: Campaign, status: int = 200):
         and (request.user.pk == campaign.owner_id or request.user.is_governance_admin),
         "reads_everything": reads_everything(request.user),
         "progress": selectors.progress(campaign),
-        **_shown(
-            "reviewers", selectors.progress_by_reviewer(campaign, REVIEWERS_SHOWN), selectors.reviewer_rows(campaign)
-        ),
+        **_shown("reviewers", *selectors.progress_by_reviewer_shown(campaign, REVIEWERS_SHOWN)),
         "per_day": selectors.decisions_per_day(campaign),
         **(
             _shown("follow_ups", *selectors.follow_ups_shown(campaign, REVIEWERS_SHOWN))
