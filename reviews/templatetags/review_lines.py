@@ -29,7 +29,6 @@ from reviews.models import ReviewItem
 register = template.Library()
 
 DECISION_TONES = {"keep": "success", "revoke": "danger"}
-RISK_TONE_OF: dict[str, str] = {risk.value: tone for risk, tone in RISK_TONES.items()}  # `risk_badge`'s tones
 
 
 class Days:
@@ -191,7 +190,7 @@ def _line(item: ReviewItem, page: _Page) -> str:
             f'<div class="small text-body-secondary">{escape(item.reviewer_reason)}</div></td>'
         )
     risk = page.risks.get(entitlement.risk) or escape(entitlement.risk)
-    risk_tone = RISK_TONE_OF.get(entitlement.risk, "text-bg-secondary")
+    risk_tone = RISK_TONES.get(entitlement.risk, "text-bg-secondary")  # `risk_badge`'s tones
     return f"""
   <tr class="review-line" tabindex="-1" data-testid="item-{holder_key}">
     {select}
