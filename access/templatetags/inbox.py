@@ -10,25 +10,23 @@ every row. The HTML is the loop's.
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.template.defaulttags import CsrfTokenNode
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from access.models import AccessRequest, duration_words
 from access.templatetags.badges import risk_badge_of
-from access.templatetags.moments import moment_in
+from access.templatetags.moments import Moments
 from catalog.models import Risk
 
 register = template.Library()
 
 
 class _Page:
-    """What the rows of one page share: the CSRF field, the time zone, and each text escaped once."""
+    """What the rows of one page share: the CSRF field, the moments' time zone and words, and each text escaped once."""
 
     def __init__(self, csrf_field: str, step_up_minutes: int):
         self.csrf_field = csrf_field
-        self.zone = timezone.get_current_timezone()
-        self.months: dict[int, str] = {}
+        self.moments = Moments()
         self.texts: dict[str, str] = {}
         self.holdings: dict[tuple[str, str], str] = {}
         self.badges: dict[str, str] = {}
@@ -180,7 +178,7 @@ aria-label="Select the request of {who} for {what}"></td>
       {_person(page, row)}
       {_what(page, row)}
       <td class="justification">{escape(request.justification)}</td>
-      <td>{moment_in(request.created_at, page.zone, page.months)}</td>
+      <td>{page.moments.write(request.created_at)}</td>
       {_decision(page, row)}
     </tr>
 """
