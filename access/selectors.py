@@ -52,6 +52,20 @@ def pending_assignments_for(user: User) -> QuerySet[ApprovalAssignment]:
     )
 
 
+def waiting_request_of_each_vote(user: User) -> QuerySet[ApprovalAssignment]:
+    """Each undecided vote of `user` (`votes_of`, read through `assignment_pending_by_person`) with the request
+    it waits on as `waiting_request`: its request if `pending_assignments_for` holds for it, else NULL.
+
+    For a count of the distinct requests (the navigation's Approvals badge). The rule is checked vote by vote
+    by key (the vote, its stage, its request), so the cost follows the person's own votes: as a join, the
+    planner expected few of their votes on active stages and hashed them against every active stage (2,000 at
+    a company's size, 20,000 at ten times), which cost a governance admin 1.3 ms and 12-18 ms."""
+    rule = pending_assignments_for(user).filter(pk=OuterRef("pk")).values("approval__request_id")[:1]
+    return ApprovalAssignment.objects.filter(votes_of(user), decision=ApprovalAssignment.Decision.PENDING).annotate(
+        waiting_request=Subquery(rule, output_field=IntegerField())
+    )
+
+
 def awaiting_decision_by(user: User) -> list[int]:
     """Ids of the requests whose current stage `user` may decide, oldest first (then by id).
 

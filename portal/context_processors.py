@@ -3,7 +3,7 @@ from django.db.models import F, IntegerField, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
-from access.selectors import pending_assignments_for
+from access.selectors import waiting_request_of_each_vote
 from access.views.cart import cart_ids
 from accounts.roles import menu_facts, menus_from
 from notifications import selectors as notification_selectors
@@ -47,6 +47,20 @@ def capped(rows: QuerySet, column: str) -> CountOf:
     return CountOf(rows.order_by().values(column).distinct()[: BADGE_CAP + 1])
 
 
+class CountPresentOf(Subquery):
+    """How many rows of a queryset have `column` set, up to BADGE_CAP + 1, as a scalar subquery: for a DISTINCT
+    over a column that is NULL where a row does not count (one NULL row at most among the distinct values)."""
+
+    template = (
+        "(SELECT COUNT(*) FROM (SELECT * FROM (%(subquery)s) AS distinct_rows WHERE distinct_rows.%(column)s"
+        f" IS NOT NULL LIMIT {BADGE_CAP + 1}) AS counted)"
+    )
+    output_field = IntegerField()
+
+    def __init__(self, rows: QuerySet, column: str):
+        super().__init__(rows.order_by().values(column).distinct()[: BADGE_CAP + 2], column=f'"{column}"')
+
+
 def navigation_facts(user) -> QuerySet:
     """The person's row with their badges and menu facts: built from the selectors that own each rule, and
     compiled once per shape (`NAVIGATION`), since every portal page reads it."""
@@ -54,7 +68,8 @@ def navigation_facts(user) -> QuerySet:
         get_user_model()
         .objects.filter(pk=user.pk)
         .values(
-            waiting_approvals=capped(pending_assignments_for(user), "approval__request_id"),
+            # The distinct requests of `pending_assignments_for`, checked vote by vote (see the selector).
+            waiting_approvals=CountPresentOf(waiting_request_of_each_vote(user), "waiting_request"),
             waiting_reviews=Coalesce(
                 Subquery(
                     review_selectors.waiting_counters(user)
