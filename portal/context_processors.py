@@ -48,17 +48,23 @@ def capped(rows: QuerySet, column: str) -> CountOf:
 
 
 class CountPresentOf(Subquery):
-    """How many rows of a queryset have `column` set, up to BADGE_CAP + 1, as a scalar subquery: for a DISTINCT
-    over a column that is NULL where a row does not count (one NULL row at most among the distinct values)."""
+    """How many distinct values of `column` among `rows` are not NULL, up to BADGE_CAP + 1, as a scalar
+    subquery: for a column that is NULL on the rows that do not count (one NULL at most among distinct values,
+    so BADGE_CAP + 2 of them are read)."""
 
     template = (
-        "(SELECT COUNT(*) FROM (SELECT * FROM (%(subquery)s) AS distinct_rows WHERE distinct_rows.%(column)s"
-        f" IS NOT NULL LIMIT {BADGE_CAP + 1}) AS counted)"
+        "(SELECT COUNT(*) FROM (SELECT * FROM (%(subquery)s) AS distinct_rows"
+        " WHERE distinct_rows.%(column)s IS NOT NULL LIMIT %(cap)s) AS counted)"
     )
     output_field = IntegerField()
 
     def __init__(self, rows: QuerySet, column: str):
-        super().__init__(rows.order_by().values(column).distinct()[: BADGE_CAP + 2], column=f'"{column}"')
+        self.column = column
+        super().__init__(rows.order_by().values(column).distinct()[: BADGE_CAP + 2], cap=BADGE_CAP + 1)
+
+    def as_sql(self, compiler, connection, template=None, **extra_context):
+        quoted = connection.ops.quote_name(self.column)
+        return super().as_sql(compiler, connection, template=template, column=quoted, **extra_context)
 
 
 def navigation_facts(user) -> QuerySet:

@@ -89,7 +89,9 @@ def test_the_approvals_badge_counts_each_waiting_request_once_by_the_inbox_rule(
     ApprovalAssignment.objects.create(approval=stage, approver=None, reason="Any governance admin")
     later = alices.approvals.create(step=stage.step + 1, label="Security", required=1)
     ApprovalAssignment.objects.create(approval=later, approver=cast.erin, reason="Named on a waiting stage")
-    erins = services.submit_request(requester=cast.erin, entitlement=sandbox.developers, justification="Own sandbox work")
+    erins = services.submit_request(
+        requester=cast.erin, entitlement=sandbox.developers, justification="Own sandbox work"
+    )
     ApprovalAssignment.objects.get_or_create(  # she has no manager: the admins' shared vote may be there already
         approval=erins.approvals.get(), approver=None, defaults={"reason": "Any governance admin"}
     )
