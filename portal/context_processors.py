@@ -59,12 +59,9 @@ class CountPresentOf(Subquery):
     output_field = IntegerField()
 
     def __init__(self, rows: QuerySet, column: str):
-        self.column = column
-        super().__init__(rows.order_by().values(column).distinct()[: BADGE_CAP + 2], cap=BADGE_CAP + 1)
-
-    def as_sql(self, compiler, connection, template=None, **extra_context):
-        quoted = connection.ops.quote_name(self.column)
-        return super().as_sql(compiler, connection, template=template, column=quoted, **extra_context)
+        # Quoted as PostgreSQL and SQLite both read a name: the column is one of our own annotations.
+        distinct = rows.order_by().values(column).distinct()[: BADGE_CAP + 2]
+        super().__init__(distinct, column=f'"{column}"', cap=BADGE_CAP + 1)
 
 
 def navigation_facts(user) -> QuerySet:

@@ -50,6 +50,7 @@ class EntitlementSerializer(serializers.ModelSerializer):
             "max_duration_hours": instance.max_duration_hours,
             "account": {"id": account.id, "account_id": account.account_id, "name": account.name},
             "owners": [owner.to_representation(person) for person in instance.owners.all()],
-            "held": bool(instance.held),
-            "pending": bool(instance.pending),
+            # Annotated by access.selectors.annotate_held_and_pending, as the fields above say.
+            "held": bool(instance.held),  # type: ignore[attr-defined]
+            "pending": bool(instance.pending),  # type: ignore[attr-defined]
         }
