@@ -38,17 +38,35 @@ def votes_of(user: User) -> Q:
     return mine
 
 
+def stage_open_to(user: User, path: str = "") -> Q:
+    """The stage (at `path`, "approval__" from a vote) is active on a pending request `user` neither made nor
+    benefits from: where their undecided vote may be cast now."""
+    return (
+        Q(**{f"{path}state": Approval.State.PENDING, f"{path}request__state": AccessRequest.State.PENDING})
+        & ~Q(**{f"{path}request__beneficiary": user})
+        & ~Q(**{f"{path}request__requester": user})
+    )
+
+
 def pending_assignments_for(user: User) -> QuerySet[ApprovalAssignment]:
     """Undecided votes `user` may cast now, on stages that are active. Never on their own requests."""
-    return (
-        ApprovalAssignment.objects.filter(
-            votes_of(user),
-            decision=ApprovalAssignment.Decision.PENDING,
-            approval__state=Approval.State.PENDING,
-            approval__request__state=AccessRequest.State.PENDING,
-        )
-        .exclude(approval__request__beneficiary=user)
-        .exclude(approval__request__requester=user)
+    return ApprovalAssignment.objects.filter(
+        votes_of(user), stage_open_to(user, "approval__"), decision=ApprovalAssignment.Decision.PENDING
+    )
+
+
+def waiting_request_of_each_vote(user: User) -> QuerySet[ApprovalAssignment]:
+    """Each undecided vote of `user` (`votes_of`, read through `assignment_pending_by_person`) with the request
+    it waits on as `waiting_request`: its request if its stage is open to them (`stage_open_to`, the rest of
+    `pending_assignments_for`), else NULL.
+
+    For a count of the distinct requests (the navigation's Approvals badge). The stage and its request are
+    read vote by vote by their keys, so the cost follows the person's own votes: as a join, the planner
+    expected few of their votes on active stages and hashed them against every active stage (2,000 at a
+    company's size, 20,000 at ten times: 12-18 ms for a governance admin)."""
+    stage = Approval.objects.filter(stage_open_to(user), pk=OuterRef("approval_id")).order_by().values("request_id")
+    return ApprovalAssignment.objects.filter(votes_of(user), decision=ApprovalAssignment.Decision.PENDING).annotate(
+        waiting_request=Subquery(stage[:1], output_field=IntegerField())
     )
 
 

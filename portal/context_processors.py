@@ -3,7 +3,7 @@ from django.db.models import F, IntegerField, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
-from access.selectors import pending_assignments_for
+from access.selectors import waiting_request_of_each_vote
 from access.views.cart import cart_ids
 from accounts.roles import menu_facts, menus_from
 from notifications import selectors as notification_selectors
@@ -47,6 +47,23 @@ def capped(rows: QuerySet, column: str) -> CountOf:
     return CountOf(rows.order_by().values(column).distinct()[: BADGE_CAP + 1])
 
 
+class CountPresentOf(Subquery):
+    """How many distinct values of `column` among `rows` are not NULL, up to BADGE_CAP + 1, as a scalar
+    subquery: for a column that is NULL on the rows that do not count (one NULL at most among distinct values,
+    so BADGE_CAP + 2 of them are read)."""
+
+    template = (
+        "(SELECT COUNT(*) FROM (SELECT * FROM (%(subquery)s) AS distinct_rows"
+        " WHERE distinct_rows.%(column)s IS NOT NULL LIMIT %(cap)s) AS counted)"
+    )
+    output_field = IntegerField()
+
+    def __init__(self, rows: QuerySet, column: str):
+        # Quoted as PostgreSQL and SQLite both read a name: the column is one of our own annotations.
+        distinct = rows.order_by().values(column).distinct()[: BADGE_CAP + 2]
+        super().__init__(distinct, column=f'"{column}"', cap=BADGE_CAP + 1)
+
+
 def navigation_facts(user) -> QuerySet:
     """The person's row with their badges and menu facts: built from the selectors that own each rule, and
     compiled once per shape (`NAVIGATION`), since every portal page reads it."""
@@ -54,7 +71,8 @@ def navigation_facts(user) -> QuerySet:
         get_user_model()
         .objects.filter(pk=user.pk)
         .values(
-            waiting_approvals=capped(pending_assignments_for(user), "approval__request_id"),
+            # The distinct requests of `pending_assignments_for`, checked vote by vote (see the selector).
+            waiting_approvals=CountPresentOf(waiting_request_of_each_vote(user), "waiting_request"),
             waiting_reviews=Coalesce(
                 Subquery(
                     review_selectors.waiting_counters(user)

@@ -15,16 +15,28 @@ def id_field(**options: Any) -> serializers.IntegerField:
     )
 
 
+# The shapes below are read-only and nested in every row of the API's lists (each request names two people, an
+# entitlement and its account): DRF's generic path costs a few Python calls per field per row (the attribute
+# walk, the None check, the field's conversion), so each writes its plain values itself. The declared fields
+# stay the contract and the schema; tests/api/test_plain_shapes.py compares each with DRF's own output.
+
+
 class PersonSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(source="get_full_name", read_only=True)
     email = serializers.EmailField(read_only=True)
+
+    def to_representation(self, instance) -> dict[str, Any]:
+        return {"id": instance.id, "name": instance.get_full_name(), "email": instance.email}
 
 
 class AccountSerializer(serializers.ModelSerializer):
     class Meta:
         model = AwsAccount
         fields = ["id", "account_id", "name"]
+
+    def to_representation(self, instance: AwsAccount) -> dict[str, Any]:
+        return {"id": instance.id, "account_id": instance.account_id, "name": instance.name}
 
 
 class EntitlementSummarySerializer(serializers.ModelSerializer):
@@ -33,6 +45,16 @@ class EntitlementSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Entitlement
         fields = ["id", "name", "kind", "risk", "account"]
+
+    def to_representation(self, instance: Entitlement) -> dict[str, Any]:
+        account = instance.account
+        return {
+            "id": instance.id,
+            "name": instance.name,
+            "kind": str(instance.kind),
+            "risk": str(instance.risk),
+            "account": {"id": account.id, "account_id": account.account_id, "name": account.name},
+        }
 
 
 class ErrorSerializer(serializers.Serializer):

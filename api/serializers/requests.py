@@ -162,6 +162,29 @@ class RequestSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: AccessRequest) -> dict[str, Any]:
+        """Written out (see api/serializers/common.py): a row of the request and approval lists. Times go
+        through DRF's own field, which writes them in the API's time zone and format."""
+        fields = self.fields
+        return {
+            "id": instance.id,
+            "kind": str(instance.kind),
+            "state": str(instance.state),
+            "entitlement": fields["entitlement"].to_representation(instance.entitlement),
+            "requester": fields["requester"].to_representation(instance.requester),
+            "beneficiary": fields["beneficiary"].to_representation(instance.beneficiary),
+            "justification": instance.justification,
+            "duration_days": instance.duration_days,
+            "duration_hours": instance.duration_hours,
+            "break_glass": instance.break_glass,
+            "ticket": instance.ticket,
+            "cart": None if instance.cart is None else str(instance.cart),
+            "created_at": fields["created_at"].to_representation(instance.created_at),
+            "decided_at": None
+            if instance.decided_at is None
+            else fields["decided_at"].to_representation(instance.decided_at),
+        }
+
 
 class RequestDetailSerializer(RequestSerializer):
     stages = StageSerializer(source="approvals", many=True, read_only=True)
@@ -169,3 +192,9 @@ class RequestDetailSerializer(RequestSerializer):
     class Meta(RequestSerializer.Meta):
         fields = [*RequestSerializer.Meta.fields, "stages"]
         read_only_fields = fields
+
+    def to_representation(self, instance: AccessRequest) -> dict[str, Any]:
+        return {
+            **super().to_representation(instance),
+            "stages": self.fields["stages"].to_representation(instance.approvals),
+        }

@@ -73,3 +73,29 @@ def test_the_bars_links_are_reversed_once_and_follow_the_script_prefix(client_fo
     page = client_for(cast.erin).get(reverse("access:my_requests")).content.decode()
     for name in ("access:catalog", "access:inbox", "audit:events", "admin:index", "account_logout"):
         assert f'href="{reverse(name)}"' in page or f'action="{reverse(name)}"' in page, name
+
+
+def test_the_approvals_badge_counts_each_waiting_request_once_by_the_inbox_rule(cast, client_for, sandbox):
+    """Erin, a governance admin, is named on a stage that also has the admins' shared vote (one request, not
+    two), named on a later stage that is not active yet and shares the vote on a request she made herself
+    (neither counts): the badge is the number of distinct requests of `pending_assignments_for`."""
+    from access.selectors import pending_assignments_for
+
+    alices = services.submit_request(
+        requester=cast.alice, entitlement=sandbox.developers, justification="Q4 billing work"
+    )
+    stage = alices.approvals.get()
+    ApprovalAssignment.objects.create(approval=stage, approver=cast.erin, reason="Named")
+    ApprovalAssignment.objects.create(approval=stage, approver=None, reason="Any governance admin")
+    later = alices.approvals.create(step=stage.step + 1, label="Security", required=1)
+    ApprovalAssignment.objects.create(approval=later, approver=cast.erin, reason="Named on a waiting stage")
+    erins = services.submit_request(
+        requester=cast.erin, entitlement=sandbox.developers, justification="Own sandbox work"
+    )
+    ApprovalAssignment.objects.get_or_create(  # she has no manager: the admins' shared vote may be there already
+        approval=erins.approvals.get(), approver=None, defaults={"reason": "Any governance admin"}
+    )
+
+    badge = client_for(cast.erin).get(reverse("access:my_requests")).context["nav_approvals_waiting"]
+
+    assert badge == pending_assignments_for(cast.erin).values("approval__request_id").distinct().count() == 1
