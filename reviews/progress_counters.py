@@ -7,8 +7,8 @@ its audit event. Two ways:
 - `moving(campaign_id, ids)` around an UPDATE of a known selection (a decision, a reassignment):
   the selection's contribution is grouped before and after, and only the difference is applied,
   whatever the UPDATE did to reviewers, stages and decisions. Two grouped reads of at most
-  `MAX_BULK` lines by primary key, before and after, and an upsert of the rows that changed (and
-  one of the days that changed).
+  `MAX_BULK` lines by primary key, before and after, and an upsert of the rows that changed (a new
+  row taking its reviewer's name in it), and one of the days that changed.
 - `recount(campaign_id)` after a change of the whole campaign (launch, sign-off): the counters are
   rebuilt from two grouped reads of its lines and bulk inserts (a row per reviewer and stage, and
   per day with decisions).
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Case, Count, DateField, Q, QuerySet, When
 from django.db.models.functions import TruncDate
@@ -93,8 +94,13 @@ def _add(campaign_id: int, delta: dict[tuple[int, int], list[int]]) -> None:
     """One upsert adding `delta` to the rows (created at zero when new); rows left with nothing go."""
     if not delta:
         return
-    rows = [[campaign_id, reviewer_id, stage, *change] for (reviewer_id, stage), change in sorted(delta.items())]
-    _upsert_adding(CampaignReviewerProgress._meta.db_table, ("campaign_id", "reviewer_id", "stage"), FIELDS, rows)
+    rows = [[campaign_id, reviewer, stage, reviewer, *change] for (reviewer, stage), change in sorted(delta.items())]
+    # A new row takes its reviewer's name (`reviewer_name`, the page's order) in the same statement; only
+    # the model's table name is formatted in, the reviewer is a parameter.
+    users = get_user_model()._meta.db_table
+    named = ("reviewer_name", f"coalesce((SELECT full_name FROM {users} WHERE id = %s), '')")  # noqa: S608
+    table = CampaignReviewerProgress._meta.db_table
+    _upsert_adding(table, ("campaign_id", "reviewer_id", "stage"), FIELDS, rows, copied=named)
     CampaignReviewerProgress.objects.filter(campaign_id=campaign_id, total=0, handed_on=0).delete()
 
 
@@ -103,17 +109,21 @@ def _add_days(campaign_id: int, delta: dict[date, list[int]]) -> None:
     if not delta:
         return
     rows = [[campaign_id, day, *change] for day, change in sorted(delta.items())]
-    _upsert_adding(CampaignDecisionDay._meta.db_table, ("campaign_id", "day"), DAY_FIELDS, rows)
+    _upsert_adding(CampaignDecisionDay._meta.db_table, ("campaign_id", "day"), DAY_FIELDS, rows, copied=None)
     if any(value < 0 for change in delta.values() for value in change):  # a day may be left with none
         CampaignDecisionDay.objects.filter(campaign_id=campaign_id, kept=0, revoked=0).delete()
 
 
-def _upsert_adding(table: str, keys: tuple[str, ...], fields: tuple[str, ...], rows: list[list]) -> None:
-    """INSERT the rows (`keys` then `fields`), adding `fields` to those of a row already there."""
-    width = len(keys) + len(fields)
-    values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(rows))
+def _upsert_adding(
+    table: str, keys: tuple[str, ...], fields: tuple[str, ...], rows: list[list], copied: tuple[str, str] | None
+) -> None:
+    """INSERT the rows (`keys`, the parameter of `copied`, then `fields`), adding `fields` to those of a row
+    already there. `copied` is a column and the SQL giving a new row's value (left alone on a row there)."""
+    placeholders = ["%s"] * len(keys) + ([copied[1]] if copied else []) + ["%s"] * len(fields)
+    values = ", ".join(["(" + ", ".join(placeholders) + ")"] * len(rows))
+    columns = keys + ((copied[0],) if copied else ()) + fields
     upsert = (
-        f"INSERT INTO {table} ({', '.join(keys + fields)}) VALUES {values}"  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608
         f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
         + ", ".join(f"{field} = {table}.{field} + excluded.{field}" for field in fields)
     )
@@ -131,9 +141,15 @@ def recount(campaign_id: int) -> None:
         for day, (kept, revoked) in sorted(days.items())
     )
     CampaignReviewerProgress.objects.filter(campaign_id=campaign_id).delete()
+    reviewers = {reviewer_id for reviewer_id, _ in counts}
+    names = dict(get_user_model().objects.filter(pk__in=reviewers).values_list("pk", "full_name"))
     CampaignReviewerProgress.objects.bulk_create(
         CampaignReviewerProgress(
-            campaign_id=campaign_id, reviewer_id=reviewer_id, stage=stage, **dict(zip(FIELDS, row, strict=True))
+            campaign_id=campaign_id,
+            reviewer_id=reviewer_id,
+            reviewer_name=names.get(reviewer_id, ""),
+            stage=stage,
+            **dict(zip(FIELDS, row, strict=True)),
         )
         for (reviewer_id, stage), row in sorted(counts.items())
     )

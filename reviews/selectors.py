@@ -203,16 +203,23 @@ def progress_by_reviewer(campaign: Campaign, limit: int | None = None) -> list[d
 
 
 def progress_by_reviewer_shown(campaign: Campaign, limit: int | None) -> tuple[list[dict], int]:
-    """`progress_by_reviewer`'s first `limit` rows and how many rows there are in all, counted in the same
-    query (a window over the rows the page orders anyway, not a second count of the counter rows)."""
-    rows = _reviewer_counters(campaign).annotate(counted=Window(Count("pk")))
-    ordered = rows.values("reviewer__full_name", "stage", "lines", "done", "counted").order_by(
-        "reviewer__full_name", "stage", "reviewer_id"
+    """`progress_by_reviewer`'s first `limit` rows and how many rows there are in all, in the same query.
+
+    The rows come in the order of `progress_by_reviewer_name` (the reviewer's name is copied onto their
+    counters), so the first `limit` are a range of it and no person is joined; the rows in all are counted
+    once, in a subquery on the campaign's counters (a window over the rows shown would read and order every
+    row of the campaign before the first is shown)."""
+    rows = _reviewer_counters(campaign)
+    everyone = rows.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
+    ordered = (
+        rows.annotate(counted=Subquery(everyone))
+        .values("reviewer_name", "stage", "lines", "done", "counted")
+        .order_by("reviewer_name", "stage", "reviewer_id")
     )
     shown = list(ordered if limit is None else ordered[:limit])
     return [
         {
-            "reviewer__full_name": row["reviewer__full_name"],
+            "reviewer__full_name": row["reviewer_name"],
             "stage": row["stage"],
             "total": row["lines"],
             "decided": row["done"],
@@ -290,19 +297,25 @@ def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[Follow
     are read from the audit trail (`campaign.reviewer_escalated`, on the campaign's index), each at its
     run's time, the clock of the notifications it wrote."""
     with_lines = CampaignReviewerProgress.objects.filter(campaign=campaign, total__gt=0)
-    ranked = (
-        with_lines.values("reviewer_id")
-        .annotate(
-            undecided=Sum(F("total") - F("decided")),
-            lines=Sum("total"),
-            # str(reviewer), the name the follow-ups are sorted by after the undecided count
-            name=Lower(Coalesce(NullIf("reviewer__full_name", Value("")), "reviewer__email", output_field=CharField())),
-            counted=Window(Count("reviewer_id")),
+    # str(reviewer), the name the follow-ups are sorted by after the undecided count
+    name = Lower(Coalesce(NullIf("reviewer__full_name", Value("")), "reviewer__email", output_field=CharField()))
+    if campaign.second_stage:
+        # A reviewer may have a row in each stage: their rows are summed, then ranked (a grouping of the
+        # campaign's counter rows, a few hundred).
+        ranked = with_lines.values("reviewer_id").annotate(
+            left=Sum("undecided"), lines=Sum("total"), name=name, counted=Window(Count("reviewer_id"))
         )
-        .order_by("-undecided", "name", "reviewer_id")
-    )
+    else:
+        # A row a reviewer: the first `limit` are a range of `progress_most_undecided` (the name sorts only
+        # the rows tied on their count), and they are counted on the same index once, not by a window that
+        # would read and join every row before the first is shown.
+        everyone = with_lines.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
+        ranked = with_lines.values("reviewer_id").annotate(
+            left=F("undecided"), lines=F("total"), name=name, counted=Subquery(everyone)
+        )
+    ranked = ranked.order_by("-left", "name", "reviewer_id")
     top = list(ranked if limit is None else ranked[:limit])
-    counts = {row["reviewer_id"]: (row["undecided"], row["lines"]) for row in top}
+    counts = {row["reviewer_id"]: (row["left"], row["lines"]) for row in top}
 
     def shown_or_without_lines(reviewer: str) -> Q:
         """The reviewer (a field of the row) is shown, or has no lines (so is counted and ranked here)."""

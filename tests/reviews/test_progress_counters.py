@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access.models import Grant
+from accounts.services import PersonRecord, upsert_person
 from inputs.refusals import Refusal
 from reviews import selectors, services
 from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
@@ -61,9 +62,14 @@ def assert_recounted(campaign) -> None:
 
 
 def counters(campaign) -> dict:
+    rows = CampaignReviewerProgress.objects.filter(campaign=campaign)
+    # The lines left to decide, stored with each row for the follow-ups' index, are what the row says, and
+    # the name copied for the progress per reviewer's index is the reviewer's.
+    assert all(row.undecided == row.total - row.decided for row in rows)
+    assert all(row.reviewer_name == row.reviewer.full_name for row in rows.select_related("reviewer"))
     return {
         (row.reviewer_id, row.stage): [row.total, row.decided, row.revoked, row.unmanaged, row.handed_on]
-        for row in CampaignReviewerProgress.objects.filter(campaign=campaign)
+        for row in rows
     }
 
 
@@ -335,3 +341,20 @@ def test_the_overview_lists_the_first_100_reviewers_and_counts_the_rest(cast, sa
     assert (len(page.context["reviewers"]), page.context["reviewers_more"]) == (100, 3)
     assert (len(page.context["follow_ups"]), page.context["follow_ups_more"]) == (100, 3)
     assert "and 3 more" in page.content.decode()
+
+
+def test_a_renamed_reviewer_moves_in_the_progress_per_reviewer(
+    cast, sandbox, django_user_model, client_for, django_capture_on_commit_callbacks
+):
+    campaign = wide_campaign(cast, sandbox, django_user_model, 3)
+    last = django_user_model.objects.get(full_name="M 2")
+    record = PersonRecord(
+        email=last.email, full_name="Aaron First", title="", department="", manager_email="", status="active"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        upsert_person(data=record, manager=None, actor=None, actor_label="HR feed")
+    page = client_for(cast.erin).get(reverse("reviews:campaign", args=[campaign.pk]))
+
+    assert [row["reviewer__full_name"] for row in page.context["reviewers"]] == ["Aaron First", "M 0", "M 1"]
+    assert CampaignReviewerProgress.objects.get(campaign=campaign, reviewer=last).reviewer_name == "Aaron First"
