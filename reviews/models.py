@@ -301,6 +301,14 @@ class ReviewItem(models.Model):
                 condition=models.Q(decision="undecided") & ~models.Q(recommendation="undecided"),
                 name="review_recommended_undecided",
             ),
+            # The same count with "All": a reviewer's lines with a recommendation, whatever their decision
+            # (accepting re-decides them), without reading their other lines (10,000 for the fallback
+            # reviewer at a company's size, read up to the count's cap on every view).
+            models.Index(
+                fields=["reviewer", "campaign"],
+                condition=~models.Q(recommendation="undecided"),
+                name="review_recommended",
+            ),
             # Serves a first reviewer's progress: the lines they kept and handed on to the second stage.
             # Partial, so the launch (which inserts none) never maintains it.
             models.Index(

@@ -358,3 +358,17 @@ def test_a_renamed_reviewer_moves_in_the_progress_per_reviewer(
 
     assert [row["reviewer__full_name"] for row in page.context["reviewers"]] == ["Aaron First", "M 0", "M 1"]
     assert CampaignReviewerProgress.objects.get(campaign=campaign, reviewer=last).reviewer_name == "Aaron First"
+
+
+def test_in_two_stages_the_follow_ups_rank_each_reviewer_by_both_stages_lines(cast, staffed):
+    campaign = staffed()
+    bobs, daves = lines_of(campaign, cast.bob), lines_of(campaign, cast.dave)
+    services.decide(campaign_id=campaign.pk, item_ids=bobs[:4], actor=cast.bob, decision="keep")  # Carol's now
+    services.reassign(item_id=daves[0], actor=cast.erin, to=cast.carol, reason="Carol knows the team")
+    services.decide(campaign_id=campaign.pk, item_ids=daves[1:2], actor=cast.dave, decision="revoke", comment="Left")
+
+    shown, reviewers = selectors.follow_ups_shown(campaign, 3)
+
+    # Carol: one line in the first stage and four in the second; Dave four left, Bob two.
+    assert [(row.reviewer, row.undecided) for row in shown] == [(cast.carol, 5), (cast.dave, 4), (cast.bob, 2)]
+    assert reviewers == 3
