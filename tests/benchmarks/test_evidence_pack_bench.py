@@ -28,6 +28,7 @@ from django.utils import timezone
 from catalog.models import Entitlement
 from reviews import services
 from reviews.models import Campaign, EvidencePack
+from tests.benchmarks.scale_fill import analyze_own_tables
 from tests.iam.workers import redis_broker, start_worker  # noqa: F401 (fixtures)
 
 LINES = int(os.environ.get("BENCH_EVIDENCE_LINES", 100_000))
@@ -61,7 +62,7 @@ def campaign_of(lines: int, cast, sandbox) -> Campaign:
             " FROM accounts_user u CROSS JOIN unnest(%s::bigint[]) AS e(id) WHERE u.department = 'Bench'",
             [entitlement_ids],
         )
-        cursor.execute("ANALYZE")
+        analyze_own_tables(cursor)
     campaign = Campaign.objects.create(
         name="Bench", owner=cast.erin, fallback_reviewer=cast.dave, due_at=timezone.now() + timedelta(days=14)
     )
