@@ -4,6 +4,7 @@ from typing import cast
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from iam.models import UnmanagedAccess
 
@@ -405,10 +406,13 @@ class CampaignReviewerProgress(models.Model):
         indexes = [
             # The campaign page's progress per reviewer, in its order: its first 100 rows are a range.
             models.Index(fields=["campaign", "reviewer_name", "stage", "reviewer"], name="progress_by_reviewer_name"),
-            # The follow-ups' order (most undecided first; the name breaks ties on the few rows that tie),
-            # of the rows with lines: the first 100 of a campaign's 1,000 reviewers are a range of it.
+            # The follow-ups' order (most undecided first, then by name), of the rows with lines: the first
+            # 100 of a campaign's 1,000 reviewers are a range of it, however many tie on their count.
             models.Index(
-                fields=["campaign", "-undecided", "reviewer"],
+                models.F("campaign"),
+                models.F("undecided").desc(),
+                Lower("reviewer_name"),
+                models.F("reviewer"),
                 name="progress_most_undecided",
                 condition=models.Q(total__gt=0),
             ),

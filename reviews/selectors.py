@@ -297,21 +297,22 @@ def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[Follow
     are read from the audit trail (`campaign.reviewer_escalated`, on the campaign's index), each at its
     run's time, the clock of the notifications it wrote."""
     with_lines = CampaignReviewerProgress.objects.filter(campaign=campaign, total__gt=0)
-    # str(reviewer), the name the follow-ups are sorted by after the undecided count
-    name = Lower(Coalesce(NullIf("reviewer__full_name", Value("")), "reviewer__email", output_field=CharField()))
     if campaign.second_stage:
-        # A reviewer may have a row in each stage: their rows are summed, then ranked (a grouping of the
-        # campaign's counter rows, a few hundred).
+        # A reviewer may have a row in each stage: their rows are summed, then ranked by str(reviewer),
+        # the name the follow-ups are sorted by after the undecided count (a grouping of the campaign's
+        # counter rows, a few hundred).
+        name = Lower(Coalesce(NullIf("reviewer__full_name", Value("")), "reviewer__email", output_field=CharField()))
         ranked = with_lines.values("reviewer_id").annotate(
             left=Sum("undecided"), lines=Sum("total"), name=name, counted=Window(Count("reviewer_id"))
         )
     else:
-        # A row a reviewer: the first `limit` are a range of `progress_most_undecided` (the name sorts only
-        # the rows tied on their count), and they are counted on the same index once, not by a window that
-        # would read and join every row before the first is shown.
+        # A row a reviewer: the first `limit` are a range of `progress_most_undecided` (by the name copied
+        # onto the row, so no person is joined; a reviewer without a name ranks first among those tied on
+        # their count), counted once on the campaign's rows, not by a window that would read every row
+        # before the first is shown.
         everyone = with_lines.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
         ranked = with_lines.values("reviewer_id").annotate(
-            left=F("undecided"), lines=F("total"), name=name, counted=Subquery(everyone)
+            left=F("undecided"), lines=F("total"), name=Lower("reviewer_name"), counted=Subquery(everyone)
         )
     ranked = ranked.order_by("-left", "name", "reviewer_id")
     top = list(ranked if limit is None else ranked[:limit])

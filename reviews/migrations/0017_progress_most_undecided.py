@@ -10,7 +10,7 @@ in one UPDATE. The indexes are built concurrently on PostgreSQL all the same, as
 
 from django.db import migrations, models
 from django.db.models import F, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 from inputs.migration_ops import AddIndexWithoutLocking
 
@@ -53,8 +53,11 @@ class Migration(migrations.Migration):
         AddIndexWithoutLocking(
             model_name="campaignreviewerprogress",
             index=models.Index(
+                F("campaign"),
+                F("undecided").desc(),
+                Lower("reviewer_name"),
+                F("reviewer"),
                 condition=models.Q(total__gt=0),
-                fields=["campaign", "-undecided", "reviewer"],
                 name="progress_most_undecided",
             ),
         ),
