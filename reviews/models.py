@@ -422,6 +422,27 @@ class CampaignReviewerProgress(models.Model):
         return f"{self.campaign_id}/{self.reviewer_id}/{self.stage}: {self.decided}/{self.total}"
 
 
+class CampaignStageProgress(models.Model):
+    """A campaign's lines at one stage: the sums of its reviewers' counters (`CampaignReviewerProgress`),
+    kept with them in the same transaction by `reviews.progress_counters`.
+
+    The campaign page, the queue's progress and the campaigns lists read a row or two a campaign instead
+    of summing its reviewers' rows (1,000 at a company's size, 10,000 at ten times it) on every view.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="stage_counters")
+    stage = models.PositiveSmallIntegerField(choices=ReviewItem.Stage.choices)
+    total = models.IntegerField(default=0)
+    decided = models.IntegerField(default=0)
+    unmanaged = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "stage"], name="one_counter_per_campaign_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.stage}: {self.decided}/{self.total}"
+
+
 class CampaignDecisionDay(models.Model):
     """Lines of a campaign decided by hand on one day (in TIME_ZONE), kept in the transaction that decides them.
 

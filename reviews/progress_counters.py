@@ -1,4 +1,5 @@
-"""Keeping `CampaignReviewerProgress` and `CampaignDecisionDay` right: the one place that adjusts the counters.
+"""Keeping `CampaignReviewerProgress`, `CampaignStageProgress` and `CampaignDecisionDay` right: the one place
+that adjusts the counters.
 
 Callers hold the campaign's lock (docs/architecture.md, "Locks and retries"), so changes to one
 campaign's counters are serialised, and adjust them in the transaction that moves the lines, before
@@ -8,7 +9,7 @@ its audit event. Two ways:
   the selection's contribution is grouped before and after, and only the difference is applied,
   whatever the UPDATE did to reviewers, stages and decisions. Two grouped reads of at most
   `MAX_BULK` lines by primary key, before and after, and an upsert of the rows that changed (a new
-  row taking its reviewer's name in it), and one of the days that changed.
+  row taking its reviewer's name in it), one of the stages that changed and one of the days.
 - `recount(campaign_id)` after a change of the whole campaign (launch, sign-off): the counters are
   rebuilt from two grouped reads of its lines and bulk inserts (a row per reviewer and stage, and
   per day with decisions).
@@ -24,9 +25,10 @@ from django.db import connection
 from django.db.models import Case, Count, DateField, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 
-from reviews.models import CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
+from reviews.models import CampaignDecisionDay, CampaignReviewerProgress, CampaignStageProgress, ReviewItem
 
 FIELDS = ("total", "decided", "revoked", "unmanaged", "handed_on")
+STAGE_FIELDS = ("total", "decided", "unmanaged")  # a campaign's stage totals, summed from FIELDS
 DAY_FIELDS = ("kept", "revoked")
 _DECIDED = ~Q(decision=ReviewItem.Decision.UNDECIDED)
 _KEPT = Q(decision=ReviewItem.Decision.KEEP)
@@ -102,6 +104,27 @@ def _add(campaign_id: int, delta: dict[tuple[int, int], list[int]]) -> None:
     table = CampaignReviewerProgress._meta.db_table
     _upsert_adding(table, ("campaign_id", "reviewer_id", "stage"), FIELDS, rows, copied=named)
     CampaignReviewerProgress.objects.filter(campaign_id=campaign_id, total=0, handed_on=0).delete()
+    _add_stages(campaign_id, delta)
+
+
+def _per_stage(counts: dict[tuple[int, int], list[int]]) -> dict[int, list[int]]:
+    """The reviewers' `counts` (FIELDS) summed per stage (STAGE_FIELDS), the stages with any."""
+    stages: dict[int, list[int]] = defaultdict(lambda: [0] * len(STAGE_FIELDS))
+    for (_, stage), row in counts.items():
+        for index, field in enumerate(STAGE_FIELDS):
+            stages[stage][index] += row[FIELDS.index(field)]
+    return {stage: row for stage, row in stages.items() if any(row)}
+
+
+def _add_stages(campaign_id: int, delta: dict[tuple[int, int], list[int]]) -> None:
+    """The reviewers' `delta` added to the campaign's stage totals, in one upsert (none for a reassignment
+    within a stage). A stage left with no line keeps its row, at zero: deleting it would cost a decision
+    handing lines on one more statement, and the readers take a missing stage as zero anyway."""
+    stages = _per_stage(delta)
+    if not stages:
+        return
+    rows = [[campaign_id, stage, *change] for stage, change in sorted(stages.items())]
+    _upsert_adding(CampaignStageProgress._meta.db_table, ("campaign_id", "stage"), STAGE_FIELDS, rows, copied=None)
 
 
 def _add_days(campaign_id: int, delta: dict[date, list[int]]) -> None:
@@ -139,6 +162,12 @@ def recount(campaign_id: int) -> None:
     CampaignDecisionDay.objects.bulk_create(
         CampaignDecisionDay(campaign_id=campaign_id, day=day, kept=kept, revoked=revoked)
         for day, (kept, revoked) in sorted(days.items())
+    )
+    CampaignStageProgress.objects.filter(campaign_id=campaign_id).delete()
+    CampaignStageProgress.objects.bulk_create(
+        CampaignStageProgress(campaign_id=campaign_id, stage=stage, **dict(zip(STAGE_FIELDS, row, strict=True)))
+        for stage, row in sorted(_per_stage(counts).items())
+        if row[0]
     )
     CampaignReviewerProgress.objects.filter(campaign_id=campaign_id).delete()
     reviewers = {reviewer_id for reviewer_id, _ in counts}

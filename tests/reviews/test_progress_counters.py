@@ -1,5 +1,5 @@
-"""Campaign progress counters and decisions per day: kept with every decision, always equal to a full recount
-of the lines.
+"""Campaign progress counters (per reviewer and per stage) and decisions per day: kept with every decision,
+always equal to a full recount of the lines.
 
 Engineers report to Bob or Dave and hold Developers (owner Carol); Erin owns the campaigns, which
 have a second stage, so Bob's and Dave's keeps move on to Carol. The recount below reads every line
@@ -20,7 +20,7 @@ from access.models import Grant
 from accounts.services import PersonRecord, upsert_person
 from inputs.refusals import Refusal
 from reviews import selectors, services
-from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
+from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, CampaignStageProgress, ReviewItem
 from reviews.reminders import escalate_reviewers, remind_reviewers
 
 ROUNDS = 5
@@ -51,12 +51,30 @@ def recounted_days(campaign) -> dict:
     return dict(counts)
 
 
+def recounted_stages(campaign) -> dict:
+    """stage → [total, decided, unmanaged] of the stages with lines, from the lines themselves."""
+    counts = defaultdict(lambda: [0, 0, 0])
+    for line in ReviewItem.objects.filter(campaign=campaign):
+        row = counts[line.stage]
+        row[0] += 1
+        row[1] += line.decision != ReviewItem.Decision.UNDECIDED
+        row[2] += line.origin == ReviewItem.Origin.UNMANAGED
+    return dict(counts)
+
+
+def stages(campaign) -> dict:
+    """The stage totals with lines (a stage whose lines all moved on keeps its row, at zero)."""
+    rows = CampaignStageProgress.objects.filter(campaign=campaign, total__gt=0)
+    return {row.stage: [row.total, row.decided, row.unmanaged] for row in rows}
+
+
 def days(campaign) -> dict:
     return {row.day: [row.kept, row.revoked] for row in CampaignDecisionDay.objects.filter(campaign=campaign)}
 
 
 def assert_recounted(campaign) -> None:
     assert counters(campaign) == recounted(campaign)
+    assert stages(campaign) == recounted_stages(campaign)
     assert days(campaign) == recounted_days(campaign)
     assert days(campaign) == recounted_days(campaign)
 
