@@ -16,7 +16,8 @@ class ReviewsConfig(AppConfig):
 def _rename_holder_after_commit(sender, *, person, **kwargs):
     from django.db import transaction
 
-    from reviews.services.holders import rename_holder
+    from reviews.services.holders import rename_holder, rename_reviewer
 
     # After the person's transaction: the lock order puts review lines before people.
     transaction.on_commit(lambda: rename_holder(person_id=person.pk))
+    transaction.on_commit(lambda: rename_reviewer(person_id=person.pk))

@@ -1,4 +1,5 @@
-"""Keeping `CampaignReviewerProgress` and `CampaignDecisionDay` right: the one place that adjusts the counters.
+"""Keeping `CampaignReviewerProgress`, `CampaignStageProgress` and `CampaignDecisionDay` right: the one place
+that adjusts the counters.
 
 Callers hold the campaign's lock (docs/architecture.md, "Locks and retries"), so changes to one
 campaign's counters are serialised, and adjust them in the transaction that moves the lines, before
@@ -7,8 +8,8 @@ its audit event. Two ways:
 - `moving(campaign_id, ids)` around an UPDATE of a known selection (a decision, a reassignment):
   the selection's contribution is grouped before and after, and only the difference is applied,
   whatever the UPDATE did to reviewers, stages and decisions. Two grouped reads of at most
-  `MAX_BULK` lines by primary key, before and after, and an upsert of the rows that changed (and
-  one of the days that changed).
+  `MAX_BULK` lines by primary key, before and after, and an upsert of the rows that changed (a new
+  row taking its reviewer's name in it), one of the stages that changed and one of the days.
 - `recount(campaign_id)` after a change of the whole campaign (launch, sign-off): the counters are
   rebuilt from two grouped reads of its lines and bulk inserts (a row per reviewer and stage, and
   per day with decisions).
@@ -19,13 +20,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Case, Count, DateField, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 
-from reviews.models import CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
+from reviews.models import CampaignDecisionDay, CampaignReviewerProgress, CampaignStageProgress, ReviewItem
 
 FIELDS = ("total", "decided", "revoked", "unmanaged", "handed_on")
+STAGE_FIELDS = ("total", "decided", "unmanaged")  # a campaign's stage totals, summed from FIELDS
 DAY_FIELDS = ("kept", "revoked")
 _DECIDED = ~Q(decision=ReviewItem.Decision.UNDECIDED)
 _KEPT = Q(decision=ReviewItem.Decision.KEEP)
@@ -93,9 +96,35 @@ def _add(campaign_id: int, delta: dict[tuple[int, int], list[int]]) -> None:
     """One upsert adding `delta` to the rows (created at zero when new); rows left with nothing go."""
     if not delta:
         return
-    rows = [[campaign_id, reviewer_id, stage, *change] for (reviewer_id, stage), change in sorted(delta.items())]
-    _upsert_adding(CampaignReviewerProgress._meta.db_table, ("campaign_id", "reviewer_id", "stage"), FIELDS, rows)
+    rows = [[campaign_id, reviewer, stage, reviewer, *change] for (reviewer, stage), change in sorted(delta.items())]
+    # A new row takes its reviewer's name (`reviewer_name`, the page's order) in the same statement; only
+    # the model's table name is formatted in, the reviewer is a parameter.
+    users = get_user_model()._meta.db_table
+    named = ("reviewer_name", f"coalesce((SELECT full_name FROM {users} WHERE id = %s), '')")  # noqa: S608
+    table = CampaignReviewerProgress._meta.db_table
+    _upsert_adding(table, ("campaign_id", "reviewer_id", "stage"), FIELDS, rows, copied=named)
     CampaignReviewerProgress.objects.filter(campaign_id=campaign_id, total=0, handed_on=0).delete()
+    _add_stages(campaign_id, delta)
+
+
+def _per_stage(counts: dict[tuple[int, int], list[int]]) -> dict[int, list[int]]:
+    """The reviewers' `counts` (FIELDS) summed per stage (STAGE_FIELDS), the stages with any."""
+    stages: dict[int, list[int]] = defaultdict(lambda: [0] * len(STAGE_FIELDS))
+    for (_, stage), row in counts.items():
+        for index, field in enumerate(STAGE_FIELDS):
+            stages[stage][index] += row[FIELDS.index(field)]
+    return {stage: row for stage, row in stages.items() if any(row)}
+
+
+def _add_stages(campaign_id: int, delta: dict[tuple[int, int], list[int]]) -> None:
+    """The reviewers' `delta` added to the campaign's stage totals, in one upsert (none for a reassignment
+    within a stage). A stage left with no line keeps its row, at zero: deleting it would cost a decision
+    handing lines on one more statement, and the readers take a missing stage as zero anyway."""
+    stages = _per_stage(delta)
+    if not stages:
+        return
+    rows = [[campaign_id, stage, *change] for stage, change in sorted(stages.items())]
+    _upsert_adding(CampaignStageProgress._meta.db_table, ("campaign_id", "stage"), STAGE_FIELDS, rows, copied=None)
 
 
 def _add_days(campaign_id: int, delta: dict[date, list[int]]) -> None:
@@ -103,17 +132,21 @@ def _add_days(campaign_id: int, delta: dict[date, list[int]]) -> None:
     if not delta:
         return
     rows = [[campaign_id, day, *change] for day, change in sorted(delta.items())]
-    _upsert_adding(CampaignDecisionDay._meta.db_table, ("campaign_id", "day"), DAY_FIELDS, rows)
+    _upsert_adding(CampaignDecisionDay._meta.db_table, ("campaign_id", "day"), DAY_FIELDS, rows, copied=None)
     if any(value < 0 for change in delta.values() for value in change):  # a day may be left with none
         CampaignDecisionDay.objects.filter(campaign_id=campaign_id, kept=0, revoked=0).delete()
 
 
-def _upsert_adding(table: str, keys: tuple[str, ...], fields: tuple[str, ...], rows: list[list]) -> None:
-    """INSERT the rows (`keys` then `fields`), adding `fields` to those of a row already there."""
-    width = len(keys) + len(fields)
-    values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(rows))
+def _upsert_adding(
+    table: str, keys: tuple[str, ...], fields: tuple[str, ...], rows: list[list], copied: tuple[str, str] | None
+) -> None:
+    """INSERT the rows (`keys`, the parameter of `copied`, then `fields`), adding `fields` to those of a row
+    already there. `copied` is a column and the SQL giving a new row's value (left alone on a row there)."""
+    placeholders = ["%s"] * len(keys) + ([copied[1]] if copied else []) + ["%s"] * len(fields)
+    values = ", ".join(["(" + ", ".join(placeholders) + ")"] * len(rows))
+    columns = keys + ((copied[0],) if copied else ()) + fields
     upsert = (
-        f"INSERT INTO {table} ({', '.join(keys + fields)}) VALUES {values}"  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608
         f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
         + ", ".join(f"{field} = {table}.{field} + excluded.{field}" for field in fields)
     )
@@ -130,10 +163,22 @@ def recount(campaign_id: int) -> None:
         CampaignDecisionDay(campaign_id=campaign_id, day=day, kept=kept, revoked=revoked)
         for day, (kept, revoked) in sorted(days.items())
     )
+    CampaignStageProgress.objects.filter(campaign_id=campaign_id).delete()
+    CampaignStageProgress.objects.bulk_create(
+        CampaignStageProgress(campaign_id=campaign_id, stage=stage, **dict(zip(STAGE_FIELDS, row, strict=True)))
+        for stage, row in sorted(_per_stage(counts).items())
+        if row[0]
+    )
     CampaignReviewerProgress.objects.filter(campaign_id=campaign_id).delete()
+    reviewers = {reviewer_id for reviewer_id, _ in counts}
+    names = dict(get_user_model().objects.filter(pk__in=reviewers).values_list("pk", "full_name"))
     CampaignReviewerProgress.objects.bulk_create(
         CampaignReviewerProgress(
-            campaign_id=campaign_id, reviewer_id=reviewer_id, stage=stage, **dict(zip(FIELDS, row, strict=True))
+            campaign_id=campaign_id,
+            reviewer_id=reviewer_id,
+            reviewer_name=names.get(reviewer_id, ""),
+            stage=stage,
+            **dict(zip(FIELDS, row, strict=True)),
         )
         for (reviewer_id, stage), row in sorted(counts.items())
     )

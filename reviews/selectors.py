@@ -31,7 +31,14 @@ from accounts.roles import reads_everything
 from audit.models import AuditEvent
 from inputs.rules import id_or_none
 from notifications.models import Notification
-from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, EvidencePack, ReviewItem
+from reviews.models import (
+    Campaign,
+    CampaignDecisionDay,
+    CampaignReviewerProgress,
+    CampaignStageProgress,
+    EvidencePack,
+    ReviewItem,
+)
 from reviews.reminders import ESCALATED_ACTION
 
 if TYPE_CHECKING:  # django-stubs-ext is a development requirement, for types only
@@ -89,9 +96,9 @@ def campaigns_for_api(user: User) -> QuerySet[Campaign]:
 
 
 def counted(field: str) -> Coalesce:
-    """A campaign's (OuterRef("pk")) lines from its progress counters, as one subquery: `total` or
-    `decided` sums a few hundred counter rows, not its 100,000 lines."""
-    counters = CampaignReviewerProgress.objects.filter(campaign=OuterRef("pk")).order_by().values("campaign_id")
+    """A campaign's (OuterRef("pk")) lines from its stage counters, as one subquery: `total` or `decided`
+    sums a row or two, not its 100,000 lines nor its reviewers' 1,000 counters."""
+    counters = CampaignStageProgress.objects.filter(campaign=OuterRef("pk")).order_by().values("campaign_id")
     summed = counters.annotate(n=Sum(field)).values("n")
     return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
 
@@ -161,15 +168,9 @@ def shown_with_what_they_name(lines: QuerySet[ReviewItem], relations: Sequence[s
 
 
 def progress(campaign: Campaign) -> dict:
-    """The campaign's lines: all, decided for good, and waiting in each stage (one query over its
-    progress counters, a row per reviewer and stage, summed per stage: six filtered sums cost more to build
-    in Python than the two rows cost to add up)."""
-    sums = (
-        CampaignReviewerProgress.objects.filter(campaign=campaign)
-        .values_list("stage")
-        .annotate(Sum("total"), Sum("decided"), Sum("unmanaged"))
-        .order_by()
-    )
+    """The campaign's lines: all, decided for good, and waiting in each stage (one query over its stage
+    counters, a row a stage: not a sum of its reviewers' counters, 1,000 at a company's size)."""
+    sums = CampaignStageProgress.objects.filter(campaign=campaign).values_list("stage", "total", "decided", "unmanaged")
     per_stage = {stage: (total, decided, unmanaged) for stage, total, decided, unmanaged in sums}
     first = per_stage.get(ReviewItem.Stage.FIRST, (0, 0, 0))
     owner = per_stage.get(ReviewItem.Stage.OWNER, (0, 0, 0))
@@ -203,16 +204,23 @@ def progress_by_reviewer(campaign: Campaign, limit: int | None = None) -> list[d
 
 
 def progress_by_reviewer_shown(campaign: Campaign, limit: int | None) -> tuple[list[dict], int]:
-    """`progress_by_reviewer`'s first `limit` rows and how many rows there are in all, counted in the same
-    query (a window over the rows the page orders anyway, not a second count of the counter rows)."""
-    rows = _reviewer_counters(campaign).annotate(counted=Window(Count("pk")))
-    ordered = rows.values("reviewer__full_name", "stage", "lines", "done", "counted").order_by(
-        "reviewer__full_name", "stage", "reviewer_id"
+    """`progress_by_reviewer`'s first `limit` rows and how many rows there are in all, in the same query.
+
+    The rows come in the order of `progress_by_reviewer_name` (the reviewer's name is copied onto their
+    counters), so the first `limit` are a range of it and no person is joined; the rows in all are counted
+    once, in a subquery on the campaign's counters (a window over the rows shown would read and order every
+    row of the campaign before the first is shown)."""
+    rows = _reviewer_counters(campaign)
+    everyone = rows.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
+    ordered = (
+        rows.annotate(counted=Subquery(everyone))
+        .values("reviewer_name", "stage", "lines", "done", "counted")
+        .order_by("reviewer_name", "stage", "reviewer_id")
     )
     shown = list(ordered if limit is None else ordered[:limit])
     return [
         {
-            "reviewer__full_name": row["reviewer__full_name"],
+            "reviewer__full_name": row["reviewer_name"],
             "stage": row["stage"],
             "total": row["lines"],
             "decided": row["done"],
@@ -290,19 +298,26 @@ def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[Follow
     are read from the audit trail (`campaign.reviewer_escalated`, on the campaign's index), each at its
     run's time, the clock of the notifications it wrote."""
     with_lines = CampaignReviewerProgress.objects.filter(campaign=campaign, total__gt=0)
-    ranked = (
-        with_lines.values("reviewer_id")
-        .annotate(
-            undecided=Sum(F("total") - F("decided")),
-            lines=Sum("total"),
-            # str(reviewer), the name the follow-ups are sorted by after the undecided count
-            name=Lower(Coalesce(NullIf("reviewer__full_name", Value("")), "reviewer__email", output_field=CharField())),
-            counted=Window(Count("reviewer_id")),
+    if campaign.second_stage:
+        # A reviewer may have a row in each stage: their rows are summed, then ranked by str(reviewer),
+        # the name the follow-ups are sorted by after the undecided count (a grouping of the campaign's
+        # counter rows, a few hundred).
+        name = Lower(Coalesce(NullIf("reviewer__full_name", Value("")), "reviewer__email", output_field=CharField()))
+        ranked = with_lines.values("reviewer_id").annotate(
+            left=Sum("undecided"), lines=Sum("total"), name=name, counted=Window(Count("reviewer_id"))
         )
-        .order_by("-undecided", "name", "reviewer_id")
-    )
+    else:
+        # A row a reviewer: the first `limit` are a range of `progress_most_undecided` (by the name copied
+        # onto the row, so no person is joined; a reviewer without a name ranks first among those tied on
+        # their count), counted once on the campaign's rows, not by a window that would read every row
+        # before the first is shown.
+        everyone = with_lines.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
+        ranked = with_lines.values("reviewer_id").annotate(
+            left=F("undecided"), lines=F("total"), name=Lower("reviewer_name"), counted=Subquery(everyone)
+        )
+    ranked = ranked.order_by("-left", "name", "reviewer_id")
     top = list(ranked if limit is None else ranked[:limit])
-    counts = {row["reviewer_id"]: (row["undecided"], row["lines"]) for row in top}
+    counts = {row["reviewer_id"]: (row["left"], row["lines"]) for row in top}
 
     def shown_or_without_lines(reviewer: str) -> Q:
         """The reviewer (a field of the row) is shown, or has no lines (so is counted and ranked here)."""

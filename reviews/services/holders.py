@@ -1,4 +1,5 @@
-"""Keeping the holder's name on review lines in step with the person's (`ReviewItem.holder_name`).
+"""Keeping the holder's name on review lines in step with the person's (`ReviewItem.holder_name`), and the
+reviewer's on progress counters (`CampaignReviewerProgress.reviewer_name`).
 
 The name is copied at launch so a reviewer's queue sorts on its own index; when a person's name
 changes (`accounts.signals.name_changed`) their lines in running campaigns take the new one. Closed
@@ -14,7 +15,7 @@ where it happened (`person.moved`, the admin's change): no event here.
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from reviews.models import Campaign, ReviewItem
+from reviews.models import Campaign, CampaignReviewerProgress, ReviewItem
 
 
 def rename_holder(*, person_id: int) -> int:
@@ -34,3 +35,19 @@ def rename_holder(*, person_id: int) -> int:
                 .update(holder_name=name)
             )
     return changed
+
+
+def rename_reviewer(*, person_id: int) -> int:
+    """Copy the person's present name onto their progress counters, in every campaign (the campaign page
+    always named reviewers as they are now); returns the rows changed.
+
+    Their few rows (a row or two a campaign, on the counters' reviewer index), on their own: no campaign
+    is locked, for a decision's upsert leaves the name alone. The rows are locked first in the order a
+    decision's upsert takes them (by campaign, then stage), so the two wait for each other, never deadlock."""
+    name = get_user_model().objects.filter(pk=person_id).values_list("full_name", flat=True).first()
+    if name is None:
+        return 0
+    with transaction.atomic():
+        rows = CampaignReviewerProgress.objects.filter(reviewer_id=person_id).exclude(reviewer_name=name)
+        locked = list(rows.select_for_update().order_by("campaign_id", "stage").values_list("pk", flat=True))
+        return CampaignReviewerProgress.objects.filter(pk__in=locked).update(reviewer_name=name)

@@ -1,5 +1,5 @@
-"""Campaign progress counters and decisions per day: kept with every decision, always equal to a full recount
-of the lines.
+"""Campaign progress counters (per reviewer and per stage) and decisions per day: kept with every decision,
+always equal to a full recount of the lines.
 
 Engineers report to Bob or Dave and hold Developers (owner Carol); Erin owns the campaigns, which
 have a second stage, so Bob's and Dave's keeps move on to Carol. The recount below reads every line
@@ -17,9 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access.models import Grant
+from accounts.services import PersonRecord, upsert_person
 from inputs.refusals import Refusal
 from reviews import selectors, services
-from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, ReviewItem
+from reviews.models import Campaign, CampaignDecisionDay, CampaignReviewerProgress, CampaignStageProgress, ReviewItem
 from reviews.reminders import escalate_reviewers, remind_reviewers
 
 ROUNDS = 5
@@ -50,20 +51,43 @@ def recounted_days(campaign) -> dict:
     return dict(counts)
 
 
+def recounted_stages(campaign) -> dict:
+    """stage → [total, decided, unmanaged] of the stages with lines, from the lines themselves."""
+    counts = defaultdict(lambda: [0, 0, 0])
+    for line in ReviewItem.objects.filter(campaign=campaign):
+        row = counts[line.stage]
+        row[0] += 1
+        row[1] += line.decision != ReviewItem.Decision.UNDECIDED
+        row[2] += line.origin == ReviewItem.Origin.UNMANAGED
+    return dict(counts)
+
+
+def stages(campaign) -> dict:
+    """The stage totals with lines (a stage whose lines all moved on keeps its row, at zero)."""
+    rows = CampaignStageProgress.objects.filter(campaign=campaign, total__gt=0)
+    return {row.stage: [row.total, row.decided, row.unmanaged] for row in rows}
+
+
 def days(campaign) -> dict:
     return {row.day: [row.kept, row.revoked] for row in CampaignDecisionDay.objects.filter(campaign=campaign)}
 
 
 def assert_recounted(campaign) -> None:
     assert counters(campaign) == recounted(campaign)
+    assert stages(campaign) == recounted_stages(campaign)
     assert days(campaign) == recounted_days(campaign)
     assert days(campaign) == recounted_days(campaign)
 
 
 def counters(campaign) -> dict:
+    rows = CampaignReviewerProgress.objects.filter(campaign=campaign)
+    # The lines left to decide, stored with each row for the follow-ups' index, are what the row says, and
+    # the name copied for the progress per reviewer's index is the reviewer's.
+    assert all(row.undecided == row.total - row.decided for row in rows)
+    assert all(row.reviewer_name == row.reviewer.full_name for row in rows.select_related("reviewer"))
     return {
         (row.reviewer_id, row.stage): [row.total, row.decided, row.revoked, row.unmanaged, row.handed_on]
-        for row in CampaignReviewerProgress.objects.filter(campaign=campaign)
+        for row in rows
     }
 
 
@@ -335,3 +359,34 @@ def test_the_overview_lists_the_first_100_reviewers_and_counts_the_rest(cast, sa
     assert (len(page.context["reviewers"]), page.context["reviewers_more"]) == (100, 3)
     assert (len(page.context["follow_ups"]), page.context["follow_ups_more"]) == (100, 3)
     assert "and 3 more" in page.content.decode()
+
+
+def test_a_renamed_reviewer_moves_in_the_progress_per_reviewer(
+    cast, sandbox, django_user_model, client_for, django_capture_on_commit_callbacks
+):
+    campaign = wide_campaign(cast, sandbox, django_user_model, 3)
+    last = django_user_model.objects.get(full_name="M 2")
+    record = PersonRecord(
+        email=last.email, full_name="Aaron First", title="", department="", manager_email="", status="active"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        upsert_person(data=record, manager=None, actor=None, actor_label="HR feed")
+    page = client_for(cast.erin).get(reverse("reviews:campaign", args=[campaign.pk]))
+
+    assert [row["reviewer__full_name"] for row in page.context["reviewers"]] == ["Aaron First", "M 0", "M 1"]
+    assert CampaignReviewerProgress.objects.get(campaign=campaign, reviewer=last).reviewer_name == "Aaron First"
+
+
+def test_in_two_stages_the_follow_ups_rank_each_reviewer_by_both_stages_lines(cast, staffed):
+    campaign = staffed()
+    bobs, daves = lines_of(campaign, cast.bob), lines_of(campaign, cast.dave)
+    services.decide(campaign_id=campaign.pk, item_ids=bobs[:4], actor=cast.bob, decision="keep")  # Carol's now
+    services.reassign(item_id=daves[0], actor=cast.erin, to=cast.carol, reason="Carol knows the team")
+    services.decide(campaign_id=campaign.pk, item_ids=daves[1:2], actor=cast.dave, decision="revoke", comment="Left")
+
+    shown, reviewers = selectors.follow_ups_shown(campaign, 3)
+
+    # Carol: one line in the first stage and four in the second; Dave four left, Bob two.
+    assert [(row.reviewer, row.undecided) for row in shown] == [(cast.carol, 5), (cast.dave, 4), (cast.bob, 2)]
+    assert reviewers == 3
