@@ -319,7 +319,7 @@ def fill_company(cast, scale: float) -> dict:
                     # A year of the trail at every size, as the company gathers it: spread one a second,
                     # the trail covered 3 hours at 1/100 and 12 days at full size, so the timelines said
                     # "minutes ago" at one size and "days ago" (humanize's costlier path) at the other.
-                    "created_at": f"now() - ({events} - g) * interval '365 days' / {events}",
+                    "created_at": f"now() - interval '365 days' * (({events} - g)::float8 / {events})",
                     "actor_id": f"{p} + 1 + (g % {people})",
                     "actor_label": "'p' || (g % 97) || '@scale.example'",
                     "action": "(ARRAY['request.submitted', 'approval.approved', 'grant.applied', "
