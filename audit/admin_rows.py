@@ -11,8 +11,9 @@ Django's own code, as before.
 
 import datetime
 from collections.abc import Callable
+from typing import Any
 
-from django.contrib.admin.templatetags.admin_list import (
+from django.contrib.admin.templatetags.admin_list import (  # type: ignore[attr-defined]  # Django's, unstubbed
     ResultList,
     _boolean_icon,
     result_headers,
@@ -27,8 +28,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
+from audit.admin import ListedAdmin
+
 STAND_IN = 987654321  # a primary key no row has, to split a row's change URL around its id
-Cell = Callable[[models.Model], tuple[object, bool]]  # a row -> (what the cell shows, whether "nowrap")
+Cell = Callable[[models.Model], tuple[Any, bool]]  # a row -> (what the cell shows, whether "nowrap")
 
 
 class _NotHandled(Exception):
@@ -88,6 +91,14 @@ def _column(cl, field_name, empty, link: bool) -> tuple[str, Cell]:
                 raise _NotHandled  # a column name, a reverse relation or the primary key: Django's path
             return f"field-{field_name}", _field_cell(field, empty, link)
         attr = getattr(cl.model_admin, field_name, None)
+        listed = isinstance(cl.model_admin, ListedAdmin)
+        if (
+            field_name == "action_checkbox"
+            and listed
+            and getattr(attr, "__func__", None) is ListedAdmin.action_checkbox
+        ):
+            checkbox = cl.model_admin.action_checkboxes()  # the same checkbox, its label translated once
+            return "action-checkbox", lambda row: (checkbox(row), False)
         if callable(attr) and field_name != "__str__" and not hasattr(cl.model, field_name):
             css = "action-checkbox" if field_name == "action_checkbox" else f"field-{field_name}"
             return css, _admin_cell(attr, getattr(attr, "empty_value_display", empty))

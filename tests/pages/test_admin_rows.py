@@ -51,6 +51,8 @@ def test_the_people_lists_rows_are_djangos_own(odd_people, query):
 
     assert cl.result_list, "something to compare"
     assert written(cl) == djangos(cl)
+    # Each row one string: written here, not handed back to Django's cell-by-cell code.
+    assert all(len(row) == 1 for row in result_list(cl)["results"])
 
 
 def test_the_served_people_list_shows_djangos_rows(client_for, odd_people):
