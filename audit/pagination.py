@@ -8,7 +8,9 @@ of the index that orders the list, whatever the table's size; past the cap the p
 
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
@@ -25,7 +27,17 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        """The rows up to `cap` + 1, counted around the list's own query: the same SQL as
+        `.values("pk")[:cap + 1].count()`, without the ORM's aggregation (it clones and compiles the
+        query twice to wrap it, a tenth of a list's queries' Python)."""
+        capped = self.object_list.order_by().values_list("pk")[: self.cap + 1]
+        try:
+            sql, params = capped.query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (`.none()`): nothing to ask
+            return 0
+        with connections[capped.db].cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) capped", params)  # noqa: S608 - the ORM's own SQL
+            return cursor.fetchone()[0]
 
     @property
     def capped(self) -> bool:
