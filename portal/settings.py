@@ -46,7 +46,7 @@ SITE_URL = env_str("PORTAL_SITE_URL", "http://127.0.0.1:8000")
 TRUSTED_PROXIES = env_int("PORTAL_TRUSTED_PROXIES", 0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.admin_site.PortalAdminConfig",  # django.contrib.admin, on the portal's AdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

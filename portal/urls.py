@@ -8,9 +8,6 @@ from portal.health import probes
 # The admin signs in through the portal's own login (rate limits, the second factor), never its own form.
 # Replacing the one site's bound method is how allauth documents it (the stubs forbid assigning to methods).
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
-# No sidebar listing every model on every admin page: it was a tenth of each 25-row list's rendering (issue
-# 21), and the breadcrumbs and the admin's index lead to the same places.
-admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -284,3 +284,16 @@ def test_a_rows_action_checkbox_is_djangos_own(cast):
 
     assert isinstance(people_admin, ListedAdmin)
     assert people_admin.action_checkbox(cast.alice) == admin.ModelAdmin.action_checkbox(people_admin, cast.alice)
+
+
+def test_the_admins_index_and_an_apps_index_still_list_their_models(client_for, cast):
+    # Every admin page's context holds the list of apps for the sidebar, which is off: it is built only
+    # when a template reads it (portal.admin_site), as the two index pages do.
+    client = client_for(cast.erin)
+    index = client.get(reverse("admin:index")).content.decode()
+    app = client.get(reverse("admin:app_list", args=["reviews"])).content.decode()
+
+    assert reverse("admin:reviews_reviewitem_changelist") in index
+    assert reverse("admin:accounts_user_changelist") in index
+    assert reverse("admin:reviews_campaign_changelist") in app
+    assert reverse("admin:accounts_user_changelist") not in app
