@@ -124,7 +124,7 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
         # a decision, their few thousand lines without); everyone's (admins, auditors): in snapshot order
         # on the index (campaign, id). Keyset pages: page 1,000 costs what page 1 does.
         self.paginator.ordering = ("holder_name", "id") if reviewing else ("id",)
-        page = self.paginate_queryset(rows)
+        page = selectors.with_remediation_read(self.paginate_queryset(rows))
         return self.get_paginated_response(ReviewItemSerializer(page, many=True).data)
 
     @extend_schema(
