@@ -406,7 +406,9 @@ def _latest_escalations(campaign: Campaign) -> QuerySet[AuditEvent]:
     latest = events.values(reviewer=KT("after__reviewer")).annotate(last=Max("seq")).values("last")
     # The reviewer's id as a number, for the follow-ups to pick the reviewers they show.
     reviewer_key = Cast(KT("after__reviewer"), BigIntegerField())
-    return events.filter(seq__in=Subquery(latest)).annotate(reviewer_key=reviewer_key).order_by()
+    # What the follow-ups read of an event (its run's time, whom it was told to), not the trail's hashes.
+    latest_events = events.filter(seq__in=Subquery(latest)).only("seq", "created_at", "after")
+    return latest_events.annotate(reviewer_key=reviewer_key).order_by()
 
 
 # Packs listed on a campaign's page (older ones stay in the table and the audit trail).
@@ -415,5 +417,8 @@ RECENT_PACKS = 5
 
 def recent_evidence_packs(campaign: Campaign) -> list[EvidencePack]:
     """The campaign's latest evidence packs, newest first (index evidence_pack_latest)."""
+    # Who asked for each, by name: two columns of the person, not their every column.
+    pack_fields = [field.name for field in EvidencePack._meta.concrete_fields]
     packs = EvidencePack.objects.filter(campaign=campaign).select_related("requested_by")
+    packs = packs.only(*pack_fields, "requested_by__full_name", "requested_by__email")
     return list(packs.order_by("-requested_at")[:RECENT_PACKS])
