@@ -290,7 +290,7 @@ class FollowUp:
 
 
 # A reviewer as the follow-ups name them (a person's field, and its name in a row of their counters).
-PERSON = {"id": "reviewer_id", "full_name": "reviewer__full_name", "email": "reviewer__email"}
+PERSON = {"id": "reviewer_id", "full_name": "person_name", "email": "person_email"}
 
 
 def follow_ups(campaign: Campaign) -> list[FollowUp]:
@@ -319,18 +319,23 @@ def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[Follow
         # the name the follow-ups are sorted by after the undecided count (a grouping of the campaign's
         # counter rows, a few hundred).
         name = Lower(Coalesce(NullIf("reviewer__full_name", Value("")), "reviewer__email", output_field=CharField()))
-        ranked = with_lines.values(*PERSON.values()).annotate(
-            left=Sum("undecided"), lines=Sum("total"), name=name, counted=Window(Count("reviewer_id"))
-        )
+        ranked = with_lines.values(
+            "reviewer_id", person_name=F("reviewer__full_name"), person_email=F("reviewer__email")
+        ).annotate(left=Sum("undecided"), lines=Sum("total"), name=name, counted=Window(Count("reviewer_id")))
     else:
         # A row a reviewer: the first `limit` are a range of `progress_most_undecided` (by the name copied
         # onto the row, so no person is joined; a reviewer without a name ranks first among those tied on
         # their count), counted once on the campaign's rows, not by a window that would read every row
         # before the first is shown.
         everyone = with_lines.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
-        ranked = with_lines.values(*PERSON.values()).annotate(
-            left=F("undecided"), lines=F("total"), name=Lower("reviewer_name"), counted=Subquery(everyone)
-        )
+        # The name and address of each reviewer picked, by key (a join would read every reviewer's row to
+        # sort them, not a range of the index).
+        person = get_user_model().objects.filter(pk=OuterRef("reviewer_id")).order_by()
+        ranked = with_lines.values(
+            "reviewer_id",
+            person_name=Subquery(person.values("full_name")),
+            person_email=Subquery(person.values("email")),
+        ).annotate(left=F("undecided"), lines=F("total"), name=Lower("reviewer_name"), counted=Subquery(everyone))
     ranked = ranked.order_by("-left", "name", "reviewer_id")
     top = list(ranked if limit is None else ranked[:limit])
     counts = {row["reviewer_id"]: (row["left"], row["lines"]) for row in top}
