@@ -133,6 +133,9 @@ class ReviewItem(models.Model):
         ADOPTED = "adopted", "Kept and adopted into the ledger"
         ACCEPTED = "accepted", "Kept as accepted risk (still unmanaged)"
 
+    # Remediations that say all there is to say (`live_remediation` reads neither the grant nor AWS's word).
+    SETTLED = (Remediation.NONE, Remediation.ADOPTED, Remediation.ACCEPTED)
+
     # A snapshot of up to millions of rows copied in one INSERT ... SELECT from rows that exist in the
     # same transaction and are never deleted (PROTECT; the campaign row is locked by the launch and
     # its lines go with it through Django's cascade): the database does not re-check each reference,
@@ -347,7 +350,7 @@ class ReviewItem(models.Model):
     def live_remediation(self) -> str:
         """What AWS was last read to show (needs `grant` and `unmanaged` loaded); `remediation` keeps it for
         the evidence. A line with a grant follows the grant's sync; unmanaged access follows the drift register."""
-        if self.remediation in (self.Remediation.NONE, self.Remediation.ADOPTED, self.Remediation.ACCEPTED):
+        if self.remediation in self.SETTLED:
             return self.remediation
         if (grant := self.grant) is not None:
             if grant.desired == "absent" and grant.sync_state == "revoked":

@@ -22,6 +22,7 @@ from django.db.models import (
     Sum,
     Value,
     Window,
+    prefetch_related_objects,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Lower, NullIf
@@ -156,7 +157,7 @@ def queue(
     return items.order_by("holder_name", "pk")
 
 
-NAMED = ("holder", "grant", "unmanaged", "first_decided_by", "second_reviewer")
+NAMED = ("holder", "first_decided_by", "second_reviewer")
 
 
 def shown_with_what_they_name(lines: QuerySet[ReviewItem], relations: Sequence[str] = NAMED) -> QuerySet[ReviewItem]:
@@ -165,6 +166,15 @@ def shown_with_what_they_name(lines: QuerySet[ReviewItem], relations: Sequence[s
     key for those lines alone (a query each). Joining all nine tables in one statement cost PostgreSQL more
     to plan (7-15 ms) than to run, and read more rows the larger the tables."""
     return lines.select_related("entitlement__account", "reviewer").prefetch_related(*relations)
+
+
+def with_remediation_read(lines: list[ReviewItem]) -> list[ReviewItem]:
+    """`lines` with the grant or unmanaged access read (a query each, by primary key) of those whose
+    remediation follows what AWS was last read to show (`ReviewItem.live_remediation`): lines revoked at
+    sign-off. The others name neither, so a page of an open campaign's lines reads neither table."""
+    followed = [line for line in lines if line.remediation not in ReviewItem.SETTLED]
+    prefetch_related_objects(followed, "grant", "unmanaged")
+    return lines
 
 
 def progress(campaign: Campaign) -> dict:
@@ -279,6 +289,10 @@ class FollowUp:
     escalated_to: tuple = ()
 
 
+# A reviewer as the follow-ups name them (a person's field, and its name in a row of their counters).
+PERSON = {"id": "reviewer_id", "full_name": "person_name", "email": "person_email"}
+
+
 def follow_ups(campaign: Campaign) -> list[FollowUp]:
     """Every reviewer of the campaign, those with the most lines undecided first (`follow_ups_shown`)."""
     return follow_ups_shown(campaign, None)[0]
@@ -286,13 +300,15 @@ def follow_ups(campaign: Campaign) -> list[FollowUp]:
 
 def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[FollowUp], int]:
     """The first `limit` reviewers of the campaign, those with the most lines undecided first, and how
-    many reviewers there are in all: four queries, whatever the number of reviewers.
+    many reviewers there are in all: three queries whatever the number of reviewers, and a fourth when
+    reviewers with no line left, or people told of an escalation, are to be named.
 
     A reviewer is anyone with lines in the campaign, or reminded or escalated about it. The database picks
     and orders the first `limit` of those with lines (a company's campaign has 1,000; the page shows 100)
     from their progress counters, a few rows each, and counts them all; then reminders and escalations are
     read for the reviewers shown and for those with no line left (all their lines handed on or moved: they
-    rank last, with nothing undecided), and the people shown and those they were told to, by key.
+    rank last, with nothing undecided). The people shown come with their rows; those with no line left and
+    those escalations were told to, if any, by key.
 
     Reminders are the notifications `reviews.remind_reviewers` wrote about the campaign; escalations
     are read from the audit trail (`campaign.reviewer_escalated`, on the campaign's index), each at its
@@ -303,21 +319,33 @@ def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[Follow
         # the name the follow-ups are sorted by after the undecided count (a grouping of the campaign's
         # counter rows, a few hundred).
         name = Lower(Coalesce(NullIf("reviewer__full_name", Value("")), "reviewer__email", output_field=CharField()))
-        ranked = with_lines.values("reviewer_id").annotate(
-            left=Sum("undecided"), lines=Sum("total"), name=name, counted=Window(Count("reviewer_id"))
-        )
+        ranked = with_lines.values(
+            "reviewer_id", person_name=F("reviewer__full_name"), person_email=F("reviewer__email")
+        ).annotate(left=Sum("undecided"), lines=Sum("total"), name=name, counted=Window(Count("reviewer_id")))
     else:
         # A row a reviewer: the first `limit` are a range of `progress_most_undecided` (by the name copied
         # onto the row, so no person is joined; a reviewer without a name ranks first among those tied on
         # their count), counted once on the campaign's rows, not by a window that would read every row
         # before the first is shown.
         everyone = with_lines.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
-        ranked = with_lines.values("reviewer_id").annotate(
-            left=F("undecided"), lines=F("total"), name=Lower("reviewer_name"), counted=Subquery(everyone)
-        )
+        # The name and address of each reviewer picked, by key (a join would read every reviewer's row to
+        # sort them, not a range of the index).
+        person = get_user_model().objects.filter(pk=OuterRef("reviewer_id")).order_by()
+        ranked = with_lines.values(
+            "reviewer_id",
+            person_name=Subquery(person.values("full_name")),
+            person_email=Subquery(person.values("email")),
+        ).annotate(left=F("undecided"), lines=F("total"), name=Lower("reviewer_name"), counted=Subquery(everyone))
     ranked = ranked.order_by("-left", "name", "reviewer_id")
     top = list(ranked if limit is None else ranked[:limit])
     counts = {row["reviewer_id"]: (row["left"], row["lines"]) for row in top}
+    # The people shown, as their rows name them (joined by key to the rows picked): what a query of them
+    # by key would read, without it.
+    user = get_user_model()
+    # `from_db` takes the values in the model's order of its fields, as a query reads them.
+    read = [(field.attname, PERSON[field.attname]) for field in user._meta.concrete_fields if field.attname in PERSON]
+    names = [attname for attname, _ in read]
+    people = {row["reviewer_id"]: user.from_db(None, names, [row[key] for _, key in read]) for row in top}
 
     def shown_or_without_lines(reviewer: str) -> Q:
         """The reviewer (a field of the row) is shown, or has no lines (so is counted and ranked here)."""
@@ -340,7 +368,9 @@ def follow_ups_shown(campaign: Campaign, limit: int | None) -> tuple[list[Follow
     # Those read beyond the reviewers shown are the ones with no lines left.
     without_lines = {*reminded, *escalated} - counts.keys()
     told_ids = {pk for reviewer_id in {*counts, *without_lines} for pk in escalated.get(reviewer_id, (None, []))[1]}
-    people = get_user_model().objects.only("full_name", "email").in_bulk({*counts, *without_lines, *told_ids})
+    # Those with no line left and those they were told to, by key (no query when there are none).
+    unnamed = {*without_lines, *told_ids} - people.keys()
+    people.update(user.objects.only(*names).in_bulk(unnamed))
     rows = []
     for reviewer_id in {*counts, *without_lines}:
         if reviewer_id not in people:
@@ -381,7 +411,9 @@ def _latest_escalations(campaign: Campaign) -> QuerySet[AuditEvent]:
     latest = events.values(reviewer=KT("after__reviewer")).annotate(last=Max("seq")).values("last")
     # The reviewer's id as a number, for the follow-ups to pick the reviewers they show.
     reviewer_key = Cast(KT("after__reviewer"), BigIntegerField())
-    return events.filter(seq__in=Subquery(latest)).annotate(reviewer_key=reviewer_key).order_by()
+    # What the follow-ups read of an event (its run's time, whom it was told to), not the trail's hashes.
+    latest_events = events.filter(seq__in=Subquery(latest)).only("seq", "created_at", "after")
+    return latest_events.annotate(reviewer_key=reviewer_key).order_by()
 
 
 # Packs listed on a campaign's page (older ones stay in the table and the audit trail).
@@ -390,5 +422,8 @@ RECENT_PACKS = 5
 
 def recent_evidence_packs(campaign: Campaign) -> list[EvidencePack]:
     """The campaign's latest evidence packs, newest first (index evidence_pack_latest)."""
+    # Who asked for each, by name: two columns of the person, not their every column.
+    pack_fields = [field.name for field in EvidencePack._meta.concrete_fields]
     packs = EvidencePack.objects.filter(campaign=campaign).select_related("requested_by")
+    packs = packs.only(*pack_fields, "requested_by__full_name", "requested_by__email")
     return list(packs.order_by("-requested_at")[:RECENT_PACKS])

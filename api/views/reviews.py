@@ -119,12 +119,12 @@ class ReviewCampaignViewSet(mixins.ListModelMixin, PortalViewSet):
             rows = rows.filter(reviewer=request.user)
         if decision is not None:
             rows = rows.filter(decision=decision)
-        rows = selectors.shown_with_what_they_name(rows)
+        rows = ReviewItemSerializer.reading(rows)
         # A reviewer's own lines by the holder's name copied onto each line (`review_queue_by_holder` with
         # a decision, their few thousand lines without); everyone's (admins, auditors): in snapshot order
         # on the index (campaign, id). Keyset pages: page 1,000 costs what page 1 does.
         self.paginator.ordering = ("holder_name", "id") if reviewing else ("id",)
-        page = self.paginate_queryset(rows)
+        page = selectors.with_remediation_read(self.paginate_queryset(rows))
         return self.get_paginated_response(ReviewItemSerializer(page, many=True).data)
 
     @extend_schema(

@@ -150,7 +150,7 @@ def followed_up(cast, sandbox) -> Campaign:
 
 
 @pytest.mark.parametrize("more", [False, True], ids=["one reviewer", "seven reviewers"])
-def test_follow_ups_cost_four_queries_whatever_the_number_of_reviewers(
+def test_follow_ups_cost_four_queries_whatever_the_number_of_reviewers_escalated(
     cast, sandbox, django_user_model, django_assert_num_queries, more
 ):
     holds(cast.alice, sandbox.developers)
@@ -168,6 +168,21 @@ def test_follow_ups_cost_four_queries_whatever_the_number_of_reviewers(
 
     assert len(rows) == (7 if more else 1)
     assert all(row.reminded_at and row.escalated_at and row.escalated_to for row in rows)
+
+
+def test_reviewers_shown_are_named_from_their_counters_without_a_query_of_people(
+    cast, campaign, django_assert_num_queries
+):
+    """Before anyone is reminded or escalated, the follow-ups are the reviewers ranked (with their names), their
+    reminders and their escalations: no query of the people shown, whose names come with their rows."""
+    with django_assert_num_queries(3):
+        rows = selectors.follow_ups(campaign)
+
+    assert [(str(row.reviewer), row.reviewer.email, row.undecided) for row in rows] == [
+        ("Bob Manager", "bob@example.com", 1),
+        ("Dave Othermanager", "dave@example.com", 1),
+    ]
+    assert [row.reviewer for row in rows] == [cast.bob, cast.dave]
 
 
 def test_an_auditor_reads_the_follow_ups_and_changes_nothing(cast, campaign):
