@@ -29,8 +29,6 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     # Not `department`: its choices would be a SELECT DISTINCT over everyone (search finds a department).
     list_filter = ["employment_status", "is_superuser", "is_auditor"]
     list_select_related = ["manager"]
-    # Its rows written with each column worked out once a page (audit.admin_rows), the same HTML as Django's.
-    change_list_template = "admin/listed_change_list.html"
     # The password hash never goes into the audit trail; setting a password is audited on its own below.
     audit_secret_fields = ("password",)
     search_fields = ["full_name", "email", "department"]

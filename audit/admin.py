@@ -19,11 +19,13 @@ from inputs.admin import IdsOnlyAdmin
 
 class ListedAdmin(admin.ModelAdmin):
     """What every admin list of the portal shares: a page of 25 rows, never a count of the whole table,
-    and each row's action checkbox written directly."""
+    and its rows (each row's action checkbox too) written directly."""
 
     show_full_result_count = False  # see ReadOnlyAdmin
     paginator = CappedPaginator
     list_per_page = ADMIN_PAGE_SIZE
+    # Rows written with each column worked out once a page (audit.admin_rows), the same HTML as Django's.
+    change_list_template = "admin/listed_change_list.html"
 
     def action_checkbox(self, obj):
         """Django's checkbox, the same HTML (tests/pages/test_admin_lists.py compares them): Django renders

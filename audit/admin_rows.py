@@ -15,7 +15,6 @@ from typing import Any
 
 from django.contrib.admin.templatetags.admin_list import (  # type: ignore[attr-defined]  # Django's, unstubbed
     ResultList,
-    _boolean_icon,
     result_headers,
     result_hidden_fields,
 )
@@ -50,7 +49,7 @@ def _field_cell(field, empty, link: bool) -> Cell:
             raise _NotHandled from exc
         return lambda row: (labels.get(_value(row, name), empty), False)
     if isinstance(field, models.BooleanField):
-        icons = {value: _boolean_icon(value) for value in (True, False, None)}
+        icons = {value: display_for_field(value, field, empty) for value in (True, False, None)}  # Django's icons
         return lambda row: (icons[getattr(row, name)], False)
     if isinstance(field, models.CharField | models.TextField) and not isinstance(field, models.URLField):
         blank = field.empty_values

@@ -1,4 +1,5 @@
-"""The admin's list of review lines writes its rows itself (reviews/admin_rows.py): the same HTML as Django's.
+"""The admin's list of review lines writes its rows as every portal list does (audit.admin_rows): the same HTML
+as Django's.
 
 Alice's line names her and her grant; Mallory is an IAM user who is no portal person, whose unmanaged access
 the campaign reviews too. Their names and the campaign's carry markup, which every cell escapes as Django does.
@@ -12,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access.models import Grant
+from audit.admin_rows import result_list
 from iam.models import UnmanagedAccess
-from reviews.admin_rows import rows
 from reviews.models import Campaign, ReviewItem
 
 
@@ -71,7 +72,7 @@ def test_the_review_lines_rows_are_djangos_own(client_for, cast, lines, filtered
     response = client_for(cast.erin).get(reverse("admin:reviews_reviewitem_changelist") + query)
     changelist = response.context["cl"]
 
-    written = [list(row) for row in rows(changelist)]
+    written = [list(row) for row in result_list(changelist)["results"]]
     djangos = ["".join(items_for_result(changelist, line, None)) for line in changelist.result_list]
 
     assert response.status_code == 200
