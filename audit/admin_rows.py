@@ -13,7 +13,7 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.admin.templatetags.admin_list import (  # type: ignore[attr-defined]  # Django's, unstubbed
+from django.contrib.admin.templatetags.admin_list import (
     ResultList,
     result_headers,
     result_hidden_fields,
