@@ -4,7 +4,8 @@
 in turn, signs in as each role (the cast of tests/conftest.py, who take part in the data: Alice has 8
 requests, Bob approves for a team, Erin is a governance admin, Frank an auditor), and prints for every
 page p50 and p95, the queries one request runs, the ratio to a bare view behind the same middleware
-measured in the same run, and with two sizes the growth (big/small) and whether the queries stayed the same.
+measured in the same run, and with two sizes the growth (big/small), the same without the machine's drift
+between the sizes (over the bare view's own growth), and whether the queries stayed the same.
 Each size is filled inside a savepoint rolled back afterwards. Django's test client, in process, DEBUG off.
 
 To measure a new page, add a row to PAGES: who signs in, its path (`{campaign}` is the filled campaign's id;
@@ -117,9 +118,9 @@ def as_in_production():
         setup_test_environment()
 
 
-def measure(client, path: str, runs: int = RUNS) -> tuple[float, float, int, int, float]:
-    """p50 and p95 in ms over RUNS requests (after two to warm up), the queries of one, its status and
-    the ms that one spent in the database."""
+def one_request(client, path: str) -> tuple[int, int, float]:
+    """The queries one request of `path` runs, its status and the ms it spent in the database (after two
+    requests to warm up); with BENCH_SQL, each query printed."""
     for _ in range(2):
         response = client.get(path)
     queries: list[tuple[float, str]] = []
@@ -136,14 +137,18 @@ def measure(client, path: str, runs: int = RUNS) -> tuple[float, float, int, int
     if SQL_OF and any(part in path for part in SQL_OF):
         for ms, sql in queries:
             print(f"      {ms:6.2f} ms  {sql[:160]}")
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        client.get(path)
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return statistics.median(times), p95, len(queries), response.status_code, sum(ms for ms, _ in queries)
+    return len(queries), response.status_code, sum(ms for ms, _ in queries)
+
+
+def timed_get(client, path: str) -> float:
+    started = time.perf_counter()
+    client.get(path)
+    return (time.perf_counter() - started) * 1000
+
+
+def p50_p95(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
 
 
 def profile(client, path: str, top: int) -> str:
@@ -166,17 +171,29 @@ def profile(client, path: str, top: int) -> str:
 
 
 def measure_pages(clients, campaign: int, ids: dict, profiling: bool) -> dict[str, tuple]:
-    """Every page's figures by name, printed as measured; with BENCH_PROFILE and `profiling`, its profile."""
-    bare = measure(clients[BARE.who], BARE.path, runs=5 * RUNS)  # the ratios' divisor: a steadier median
-    results = {BARE.name: bare}
+    """Every page's figures by name (p50, p95, queries, status, sql ms); with BENCH_PROFILE and `profiling`,
+    its profile.
+
+    The requests are timed in RUNS rounds of one request of every page (and five of the bare view): this
+    machine stalls now and then for seconds, and a page measured in one burst took a whole stall, or none,
+    so its growth from one size to the other moved by half between runs of the same code. In rounds, a stall
+    is spread over every page and is outvoted in each median."""
+    pages = [BARE, *PAGES]
+    paths = {page.name: page.path.format(campaign=campaign, **ids) for page in pages}
+    counted = {page.name: one_request(clients[page.who], paths[page.name]) for page in pages}
+    times: dict[str, list[float]] = {page.name: [] for page in pages}
+    for _ in range(RUNS):
+        for page in pages:
+            for _ in range(5 if page is BARE else 1):
+                times[page.name].append(timed_get(clients[page.who], paths[page.name]))
+    results = {page.name: (*p50_p95(times[page.name]), *counted[page.name]) for page in pages}
+    bare = results[BARE.name][0]  # the ratios' divisor: a steadier median, of five times the requests
     print(f"   {'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'sql ms':>7} {'x bare':>7} status")
-    for page in [BARE, *PAGES]:
-        path = page.path.format(campaign=campaign, **ids)
-        figures = results[page.name] = bare if page is BARE else measure(clients[page.who], path)
-        p50, p95, queries, status, sql = figures
-        print(f"   {page.name:36} {p50:8.1f} {p95:8.1f} {queries:8d} {sql:7.1f} {p50 / bare[0]:7.1f} {status}")
+    for page in pages:
+        p50, p95, queries, status, sql = results[page.name]
+        print(f"   {page.name:36} {p50:8.1f} {p95:8.1f} {queries:8d} {sql:7.1f} {p50 / bare:7.1f} {status}")
         if PROFILE and profiling:
-            print(profile(clients[page.who], path, PROFILE))
+            print(profile(clients[page.who], paths[page.name], PROFILE))
     return results
 
 
@@ -206,9 +223,18 @@ def test_every_page_at_a_company_size(cast, sandbox):
             transaction.set_rollback(True)
     if len(SCALES) > 1:
         small, big = results[SCALES[0]], results[SCALES[-1]]
-        print(f"\n== growth from scale {SCALES[0]} to {SCALES[-1]} (p50 big / p50 small; queries small -> big)")
+        # The sizes are measured minutes apart, and this machine's speed drifts by a third and more in that
+        # time: the bare view, the same work at both sizes, measures the drift. The growth is printed as
+        # measured, then with the drift taken out (the big size's time over the bare view's own growth).
+        drift = big[BARE.name][0] / small[BARE.name][0]
+        print(
+            f"\n== growth from scale {SCALES[0]} to {SCALES[-1]} (p50 big / p50 small; then without the machine's"
+            f" drift, the bare view's own {drift:.2f}x; queries small -> big)"
+        )
         for page in PAGES:
             (p50_small, _, queries_small, *_), (p50_big, _, queries_big, *_) = small[page.name], big[page.name]
             flat = "flat" if p50_big <= max(1.5 * p50_small, p50_small + 5) else "GROWS"
+            steady = "flat" if p50_big / drift <= max(1.5 * p50_small, p50_small + 5) else "GROWS"
             same = "same queries" if queries_small == queries_big else f"queries {queries_small} -> {queries_big}"
-            print(f"   {page.name:36} {p50_big / p50_small:6.2f}x  {flat:6} {same}")
+            growth = p50_big / p50_small
+            print(f"   {page.name:36} {growth:6.2f}x  {flat:6} {growth / drift:6.2f}x  {steady:6} {same}")
