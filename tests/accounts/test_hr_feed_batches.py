@@ -17,12 +17,13 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from access import services
-from access.models import AccessRequest
+from access.models import AccessRequest, Grant
 from accounts import hr_feed
 from accounts.models import FeedRun, User
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import ObjectRef, record
 from audit.verification import verify_chain
+from iam.apply import sync
 
 HEADER = "email,full_name,title,department,manager_email,status\n"
 REASON = "Deploying the billing service for the Q4 release"
@@ -267,8 +268,9 @@ def test_every_batch_runs_the_same_queries_whatever_its_size(cast, batch_size):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_approvals_are_answered_while_a_large_import_runs_and_the_chain_stays_one(cast, sandbox):
-    """Eight managers approve their reports' requests, released together while 4,000 people join."""
+def test_approvals_are_answered_and_grants_synced_while_a_large_import_runs_and_the_chain_stays_one(cast, sandbox, aws):
+    """Eight managers approve their reports' requests and a sync worker applies four waiting grants to AWS in
+    two batches, all released together while 4,000 people join."""
     managers = [User.objects.create_user(email=f"manager{k}@example.com", full_name=f"Manager {k}") for k in range(8)]
     requests = []
     for k, manager in enumerate(managers):
@@ -276,10 +278,14 @@ def test_approvals_are_answered_while_a_large_import_runs_and_the_chain_stays_on
         requests.append(
             services.submit_request(requester=report, entitlement=sandbox.developers, justification=REASON).pk
         )
+    waiting = [  # people whose IAM users the simulated account holds (`aws`)
+        services.grant_by_admin(actor=cast.erin, user=person, entitlement=sandbox.developers, justification=REASON).pk
+        for person in (cast.alice, cast.bob, cast.carol, cast.dave)
+    ]
     text = HEADER + joiners(4000)
     records = hr_feed.parse(hr_feed.decode(text.encode()))
     run, _ = hr_feed.open_run(records, file_digest=hr_feed.digest(text.encode()), requested_label="test")
-    barrier, answered, errors, import_done = threading.Barrier(9), {}, [], []
+    barrier, answered, synced, errors, import_done = threading.Barrier(10), {}, [], [], []
 
     def import_it():
         try:
@@ -304,7 +310,22 @@ def test_approvals_are_answered_while_a_large_import_runs_and_the_chain_stays_on
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=import_it)] + [threading.Thread(target=approve, args=(k,)) for k in range(8)]
+    def sync_it():
+        try:
+            barrier.wait(timeout=60)
+            deadline = time.monotonic() + 60
+            while FeedRun.objects.get(pk=run.pk).rows_applied == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            for first in waiting[::2]:  # two batches of two, each claimed, applied and recorded on its own
+                outcomes = sync.sync_batch(first, batch=2)
+                synced.append((time.monotonic(), FeedRun.objects.get(pk=run.pk).state, len(outcomes)))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=import_it), threading.Thread(target=sync_it)]
+    threads += [threading.Thread(target=approve, args=(k,)) for k in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -315,5 +336,9 @@ def test_approvals_are_answered_while_a_large_import_runs_and_the_chain_stays_on
     assert all(when < import_done[0] for when, _ in answered.values()), "each approval answered before the import ended"
     assert {state for _, state in answered.values()} == {FeedRun.State.RUNNING}, "while it was running"
     assert set(AccessRequest.objects.filter(pk__in=requests).values_list("state", flat=True)) == {"approved"}
+    assert [count for _, _, count in synced] == [2, 2]
+    assert all(when < import_done[0] for when, _, _ in synced), "each sync batch recorded before the import ended"
+    assert {state for _, state, _ in synced} == {FeedRun.State.RUNNING}, "while it was running"
+    assert set(Grant.objects.filter(pk__in=waiting).values_list("sync_state", flat=True)) == {"applied"}
     assert_everyone_once([f"joiner{k}@example.com" for k in range(4000)])
     assert_one_chain()
