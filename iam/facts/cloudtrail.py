@@ -215,6 +215,9 @@ def summarise_file(summaries: dict, chunks: Iterator[bytes], matchers: dict, sta
 
     Returns False for a file that could not be read (the caller counts it); nothing in a file raises.
     """
+    # CloudTrail dates a call to the whole second: a call in the second the window opened is dated before
+    # its opening instant, and is the window's all the same.
+    start = start.replace(microsecond=0)
     try:
         records = records_of(chunks)
     except UnreadableLogFile:

@@ -116,6 +116,23 @@ def test_an_ended_grant_is_read_up_to_its_end_only(trail, cast, sandbox):
     assert activity.words() == "not used in 10 hours (CloudTrail)"  # a window under a day is said in hours
 
 
+def test_a_call_in_the_second_the_grant_began_is_counted(trail, cast, sandbox):
+    """CloudTrail dates calls to the whole second; the grant began 0.6 s into that second."""
+    began = ACTIVATED + timedelta(milliseconds=600)
+    grant = active_grant(cast.alice, sandbox.developers, activated=began)
+    trail(
+        [
+            iam_user_call("alice", ACTIVATED, "s3.amazonaws.com", "GetObject"),  # dated 09:00:00, made at 09:00:00.8
+            iam_user_call("alice", ACTIVATED - timedelta(seconds=1), "s3.amazonaws.com", "DeleteObject"),  # before
+        ],
+        ACTIVATED,
+    )
+
+    activity = cloudtrail.summarise_grant(grant.pk, now=NOW)
+
+    assert (activity.calls, activity.top_actions) == (1, [["s3:GetObject", 1]])
+
+
 def test_a_garbage_file_is_skipped_and_counted(trail, cast, sandbox):
     grant = active_grant(cast.alice, sandbox.developers)
     trail([], day(1), body=b"this is not gzip")
