@@ -3,7 +3,8 @@
 Django's Paginator counts the whole filtered queryset on every view (a million audit events read to
 print one number). This one counts at most `cap` + 1 rows through a LIMIT subquery, a bounded read
 of the index that orders the list, whatever the table's size; past the cap the page says "more than
-10,000" and offers the pages up to it (filters narrow the list to reach older rows).
+10,000" and offers the pages up to it (filters narrow the list to reach older rows). The audit log pages
+by position instead (audit.keyset), so every event is reachable; it uses this count only for its line.
 """
 
 from typing import Any

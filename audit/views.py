@@ -14,8 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 from audit import selectors, subjects
 from audit.csv_export import streamed_csv
 from audit.filters import AuditEventFilter
+from audit.keyset import AFTER, BEFORE, Position, page_of, position_from
 from audit.pagination import CappedPaginator
 from audit.verification import request_check
+from inputs.refusals import InvalidInput
 
 # 25 events a page, as every other list of the portal (issue 21: at 50 the log was the costliest page to
 # draw); the whole trail, filtered or not, is one CSV export away.
@@ -29,7 +31,8 @@ def _readers_only(request) -> None:
 
 def _query_without_page(request) -> str:
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", BEFORE, AFTER):
+        query.pop(name, None)
     return query.urlencode()
 
 
@@ -37,20 +40,28 @@ def _query_without_page(request) -> str:
 def events(request):
     _readers_only(request)
     filters = AuditEventFilter(request.GET, queryset=selectors.listed_events())
-    # A filter that cannot be read (a malformed date) lists nothing rather than quietly listing
-    # everything: an auditor must never mistake an unfiltered list for a filtered one.
+    # A filter or a page link that cannot be read lists nothing rather than quietly listing everything:
+    # an auditor must never mistake an unfiltered list for a filtered one.
     valid = filters.is_valid()
-    rows = filters.qs if valid else filters.queryset.none()
-    # Counted up to a cap, never the whole trail (audit.pagination).
-    page = CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    link_error = ""
+    try:
+        position = position_from(request.GET)
+    except InvalidInput as refused:
+        position, link_error = Position(), refused.message
+    rows = filters.qs if valid and not link_error else filters.queryset.none()
+    # Pages by position in the chain, every event reachable (audit.keyset); the count stops at a cap
+    # (audit.pagination), never the whole trail.
+    page = page_of(rows, position, PAGE_SIZE)
     page.object_list = subjects.describe_events(page.object_list)  # one batch per object type on the page
     context = {
         "filters": filters,
         "page": page,
+        "count": CappedPaginator(rows, PAGE_SIZE),
+        "link_error": link_error,
         "query": _query_without_page(request),
         "checks": selectors.latest_checks(),
     }
-    return render(request, "audit/events.html", context, status=200 if valid else 400)
+    return render(request, "audit/events.html", context, status=200 if valid and not link_error else 400)
 
 
 @require_GET

@@ -85,6 +85,8 @@ PAGES = [
     Page("entitlements", "erin", "/entitlements/"),
     Page("API grants (admin)", "erin", "/api/grants/"),
     Page("audit log", "frank", "/audit/"),
+    # A page half-way back through the trail, reached by its Older links (a position in the chain, no OFFSET).
+    Page("audit log, half-way back", "frank", "/audit/?before={audit_middle}"),
     Page("review queue, all lines (auditor)", "frank", "/reviews/{campaign}/"),
     Page("admin: audit events", "erin", "/admin/audit/auditevent/"),
     Page("admin: grants", "erin", "/admin/access/grant/"),
@@ -218,6 +220,9 @@ def test_every_page_at_a_company_size(cast, sandbox):
             campaign = Campaign.objects.filter(name="Quarterly review").latest("pk").pk
             lines = ReviewItem.objects.filter(campaign_id=campaign).order_by("pk").values_list("pk", flat=True)
             filled["ids"]["cursor10"] = quote(b64encode(f"p={lines[449]}".encode()).decode())
+            from audit.models import AuditChainHead
+
+            filled["ids"]["audit_middle"] = AuditChainHead.objects.get().last_seq // 2
             with contextlib.nullcontext() if INSTRUMENTED else as_in_production():
                 results[scale] = measure_pages(clients, campaign, filled["ids"], profiling=scale == SCALES[-1])
             transaction.set_rollback(True)
