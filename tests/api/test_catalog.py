@@ -91,3 +91,49 @@ def test_entitlements_outside_the_catalog_are_not_found(cast, sandbox, api_for, 
     entitlement_id = sandbox.breakglass.pk if which == "breakglass" else 999999
 
     assert api_for(cast.alice).get(f"/api/catalog/{entitlement_id}/").status_code == 404
+
+
+@pytest.fixture
+def many_requestable(sandbox):
+    """130 more requestable entitlements beside Developers."""
+    Entitlement.objects.bulk_create(
+        Entitlement(
+            account=sandbox.account,
+            kind=Entitlement.Kind.IAM_GROUP,
+            aws_name=f"Team{number:03d}",
+            name=f"Team {number:03d}",
+            requestable=True,
+        )
+        for number in range(130)
+    )
+    return Entitlement.objects.filter(requestable=True)
+
+
+def test_next_reaches_every_entitlement_past_the_capped_count(cast, api_for, many_requestable, monkeypatch):
+    """The count stops (here at 60, in production at 10,000); the pages do not."""
+    from audit.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 60)
+    api = api_for(cast.alice)
+    pages = [api.get("/api/catalog/").json()]
+    while pages[-1]["next"]:
+        assert len(pages) < 10, "the next links go round in circles"
+        pages.append(api.get(pages[-1]["next"]).json())
+
+    assert (pages[0]["count"], pages[0]["count_capped"]) == (61, True)
+    assert [len(page["results"]) for page in pages] == [50, 50, 31]
+    read = [item["id"] for page in pages for item in page["results"]]
+    assert sorted(read) == sorted(many_requestable.values_list("pk", flat=True))
+    assert pages[2]["previous"] and api.get(pages[2]["previous"]).json()["results"] == pages[1]["results"]
+
+
+@pytest.mark.parametrize("page", ["4", "0", "-1", "x", "1.5", "9" * 30])
+def test_a_page_past_the_end_or_not_a_page_is_not_found(cast, api_for, many_requestable, monkeypatch, page):
+    from audit.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 60)
+
+    response = api_for(cast.alice).get("/api/catalog/", {"page": page})
+
+    assert response.status_code == 404
+    assert response.json()["detail"]
