@@ -100,3 +100,27 @@ def test_an_auditor_reads_the_log_in_words_and_filters_it_by_person_and_entitlem
     frank.locator("main tbody tr").first.locator("td").first.get_by_role("link").click()  # the event itself
     expect(frank.get_by_test_id("changes")).to_contain_text("risk")
     assert_accessible_at_both_widths(frank, "an audit event in words")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_auditor_walks_back_through_the_log_and_returns(browser, live_server, cast, sandbox):
+    with transaction.atomic():
+        for number in range(60):
+            record(actor=cast.erin, action="test.listed", obj=sandbox.account, after={"n": number})
+    frank = sign_in(browser, live_server, "frank@example.com")
+    frank.goto("/audit/?action=test.")
+    pages = frank.get_by_role("navigation", name="Pages of events")
+    expect(frank.locator("main tbody tr")).to_have_count(25)
+    expect(pages.get_by_role("link", name="Newer")).to_have_count(0)
+    first_number = frank.locator("main tbody tr").first.locator("td").first
+    newest = first_number.inner_text()
+
+    pages.get_by_role("link", name="Older").click()
+    pages.get_by_role("link", name="Older").click()
+
+    expect(frank.locator("main tbody tr")).to_have_count(10)  # the oldest ten of the sixty
+    expect(pages.get_by_role("link", name="Older")).to_have_count(0)
+    expect(frank).to_have_url(re.compile(r"action=test\."))  # the filter goes with the links
+    assert_accessible_at_both_widths(frank, "the oldest page of the audit log")
+    pages.get_by_role("link", name="Newest").click()
+    expect(first_number).to_have_text(newest)
