@@ -10,58 +10,15 @@
   `next` reads every row (the 10,001st and on are not cut off by the count having stopped).
 """
 
-from django.core.paginator import EmptyPage, Page
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 
 from audit.pagination import CappedPaginator
 
-# Past the count a page is an OFFSET: a number past this (integers past 64 bits included) is refused as a page
-# with no results rather than sent to the database.
-MAX_PAGE = 10**9
-
-
-class PageOfMany(Page):
-    """A page of a list whose count stopped: whether another follows was read with the page (one row more)."""
-
-    def __init__(self, object_list, number, paginator, more: bool):
-        super().__init__(object_list, number, paginator)
-        self.more = more
-
-    def has_next(self) -> bool:
-        return self.more
-
-
-class PagesPastTheCap(CappedPaginator):
-    """Page numbers that go on past the capped count: a page there is read with one row more, which says
-    whether a next one follows. Below the cap it pages exactly as Django does."""
-
-    def validate_number(self, number):
-        if not self.capped:
-            return super().validate_number(number)
-        try:
-            return super().validate_number(number)
-        except EmptyPage:
-            # Past the counted pages: a positive page number is read, and refused only if it is empty.
-            number = int(number)
-            if not 1 <= number <= MAX_PAGE:
-                raise
-            return number
-
-    def page(self, number):
-        number = self.validate_number(number)
-        if not self.capped:
-            return super().page(number)
-        bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
-        if not rows:
-            raise EmptyPage("That page contains no results")
-        return PageOfMany(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
-
 
 class CappedPageNumberPagination(PageNumberPagination):
-    django_paginator_class = PagesPastTheCap
+    django_paginator_class = CappedPaginator
 
     def get_paginated_response(self, data):
         return Response(

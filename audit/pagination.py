@@ -3,14 +3,16 @@
 Django's Paginator counts the whole filtered queryset on every view (a million audit events read to
 print one number). This one counts at most `cap` + 1 rows through a LIMIT subquery, a bounded read
 of the index that orders the list, whatever the table's size; past the cap the page says "more than
-10,000" and offers the pages up to it (filters narrow the list to reach older rows). The audit log pages
-by position instead (audit.keyset), so every event is reachable; it uses this count only for its line.
+10,000". The pages go on past the count: there a page is read with one row more, which says whether a
+next page follows, so Next (or the API's `next`) reaches every row. Django's own pages stop at the
+count, and the 10,001st row would have ended the list. Deep pages are OFFSETs; the audit log, the one list
+read deep, pages by position instead (audit.keyset) and uses this count only for its line.
 """
 
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
@@ -20,6 +22,21 @@ COUNT_CAP = 10_000
 # cell a link, a date or a related row's name), so 25 rather than Django's 100 is what keeps a list near
 # the portal's own pages.
 ADMIN_PAGE_SIZE = 25
+
+# Past the count a page is an OFFSET: a number past this (integers past 64 bits included) is refused as a page
+# with no results rather than sent to the database.
+MAX_PAGE = 10**9
+
+
+class PageOfMany(Page):
+    """A page of a list whose count stopped: whether another follows was read with the page (one row more)."""
+
+    def __init__(self, object_list, number, paginator, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
 
 
 class CappedPaginator(Paginator):
@@ -44,3 +61,31 @@ class CappedPaginator(Paginator):
     def capped(self) -> bool:
         """True when there are more rows than were counted: `count` is then `cap` + 1, shown as "more than"."""
         return self.count > self.cap
+
+    def validate_number(self, number):
+        """Django's check, except that past a capped count any page number up to MAX_PAGE is read."""
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            number = int(number)  # it is a whole number: Django refused it for its size alone
+            if not self.capped or not 1 <= number <= MAX_PAGE:
+                raise
+            return number
+
+    def page(self, number):
+        """Below the cap, Django's page. Past it, the page's rows and one more (is there a next page?)."""
+        number = self.validate_number(number)
+        if not self.capped:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows:
+            raise EmptyPage(self.error_messages["no_results"])
+        return PageOfMany(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+    def get_page(self, number):
+        """As Django's: a page number that is not one gives the first page, one past the end the last counted."""
+        try:
+            return super().get_page(number)
+        except EmptyPage:  # a number past the last row, beyond the counted pages
+            return self.page(self.num_pages)

@@ -236,6 +236,28 @@ def test_past_the_cap_the_count_says_more_than(cast, monkeypatch):
     assert "2 people, by name." in finance
 
 
+def test_next_goes_on_past_the_cap_to_the_last_person(cast, monkeypatch):
+    """The count stops (here at 30, in production at 10,000); Next does not: every person is reached, in
+    name order, and a page number past the end shows the last counted page rather than an error."""
+    from audit.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 30)
+    for n in range(70):
+        User.objects.create_user(email=f"p{n}@example.com", full_name=f"P{n:02}")
+    erin = signed_in(cast.erin)
+    pages = [erin.get(PEOPLE)]
+    while pages[-1].context["page"].has_next():
+        assert len(pages) < 10, "Next goes round in circles"
+        pages.append(erin.get(PEOPLE, {"page": pages[-1].context["page"].next_page_number()}))
+
+    everyone = [person.email for person in User.objects.order_by("full_name", "email")]
+    assert [email for page in pages for email in listed(page)] == everyone
+    assert "Page 1 of more than 2" in pages[0].content.decode()
+    assert "Page 4</span>" in pages[3].content.decode()
+    past_the_end = erin.get(PEOPLE, {"page": 99})
+    assert past_the_end.status_code == 200 and listed(past_the_end) == listed(pages[1])
+
+
 def test_departments_are_each_department_once_in_order_without_the_empty_one(cast):
     User.objects.create_user(email="gus@example.com", full_name="Gus", department="")
     User.objects.create_user(email="hal@example.com", full_name="Hal", department="Accounts")

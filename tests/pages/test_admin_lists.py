@@ -297,3 +297,24 @@ def test_the_admins_index_and_an_apps_index_still_list_their_models(client_for, 
     assert reverse("admin:accounts_user_changelist") in index
     assert reverse("admin:reviews_campaign_changelist") in app
     assert reverse("admin:accounts_user_changelist") not in app
+
+
+def test_an_admin_list_reads_pages_past_its_capped_count(client_for, cast, monkeypatch):
+    """The count stops (here at 30); a page past it, asked for by number, lists its rows, and one past the
+    last row is Django's own "not found" for the list, never an error."""
+    from accounts.models import User
+    from audit.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 30)
+    for n in range(70):
+        User.objects.create_user(email=f"p{n:02}@example.com", full_name=f"P{n:02}")
+    erin = client_for(cast.erin)
+
+    third = erin.get("/admin/accounts/user/", {"p": 3})
+    past_the_end = erin.get("/admin/accounts/user/", {"p": 40})
+
+    assert third.status_code == 200
+    shown = [person.email for person in third.context["cl"].result_list]
+    everyone = list(User.objects.order_by("full_name", "email").values_list("email", flat=True))
+    assert shown == everyone[50:75]
+    assert past_the_end.status_code == 302 and past_the_end["Location"].endswith("?e=1")
