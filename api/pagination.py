@@ -20,6 +20,21 @@ from audit.pagination import CappedPaginator
 class CappedPageNumberPagination(PageNumberPagination):
     django_paginator_class = CappedPaginator
 
+    def get_page_number(self, request, paginator):
+        """`?page=last`, as DRF has it, except on a list whose count stopped: its last page is not known."""
+        if request.query_params.get(self.page_query_param) in self.last_page_strings and paginator.capped:
+            raise NotFound(
+                f"This list has more than {paginator.cap:,} rows and its last page is not known: follow next."
+            )
+        return super().get_page_number(request, paginator)
+
+    def get_html_context(self):
+        """The browsable API's page links: DRF's, except past the counted pages, which DRF's links cannot show
+        (they end at the count's last page): Previous and Next alone there."""
+        if self.page.number <= self.page.paginator.num_pages:
+            return super().get_html_context()
+        return {"previous_url": self.get_previous_link(), "next_url": self.get_next_link(), "page_links": []}
+
     def get_paginated_response(self, data):
         return Response(
             {

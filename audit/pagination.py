@@ -12,7 +12,7 @@ read deep, pages by position instead (audit.keyset) and uses this count only for
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.core.paginator import EmptyPage, Page, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
@@ -37,6 +37,12 @@ class PageOfMany(Page):
 
     def has_next(self) -> bool:
         return self.more
+
+    def end_index(self) -> int:
+        return self.start_index() + len(self.object_list) - 1
+
+    def __repr__(self) -> str:
+        return f"<Page {self.number} of a list whose count stopped>"
 
 
 class CappedPaginator(Paginator):
@@ -84,8 +90,15 @@ class CappedPaginator(Paginator):
         return PageOfMany(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
 
     def get_page(self, number):
-        """As Django's: a page number that is not one gives the first page, one past the end the last counted."""
+        """As Django's, except where the last page is not known: a page number that is not one, or is past
+        the last row of a capped list, gives the first page (Django gives the last)."""
         try:
-            return super().get_page(number)
-        except EmptyPage:  # a number past the last row, beyond the counted pages
-            return self.page(self.num_pages)
+            number = self.validate_number(number)
+        except PageNotAnInteger:
+            number = 1
+        except EmptyPage:
+            number = 1 if self.capped else self.num_pages
+        try:
+            return self.page(number)
+        except EmptyPage:  # past the last row of a capped list, or rows gone since they were counted
+            return Paginator.page(self, 1)

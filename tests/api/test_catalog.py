@@ -137,3 +137,28 @@ def test_a_page_past_the_end_or_not_a_page_is_not_found(cast, api_for, many_requ
 
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_past_the_cap_the_browsable_api_pages_too(cast, api_for, many_requestable, monkeypatch):
+    """A person reading the API in a browser (DRF's HTML pages) on a page past the count."""
+    from audit.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 60)
+
+    response = api_for(cast.alice).get("/api/catalog/", {"page": 3, "format": "api"})
+
+    assert response.status_code == 200
+    assert "Team 129" in response.content.decode()
+
+
+def test_the_last_page_is_asked_for_by_name_only_where_it_is_known(cast, api_for, many_requestable, monkeypatch):
+    from audit.pagination import CappedPaginator
+
+    api = api_for(cast.alice)
+    assert len(api.get("/api/catalog/", {"page": "last"}).json()["results"]) == 31
+    monkeypatch.setattr(CappedPaginator, "cap", 60)
+
+    capped = api.get("/api/catalog/", {"page": "last"})
+
+    assert capped.status_code == 404
+    assert capped.json()["detail"].startswith("This list has more than 60 rows and its last page is not known")
