@@ -94,6 +94,7 @@ def test_two_hours_of_a_high_risk_role_approved_with_a_fresh_code_used_and_given
     bob = sign_in(browser, live_server, "bob@example.com")
     signed_in_minutes_ago(bob, 20)
     bob.get_by_role("link", name=re.compile("Approvals")).click()
+    bob.wait_for_load_state("load")  # the inline decision is htmx's: its script has run by the page's load
     row = bob.locator("tr", has_text="Production deployer")
     expect(row).to_contain_text("2 hours")
     row.get_by_role("button", name="Approve").click()
