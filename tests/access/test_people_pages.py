@@ -259,6 +259,22 @@ def test_next_goes_on_past_the_cap_to_the_last_person(cast, monkeypatch):
     assert pages[2].context["page"].end_index() == 75 and pages[3].context["page"].end_index() == 76
 
 
+@pytest.mark.parametrize("page", ["9" * 30, "-1", "0", "x", "1.5"])
+def test_a_page_that_is_not_one_of_a_capped_list_gives_the_first(cast, monkeypatch, page):
+    """Past 64 bits, below one, not a number: the first page, never an error or a read at a huge offset."""
+    from audit.pagination import CappedPaginator
+
+    monkeypatch.setattr(CappedPaginator, "cap", 30)
+    for n in range(40):
+        User.objects.create_user(email=f"p{n}@example.com", full_name=f"P{n:02}")
+    erin = signed_in(cast.erin)
+
+    response = erin.get(PEOPLE, {"page": page})
+
+    assert response.status_code == 200
+    assert listed(response) == listed(erin.get(PEOPLE))
+
+
 def test_departments_are_each_department_once_in_order_without_the_empty_one(cast):
     User.objects.create_user(email="gus@example.com", full_name="Gus", department="")
     User.objects.create_user(email="hal@example.com", full_name="Hal", department="Accounts")

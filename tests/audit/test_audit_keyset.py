@@ -116,3 +116,11 @@ def test_a_link_past_the_end_shows_nothing_and_a_way_back(client_for, cast, sand
     assert response.status_code == 200 and listed(response) == []
     assert "No events match." in response.content.decode()
     assert "Newest" in response.content.decode()
+
+
+@pytest.mark.parametrize("query", ["", "before=5", "after=1"])
+def test_nobody_else_reads_a_page_of_the_log_by_its_link(client_for, cast, sandbox, query):
+    write_events(sandbox, cast.bob, 3)
+
+    for person in (cast.alice, cast.bob, cast.carol):
+        assert client_for(person).get(f"/audit/?{query}").status_code == 403
